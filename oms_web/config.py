@@ -1,0 +1,58 @@
+"""Settings: defaults here, then instance/config.py, then OMS_* environment variables.
+
+No secret lives in the code: without OMS_SECRET_KEY, a random key is made on first run and kept in
+instance/secret_key (readable by the owner only), so every worker process of a site shares it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENT_SETTINGS = {
+    "OMS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "OMS_SECRET_KEY": "SECRET_KEY",
+    "OMS_REDIS_URL": "OMS_REDIS_URL",
+    "OMS_DEFAULT_TAX_RATE_BP": "OMS_DEFAULT_TAX_RATE_BP",
+}
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'oms.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "OMS_DEFAULT_TAX_RATE_BP": 0,
+        "OMS_SELLER": {"name": "Demo Retail Ltd", "address": ["1 Warehouse Way", "Springfield", "US"],
+                       "tax_id": "US-000000000", "logo": None},
+        "OMS_SHIP_FROM": {"name": "Demo Retail Ltd", "line1": "1 Warehouse Way", "city": "Springfield",
+                          "region": "IL", "postal_code": "62701", "country": "US"},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for variable, key in ENVIRONMENT_SETTINGS.items():
+        if os.environ.get(variable):
+            settings[key] = os.environ[variable]
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """postgres:// and postgresql:// both mean PostgreSQL through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,90 @@
+"""The SPEC's stock invariants, checked against the database as it is (used by check-stock and the tests).
+
+1. 0 <= committed <= in hand for every product.
+2. committed = sum(allocated - shipped) over the product's lines on Finalized orders.
+3. every line: 0 <= shipped <= allocated <= ordered, and invoiced <= shipped.
+4. in hand and committed each equal the sum of the product's ledger deltas.
+5. invoice numbers are unique and gapless, in issue order.
+Also checked, since the board relies on them: each order's stored segment and the segment counts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Invoice, Order, OrderLine, OrderStatus, Product, SegmentCount, StockMove
+from .segments import segment_of
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    where: str
+    expected: object
+    found: object
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.where}: expected {self.expected}, found {self.found}"
+
+
+def check_invariants(*, segments: bool = True) -> list[Violation]:
+    found: list[Violation] = []
+    session = db.session
+    open_committed = dict(session.execute(
+        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.allocated - OrderLine.shipped))
+        .join(Order).where(Order.status == OrderStatus.FINALIZED, OrderLine.product_id.is_not(None))
+        .group_by(OrderLine.product_id)).all())
+    ledger = {pid: (h, c) for pid, h, c in session.execute(
+        sa.select(StockMove.product_id, sa.func.sum(StockMove.in_hand_delta), sa.func.sum(StockMove.committed_delta))
+        .group_by(StockMove.product_id))}
+    for pid, sku, in_hand, committed in session.execute(
+            sa.select(Product.id, Product.sku, Product.stock_in_hand, Product.stock_committed).order_by(Product.id)):
+        where = f"product {sku}"
+        if not 0 <= committed <= in_hand:
+            found.append(Violation("1 never oversold", where, f"0 <= committed <= in hand ({in_hand})", committed))
+        expected = int(open_committed.get(pid) or 0)
+        if committed != expected:
+            found.append(Violation("2 committed = open allocations", where, expected, committed))
+        ledger_hand, ledger_committed = ledger.get(pid, (0, 0))
+        if in_hand != int(ledger_hand or 0):
+            found.append(Violation("4 in hand = ledger", where, int(ledger_hand or 0), in_hand))
+        if committed != int(ledger_committed or 0):
+            found.append(Violation("4 committed = ledger", where, int(ledger_committed or 0), committed))
+
+    bad_lines = session.execute(
+        sa.select(OrderLine.id, OrderLine.order_id, OrderLine.sku, OrderLine.ordered, OrderLine.allocated,
+                  OrderLine.shipped, OrderLine.invoiced)
+        .where(sa.or_(OrderLine.shipped < 0, OrderLine.shipped > OrderLine.allocated,
+                      OrderLine.allocated > OrderLine.ordered, OrderLine.invoiced > OrderLine.shipped,
+                      OrderLine.invoiced < 0)))
+    for line_id, order_id, sku, ordered, allocated, shipped, invoiced in bad_lines:
+        found.append(Violation("3 line quantities", f"order {order_id} line {line_id} ({sku})",
+                               "0 <= shipped <= allocated <= ordered, invoiced <= shipped",
+                               f"ordered {ordered}, allocated {allocated}, shipped {shipped}, invoiced {invoiced}"))
+
+    numbers = session.scalars(sa.select(Invoice.number).order_by(Invoice.id)).all()
+    for position, number in enumerate(numbers, start=1):
+        if number != position:
+            found.append(Violation("5 gapless invoice numbers", f"invoice #{position} in issue order", position, number))
+            break
+
+    if segments:
+        found.extend(_check_segments())
+    return found
+
+
+def _check_segments() -> list[Violation]:
+    found: list[Violation] = []
+    actual = dict(db.session.execute(sa.select(Order.segment, sa.func.count()).group_by(Order.segment)).all())
+    for segment, orders in db.session.execute(sa.select(SegmentCount.segment, SegmentCount.orders)):
+        if orders != actual.get(segment, 0):
+            found.append(Violation("segment counts", f"segment {segment.value}", actual.get(segment, 0), orders))
+    open_orders = db.session.scalars(
+        sa.select(Order).where(Order.status.in_([OrderStatus.DRAFT, OrderStatus.FINALIZED]))
+        .options(sa.orm.selectinload(Order.lines), sa.orm.selectinload(Order.shipments)))
+    for order in open_orders:
+        if order.segment is not segment_of(order):
+            found.append(Violation("segment", f"order {order.number}", segment_of(order).value, order.segment.value))
+    return found

@@ -1,0 +1,115 @@
+"""Row locks for the services, always taken in one order so that two actions never deadlock.
+
+The order is: products by id, then orders by id, then the counters (invoice number, segment counts).
+Every action that changes a line of product P holds P's lock, so once a service holds the product
+locks, the numbers of every line of those products (including which ones are backordered) stay put,
+and it can work out which other orders it will touch before it locks any order.
+
+On SQLite the write transaction already holds the database's single write lock (BEGIN IMMEDIATE) and
+FOR UPDATE renders as nothing; the same code runs on both.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..database import RetryTransaction
+from ..extensions import db
+from ..models import Order, OrderLine, OrderStatus, Product
+from .errors import NotFound
+
+
+def lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Product).where(Product.id.in_(ids)).order_by(Product.id)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
+    ).all()
+    return {p.id: p for p in rows}
+
+
+def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Order).where(Order.id.in_(ids)).order_by(Order.id)
+        .with_for_update(key_share=True, of=Order).execution_options(populate_existing=True)
+    ).unique().all()
+    return {o.id: o for o in rows}
+
+
+def backordered_lines(product_id: int, *, exclude_order_id: int | None = None) -> sa.Select:
+    """Lines of open, finalized, not-held orders still short of stock: oldest finalized first."""
+    query = (
+        sa.select(OrderLine).join(Order)
+        .where(OrderLine.product_id == product_id, OrderLine.allocated < OrderLine.ordered,
+               Order.status == OrderStatus.FINALIZED, Order.hold_reason.is_(None))
+        .order_by(Order.finalized_at, Order.id, OrderLine.id)
+    )
+    if exclude_order_id is not None:
+        query = query.where(Order.id != exclude_order_id)
+    return query
+
+
+def _orders_to_fill(products: Mapping[int, Product], freed: Mapping[int, int], exclude_order_id: int | None) -> set[int]:
+    """The orders whose backorders `freed` more units of each product could reach, oldest first."""
+    order_ids: set[int] = set()
+    for product_id, units in freed.items():
+        product = products.get(product_id)
+        if product is None:
+            continue
+        reach = product.stock_available + units
+        if reach <= 0:
+            continue
+        for line in db.session.scalars(backordered_lines(product_id, exclude_order_id=exclude_order_id)):
+            order_ids.add(line.order_id)
+            reach -= line.backordered
+            if reach <= 0:
+                break
+    return order_ids
+
+
+def lock_product(product_id: int) -> Product:
+    product = lock_products([product_id]).get(product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist")
+    return product
+
+
+def lock_backorders_for(product: Product, incoming: int) -> dict[int, Order]:
+    """Receiving or adjusting a locked product: lock the orders its `incoming` units would fill."""
+    return lock_orders(_orders_to_fill({product.id: product}, {product.id: max(incoming, 0)}, None))
+
+
+def lock_order(order_id: int, *, more_products: Iterable[int] = (), frees_stock: bool = False) -> Order:
+    """Lock an order for a change: its products (and `more_products`), then the order itself.
+
+    With `frees_stock`, the action may release the order's committed units (void, a quantity cut):
+    the orders whose backorders those units would fill are locked with it, in id order.
+    Raises NotFound, or RetryTransaction if the order gained a product between the read and the lock.
+    """
+    product_ids = set(more_products) | set(db.session.scalars(
+        sa.select(OrderLine.product_id).where(OrderLine.order_id == order_id, OrderLine.product_id.is_not(None))))
+    products = lock_products(product_ids)
+    order_ids = {order_id}
+    if frees_stock:
+        freed: dict[int, int] = {}
+        for line in db.session.scalars(sa.select(OrderLine).where(
+                OrderLine.order_id == order_id, OrderLine.product_id.is_not(None))):
+            freed[line.product_id] = freed.get(line.product_id, 0) + line.to_ship
+        order_ids |= _orders_to_fill(products, freed, order_id)
+    orders = lock_orders(order_ids)
+    order = orders.get(order_id)
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist")
+    lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)
+                               .execution_options(populate_existing=True)).all()
+    if any(line.product_id is not None and line.product_id not in products for line in lines):
+        raise RetryTransaction()
+    set_committed_value(order, "lines", list(lines))
+    return order

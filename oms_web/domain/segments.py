@@ -1,0 +1,76 @@
+"""Which board segment an order is in, derived from its status and its lines' numbers.
+
+`segment_of` is the only place the fulfilment stage is worked out. Services call `refresh_order`
+after every change; it stores the segment on the order (for the board's index) and queues the change
+of the per-segment counts, which `flush_segment_counts` writes last in the transaction, in a fixed
+order, so two transactions never wait on each other's counter rows in opposite orders.
+"""
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import Order, OrderStatus, PaymentStatus, Segment, SegmentCount, ShipmentStatus
+
+_PENDING = "oms_segment_deltas"
+
+
+def segment_of(order: Order) -> Segment:
+    if order.status is OrderStatus.DRAFT:
+        return Segment.DRAFT
+    if order.status is OrderStatus.VOID:
+        return Segment.VOID
+    if order.status is OrderStatus.FULFILLED:
+        return Segment.FULFILLED
+    if order.hold_reason:
+        return Segment.NEEDS_ATTENTION
+    if order.payment_status is PaymentStatus.PENDING:
+        return Segment.AWAITING_PAYMENT
+    ordered = sum(line.ordered for line in order.lines)
+    shipped = sum(line.shipped for line in order.lines)
+    if 0 < shipped < ordered:
+        return Segment.PARTIALLY_SHIPPED
+    if shipped and shipped == ordered:
+        return Segment.IN_TRANSIT
+    if any(line.allocated < line.ordered for line in order.lines):
+        return Segment.AWAITING_STOCK
+    return Segment.READY_TO_SHIP
+
+
+def is_complete(order: Order) -> bool:
+    """Every unit not cancelled is in a delivered shipment."""
+    return (order.status is OrderStatus.FINALIZED and bool(order.lines)
+            and all(line.shipped == line.ordered for line in order.lines)
+            and all(s.status is ShipmentStatus.DELIVERED for s in order.shipments))
+
+
+def set_segment(order: Order, segment: Segment, *, is_new: bool = False) -> None:
+    deltas: Tally = db.session.info.setdefault(_PENDING, Tally())
+    if not is_new:
+        if order.segment is segment:
+            return
+        deltas[order.segment] -= 1
+    deltas[segment] += 1
+    order.segment = segment
+
+
+def flush_segment_counts(session: Session) -> None:
+    deltas: Tally = session.info.pop(_PENDING, Tally())
+    for segment in sorted(deltas, key=lambda s: s.value):
+        if deltas[segment]:
+            session.execute(sa.update(SegmentCount).where(SegmentCount.segment == segment)
+                            .values(orders=SegmentCount.orders + deltas[segment]))
+
+
+def discard_pending_counts(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def segment_counts() -> dict[Segment, int]:
+    counts = {segment: 0 for segment in Segment}
+    for segment, orders in db.session.execute(sa.select(SegmentCount.segment, SegmentCount.orders)):
+        counts[segment] = orders
+    return counts

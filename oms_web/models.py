@@ -1,0 +1,434 @@
+"""The one model layer: every table of the OMS, as typed SQLAlchemy 2.0 models.
+
+Money is integer minor units (cents) everywhere; quantities are whole units. The database itself
+guards the per-row invariants with CHECK constraints, so a bug in a service fails loudly instead of
+committing an oversold product or a line shipped beyond its allocation.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Role(str, enum.Enum):
+    STAFF = "staff"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {"staff": 1, "manager": 2, "admin": 3}[self.value]
+
+
+class OrderStatus(str, enum.Enum):
+    DRAFT = "draft"
+    FINALIZED = "finalized"
+    FULFILLED = "fulfilled"
+    VOID = "void"
+
+
+class PaymentStatus(str, enum.Enum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class Segment(str, enum.Enum):
+    """The board's segments: the status, and inside Finalized the fulfilment stage."""
+
+    DRAFT = "draft"
+    NEEDS_ATTENTION = "needs_attention"
+    AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_STOCK = "awaiting_stock"
+    READY_TO_SHIP = "ready_to_ship"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    IN_TRANSIT = "in_transit"
+    FULFILLED = "fulfilled"
+    VOID = "void"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class ShipmentStatus(str, enum.Enum):
+    CREATED = "created"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+class ChannelKind(str, enum.Enum):
+    MANUAL = "manual"
+    API = "api"
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    AMAZON = "amazon"
+    EBAY = "ebay"
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
+    # Stored as the plain value string (no native PG enum type), so adding a value is a simple migration.
+    return sa.Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
+                   length=length, validate_strings=True, create_constraint=False)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.STAFF)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on sign-out, password change or disabling: sessions carrying an older value end.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, role: Role) -> bool:
+        return self.role.rank >= role.rank
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    addresses: Mapped[list[Address]] = relationship(back_populates="customer", order_by="Address.id")
+
+
+class Address(db.Model):
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="shipping")  # shipping | billing
+    name: Mapped[str] = mapped_column(sa.String(200))
+    line1: Mapped[str] = mapped_column(sa.String(200))
+    line2: Mapped[str | None] = mapped_column(sa.String(200))
+    city: Mapped[str] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(100))
+    postal_code: Mapped[str] = mapped_column(sa.String(20))
+    country: Mapped[str] = mapped_column(sa.String(2))
+
+    customer: Mapped[Customer] = relationship(back_populates="addresses")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("name", "line1", "line2", "city", "region", "postal_code", "country")}
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        sa.CheckConstraint("stock_committed >= 0 AND stock_committed <= stock_in_hand", name="never_oversold"),
+        sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    price_cents: Mapped[int] = mapped_column(default=0)
+    weight_grams: Mapped[int] = mapped_column(default=0)
+    # Basis points (2000 = 20%); None means the configured default rate.
+    tax_rate_bp: Mapped[int | None] = mapped_column()
+    stock_in_hand: Mapped[int] = mapped_column(default=0)
+    stock_committed: Mapped[int] = mapped_column(default=0)
+    reorder_point: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def stock_available(self) -> int:
+        return self.stock_in_hand - self.stock_committed
+
+
+class SalesChannel(db.Model):
+    __tablename__ = "sales_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    kind: Mapped[ChannelKind] = mapped_column(_enum(ChannelKind))
+    secret: Mapped[str | None] = mapped_column(sa.String(256))
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def orders_arrive_finalized(self) -> bool:
+        return self.kind is not ChannelKind.MANUAL
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        # An order's identity on its channel: importing the same order twice yields one order.
+        sa.UniqueConstraint("channel_id", "channel_order_id", name="uq_orders_channel_order"),
+        # The board: a segment's orders, newest first, by keyset.
+        sa.Index("ix_orders_segment_id", "segment", "id"),
+        sa.Index("ix_orders_channel_created", "channel_id", "created_at"),
+        sa.Index("ix_orders_created_at", "created_at"),
+        sa.Index("ix_orders_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_channels.id"))
+    channel_order_id: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.DRAFT)
+    payment_status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus), default=PaymentStatus.PAID)
+    # Derived from status and the lines' numbers by domain.segments.segment_of(), and only there;
+    # kept on the row so that the board can filter a segment through an index.
+    segment: Mapped[Segment] = mapped_column(_enum(Segment, 24), default=Segment.DRAFT)
+    # Set when the order cannot proceed without a person (an unknown SKU): the "needs attention" segment.
+    hold_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    customer_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    bill_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    service_level: Mapped[str | None] = mapped_column(sa.String(40))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    subtotal_cents: Mapped[int] = mapped_column(default=0)
+    tax_cents: Mapped[int] = mapped_column(default=0)
+    shipping_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finalized_at: Mapped[datetime | None] = mapped_column()
+    fulfilled_at: Mapped[datetime | None] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()
+    void_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    channel: Mapped[SalesChannel] = relationship(lazy="joined")
+    customer: Mapped[Customer | None] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan")
+    shipments: Mapped[list[Shipment]] = relationship(back_populates="order", order_by="Shipment.id")
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="order", order_by="Invoice.id")
+    events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
+
+    NUMBER_PREFIX = "SO-"
+
+    @property
+    def number(self) -> str:
+        """The order number staff quote: derived from the id, so it is never stored twice."""
+        return f"{self.NUMBER_PREFIX}{self.id:06d}"
+
+    @classmethod
+    def id_from_number(cls, text: str) -> int | None:
+        text = text.strip().upper()
+        if text.startswith(cls.NUMBER_PREFIX):
+            text = text[len(cls.NUMBER_PREFIX):]
+        return int(text) if text.isdigit() else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED)
+
+    def __repr__(self) -> str:
+        return f"<Order {self.id} {self.status.value}/{self.segment.value}>"
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        sa.CheckConstraint("0 <= shipped AND shipped <= allocated AND allocated <= ordered", name="quantities"),
+        sa.CheckConstraint("0 <= invoiced AND invoiced <= shipped", name="invoiced_within_shipped"),
+        sa.CheckConstraint("unit_price_cents >= 0", name="price_not_negative"),
+        # Lines still waiting for stock, per product: what receiving stock fills, oldest first.
+        sa.Index("ix_order_lines_backordered", "product_id", "order_id",
+                 sqlite_where=sa.text("allocated < ordered"), postgresql_where=sa.text("allocated < ordered")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    # None while the channel's SKU matches no product (the order then needs attention).
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    channel_line_id: Mapped[str | None] = mapped_column(sa.String(64))
+    ordered: Mapped[int] = mapped_column()
+    allocated: Mapped[int] = mapped_column(default=0)
+    shipped: Mapped[int] = mapped_column(default=0)
+    invoiced: Mapped[int] = mapped_column(default=0)
+    unit_price_cents: Mapped[int] = mapped_column()
+    tax_rate_bp: Mapped[int] = mapped_column(default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product | None] = relationship()
+
+    @property
+    def backordered(self) -> int:
+        return self.ordered - self.allocated
+
+    @property
+    def to_ship(self) -> int:
+        """Allocated units not yet in a shipment."""
+        return self.allocated - self.shipped
+
+
+class Shipment(db.Model):
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus), default=ShipmentStatus.CREATED)
+    carrier: Mapped[str | None] = mapped_column(sa.String(60))
+    service_level: Mapped[str | None] = mapped_column(sa.String(60))
+    tracking_number: Mapped[str | None] = mapped_column(sa.String(80))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shipped_at: Mapped[datetime | None] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+    order: Mapped[Order] = relationship(back_populates="shipments")
+    lines: Mapped[list[ShipmentLine]] = relationship(
+        back_populates="shipment", order_by="ShipmentLine.id", cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> str:
+        return f"SH-{self.id:06d}"
+
+
+class ShipmentLine(db.Model):
+    __tablename__ = "shipment_lines"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column()
+
+    shipment: Mapped[Shipment] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Gapless, in issue order: taken from the invoice_number counter in the issuing transaction.
+    number: Mapped[int] = mapped_column(unique=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    subtotal_cents: Mapped[int] = mapped_column()
+    tax_cents: Mapped[int] = mapped_column()
+    shipping_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int] = mapped_column()
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="invoices")
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan")
+
+    @property
+    def display_number(self) -> str:
+        return f"INV-{self.number:07d}"
+
+
+class InvoiceLine(db.Model):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    sku: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    quantity: Mapped[int] = mapped_column()
+    unit_price_cents: Mapped[int] = mapped_column()
+    tax_rate_bp: Mapped[int] = mapped_column()
+    line_total_cents: Mapped[int] = mapped_column()
+    tax_cents: Mapped[int] = mapped_column()
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class StockMove(db.Model):
+    """The stock ledger: one row for every change to a product's in-hand or committed count."""
+
+    __tablename__ = "stock_ledger"
+    __table_args__ = (sa.Index("ix_stock_ledger_product_id", "product_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    in_hand_delta: Mapped[int] = mapped_column(default=0)
+    committed_delta: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str] = mapped_column(sa.String(20))  # receive adjust allocate release ship
+    note: Mapped[str | None] = mapped_column(sa.String(300))
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class OrderEvent(db.Model):
+    """The order's timeline: who did what, when, with the numbers before and after."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (sa.Index("ix_order_events_order_id", "order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    message: Mapped[str] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")
+    user: Mapped[User | None] = relationship()
+
+
+class SegmentCount(db.Model):
+    """How many orders each board segment holds, kept in step by the services in the same transaction.
+
+    Counting a segment of a million orders takes far longer than the board may; check-stock verifies
+    these counts against the orders themselves.
+    """
+
+    __tablename__ = "segment_counts"
+
+    segment: Mapped[Segment] = mapped_column(_enum(Segment, 24), primary_key=True)
+    orders: Mapped[int] = mapped_column(default=0)
+
+
+class Counter(db.Model):
+    """Named gapless counters (the invoice number); bumped inside the transaction that uses the value."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
