@@ -14,12 +14,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# htmx for offline sites and the tests: the same pinned file the pages load from the CDN, checked
+# against the integrity hash in oms_web/web.py; fetched from the npm registry, never committed.
+HTMX_VERSION := $(shell sed -n 's/^HTMX_VERSION = "\(.*\)"/\1/p' oms_web/web.py)
+HTMX_INTEGRITY := $(shell sed -n 's/^HTMX_INTEGRITY = "sha384-\(.*\)"/\1/p' oms_web/web.py)
+static/vendor/htmx.min.js: oms_web/web.py
+	mkdir -p static/vendor $(VENV)/npm
+	cd $(VENV)/npm && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar -xzf htmx.org-$(HTMX_VERSION).tgz package/dist/htmx.min.js
+	test "$$(openssl dgst -sha384 -binary $(VENV)/npm/package/dist/htmx.min.js | openssl base64 -A)" = "$(HTMX_INTEGRITY)"
+	cp $(VENV)/npm/package/dist/htmx.min.js $@
+
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed static/vendor/htmx.min.js
+install-test: $(VENV)/.installed-test static/vendor/htmx.min.js
 
 run: install
 	$(FLASK) db upgrade

@@ -34,6 +34,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS)
     login_manager.init_app(app)
 
+    login_manager.login_view = "auth.login"
+
+    from .web import register_web
+
+    register_web(app)
+    from . import auth, board, catalog, orders_web, overview, users
+
+    for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, overview.bp, users.bp):
+        app.register_blueprint(blueprint)
+
     from .cli import register_cli
 
     register_cli(app)

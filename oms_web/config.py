@@ -15,6 +15,7 @@ ENVIRONMENT_SETTINGS = {
     "OMS_SECRET_KEY": "SECRET_KEY",
     "OMS_REDIS_URL": "OMS_REDIS_URL",
     "OMS_DEFAULT_TAX_RATE_BP": "OMS_DEFAULT_TAX_RATE_BP",
+    "OMS_HTMX": "OMS_HTMX",
 }
 
 
@@ -27,6 +28,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
                        "tax_id": "US-000000000", "logo": None},
         "OMS_SHIP_FROM": {"name": "Demo Retail Ltd", "line1": "1 Warehouse Way", "city": "Springfield",
                           "region": "IL", "postal_code": "62701", "country": "US"},
+        # htmx from its pinned CDN address (with its integrity hash), or "local": the same file, fetched
+        # into static/vendor/ at set-up, for offline sites and the tests.
+        "OMS_HTMX": "cdn",
+        # A board left open all day must still be able to post: the token lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
     }

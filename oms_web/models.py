@@ -109,6 +109,9 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    def get_id(self) -> str:  # Flask-Login: the session remembers the version it was made with
+        return f"{self.id}:{self.session_version}"
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
 
@@ -196,6 +199,7 @@ class Order(db.Model):
         sa.Index("ix_orders_channel_created", "channel_id", "created_at"),
         sa.Index("ix_orders_created_at", "created_at"),
         sa.Index("ix_orders_email", "email"),
+        sa.Index("ix_orders_channel_order_id", "channel_order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,7 +275,7 @@ class OrderLine(db.Model):
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     # None while the channel's SKU matches no product (the order then needs attention).
     product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"), index=True)
-    sku: Mapped[str] = mapped_column(sa.String(64))
+    sku: Mapped[str] = mapped_column(sa.String(64), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     channel_line_id: Mapped[str | None] = mapped_column(sa.String(64))
     ordered: Mapped[int] = mapped_column()

@@ -131,6 +131,7 @@ def upgrade():
         batch_op.create_index('ix_orders_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_orders_email', ['email'], unique=False)
+        batch_op.create_index('ix_orders_channel_order_id', ['channel_order_id'], unique=False)
         batch_op.create_index('ix_orders_segment_id', ['segment', 'id'], unique=False)
 
     op.create_table('order_events',
@@ -172,6 +173,7 @@ def upgrade():
         batch_op.create_index('ix_order_lines_backordered', ['product_id', 'order_id'], unique=False, sqlite_where=sa.text('allocated < ordered'), postgresql_where=sa.text('allocated < ordered'))
         batch_op.create_index(batch_op.f('ix_order_lines_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_lines_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_lines_sku'), ['sku'], unique=False)
 
     op.create_table('shipments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -308,6 +310,7 @@ def downgrade():
     op.drop_table('shipments')
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_lines_product_id'))
+        batch_op.drop_index(batch_op.f('ix_order_lines_sku'))
         batch_op.drop_index(batch_op.f('ix_order_lines_order_id'))
         batch_op.drop_index('ix_order_lines_backordered', sqlite_where=sa.text('allocated < ordered'), postgresql_where=sa.text('allocated < ordered'))
 
@@ -319,6 +322,7 @@ def downgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_segment_id')
         batch_op.drop_index('ix_orders_email')
+        batch_op.drop_index('ix_orders_channel_order_id')
         batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
         batch_op.drop_index('ix_orders_created_at')
         batch_op.drop_index('ix_orders_channel_created')

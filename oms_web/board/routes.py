@@ -1,0 +1,93 @@
+"""The order board: segments with their counts, search, filters, keyset pages, bulk actions."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..domain import orders as order_services
+from ..domain.board import BoardFilter, board_page
+from ..domain.errors import DomainError
+from ..domain.segments import segment_counts
+from ..extensions import db
+from ..models import Role, SalesChannel, Segment
+from ..web import allow, page_or_fragment, refreshed
+from . import bp
+
+SEGMENT_ORDER = list(Segment)
+DEFAULT_SEGMENT = "all"
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+def _filters() -> tuple[str, BoardFilter, dict]:
+    segment_name = request.args.get("segment", DEFAULT_SEGMENT)
+    segment = next((s for s in Segment if s.value == segment_name), None)
+    if segment is None:
+        segment_name = "all"
+    channel = request.args.get("channel", "")
+    filters = BoardFilter(segment=segment, search=request.args.get("q", "")[:100],
+                          channel_id=int(channel) if channel.isdigit() else None,
+                          created_from=_date("from"), created_to=_date("to"))
+    args = {"segment": segment_name, "q": filters.search, "channel": channel,
+            "from": request.args.get("from", ""), "to": request.args.get("to", "")}
+    return segment_name, filters, {k: v for k, v in args.items() if v}
+
+
+def _counts_context(segment_name: str, args: dict) -> dict:
+    counts = segment_counts()
+    return {"counts": counts, "total": sum(counts.values()), "segments": SEGMENT_ORDER,
+            "segment_name": segment_name, "args": args}
+
+
+@bp.route("/")
+@allow(Role.STAFF)
+def home():
+    return redirect(url_for("board.index"))
+
+
+@bp.route("/orders")
+@allow(Role.STAFF)
+def index():
+    segment_name, filters, args = _filters()
+    before = request.args.get("before", "")
+    page = board_page(filters, before_id=int(before) if before.isdigit() else None)
+    channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
+    return page_or_fragment("board/index.html", "board/_list.html", page=page, channels=channels,
+                            first_page=not before, **_counts_context(segment_name, args))
+
+
+@bp.route("/orders/counts")
+@allow(Role.STAFF)
+def counts():
+    segment_name, _, args = _filters()
+    return render_template("board/_tabs.html", **_counts_context(segment_name, args))
+
+
+@bp.route("/orders/bulk/allocate", methods=["POST"])
+@allow(Role.STAFF)
+def bulk_allocate():
+    ids = sorted({int(i) for i in request.form.getlist("order_ids") if i.isdigit()})
+    if not ids:
+        response = make_response(render_template("errors/_message.html", message="Select at least one order first."), 422)
+        response.headers["HX-Retarget"] = "#flash"
+        return response
+    units, refused = 0, []
+    for order_id in ids:  # each order is its own all-or-nothing action
+        try:
+            units += order_services.allocate_now(current_user, order_id)
+        except DomainError as error:
+            refused.append(error.message)
+    message = f"Allocated {units} unit(s) across {len(ids) - len(refused)} order(s)."
+    if refused:
+        message += f" Not allocated: {'; '.join(refused[:5])}" + (" …" if len(refused) > 5 else "")
+    response = make_response(render_template("board/_bulk_result.html", message=message, refused=refused))
+    response.headers["HX-Retarget"] = "#flash"
+    return refreshed(response)

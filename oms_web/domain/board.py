@@ -1,0 +1,107 @@
+"""The order board's queries: one segment's orders, newest first, by keyset; search and filters.
+
+Shared by the board screen and bench/run.py. Every query walks an index: (segment, id) for a
+segment's page, and for a search the matching ids are gathered first through the indexes on order
+id, email, channel order id, line SKU and customer, then paged the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Customer, Order, OrderLine, SalesChannel, Segment
+
+PAGE_SIZE = 50
+SEARCH_LIMIT = 2_000  # matches gathered per kind of search key; a wider search should be narrowed
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    segment: Segment | None = None  # None: every segment
+    search: str = ""
+    channel_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    id: int
+    number: str
+    created_at: datetime
+    channel: str
+    customer_name: str
+    email: str | None
+    total_cents: int
+    currency: str
+    segment: Segment
+    units_ordered: int
+    units_allocated: int
+    units_shipped: int
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    rows: list[BoardRow]
+    next_before_id: int | None  # keyset for the next (older) page
+
+
+def _matching_ids(text: str) -> sa.Select | None:
+    """Order ids whose number, email, channel order id, line SKU or customer name matches `text`."""
+    text = text.strip()
+    if not text:
+        return None
+    queries = []
+    order_id = Order.id_from_number(text)
+    if order_id is not None:
+        queries.append(sa.select(Order.id).where(Order.id == order_id))
+    lowered = text.lower()
+    queries.append(sa.select(Order.id).where(Order.email >= lowered, Order.email < lowered + "\uffff")
+                   .limit(SEARCH_LIMIT))
+    queries.append(sa.select(Order.id).where(Order.channel_order_id == text).limit(SEARCH_LIMIT))
+    queries.append(sa.select(OrderLine.order_id).where(OrderLine.sku == text.upper()).limit(SEARCH_LIMIT))
+    customers = (sa.select(Customer.id).where(sa.or_(Customer.name.ilike(f"%{_escape(text)}%", escape="\\"),
+                                                     Customer.email.ilike(f"{_escape(lowered)}%", escape="\\")))
+                 .limit(200))
+    queries.append(sa.select(Order.id).where(Order.customer_id.in_(customers)).limit(SEARCH_LIMIT))
+    return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int = PAGE_SIZE) -> BoardPage:
+    query = (sa.select(Order.id, Order.created_at, SalesChannel.name, Order.customer_name, Order.email,
+                       Order.total_cents, Order.currency, Order.segment)
+             .join(SalesChannel, SalesChannel.id == Order.channel_id)
+             .order_by(Order.id.desc()).limit(limit + 1))
+    if filters.segment is not None:
+        query = query.where(Order.segment == filters.segment)
+    if before_id is not None:
+        query = query.where(Order.id < before_id)
+    if filters.channel_id is not None:
+        query = query.where(Order.channel_id == filters.channel_id)
+    if filters.created_from is not None:
+        query = query.where(Order.created_at >= datetime.combine(filters.created_from, time.min))
+    if filters.created_to is not None:
+        query = query.where(Order.created_at < datetime.combine(filters.created_to + timedelta(days=1), time.min))
+    matches = _matching_ids(filters.search)
+    if matches is not None:
+        query = query.where(Order.id.in_(matches))
+    found = db.session.execute(query).all()
+    more = len(found) > limit
+    found = found[:limit]
+    units = {order_id: (o, a, s) for order_id, o, a, s in db.session.execute(
+        sa.select(OrderLine.order_id, sa.func.sum(OrderLine.ordered), sa.func.sum(OrderLine.allocated),
+                  sa.func.sum(OrderLine.shipped))
+        .where(OrderLine.order_id.in_([r[0] for r in found])).group_by(OrderLine.order_id))} if found else {}
+    rows = [BoardRow(id=r[0], number=f"{Order.NUMBER_PREFIX}{r[0]:06d}", created_at=r[1], channel=r[2],
+                     customer_name=r[3], email=r[4], total_cents=r[5], currency=r[6], segment=r[7],
+                     units_ordered=int(units.get(r[0], (0, 0, 0))[0] or 0),
+                     units_allocated=int(units.get(r[0], (0, 0, 0))[1] or 0),
+                     units_shipped=int(units.get(r[0], (0, 0, 0))[2] or 0)) for r in found]
+    return BoardPage(rows=rows, next_before_id=rows[-1].id if more and rows else None)

@@ -1,0 +1,16 @@
+"""The manager's overview: counts by status, stage and channel, today's shipping, backorders, low stock,
+and orders per day by channel for 30 days. The panel polls itself every few seconds."""
+from __future__ import annotations
+
+from flask import render_template
+
+from ..domain.reports import overview_figures
+from ..models import Role
+from ..web import allow, page_or_fragment
+from . import bp
+
+
+@bp.route("/overview")
+@allow(Role.MANAGER)
+def index():
+    return page_or_fragment("overview/index.html", "overview/_panel.html", figures=overview_figures())

@@ -1,0 +1,29 @@
+// oms_web's only script of its own: the CSRF header for htmx, keyboard shortcuts, select-all.
+document.addEventListener("htmx:configRequest", (event) => {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
+});
+
+document.addEventListener("keydown", (event) => {
+  const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
+  if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey) {
+    const search = document.querySelector("[data-search]");
+    if (search) { event.preventDefault(); search.focus(); search.select(); }
+  }
+  if (event.key === "Escape" && document.activeElement?.matches("[data-search]")) document.activeElement.blur();
+});
+
+function updateSelectedCount() {
+  const label = document.getElementById("selected-count");
+  if (!label) return;
+  const n = document.querySelectorAll('input[name="order_ids"]:checked').length;
+  label.textContent = n ? `${n} order${n === 1 ? "" : "s"} selected` : "No orders selected";
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.id === "select-all") {
+    document.querySelectorAll('input[name="order_ids"]').forEach((box) => { box.checked = event.target.checked; });
+  }
+  if (event.target.id === "select-all" || event.target.name === "order_ids") updateSelectedCount();
+});
+document.addEventListener("htmx:afterSettle", updateSelectedCount);
