@@ -39,9 +39,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .web import register_web
 
     register_web(app)
-    from . import auth, board, catalog, orders_web, overview, users
+    from . import auth, board, catalog, documents, orders_web, overview, users
 
-    for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, overview.bp, users.bp):
+    for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

@@ -165,6 +165,8 @@ class Product(db.Model):
     stock_in_hand: Mapped[int] = mapped_column(default=0)
     stock_committed: Mapped[int] = mapped_column(default=0)
     reorder_point: Mapped[int] = mapped_column(default=0)
+    # Where it sits in the warehouse (aisle-bay-shelf, e.g. "A-03-2"): pick lists walk the shelves in this order.
+    bin_location: Mapped[str | None] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -436,3 +438,21 @@ class Counter(db.Model):
 
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class PrintJob(db.Model):
+    """A batch of documents being rendered in the background, so a long batch can show its progress."""
+
+    __tablename__ = "print_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    order_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")  # queued running done failed
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(sa.String(300))
+    pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()

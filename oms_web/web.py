@@ -97,8 +97,14 @@ def error_response(status: int, message: str, field: str | None = None) -> Respo
     return make_response(render_template("errors/error.html", status=status, message=message), status)
 
 
+def format_money(cents: int, currency: str = "USD") -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
 def register_web(app: Flask) -> None:
     csrf.init_app(app)
+    app.add_template_filter(format_money, "money")
     app.before_request(_check_role)
     app.after_request(_security_headers)
 

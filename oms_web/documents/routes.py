@@ -1,0 +1,109 @@
+"""Downloads: one shipment's label or packing slip, one invoice, and bulk printing from the board.
+
+Each download checks that the document belongs to the order in its URL, so changing a number in the
+URL reaches nothing else; every route needs a signed-in user with a role (web.allow).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, abort, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from ..domain.errors import NotFound
+from ..domain.printing import record_printing
+from ..extensions import db
+from ..models import Invoice, PrintJob, Role, Shipment
+from ..web import allow, error_response, is_htmx
+from . import bp, jobs
+from .render import KINDS, NothingToPrint, build, invoices_pdf, labels_pdf, packing_slips_pdf
+
+# Up to this many orders a batch is made within the request; more becomes a print job with progress.
+INLINE_BATCH = 40
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _shipment(order_id: int, shipment_id: int) -> Shipment:
+    shipment = db.session.get(Shipment, shipment_id)
+    if shipment is None or shipment.order_id != order_id:
+        raise NotFound("That shipment is not part of this order")
+    return shipment
+
+
+@bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/label.pdf")
+@allow(Role.STAFF)
+def label(order_id: int, shipment_id: int):
+    shipment = _shipment(order_id, shipment_id)
+    pdf = labels_pdf([shipment])
+    record_printing(current_user, {order_id: [f"label {shipment.number}"]})
+    return pdf_response(pdf, f"label-{shipment.number}.pdf")
+
+
+@bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/packing-slip.pdf")
+@allow(Role.STAFF)
+def packing_slip(order_id: int, shipment_id: int):
+    shipment = _shipment(order_id, shipment_id)
+    pdf = packing_slips_pdf([shipment])
+    record_printing(current_user, {order_id: [f"packing slip {shipment.number}"]})
+    return pdf_response(pdf, f"packing-slip-{shipment.number}.pdf")
+
+
+@bp.route("/orders/<int:order_id>/invoices/<int:invoice_id>.pdf")
+@allow(Role.STAFF)
+def invoice(order_id: int, invoice_id: int):
+    document = db.session.get(Invoice, invoice_id)
+    if document is None or document.order_id != order_id:
+        raise NotFound("That invoice is not part of this order")
+    pdf = invoices_pdf([document])
+    record_printing(current_user, {order_id: [f"invoice {document.display_number}"]})
+    return pdf_response(pdf, f"invoice-{document.display_number}.pdf")
+
+
+@bp.route("/orders/print/<kind>", methods=["POST"])
+@allow(Role.STAFF)
+def bulk(kind: str):
+    if kind not in KINDS:
+        abort(404)
+    ids = sorted({int(i) for i in request.form.getlist("order_ids") if i.isdigit()})
+    if not ids:
+        return error_response(422, "Select at least one order first.")
+    if len(ids) > INLINE_BATCH:
+        job = jobs.start(kind, ids, current_user)
+        return render_template("documents/job.html", job=job, kind=KINDS[kind])
+    try:
+        printed = build(kind, ids)
+    except NothingToPrint as nothing:
+        return error_response(422, str(nothing))
+    record_printing(current_user, printed.pages_for)
+    return pdf_response(printed.pdf, f"{kind}-{len(ids)}-orders.pdf")
+
+
+def _job(job_id: int) -> PrintJob:
+    job = db.session.get(PrintJob, job_id)
+    if job is None or (job.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
+        raise NotFound("There is no such print job")
+    return job
+
+
+@bp.route("/print-jobs/<int:job_id>")
+@allow(Role.STAFF)
+def job_status(job_id: int):
+    job = _job(job_id)
+    template = "documents/_job_progress.html" if is_htmx() else "documents/job.html"
+    return render_template(template, job=job, kind=KINDS.get(job.kind, job.kind), stale=jobs.is_stale(job))
+
+
+@bp.route("/print-jobs/<int:job_id>.pdf")
+@allow(Role.STAFF)
+def job_pdf(job_id: int):
+    job = _job(job_id)
+    pdf = db.session.scalar(sa.select(PrintJob.pdf).where(PrintJob.id == job_id))
+    if job.status != "done" or pdf is None:
+        raise NotFound("This batch is not ready")
+    return pdf_response(pdf, f"{job.kind}-{len(job.order_ids)}-orders.pdf")
