@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from oms_web import create_app
@@ -35,6 +36,18 @@ def database_url(backend: str, tmp_root: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_root / 'oms-test.sqlite3'}"
     return PG_URL  # type: ignore[return-value]
+
+
+class OwnContextClient(FlaskClient):
+    """Each request in an app context of its own, as in production.
+
+    The fixtures keep an app context pushed (for the services), and Flask reuses a pushed context for a
+    request, so `g` (where Flask-WTF caches the CSRF token) would otherwise carry over between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def test_config(url: str, **extra) -> dict:
@@ -72,6 +85,7 @@ def backend(request) -> str:
 def app(backend, tmp_root):
     url = database_url(backend, tmp_root)
     app = create_app(test_config(url))
+    app.test_client_class = OwnContextClient
     with app.app_context():
         if url not in _migrated:
             if backend == "postgresql":
@@ -90,6 +104,7 @@ def sqlite_app(tmp_root):
     """For tests that need no PostgreSQL twin (they check no stock rule)."""
     url = database_url("sqlite", tmp_root)
     app = create_app(test_config(url))
+    app.test_client_class = OwnContextClient
     with app.app_context():
         if url not in _migrated:
             upgrade()
