@@ -182,8 +182,12 @@ class SalesChannel(db.Model):
     name: Mapped[str] = mapped_column(sa.String(80), unique=True)
     kind: Mapped[ChannelKind] = mapped_column(_enum(ChannelKind))
     secret: Mapped[str | None] = mapped_column(sa.String(256))
+    # Kind-specific settings: API base URL, marketplace, credentials (secret, shown masked), sku_map,
+    # and the sync cursor (where the last successful pull stopped).
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+    # A sync run holds the channel until then, so overlapping runs (cron) never pull the same page twice.
+    sync_locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -456,3 +460,47 @@ class PrintJob(db.Model):
     pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChannelSync(db.Model):
+    """One run of pulling orders from a channel (or importing a report file): what it brought in."""
+
+    __tablename__ = "channel_syncs"
+    __table_args__ = (sa.Index("ix_channel_syncs_channel_id", "channel_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_channels.id"))
+    source: Mapped[str] = mapped_column(sa.String(20), default="api")  # api | report file name kind
+    status: Mapped[str] = mapped_column(sa.String(10), default="running")  # running ok failed
+    imported: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    cursor_before: Mapped[str | None] = mapped_column(sa.String(200))
+    cursor_after: Mapped[str | None] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    channel: Mapped[SalesChannel] = relationship()
+
+
+class ShipmentConfirmation(db.Model):
+    """A shipment to confirm back to its marketplace; retried until the channel accepts it."""
+
+    __tablename__ = "shipment_confirmations"
+    __table_args__ = (sa.Index("ix_shipment_confirmations_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_channels.id"))
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")  # pending sent failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    remote_id: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    shipment: Mapped[Shipment] = relationship()
+    channel: Mapped[SalesChannel] = relationship()

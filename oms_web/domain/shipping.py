@@ -5,11 +5,15 @@ from collections.abc import Mapping
 
 from ..database import service
 from ..extensions import db
-from ..models import OrderStatus, PaymentStatus, Shipment, ShipmentLine, ShipmentStatus, User, utcnow
+from ..models import (ChannelKind, OrderStatus, PaymentStatus, Shipment, ShipmentConfirmation, ShipmentLine,
+                      ShipmentStatus, User, utcnow)
 from . import events, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .locking import lock_order
 from .orders import check_quantity, refresh_order
+
+# Channels whose orders we ship must be told of each shipment (carrier, tracking number, lines).
+CONFIRMED_CHANNELS = (ChannelKind.AMAZON, ChannelKind.EBAY)
 
 
 @service
@@ -90,6 +94,9 @@ def mark_shipped(actor: User, shipment_id: int, carrier: str, tracking_number: s
     shipment.shipped_at = utcnow()
     events.record(shipment.order, actor, "shipment_shipped",
                   f"{shipment.number} handed to {carrier}, tracking {tracking_number}", shipment_id=shipment.id)
+    if shipment.order.channel.kind in CONFIRMED_CHANNELS:
+        # The marketplace must hear of it; the sync sends it and retries until the channel accepts it.
+        db.session.add(ShipmentConfirmation(shipment=shipment, channel_id=shipment.order.channel_id))
     refresh_order(shipment.order)
     return shipment
 
