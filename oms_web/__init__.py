@@ -40,8 +40,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_web(app)
     from . import auth, board, catalog, documents, orders_web, overview, users
+    from .channels import admin as channels_admin, api, webhooks
 
-    for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp):
+    for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
+                      channels_admin.bp, api.bp, webhooks.bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

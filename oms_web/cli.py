@@ -8,13 +8,14 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .extensions import db
-from .models import Role, User
+from .models import ChannelKind, Role, User
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(check_stock)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(channels_cli)
 
 
 @click.command("create-user")
@@ -70,3 +71,64 @@ def seed_demo(order_count: int, if_empty: bool) -> None:
     from .seed import seed_demo_data
 
     seed_demo_data(order_count, if_empty=if_empty, echo=click.echo)
+
+
+channels_cli = click.Group("channels", help="Sales channels: create them, pull their orders.")
+
+
+@channels_cli.command("create")
+@click.argument("name")
+@click.option("--kind", type=click.Choice([k.value for k in ChannelKind]), required=True)
+@click.option("--secret", help="Webhook secret (Shopify, WooCommerce); one is made when not given.")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where this site is reached.")
+def channels_create(name: str, kind: str, secret: str | None, base_url: str) -> None:
+    """Create a channel; print where its orders go and, for an API channel, its key (shown once)."""
+    from .channels.manage import create_channel, inbound_path
+    from .domain.errors import DomainError
+
+    try:
+        created = create_channel(name, ChannelKind(kind), secret)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created channel {created.channel.name} ({kind}), id {created.channel.id}")
+    path = inbound_path(created.channel)
+    if path:
+        click.echo(f"Inbound URL: {base_url.rstrip('/')}{path}")
+    if created.api_key:
+        click.echo(f"API key (shown once, only a hash is kept): {created.api_key}")
+    if created.secret:
+        click.echo(f"Webhook secret: {created.secret}")
+
+
+@channels_cli.command("sync")
+@click.option("--channel", "channel_name", help="Only this channel (by name); otherwise every active marketplace.")
+def channels_sync(channel_name: str | None) -> None:
+    """Pull new and changed orders from Amazon and eBay and send waiting shipment confirmations.
+
+    Safe from cron every few minutes: a run still going holds its channel, and a repeat is one order.
+    """
+    from .channels.manage import MARKETPLACES
+    from .channels.sync import sync_channel
+    from .models import SalesChannel
+
+    query = sa.select(SalesChannel).where(SalesChannel.kind.in_(MARKETPLACES), SalesChannel.active)
+    if channel_name:
+        query = sa.select(SalesChannel).where(SalesChannel.name == channel_name)
+    channels = db.session.scalars(query.order_by(SalesChannel.id)).all()
+    if not channels:
+        raise click.ClickException(f"No channel named {channel_name}" if channel_name else "No active Amazon or eBay channel")
+    failed = False
+    for channel in channels:
+        with click.progressbar(length=0, label=f"{channel.name}: pulling orders", show_pos=True) as bar:
+            def progress(done: int, total: int | None, bar=bar) -> None:
+                bar.length = max(total or done, done, 1)
+                bar.update(done - bar.pos)
+
+            run = sync_channel(channel.id, progress=progress)
+        click.echo(f"{channel.name}: {run.status}; {run.imported} new, {run.duplicates} repeats, "
+                   f"{run.held} on hold, {run.skipped} skipped")
+        for error in run.errors or []:
+            click.echo(f"  error: {error}", err=True)
+        failed = failed or run.status == "failed"
+    if failed:
+        sys.exit(1)

@@ -27,3 +27,9 @@ document.addEventListener("change", (event) => {
   if (event.target.id === "select-all" || event.target.name === "order_ids") updateSelectedCount();
 });
 document.addEventListener("htmx:afterSettle", updateSelectedCount);
+
+// A plain (non-htmx) form button that needs a second thought: <button data-confirm="What will happen.">
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});

@@ -12,10 +12,11 @@ from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, Product, Role, StockMove
-from ..web import allow, form_int, is_htmx, page_or_fragment, refreshed
+from ..web import allow, error_response, form_int, is_htmx, page_or_fragment, refreshed
 from . import bp
 
 PAGE_SIZE = 100
+MAX_PRICE_CENTS = 100_000_000  # 1,000,000.00: the price column is a 32-bit integer on PostgreSQL
 
 
 def _backordered(product_ids: list[int]) -> dict[int, int]:
@@ -55,12 +56,14 @@ def index():
 @bp.route("/products/lookup")
 @allow(Role.STAFF)
 def lookup():
-    text = next((request.args[k] for k in ("q", "new_sku", "sku") if request.args.get(k)), "").strip()[:100]
+    text = next((request.args[k] for k in ("q", "new_sku", "sku", "product_sku") if request.args.get(k)), "").strip()[:100]
     products = db.session.scalars(_search(text).where(Product.active).limit(15)).all() if text else []
     return render_template("catalog/_options.html", products=products)
 
 
 def _row(product_id: int, *, status: int = 200, errors: dict | None = None):
+    if errors and not is_htmx():  # a plain post gets a page with the message, not a table row
+        return error_response(status, next(iter(errors.values())))
     db.session.expire_all()
     product = load_product(product_id)
     response = make_response(render_template(
@@ -134,12 +137,12 @@ def _product_from_form() -> Product:
         raise InvalidInput("Give the product a name", field="name")
     price = (request.form.get("price") or "").strip()
     try:
-        from decimal import Decimal, InvalidOperation
+        from decimal import Decimal, DecimalException, InvalidOperation
 
         cents = Decimal(price) * 100
-        if cents < 0 or cents != cents.to_integral_value():
+        if not cents.is_finite() or cents < 0 or cents > MAX_PRICE_CENTS or cents != cents.to_integral_value():
             raise InvalidOperation
-    except (InvalidOperation, ValueError):
+    except (DecimalException, ValueError):
         raise InvalidInput("Price must be an amount like 12.50", field="price") from None
     tax = form_int("tax_rate_bp", label="Tax rate (basis points)", maximum=10_000, required=False)
     return Product(sku=sku, name=name[:200], price_cents=int(cents),

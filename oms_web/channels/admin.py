@@ -1,0 +1,160 @@
+"""The channels screens (admin only): channels and their secrets, SKU mapping, sync status, report files."""
+from __future__ import annotations
+
+import base64
+import threading
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+
+from ..domain.errors import DomainError, InvalidInput
+from ..extensions import db
+from ..models import ChannelKind, ChannelSync, Role, SalesChannel, ShipmentConfirmation
+from ..web import allow, error_response, is_htmx
+from . import manage
+from .keys import masked
+
+bp = Blueprint("channels", __name__)
+MAX_REPORT_BYTES = 50 * 1024 * 1024
+
+
+def _load(channel_id: int) -> SalesChannel:
+    channel = db.session.get(SalesChannel, channel_id)
+    if channel is None:
+        from ..domain.errors import NotFound
+
+        raise NotFound("That channel does not exist")
+    return channel
+
+
+def _overview() -> list[dict]:
+    channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
+    last = {}
+    for sync in db.session.scalars(sa.select(ChannelSync).where(ChannelSync.id.in_(
+            sa.select(sa.func.max(ChannelSync.id)).group_by(ChannelSync.channel_id)))):
+        last[sync.channel_id] = sync
+    waiting = dict(db.session.execute(sa.select(ShipmentConfirmation.channel_id, sa.func.count())
+                                      .where(ShipmentConfirmation.status != "sent")
+                                      .group_by(ShipmentConfirmation.channel_id)).all())
+    return [{"channel": c, "last_sync": last.get(c.id), "waiting": waiting.get(c.id, 0),
+             "inbound": manage.inbound_path(c)} for c in channels]
+
+
+@bp.route("/channels", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def index():
+    errors: dict[str, str] = {}
+    created = None
+    if request.method == "POST":
+        kind = next((k for k in ChannelKind if k.value == request.form.get("kind")), None)
+        try:
+            if kind is None:
+                raise InvalidInput("Choose what kind of channel this is", field="kind")
+            created = manage.create_channel(request.form.get("name", ""), kind, request.form.get("secret"))
+        except DomainError as error:
+            errors[error.field or "name"] = error.message
+    return render_template("channels/index.html", rows=_overview(), kinds=list(ChannelKind), errors=errors,
+                           form=request.form if errors else {}, created=created), (422 if errors else 200)
+
+
+@bp.route("/channels/<int:channel_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def detail(channel_id: int):
+    channel = _load(channel_id)
+    if request.method == "POST":
+        manage.update_channel(
+            channel_id, active=request.form.get("active") == "1", secret=request.form.get("secret"),
+            settings={k: request.form.get(k, "") for k in manage.PLAIN_SETTINGS.get(channel.kind, ())},
+            credentials={k: request.form.get(f"cred_{k}", "") for k in manage.CREDENTIALS.get(channel.kind, ())})
+        flash("Channel saved.")
+        return redirect(url_for("channels.detail", channel_id=channel_id))
+    return render_template("channels/detail.html", **_detail_context(channel))
+
+
+def _detail_context(channel: SalesChannel, **extra) -> dict:
+    from . import reports
+
+    syncs = db.session.scalars(sa.select(ChannelSync).where(ChannelSync.channel_id == channel.id)
+                               .order_by(ChannelSync.id.desc()).limit(10)).all()
+    confirmations = db.session.scalars(sa.select(ShipmentConfirmation).where(
+        ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status != "sent")
+        .order_by(ShipmentConfirmation.id).limit(20)).all()
+    settings = channel.settings or {}
+    return {"channel": channel, "syncs": syncs, "confirmations": confirmations, "masked": masked,
+            "inbound": manage.inbound_path(channel), "settings": settings,
+            "credentials": {k: masked((settings.get("credentials") or {}).get(k)) for k in manage.CREDENTIALS.get(channel.kind, ())},
+            "plain_settings": manage.PLAIN_SETTINGS.get(channel.kind, ()), "sku_map": settings.get("sku_map") or {},
+            "report_kinds": reports.KINDS_FOR.get(channel.kind, {}), "errors": {}, **extra}
+
+
+@bp.route("/channels/<int:channel_id>/key", methods=["POST"])
+@allow(Role.ADMIN)
+def new_key(channel_id: int):
+    key = manage.new_key(channel_id)
+    return render_template("channels/detail.html", **_detail_context(_load(channel_id), new_api_key=key))
+
+
+@bp.route("/channels/<int:channel_id>/sku-map", methods=["POST"])
+@allow(Role.ADMIN)
+def sku_map(channel_id: int):
+    errors = {}
+    try:
+        manage.set_sku_mapping(channel_id, request.form.get("channel_sku", ""),
+                               None if request.form.get("remove") else request.form.get("product_sku", ""))
+    except DomainError as error:
+        errors[error.field or "channel_sku"] = error.message
+    db.session.expire_all()
+    context = _detail_context(_load(channel_id), errors=errors, form=request.form)
+    if is_htmx():
+        return make_response(render_template("channels/_sku_map.html", **context), 422 if errors else 200)
+    return render_template("channels/detail.html", **context), (422 if errors else 200)
+
+
+@bp.route("/channels/<int:channel_id>/sync", methods=["POST"])
+@allow(Role.ADMIN)
+def sync_now(channel_id: int):
+    channel = _load(channel_id)
+    if channel.kind not in manage.MARKETPLACES:
+        return error_response(422, "Only Amazon and eBay channels are pulled; web stores send their orders.")
+    from .sync import sync_channel
+
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                sync_channel(channel_id)
+            except Exception:  # recorded on the sync row; the log has the rest
+                app.logger.exception("sync of channel %s failed", channel_id)
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=run, daemon=True, name=f"sync-{channel_id}").start()
+    flash("Sync started: its result appears under Recent syncs in a moment.")
+    return redirect(url_for("channels.detail", channel_id=channel_id))
+
+
+@bp.route("/channels/<int:channel_id>/reports", methods=["POST"])
+@allow(Role.ADMIN)
+def report(channel_id: int):
+    """Upload a report file: first a preview (nothing written), then, confirmed, the import and its summary."""
+    from . import reports
+
+    channel = _load(channel_id)
+    kind = request.form.get("kind", "")
+    if kind not in reports.KINDS_FOR.get(channel.kind, {}):
+        return render_template("channels/detail.html", **_detail_context(
+            channel, errors={"report": "Choose what kind of report file this is"})), 422
+    if request.form.get("confirmed") == "1":
+        content = base64.b64decode(request.form.get("content", ""))
+        summary = reports.import_file(channel, kind, content)
+        return render_template("channels/report_done.html", channel=channel, summary=summary)
+    upload = request.files.get("file")
+    content = upload.read(MAX_REPORT_BYTES + 1) if upload else b""
+    if not content or len(content) > MAX_REPORT_BYTES:
+        return render_template("channels/detail.html", **_detail_context(
+            channel, errors={"report": "Choose a report file (at most 50 MB)"})), 422
+    preview = reports.preview(channel, kind, content)
+    return render_template("channels/report_preview.html", channel=channel, kind=kind, preview=preview,
+                           content=base64.b64encode(content).decode("ascii"),
+                           kind_label=reports.KINDS_FOR[channel.kind][kind])

@@ -1,0 +1,277 @@
+"""Channel orders in: created Finalized and allocated, or recognised as a repeat of one received before.
+
+Also the small translations every channel needs on the way: money strings to integer cents (with
+Decimal, never float) and the channel's address to the order's ship-to keys.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain import orders as order_services
+from ..domain.errors import DuplicateChannelOrder
+from ..domain.orders import NewOrder, create_order
+from ..extensions import db
+from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
+
+IMPORTED, DUPLICATE, HELD, REFUSED = "imported", "duplicate", "held", "refused"
+# Orders created per write transaction when many arrive at once (a report file, a sync page):
+# large enough that the commit costs little per order, small enough that a writer never waits long.
+CHUNK_ORDERS = 500
+SHIP_TO_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
+
+
+# ---------------------------------------------------------------- money
+
+_CENT = Decimal("0.01")
+_NOT_MONEY = re.compile(r"[^0-9.,\-]")
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def decimal_amount(value: Any) -> Decimal | None:
+    """A money string as the channel wrote it ("12.50", "$1,234.50", "AU $3,000.00", "1.234,50",
+    "(3.00)") as a Decimal; None for an empty value. Raises MoneyError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        raise MoneyError(f"{value!r} is not a money string")  # floats have already lost the cents
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    negative = text.startswith("(") and text.endswith(")")
+    text = _NOT_MONEY.sub("", text)
+    if text.startswith("-"):
+        negative, text = True, text[1:]
+    if not text or "-" in text:
+        raise MoneyError(f"{value!r} is not an amount of money")
+    if "," in text and "." in text:
+        # Whichever comes last separates the cents; the other groups thousands.
+        thousands = "," if text.rfind(".") > text.rfind(",") else "."
+        text = text.replace(thousands, "")
+        text = text.replace(",", ".")
+    elif "," in text:
+        head, _, tail = text.rpartition(",")
+        text = text.replace(",", ".") if text.count(",") == 1 and len(tail) in (1, 2) else text.replace(",", "")
+    if text.count(".") > 1:
+        raise MoneyError(f"{value!r} is not an amount of money")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise MoneyError(f"{value!r} is not an amount of money") from None
+    return -amount if negative else amount
+
+
+def cents(value: Any, *, default: int | None = 0) -> int | None:
+    """Money to integer cents, rounded half up: cents("12.50") == 1250, cents("$1,234.5") == 123450.
+
+    An empty value gives `default`. Raises MoneyError for text that is not an amount.
+    """
+    amount = decimal_amount(value)
+    if amount is None:
+        return default
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def unit_cents(line_total: Any, quantity: int) -> int | None:
+    """The unit price, in cents, of a line whose channel gives price × quantity; None when not given."""
+    amount = decimal_amount(line_total)
+    if amount is None or quantity <= 0:
+        return None
+    return int((amount / quantity / _CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------- addresses
+
+_COUNTRIES = {
+    "united states": "US", "united states of america": "US", "usa": "US", "united kingdom": "GB",
+    "great britain": "GB", "uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "australia": "AU", "canada": "CA", "germany": "DE", "deutschland": "DE", "france": "FR", "italy": "IT",
+    "italia": "IT", "spain": "ES", "españa": "ES", "ireland": "IE", "netherlands": "NL", "austria": "AT",
+    "belgium": "BE", "switzerland": "CH", "poland": "PL", "sweden": "SE", "new zealand": "NZ", "japan": "JP",
+    "mexico": "MX",
+}
+
+
+def country_code(value: Any) -> str | None:
+    """A two-letter country code from a code or a country's English name; anything else as written."""
+    text = clean(value)
+    if text is None:
+        return None
+    if len(text) == 2 and text.isalpha():
+        return text.upper()
+    return _COUNTRIES.get(text.lower(), text)
+
+
+def clean(value: Any, limit: int = 200) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text[:limit] or None
+
+
+def ship_to(*, name: Any = None, line1: Any = None, line2: Any = None, line3: Any = None, city: Any = None,
+            region: Any = None, postal_code: Any = None, country: Any = None, phone: Any = None,
+            company: Any = None) -> dict[str, Any] | None:
+    """The order's ship-to dict (name, line1, line2, city, region, postal_code, country [, phone]) from
+    a channel's address parts; a third address line and a company name are folded into line2 and the
+    name. None when the channel gave no address at all (Amazon hides it until an order is paid)."""
+    extra = ", ".join(part for part in (clean(line2), clean(line3)) if part) or None
+    person = clean(name)
+    if clean(company) and clean(company) != person:
+        person = f"{person}, {clean(company)}" if person else clean(company)
+    address = {"name": person, "line1": clean(line1), "line2": extra, "city": clean(city, 100),
+               "region": clean(region, 100), "postal_code": clean(postal_code, 20), "country": country_code(country)}
+    if not any(address.values()):
+        return None
+    if clean(phone):
+        address["phone"] = clean(phone, 40)
+    return address
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp ("2026-01-02T10:00:00Z") as the naive UTC datetime the database holds;
+    None when absent or unreadable."""
+    text = clean(value)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+# ---------------------------------------------------------------- orders in
+
+@dataclass(frozen=True)
+class Skip:
+    """A channel order deliberately not imported: shipped by the marketplace, cancelled, already shipped."""
+
+    channel_order_id: str
+    reason: str
+    canceled: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel_order_id: str
+    order_id: int | None
+    outcome: str  # imported | held | duplicate | refused
+    error: str | None = None
+
+
+@dataclass
+class Tally:
+    """What a run brought in, in the words of a ChannelSync row."""
+
+    imported: int = 0
+    duplicates: int = 0
+    held: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome.outcome == IMPORTED:
+            self.imported += 1
+        elif outcome.outcome == HELD:
+            self.held += 1
+        elif outcome.outcome == DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.error(f"{outcome.channel_order_id}: {outcome.error}")
+
+    def error(self, message: str, limit: int = 200) -> None:
+        if len(self.errors) < limit:
+            self.errors.append(message[:500])
+        elif len(self.errors) == limit:
+            self.errors.append("… and more errors not listed")
+
+
+def import_order(channel: SalesChannel, new_order: NewOrder) -> tuple[int, str]:
+    """One channel order in (actor: the channel, no user). Returns (order id, outcome): "imported",
+    "held" (an unknown SKU: Needs attention) or "duplicate" (the order received before).
+
+    Raises the DomainError of create_order for an order it refuses (no lines, bad quantity, ...).
+    """
+    try:
+        order = create_order(None, _for_channel(channel, new_order))
+    except DuplicateChannelOrder as repeat:
+        return repeat.order_id, DUPLICATE
+    return order.id, HELD if order.hold_reason else IMPORTED
+
+
+def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
+                  progress: Callable[[int], None] | None = None) -> list[Outcome]:
+    """Many channel orders in, CHUNK_ORDERS per write transaction; a refused order refuses alone.
+
+    A repeat that the channel now reports paid, of an order still awaiting payment here, is marked paid
+    (with the ship-to address the channel withholds until then). `progress(n)` is told of each chunk.
+    """
+    outcomes: list[Outcome] = []
+    for start in range(0, len(new_orders), CHUNK_ORDERS):
+        chunk = [_for_channel(channel, new) for new in new_orders[start:start + CHUNK_ORDERS]]
+        created = order_services.create_orders(None, chunk)
+        outcomes.extend(_outcome(new, result) for new, result in zip(chunk, created))
+        _settle_payments(chunk, created)
+        if progress:
+            progress(len(chunk))
+    return outcomes
+
+
+def _for_channel(channel: SalesChannel, new_order: NewOrder) -> NewOrder:
+    return new_order if new_order.channel_id == channel.id else replace(new_order, channel_id=channel.id)
+
+
+def _outcome(new: NewOrder, result: order_services.Created) -> Outcome:
+    channel_order_id = new.channel_order_id or ""
+    if result.error is not None:
+        return Outcome(channel_order_id, None, REFUSED, result.error.message)
+    if result.duplicate:
+        return Outcome(channel_order_id, result.order_id, DUPLICATE)
+    return Outcome(channel_order_id, result.order_id, HELD if result.held else IMPORTED)
+
+
+def _settle_payments(chunk: Sequence[NewOrder], created: Sequence[order_services.Created]) -> None:
+    paid_now = {result.order_id: new for new, result in zip(chunk, created)
+                if result.duplicate and new.payment_status is PaymentStatus.PAID}
+    if not paid_now:
+        return
+    waiting = db.session.scalars(sa.select(Order.id).where(
+        Order.id.in_(paid_now), Order.payment_status == PaymentStatus.PENDING,
+        Order.status == OrderStatus.FINALIZED)).all()
+    db.session.rollback()  # end the read before the writes
+    for order_id in waiting:
+        details = paid_now[order_id].customer
+        order_services.record_channel_payment(None, order_id, details.ship_to if details else None)
+
+
+def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[str, Order]:
+    """The channel's orders already here, by channel order id (a read; nothing is locked)."""
+    ids = sorted({i for i in channel_order_ids if i})
+    found: dict[str, Order] = {}
+    for start in range(0, len(ids), 500):
+        for order in db.session.scalars(sa.select(Order).where(
+                Order.channel_id == channel_id, Order.channel_order_id.in_(ids[start:start + 500]))):
+            found[order.channel_order_id] = order
+    return found
+
+
+def canceled_after_import(channel: SalesChannel, skips: Iterable[Skip]) -> list[str]:
+    """Messages for orders the channel cancelled after we imported them: left as they are, for a person."""
+    canceled = {skip.channel_order_id for skip in skips if skip.canceled}
+    messages = []
+    for channel_order_id, order in sorted(existing_orders(channel.id, canceled).items()):
+        if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
+            messages.append(f"{channel_order_id}: cancelled on {channel.name} after it was imported as "
+                            f"{order.number}; void it here unless it has shipped")
+    return messages
+

@@ -1,0 +1,66 @@
+"""Shopify and WooCommerce order webhooks.
+
+The HMAC is checked over the raw body, in constant time, before anything is parsed or written; a
+missing, wrong or stale signature (one made with a secret since replaced) gets 401 and no write.
+A delivery of an order already received answers 200, so the store stops retrying.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..domain.errors import DomainError
+from ..extensions import db
+from ..models import ChannelKind, SalesChannel
+from ..web import PUBLIC, allow, csrf
+from .importing import import_order
+from .keys import signature_valid
+from .webstore import PayloadError, from_shopify, from_woocommerce
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+csrf.exempt(bp)  # authenticated by the HMAC signature
+
+
+def _channel(channel_id: int, kind: ChannelKind) -> SalesChannel | None:
+    channel = db.session.get(SalesChannel, channel_id)
+    return channel if channel is not None and channel.kind is kind and channel.active else None
+
+
+def _receive(channel: SalesChannel, mapper):
+    payload = request.get_json(silent=True, force=True)
+    try:
+        new = mapper(channel, payload)
+        if new is None:
+            return jsonify({"result": "ignored", "reason": "cancelled or refunded orders are not fulfilled"}), 200
+        order_id, outcome = import_order(channel, new)
+    except PayloadError as error:
+        # 422 tells the store the body was understood and refused; a retry would not help.
+        return jsonify({"result": "refused", "problems": [p.__dict__ for p in error.problems]}), 422
+    except DomainError as error:
+        return jsonify({"result": "refused", "problems": [{"field": error.field, "message": error.message}]}), 422
+    return jsonify({"result": outcome, "order_id": order_id}), 200
+
+
+@bp.route("/shopify/<int:channel_id>", methods=["POST"])
+@allow(PUBLIC)
+def shopify(channel_id: int):
+    channel = _channel(channel_id, ChannelKind.SHOPIFY)
+    raw = request.get_data(cache=True)
+    if channel is None or not signature_valid(channel.secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
+        return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
+    if request.headers.get("X-Shopify-Topic", "orders/create") not in ("orders/create", "orders/paid"):
+        return jsonify({"result": "ignored", "reason": "only orders/create and orders/paid are handled"}), 200
+    return _receive(channel, from_shopify)
+
+
+@bp.route("/woocommerce/<int:channel_id>", methods=["POST"])
+@allow(PUBLIC)
+def woocommerce(channel_id: int):
+    channel = _channel(channel_id, ChannelKind.WOOCOMMERCE)
+    raw = request.get_data(cache=True)
+    signature = request.headers.get("X-WC-Webhook-Signature")
+    if channel is not None and signature is None and request.form.get("webhook_id") and len(raw) < 100:
+        # WooCommerce's set-up ping: an unsigned form body "webhook_id=N" that must get a 200.
+        return jsonify({"result": "pong"}), 200
+    if channel is None or not signature_valid(channel.secret, raw, signature):
+        return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
+    return _receive(channel, from_woocommerce)
