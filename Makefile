@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app oms_web
 
-.PHONY: run test bench install install-test clean
+.PHONY: run test bench screenshots install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# What the tests run against, from Debian's packages: Chromium for the browser tests (Playwright's own
+# browser download is not used), poppler-utils and zbar-tools to render PDFs and scan their barcodes.
+TEST_TOOLS := chromium pdftoppm zbarimg
+$(VENV)/.system-packages: | $(BIN)/python
+	@missing=""; for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then apt-get update && apt-get install -y chromium poppler-utils zbar-tools; fi
+	touch $@
+
 install: $(VENV)/.installed static/vendor/htmx.min.js
-install-test: $(VENV)/.installed-test static/vendor/htmx.min.js
+install-test: $(VENV)/.installed-test $(VENV)/.system-packages static/vendor/htmx.min.js
 
 run: install
 	$(FLASK) db upgrade
@@ -39,6 +47,12 @@ run: install
 
 test: install-test
 	$(BIN)/pytest
+
+# The README's pictures, from the browser tests' screenshots.
+screenshots: install-test
+	$(BIN)/pytest -q tests/browser
+	cp tests/screenshots/board.png docs/board.png
+	cp tests/screenshots/order-partly-shipped.png docs/order.png
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -6,12 +6,14 @@ to prove every rule carries a role. Page or fragment is decided by the HX-Reques
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from .domain.errors import DomainError, NotAllowed, NotFound
 from .extensions import db
@@ -102,7 +104,24 @@ def format_money(cents: int, currency: str = "USD") -> str:
     return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
 
 
+MAX_ID = 2**63 - 1  # the largest integer SQLite (and a PostgreSQL bigint) stores
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """<int:...> in a URL: a number past MAX_ID matches no route (404) instead of overflowing the query."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def as_id(text: str | None) -> int | None:
+    """An id from a query string or form value: ASCII digits within MAX_ID, else None."""
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
+
+
 def register_web(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIdConverter  # before the blueprints add their rules
     csrf.init_app(app)
     app.add_template_filter(format_money, "money")
     app.before_request(_check_role)
@@ -142,9 +161,11 @@ def form_int(name: str, *, label: str, minimum: int = 0, maximum: int = 1_000_00
         if required:
             raise InvalidInput(f"{label} is required", field=name)
         return None
-    if not raw.lstrip("-").isdigit():
+    # ASCII digits only: str.isdigit() also admits "²", which int() refuses; "--1" passed lstrip("-").
+    if not re.fullmatch(r"-?[0-9]+", raw):
         raise InvalidInput(f"{label} must be a whole number", field=name)
-    value = int(raw)
+    # Past 18 digits it is out of range anyway (and int() refuses over 4,300 digits).
+    value = int(raw) if len(raw.lstrip("-0")) <= 18 else maximum + 1
     if value < minimum or value > maximum:
         raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}", field=name)
     return value

@@ -13,7 +13,7 @@ from ..domain.errors import DomainError
 from ..domain.segments import segment_counts
 from ..extensions import db
 from ..models import Role, SalesChannel, Segment
-from ..web import allow, page_or_fragment, refreshed
+from ..web import allow, as_id, error_response, page_or_fragment, refreshed
 from . import bp
 
 SEGMENT_ORDER = list(Segment)
@@ -34,7 +34,7 @@ def _filters() -> tuple[str, BoardFilter, dict]:
         segment_name = "all"
     channel = request.args.get("channel", "")
     filters = BoardFilter(segment=segment, search=request.args.get("q", "")[:100],
-                          channel_id=int(channel) if channel.isdigit() else None,
+                          channel_id=as_id(channel),
                           created_from=_date("from"), created_to=_date("to"))
     args = {"segment": segment_name, "q": filters.search, "channel": channel,
             "from": request.args.get("from", ""), "to": request.args.get("to", "")}
@@ -58,7 +58,7 @@ def home():
 def index():
     segment_name, filters, args = _filters()
     before = request.args.get("before", "")
-    page = board_page(filters, before_id=int(before) if before.isdigit() else None)
+    page = board_page(filters, before_id=as_id(before))
     channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
     return page_or_fragment("board/index.html", "board/_list.html", page=page, channels=channels,
                             first_page=not before, **_counts_context(segment_name, args))
@@ -74,11 +74,9 @@ def counts():
 @bp.route("/orders/bulk/allocate", methods=["POST"])
 @allow(Role.STAFF)
 def bulk_allocate():
-    ids = sorted({int(i) for i in request.form.getlist("order_ids") if i.isdigit()})
+    ids = sorted({as_id(i) for i in request.form.getlist("order_ids")} - {None})
     if not ids:
-        response = make_response(render_template("errors/_message.html", message="Select at least one order first."), 422)
-        response.headers["HX-Retarget"] = "#flash"
-        return response
+        return error_response(422, "Select at least one order first.")
     units, refused = 0, []
     for order_id in ids:  # each order is its own all-or-nothing action
         try:

@@ -1,6 +1,8 @@
 """One order's page and the actions on it, each re-rendering the sections it changes; the manual order form."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Response, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,7 +14,7 @@ from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
 from ..models import (ChannelKind, Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
                       SalesChannel, Shipment)
-from ..web import allow, form_int, is_htmx, refreshed
+from ..web import MAX_ID, allow, as_id, form_int, is_htmx, refreshed
 from . import bp
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
@@ -23,8 +25,10 @@ SECTIONS = {
     "release": ["header", "lines", "ship", "timeline"],
     "void": ["header", "lines", "ship", "timeline"],
     "edit": ["lines", "header", "ship", "timeline"],
-    "ship": ["ship", "lines", "shipments", "header", "timeline"],
-    "shipment": ["shipments", "header", "timeline"],
+    # Shipped units can be invoiced: the invoices section offers "Invoice shipped, not invoiced".
+    "ship": ["ship", "lines", "shipments", "invoices", "header", "timeline"],
+    # The last delivery fulfils the order, which closes its lines to editing and ends shipping.
+    "shipment": ["shipments", "header", "lines", "ship", "timeline"],
     "invoice": ["invoices", "lines", "shipments", "timeline"],
     "note": ["timeline"],
 }
@@ -182,7 +186,7 @@ def shipment_delivered(order_id: int, shipment_id: int):
 def invoice(order_id: int):
     shipment_id = request.form.get("shipment_id", "")
     if shipment_id:
-        _shipment_of(order_id, int(shipment_id) if shipment_id.isdigit() else -1)
+        _shipment_of(order_id, as_id(shipment_id) or -1)
     return _act(order_id, "invoice", lambda: invoicing.issue_invoice(
         current_user, order_id, int(shipment_id) if shipment_id else None))
 
@@ -208,8 +212,8 @@ def new():
         else:
             return redirect(url_for("orders.detail", order_id=order.id))
     customer = None
-    if form.get("customer_id", "").isdigit():
-        customer = db.session.get(Customer, int(form["customer_id"]))
+    if as_id(form.get("customer_id")):
+        customer = db.session.get(Customer, as_id(form.get("customer_id")))
     return render_template("orders/new.html", errors=errors, form=form, rows=rows, customer=customer,
                            lines=list(zip(form.getlist("sku"), form.getlist("quantity"))) or [("", "1")],
                            channels=_manual_channels()), (422 if errors else 200)
@@ -226,10 +230,12 @@ def _new_order_from_form() -> NewOrder:
         sku = sku.strip()
         if not sku:
             continue
-        if not quantity.strip().isdigit() or int(quantity) < 1:
+        if not re.fullmatch(r"[0-9]{1,18}", quantity.strip()) or int(quantity) < 1:
             raise InvalidInput(f"Quantity of {sku} must be a whole number of at least 1", field="lines")
         lines.append(LineRequest(sku=sku.split(" ")[0], quantity=int(quantity)))
-    customer_id = form_int("customer_id", label="Customer", required=False)
+    if not lines:  # an empty draft is only a step towards a mistake; ask for the lines now
+        raise InvalidInput("Add at least one line: a product and its quantity", field="lines")
+    customer_id = form_int("customer_id", label="Customer", maximum=MAX_ID, required=False)
     details = None
     if customer_id is None:
         ship_to = {k: form.get(f"ship_{k}", "").strip() or None

@@ -1,0 +1,135 @@
+"""The order board: segment counts, switching segments in place, history, search, live counts."""
+import re
+
+from playwright.sync_api import expect
+
+from oms_web.domain import orders as orders_service, shipping
+from oms_web.models import OrderStatus, PaymentStatus, Segment
+
+from .conftest import mark_window, same_window, screenshot, sign_in
+
+
+def a_day_of_orders(shop) -> dict[str, object]:
+    """An order in every segment but Fulfilled (two ready to ship), made through the services."""
+    shop.product("MUG-BLUE", in_hand=20, price_cents=1250)
+    shop.product("TEE-M", price_cents=1900)
+    orders = {
+        "void": shop.order_for("Barbara Liskov", ("MUG-BLUE", 1)),
+        "transit": shop.order_for("Hedy Lamarr", ("MUG-BLUE", 1)),
+        "partial": shop.order_for("Margaret Hamilton", ("MUG-BLUE", 4)),
+        "held": shop.order_for("Radia Perlman", ("MUG-BLUE", 1), ("HAT-UNKNOWN", 1)),
+        "ready": shop.order_for("Ada Lovelace", ("MUG-BLUE", 2)),
+        "short": shop.order_for("Alan Turing", ("MUG-BLUE", 1), ("TEE-M", 2)),
+        "unpaid": shop.order_for("Katherine Johnson", ("MUG-BLUE", 1), payment=PaymentStatus.PENDING),
+        "draft": shop.draft(("MUG-BLUE", 3)),
+        "ready2": shop.order_for("Edsger Dijkstra", ("MUG-BLUE", 1)),
+    }
+    orders_service.void_order(shop.admin, orders["void"].id, "Ordered twice")
+    shipment = shipping.ship_lines(shop.staff, orders["transit"].id, {orders["transit"].lines[0].id: 1})
+    shipping.mark_shipped(shop.staff, shipment.id, "UPS", "1Z0001")
+    shipping.ship_lines(shop.staff, orders["partial"].id, {orders["partial"].lines[0].id: 1})
+    return orders
+
+
+def tab(page, segment: str):
+    return page.locator(f'#segment-tabs a:has(.count[data-segment="{segment}"])')
+
+
+def count(page, segment: str):
+    return page.locator(f'#segment-tabs .count[data-segment="{segment}"]')
+
+
+def rows(page):
+    return page.locator("#order-list tbody tr")
+
+
+def test_b_segments_switch_in_place_keep_history_and_search_filters(page, shop):
+    orders = a_day_of_orders(shop)
+    sign_in(page, shop.staff)
+
+    expected = {"all": 9, "draft": 1, "needs_attention": 1, "awaiting_payment": 1, "awaiting_stock": 1,
+                "ready_to_ship": 2, "partially_shipped": 1, "in_transit": 1, "fulfilled": 0, "void": 1}
+    for segment, n in expected.items():
+        expect(count(page, segment)).to_have_text(str(n))
+    expect(rows(page)).to_have_count(9)
+    expect(tab(page, "all")).to_have_attribute("aria-current", "page")
+    screenshot(page, "board")
+
+    mark_window(page)
+    tab(page, "ready_to_ship").click()
+    expect(page).to_have_url(re.compile(r"/orders\?segment=ready_to_ship$"))
+    expect(rows(page)).to_have_count(2)
+    expect(rows(page).locator(".badge")).to_have_text(["Ready to ship", "Ready to ship"])
+    expect(rows(page).first).to_contain_text(orders["ready2"].number)
+    expect(tab(page, "ready_to_ship")).to_have_attribute("aria-current", "page")
+    expect(tab(page, "all")).not_to_have_attribute("aria-current", "page")
+    assert same_window(page), "switching segments reloaded the page"
+
+    tab(page, "awaiting_stock").click()
+    expect(page).to_have_url(re.compile(r"segment=awaiting_stock$"))
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page)).to_contain_text("Alan Turing")
+    assert same_window(page)
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"segment=ready_to_ship$"))
+    expect(tab(page, "ready_to_ship")).to_have_attribute("aria-current", "page")
+    expect(rows(page)).to_have_count(2)
+    expect(count(page, "all")).to_have_text("9")
+
+    tab(page, "all").click()
+    expect(rows(page)).to_have_count(9)
+    mark_window(page)
+    page.locator("#q").fill(orders["short"].number)
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page)).to_contain_text(orders["short"].number)
+    expect(page).to_have_url(re.compile(rf"q={orders['short'].number}"))
+    assert same_window(page), "searching reloaded the page"
+    screenshot(page, "board-search")
+
+    page.locator("#q").fill("SO-999999")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page)).to_have_text(re.compile("No orders here match"))
+    page.locator("#q").fill("")
+    expect(rows(page)).to_have_count(9)
+
+
+def test_g_counts_follow_changes_without_a_reload(open_page, shop):
+    shop.product("MUG-BLUE", in_hand=20, price_cents=1250)
+    shop.product("TEE-M", price_cents=1900)
+    shop.order_for("Ada Lovelace", ("MUG-BLUE", 2))
+    short = shop.order_for("Alan Turing", ("MUG-BLUE", 1), ("TEE-M", 2))
+    draft = shop.draft(("MUG-BLUE", 3))
+    board = open_page()
+    board.clock.install()  # so that the board's 15-second refresh can be reached without waiting for it
+    sign_in(board, shop.staff)
+    expect(count(board, "draft")).to_have_text("1")
+    expect(count(board, "ready_to_ship")).to_have_text("1")
+    mark_window(board)
+
+    # In another tab, the same person finalizes the draft: stock is there, so it is ready to ship.
+    other_tab = open_page(beside=board)
+    other_tab.goto(f"/orders/{draft.id}")
+    other_tab.get_by_role("button", name="Finalize & allocate").click()
+    expect(other_tab.locator("#order-header .badge").first).to_have_text("Finalized")
+    assert shop.order_row(draft.id).segment is Segment.READY_TO_SHIP
+
+    # The board, left alone, catches up at its next refresh.
+    board.clock.fast_forward("00:16")
+    expect(count(board, "draft")).to_have_text("0")
+    expect(count(board, "ready_to_ship")).to_have_text("2")
+    assert same_window(board), "the counts were refreshed by reloading the page"
+
+    # A web order arrives; the next action on the board brings its counts and list up to date at once.
+    arrived = shop.order_for("Grace Hopper", ("TEE-M", 1))
+    board.get_by_label(f"Select {short.number}").check()
+    expect(board.locator("#selected-count")).to_have_text("1 order selected")
+    board.get_by_role("button", name="Allocate now").click()
+    expect(board.locator("#flash")).to_have_text("Allocated 0 unit(s) across 1 order(s).")
+    expect(count(board, "all")).to_have_text("4")
+    expect(count(board, "awaiting_stock")).to_have_text("2")
+    expect(rows(board)).to_have_count(4)
+    expect(rows(board).first).to_contain_text(arrived.number)
+    expect(board.locator("#selected-count")).to_have_text("No orders selected")
+    assert same_window(board)
+    assert shop.order_row(short.id).status is OrderStatus.FINALIZED
