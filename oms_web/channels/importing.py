@@ -23,7 +23,7 @@ from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
 IMPORTED, DUPLICATE, HELD, REFUSED = "imported", "duplicate", "held", "refused"
 # Orders created per write transaction when many arrive at once (a report file, a sync page):
 # large enough that the commit costs little per order, small enough that a writer never waits long.
-CHUNK_ORDERS = 500
+CHUNK_ORDERS = 1000
 SHIP_TO_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 
 

@@ -8,6 +8,9 @@ from .errors import InvalidInput
 from .locking import lock_backorders_for, lock_product
 from .orders import fill_backorders_and_refresh, check_quantity, require_role
 
+# A count above this is a typing slip (and would overflow the database's integer column).
+MAX_STOCK_COUNT = 10_000_000
+
 
 @service
 def receive_stock(actor: User, product_id: int, quantity: int, note: str | None = None) -> int:
@@ -28,12 +31,14 @@ def receive_stock(actor: User, product_id: int, quantity: int, note: str | None 
 def adjust_stock(actor: User, product_id: int, counted: int, note: str) -> int:
     """Set stock in hand to a counted figure, with a reason; an upward count fills backorders.
 
-    Returns the change applied. Raises NotAllowed below manager, InvalidInput for a negative count,
-    a count below what is committed, or a missing reason.
+    Returns the change applied. Raises NotAllowed below manager, InvalidInput for a negative or
+    implausibly large count, a count below what is committed, or a missing reason.
     """
     require_role(actor, Role.MANAGER, "adjust stock")
     if isinstance(counted, bool) or not isinstance(counted, int):
         raise InvalidInput("The count must be a whole number", field="counted")
+    if counted > MAX_STOCK_COUNT:
+        raise InvalidInput(f"The count must be at most {MAX_STOCK_COUNT:,}", field="counted")
     note = (note or "").strip()
     if not note:
         raise InvalidInput("Give a reason for the adjustment", field="note")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,13 +16,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import service
 from ..extensions import db
-from ..models import (Customer, Order, OrderLine, OrderStatus, PaymentStatus, Product, Role, SalesChannel,
-                      User, utcnow)
+from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
+                      SalesChannel, StockMove, User, utcnow)
 from . import events, stock
-from .errors import (DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound, QuantityTooLarge,
-                     Shortfall)
+from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
+                     QuantityTooLarge, Shortfall)
 from .locking import lock_order, lock_orders, lock_products
-from .segments import is_complete, segment_of, set_segment
+from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
 
 MAX_LINE_QUANTITY = 100_000
 MAX_NOTE_LENGTH = 2_000
@@ -137,7 +138,9 @@ def _products_by_sku(channel: SalesChannel | None, skus: set[str]) -> dict[str, 
     return {sku: found[ours] for sku, ours in wanted.items() if ours in found}
 
 
-def _customer_for(details: CustomerDetails) -> Customer:
+def _customer_for(details: CustomerDetails, known: dict[str, Customer] | None = None) -> Customer:
+    """The customer of that email (the first one made), or a new one. A batch passes `known`, the
+    customers of its emails read beforehand, and gets the ones it makes added to it."""
     name = (details.name or "").strip()
     if not name:
         raise InvalidInput("Customer name is required", field="customer_name")
@@ -145,11 +148,17 @@ def _customer_for(details: CustomerDetails) -> Customer:
     if email and ("@" not in email or len(email) > 254):
         raise InvalidInput("That email address does not look right", field="customer_email")
     if email:
-        existing = db.session.scalars(sa.select(Customer).where(Customer.email == email).order_by(Customer.id)).first()
+        if known is not None:
+            existing = known.get(email)
+        else:
+            existing = db.session.scalars(
+                sa.select(Customer).where(Customer.email == email).order_by(Customer.id)).first()
         if existing is not None:
             return existing
     customer = Customer(name=name, email=email, phone=(details.phone or "").strip() or None)
     db.session.add(customer)
+    if known is not None and email:
+        known[email] = customer
     return customer
 
 
@@ -157,10 +166,13 @@ def _allocate_and_describe(order: Order, actor: User | None) -> int:
     taken = stock.allocate_order(order, actor)
     backordered = sum(l.backordered for l in order.lines)
     if taken or backordered:
-        events.record(order, actor, "allocated",
-                      f"Allocated {taken} unit(s)" + (f"; {backordered} backordered" if backordered else ""),
+        events.record(order, actor, "allocated", _allocated_message(taken, backordered),
                       lines=events.line_numbers(order.lines))
     return taken
+
+
+def _allocated_message(taken: int, backordered: int) -> str:
+    return f"Allocated {taken} unit(s)" + (f"; {backordered} backordered" if backordered else "")
 
 
 def fill_backorders_and_refresh(product_ids: set[int], actor: User | None) -> None:
@@ -183,6 +195,35 @@ def create_order(actor: User | None, new: NewOrder) -> Order:
     Raises DuplicateChannelOrder when the channel's order was imported before, InvalidInput on bad lines.
     """
     channel = db.session.get(SalesChannel, new.channel_id)
+    from_channel = _check_new_order(channel, new)
+    products = _products_by_sku(channel, {r.sku for r in new.lines})
+    unknown = sorted({r.sku for r in new.lines} - products.keys())
+    if unknown and not from_channel:
+        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}", field="sku")
+    lock_products(p.id for p in products.values())
+
+    channel_order_id = (new.channel_order_id or "").strip() or None
+    if channel_order_id:
+        _refuse_duplicate(channel, channel_order_id)
+    customer, details = _customer_of(new)
+    order = _order_row(channel, new, products, customer, details, utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+            db.session.flush()
+    except IntegrityError:
+        _refuse_duplicate(channel, channel_order_id)
+        raise
+    set_segment(order, segment_of(order), is_new=True)
+    _record_creation(order, actor, events.line_numbers(order.lines))
+    if not order.hold_reason and from_channel:
+        _allocate_and_describe(order, actor)
+    refresh_order(order)
+    return order
+
+
+def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
+    """Refuse a new order's bad values (InvalidInput); returns whether it comes from a sales channel."""
     if channel is None or not channel.active:
         raise InvalidInput("Choose an active sales channel", field="channel")
     from_channel = channel.orders_arrive_finalized
@@ -198,64 +239,70 @@ def create_order(actor: User | None, new: NewOrder) -> Order:
             raise InvalidInput("Every line needs a SKU", field="sku")
     if isinstance(new.shipping_cents, bool) or not isinstance(new.shipping_cents, int) or new.shipping_cents < 0:
         raise InvalidInput("Shipping must be zero or more, in cents", field="shipping")
+    return from_channel
 
-    products = _products_by_sku(channel, {r.sku for r in new.lines})
-    unknown = sorted({r.sku for r in new.lines} - products.keys())
-    if unknown and not from_channel:
-        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}", field="sku")
-    lock_products(p.id for p in products.values())
 
-    channel_order_id = (new.channel_order_id or "").strip() or None
-    if channel_order_id:
-        _refuse_duplicate(channel, channel_order_id)
-
+def _customer_of(new: NewOrder, known: dict[str, Customer] | None = None) -> tuple[Customer, CustomerDetails]:
     if new.customer_id is not None:
         customer = db.session.get(Customer, new.customer_id)
         if customer is None:
             raise InvalidInput("That customer does not exist", field="customer")
-        details = CustomerDetails(name=customer.name, email=customer.email)
-    elif new.customer is not None:
-        details = new.customer
-        customer = _customer_for(details)
-    else:
-        raise InvalidInput("Choose a customer or enter a new one", field="customer")
+        return customer, CustomerDetails(name=customer.name, email=customer.email)
+    if new.customer is not None:
+        return _customer_for(new.customer, known), new.customer
+    raise InvalidInput("Choose a customer or enter a new one", field="customer")
 
-    now = utcnow()
-    order = Order(
-        channel=channel, channel_order_id=channel_order_id, customer=customer, customer_name=customer.name,
-        email=customer.email, ship_to=details.ship_to, bill_to=details.bill_to or details.ship_to,
+
+def _order_row(channel: SalesChannel, new: NewOrder, products: dict[str, Product], customer: Customer,
+               details: CustomerDetails, now: datetime) -> Order:
+    """The new order and its lines (nothing allocated yet), held when a SKU matches no product."""
+    values, lines = _order_values(channel, new, products, details, now)
+    order = Order(channel=channel, customer=customer, customer_name=customer.name, email=customer.email, **values)
+    by_id = {p.id: p for p in products.values()}
+    order.lines = [OrderLine(product=by_id.get(line["product_id"]), **line) for line in lines]
+    return order
+
+
+def _order_values(channel: SalesChannel, new: NewOrder, products: dict[str, Product], details: CustomerDetails,
+                  now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The column values of a new order (but its customer) and of its lines, as create_order makes them."""
+    from_channel = channel.orders_arrive_finalized
+    unknown = sorted({r.sku for r in new.lines} - products.keys())
+    order = dict(
+        channel_id=channel.id, channel_order_id=(new.channel_order_id or "").strip() or None,
+        ship_to=details.ship_to, bill_to=details.bill_to or details.ship_to,
         currency=(new.currency or "USD").upper()[:3], shipping_cents=new.shipping_cents,
         service_level=new.service_level, payment_status=new.payment_status,
         status=OrderStatus.FINALIZED if from_channel else OrderStatus.DRAFT,
         created_at=new.placed_at or now, finalized_at=now if from_channel else None,
         hold_reason=f"Unknown SKU {', '.join(unknown)}: map it to a product, then release the order" if unknown else None,
     )
+    lines = []
     for request in new.lines:
         product = products.get(request.sku)
-        order.lines.append(OrderLine(
-            product=product, sku=product.sku if product else request.sku,
+        lines.append(dict(
+            product_id=product.id if product else None, sku=product.sku if product else request.sku,
             name=request.name or (product.name if product else request.sku),
             channel_line_id=request.channel_line_id, ordered=request.quantity, allocated=0, shipped=0, invoiced=0,
             unit_price_cents=request.unit_price_cents if request.unit_price_cents is not None
             else (product.price_cents if product else 0),
             tax_rate_bp=_tax_rate(product)))
-    try:
-        with db.session.begin_nested():
-            db.session.add(order)
-            db.session.flush()
-    except IntegrityError:
-        _refuse_duplicate(channel, channel_order_id)
-        raise
-    set_segment(order, segment_of(order), is_new=True)
-    events.record(order, actor, "created",
-                  f"Created from {channel.name}" + (f" order {channel_order_id}" if channel_order_id else "")
-                  + (" as a draft" if not from_channel else ""), lines=events.line_numbers(order.lines))
+    return order, lines
+
+
+def _record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]]) -> None:
+    for kind, message, data in _creation_events(order.channel, order, numbers):
+        events.record(order, actor, kind, message, **data)
+
+
+def _creation_events(channel: SalesChannel, order: Any, numbers: list[dict[str, Any]]) -> list[tuple[str, str, dict]]:
+    """The timeline of a new order: created (with its lines' numbers), and held when it is."""
+    made = [("created", f"Created from {channel.name}"
+             + (f" order {order.channel_order_id}" if order.channel_order_id else "")
+             + (" as a draft" if order.status is OrderStatus.DRAFT else ""), {"lines": numbers})]
     if order.hold_reason:
-        events.record(order, actor, "held", order.hold_reason)
-    elif from_channel:
-        _allocate_and_describe(order, actor)
-    refresh_order(order)
-    return order
+        made.append(("held", order.hold_reason, {}))
+    return made
 
 
 def _refuse_duplicate(channel: SalesChannel, channel_order_id: str | None) -> None:
@@ -263,6 +310,250 @@ def _refuse_duplicate(channel: SalesChannel, channel_order_id: str | None) -> No
         Order.channel_id == channel.id, Order.channel_order_id == channel_order_id))
     if existing is not None:
         raise DuplicateChannelOrder(channel.name, channel_order_id or "", existing)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What became of one order of a batch: its id, or the refusal that left it out."""
+
+    order_id: int | None
+    held: bool = False
+    duplicate: bool = False  # the channel's order was imported before; order_id is that order
+    error: DomainError | None = None
+
+
+@service
+def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
+    """Create many channel orders at once (a report file, a page of a marketplace sync), each exactly as
+    create_order would: Finalized, allocated in the batch's order, held on an unknown SKU, one order per
+    (channel, channel order id). A refused or repeated order leaves the others standing. Returns one
+    Created per order, in the batch's order.
+
+    Set-based, for speed: the checks, SKUs, repeats and customers are read for the whole batch, the
+    allocation is worked out on the locked products' counts, and every row goes in one flush; each
+    product's committed count then moves once, by the batch's total, with the ledger row per line.
+    The channels' rows are locked first (two batches into one channel run one after the other), then
+    every product of the batch in id order. Should a concurrent single order still collide with one of
+    the batch, the batch is redone one order at a time, each in a savepoint. Manual orders are refused.
+    """
+    results: list[Created | None] = [None] * len(batch)
+    channel_ids = sorted({new.channel_id for new in batch})
+    db.session.execute(sa.select(SalesChannel.id).where(SalesChannel.id.in_(channel_ids))
+                       .order_by(SalesChannel.id).with_for_update(key_share=True))
+    channels = {channel_id: db.session.get(SalesChannel, channel_id) for channel_id in channel_ids}
+    checked: list[tuple[int, NewOrder, SalesChannel]] = []
+    for index, new in enumerate(batch):
+        channel = channels.get(new.channel_id)
+        try:
+            if not _check_new_order(channel, new):
+                raise InvalidInput("Only a sales channel's orders are created in a batch", field="channel")
+        except DomainError as refusal:
+            results[index] = Created(None, error=refusal)
+            continue
+        checked.append((index, new, channel))
+
+    products_of = {channel_id: _products_by_sku(channel, {r.sku for _, n, c in checked if c is channel for r in n.lines})
+                   for channel_id, channel in channels.items() if channel is not None}
+    locked = lock_products(p.id for products in products_of.values() for p in products.values())
+    counts = pending_counts()
+    try:
+        with db.session.begin_nested():
+            _create_checked(actor, checked, products_of, locked, results)
+    except IntegrityError:
+        restore_pending_counts(counts)
+        for index, new, _ in checked:
+            results[index] = _create_one(actor, new)
+    return [result for result in results if result is not None]
+
+
+class _Draft(SimpleNamespace):
+    """A batch's order or line before it has a row: what refresh_order and segment_of read and set."""
+
+
+_ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", "segment", "hold_reason",
+                  "customer_id", "customer_name", "email", "ship_to", "bill_to", "service_level", "currency",
+                  "subtotal_cents", "tax_cents", "shipping_cents", "total_cents", "created_at", "updated_at",
+                  "finalized_at")
+_LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
+                 "unit_price_cents", "tax_rate_bp")
+
+
+def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesChannel]],
+                    products_of: dict[int, dict[str, Product]], locked: dict[int, Product],
+                    results: list[Created | None]) -> None:
+    """The set-based part of create_orders: repeats, customers, rows, allocation, events, ledger."""
+    wanted = {(channel.id, new.channel_order_id.strip()) for _, new, channel in checked}
+    existing: dict[tuple[int, str], int | _Draft] = {}
+    for channel_id in {key[0] for key in wanted}:
+        ids = sorted(key[1] for key in wanted if key[0] == channel_id)
+        for start in range(0, len(ids), 500):
+            existing.update(((channel_id, coid), order_id) for coid, order_id in db.session.execute(
+                sa.select(Order.channel_order_id, Order.id).where(
+                    Order.channel_id == channel_id, Order.channel_order_id.in_(ids[start:start + 500]))))
+    emails = sorted({(n.customer.email or "").strip().lower() for _, n, _ in checked if n.customer} - {""})
+    known: dict[str, Any] = {}
+    for start in range(0, len(emails), 500):
+        for row in db.session.execute(sa.select(Customer.id, Customer.name, Customer.email)
+                                      .where(Customer.email.in_(emails[start:start + 500])).order_by(Customer.id.desc())):
+            known[row.email] = _Draft(id=row.id, name=row.name, email=row.email)  # descending: the first made wins
+
+    available = {product_id: p.stock_in_hand - p.stock_committed for product_id, p in locked.items()}
+    committed: dict[int, int] = {}
+    now = utcnow()
+    made: list[tuple[int, _Draft]] = []
+    repeats: list[tuple[int, _Draft]] = []
+    new_customers: list[_Draft] = []
+    for index, new, channel in checked:
+        key = (channel.id, new.channel_order_id.strip())
+        if key in existing:
+            earlier = existing[key]
+            if isinstance(earlier, _Draft):
+                repeats.append((index, earlier))
+            else:
+                results[index] = Created(earlier, duplicate=True)
+            continue
+        try:
+            customer, details = _batch_customer(new, known, new_customers)
+        except DomainError as refusal:
+            results[index] = Created(None, error=refusal)
+            continue
+        values, line_values = _order_values(channel, new, products_of[channel.id], details, now)
+        order = _Draft(**values, lines=[_Draft(**line) for line in line_values], shipments=[], segment=None,
+                       customer=customer, customer_name=customer.name, email=customer.email, updated_at=now)
+        existing[key] = order
+        numbers = events.line_numbers(order.lines)
+        order.moves = []  # (product id, units) per line, as stock.allocate_line would take them
+        if not order.hold_reason:
+            for line in order.lines:
+                take = min(line.ordered, available[line.product_id])
+                if take > 0:
+                    line.allocated = take
+                    available[line.product_id] -= take
+                    committed[line.product_id] = committed.get(line.product_id, 0) + take
+                    order.moves.append((line.product_id, take))
+        set_segment(order, segment_of(order), is_new=True)
+        order.events = _creation_events(channel, order, numbers)
+        taken = sum(units for _, units in order.moves)
+        backordered = sum(line.ordered - line.allocated for line in order.lines)
+        if not order.hold_reason and (taken or backordered):
+            order.events.append(("allocated", _allocated_message(taken, backordered),
+                                 {"lines": events.line_numbers(order.lines)}))
+        refresh_order(order)
+        made.append((index, order))
+
+    _insert_rows(Customer, new_customers, ("name", "email", "phone"), now)
+    for _, order in made:
+        order.customer_id = order.customer.id
+    _insert_rows(Order, [order for _, order in made], _ORDER_COLUMNS, now)
+    user_id = actor.id if actor else None
+    line_rows, event_rows, move_rows = [], [], []
+    for _, order in made:
+        line_rows.extend({"order_id": order.id, **{c: getattr(line, c) for c in _LINE_COLUMNS}} for line in order.lines)
+        event_rows.extend({"order_id": order.id, "user_id": user_id, "kind": kind, "message": message,
+                           "data": data or None, "created_at": now} for kind, message, data in order.events)
+        move_rows.extend({"product_id": product_id, "in_hand_delta": 0, "committed_delta": units, "reason": "allocate",
+                          "note": None, "order_id": order.id, "shipment_id": None, "user_id": user_id,
+                          "created_at": now} for product_id, units in order.moves)
+    for model, rows in ((OrderLine, line_rows), (OrderEvent, event_rows), (StockMove, move_rows)):
+        if rows:
+            db.session.execute(sa.insert(model.__table__), rows)
+    if committed:
+        # The guard of stock._move, on each product's total for the batch: never more committed than in hand.
+        products = Product.__table__
+        moved = db.session.execute(
+            sa.update(products)
+            .where(products.c.id == sa.bindparam("product_id"),
+                   products.c.stock_committed + sa.bindparam("units") <= products.c.stock_in_hand)
+            .values(stock_committed=products.c.stock_committed + sa.bindparam("units")),
+            [{"product_id": product_id, "units": units} for product_id, units in sorted(committed.items())]).rowcount
+        if moved != len(committed):
+            raise stock.StockRaceLost("the stock of a product changed under a locked batch allocation")
+        for product_id in committed:
+            db.session.expire(locked[product_id], ["stock_in_hand", "stock_committed"])
+    for index, order in made:
+        results[index] = Created(order.id, held=bool(order.hold_reason))
+    for index, order in repeats:
+        results[index] = Created(order.id, duplicate=True)
+
+
+def _batch_customer(new: NewOrder, known: dict[str, Any], made: list[Any]) -> tuple[Any, CustomerDetails]:
+    """_customer_of for a batch: the same checks, the customers read beforehand, new ones made as rows later."""
+    if new.customer_id is not None or new.customer is None:
+        customer, details = _customer_of(new)
+        return _Draft(id=customer.id, name=customer.name, email=customer.email), details
+    details = new.customer
+    name = (details.name or "").strip()
+    if not name:
+        raise InvalidInput("Customer name is required", field="customer_name")
+    email = (details.email or "").strip().lower() or None
+    if email and ("@" not in email or len(email) > 254):
+        raise InvalidInput("That email address does not look right", field="customer_email")
+    if email and email in known:
+        return known[email], details
+    customer = _Draft(id=None, name=name, email=email, phone=(details.phone or "").strip() or None)
+    made.append(customer)
+    if email:
+        known[email] = customer
+    return customer, details
+
+
+def _insert_rows(model: type, drafts: list[Any], columns: tuple[str, ...], now: datetime) -> None:
+    """Insert the drafts as rows with ids reserved beforehand (so the driver can send them many at a
+    time, which RETURNING in parameter order would not on SQLite), giving each draft its id."""
+    if not drafts:
+        return
+    table = model.__table__
+    for draft, new_id in zip(drafts, _reserve_ids(table.name, len(drafts))):
+        draft.id = new_id
+    rows = [{"id": draft.id, **{c: getattr(draft, c) for c in columns}} for draft in drafts]
+    if "created_at" not in columns and "created_at" in table.c:
+        for row in rows:
+            row["created_at"] = now
+    db.session.execute(sa.insert(table), rows)
+
+
+def _reserve_ids(table_name: str, count: int) -> list[int]:
+    """`count` new ids for the table: from its sequence on PostgreSQL; on SQLite, whose writers take
+    turns (the write transaction began IMMEDIATE), the ids after the highest one."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+            {"table": table_name, "count": count}))
+    highest = db.session.scalar(sa.text(f"SELECT COALESCE(MAX(id), 0) FROM {table_name}"))
+    return list(range(highest + 1, highest + 1 + count))
+
+
+def _create_one(actor: User | None, new: NewOrder) -> Created:
+    counts = pending_counts()
+    try:
+        with db.session.begin_nested():
+            order = create_order(actor, new)
+        return Created(order.id, held=bool(order.hold_reason))
+    except DuplicateChannelOrder as repeat:
+        restore_pending_counts(counts)
+        return Created(repeat.order_id, duplicate=True)
+    except DomainError as refusal:
+        restore_pending_counts(counts)
+        return Created(None, error=refusal)
+
+
+@service
+def record_channel_payment(actor: User | None, order_id: int, ship_to: dict[str, Any] | None = None) -> bool:
+    """The channel reports paid an order that awaits payment here: mark it paid, and take the ship-to
+    address the channel withholds until payment (when the order has none yet).
+
+    Returns False, changing nothing, when the order is not a finalized order awaiting payment.
+    """
+    order = lock_order(order_id)
+    if order.status is not OrderStatus.FINALIZED or order.payment_status is not PaymentStatus.PENDING:
+        return False
+    order.payment_status = PaymentStatus.PAID
+    if ship_to and not order.ship_to:
+        order.ship_to = ship_to
+        order.bill_to = order.bill_to or ship_to
+    events.record(order, actor, "paid", f"Payment received on {order.channel.name}")
+    refresh_order(order)
+    return True
 
 
 @service
@@ -363,6 +654,8 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     if finalized and not order.hold_reason:
         _allocate_and_describe(order, actor)
     refresh_order(order)
+    if order.status is OrderStatus.FULFILLED:  # a cut down to what was shipped, all of it delivered
+        events.record(order, actor, "fulfilled", "Fulfilled: every unit delivered")
     fill_backorders_and_refresh(freed, actor)
     return order
 
@@ -419,6 +712,8 @@ def release_hold(actor: User, order_id: int) -> Order:
     unresolved = {line.sku for line in order.lines if line.product_id is None}
     products = _products_by_sku(order.channel, unresolved)
     order = lock_order(order_id, more_products=[p.id for p in products.values()])
+    if order.status is not OrderStatus.FINALIZED:
+        raise InvalidState(f"{order.number} is {order.status.value}: only a finalized order is released")
     if not order.hold_reason:
         raise InvalidState(f"{order.number} is not on hold")
     still_unknown = sorted({l.sku for l in order.lines if l.product_id is None} - products.keys())
@@ -431,8 +726,8 @@ def release_hold(actor: User, order_id: int) -> Order:
             line.product = product
             line.product_id = product.id
             line.sku = product.sku
-            if line.tax_rate_bp == 0:
-                line.tax_rate_bp = _tax_rate(product)
+            # Created without a product, the line got the default rate; the product's own rate applies.
+            line.tax_rate_bp = _tax_rate(product)
     order.hold_reason = None
     db.session.flush()
     events.record(order, actor, "released", "Hold released: every SKU matches a product")

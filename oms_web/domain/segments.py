@@ -69,6 +69,15 @@ def discard_pending_counts(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def pending_counts() -> Tally:
+    """A copy of the count changes queued so far, to put back when a savepoint is rolled back."""
+    return Tally(db.session.info.get(_PENDING, Tally()))
+
+
+def restore_pending_counts(saved: Tally) -> None:
+    db.session.info[_PENDING] = Tally(saved)
+
+
 def segment_counts() -> dict[Segment, int]:
     counts = {segment: 0 for segment in Segment}
     for segment, orders in db.session.execute(sa.select(SegmentCount.segment, SegmentCount.orders)):
