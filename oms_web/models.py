@@ -256,7 +256,8 @@ class Order(db.Model):
         text = text.strip().upper()
         if text.startswith(cls.NUMBER_PREFIX):
             text = text[len(cls.NUMBER_PREFIX):]
-        return int(text) if text.isdigit() else None
+        # ASCII digits that fit an id column: "²" passes isdigit() but not int(), and a longer number overflows.
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
     @property
     def is_open(self) -> bool:

@@ -13,7 +13,7 @@ from ..domain.errors import NotFound
 from ..domain.printing import record_printing
 from ..extensions import db
 from ..models import Invoice, PrintJob, Role, Shipment
-from ..web import allow, error_response, is_htmx
+from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
 from .render import KINDS, NothingToPrint, build, invoices_pdf, labels_pdf, packing_slips_pdf
 
@@ -70,7 +70,7 @@ def invoice(order_id: int, invoice_id: int):
 def bulk(kind: str):
     if kind not in KINDS:
         abort(404)
-    ids = sorted({int(i) for i in request.form.getlist("order_ids") if i.isdigit()})
+    ids = sorted({as_id(i) for i in request.form.getlist("order_ids")} - {None})
     if not ids:
         return error_response(422, "Select at least one order first.")
     if len(ids) > INLINE_BATCH:

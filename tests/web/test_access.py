@@ -1,0 +1,178 @@
+"""Who may open what: every rule of the URL map (pages and fragments) against an explicit table.
+
+A rule added to the app without a row here fails the test, and so does a view without an @allow marker.
+"""
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+
+from oms_web import create_app
+from oms_web.domain import invoicing, shipping
+from oms_web.extensions import db
+from oms_web.models import PrintJob, Role
+from oms_web.web import PUBLIC
+
+from ..conftest import test_config as config_for_tests
+from .conftest import state
+
+STAFF, MANAGER, ADMIN = Role.STAFF, Role.MANAGER, Role.ADMIN
+
+# The least role each endpoint admits (every role above it too). PUBLIC: signed out as well.
+ACCESS = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": STAFF,
+    "auth.change_password": STAFF,
+    "board.home": STAFF,
+    "board.index": STAFF,
+    "board.counts": STAFF,
+    "board.bulk_allocate": STAFF,
+    "orders.detail": STAFF,
+    "orders.finalize": STAFF,
+    "orders.allocate": STAFF,
+    "orders.paid": STAFF,
+    "orders.release": STAFF,
+    "orders.void": ADMIN,
+    "orders.add_note": STAFF,
+    "orders.edit_lines": STAFF,
+    "orders.ship": STAFF,
+    "orders.shipment_shipped": STAFF,
+    "orders.shipment_delivered": STAFF,
+    "orders.invoice": STAFF,
+    "orders.new": STAFF,
+    "orders.new_line": STAFF,
+    "orders.customer_lookup": STAFF,
+    "catalog.index": STAFF,
+    "catalog.lookup": STAFF,
+    "catalog.ledger": STAFF,
+    "catalog.receive": MANAGER,
+    "catalog.adjust": MANAGER,
+    "catalog.new": MANAGER,
+    "documents.label": STAFF,
+    "documents.packing_slip": STAFF,
+    "documents.invoice": STAFF,
+    "documents.bulk": STAFF,
+    "documents.job_status": STAFF,
+    "documents.job_pdf": STAFF,
+    "channels.index": ADMIN,
+    "channels.detail": ADMIN,
+    "channels.new_key": ADMIN,
+    "channels.sku_map": ADMIN,
+    "channels.sync_now": ADMIN,
+    "channels.report": ADMIN,
+    "api.create_order": PUBLIC,  # a channel's API key, not a session, says who may post
+    "api.openapi": PUBLIC,
+    "webhooks.shopify": PUBLIC,  # the HMAC signature over the body says who may post
+    "webhooks.woocommerce": PUBLIC,
+    "overview.index": MANAGER,
+    "users.index": ADMIN,
+    "users.update": ADMIN,
+}
+
+ROLES = [STAFF, MANAGER, ADMIN]
+_url_map_app = create_app(config_for_tests("sqlite://"))
+RULES = sorted((rule.endpoint, method, rule.rule)
+               for rule in _url_map_app.url_map.iter_rules()
+               for method in rule.methods - {"HEAD", "OPTIONS"})
+
+
+def _may(role: Role | None, required: Role | str) -> bool:
+    if required == PUBLIC:
+        return True
+    return role is not None and role.rank >= required.rank
+
+
+def _send(client, method: str, url: str, *, htmx: bool):
+    if method == "GET":
+        return client.htmx_get(url) if htmx else client.get(url)
+    return client.htmx_post(url) if htmx else client.post_form(url)
+
+
+@pytest.fixture
+def url_values(shop) -> dict:
+    """An existing id for every URL variable: an order with a packed and invoiced shipment, its product,
+    a user, a finished print job, the web store channel."""
+    product = shop.product("A", in_hand=10)
+    order = shop.web_order(("A", 3))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    job = PrintJob(kind="labels", order_ids=[order.id], user_id=shop.admin.id, status="done", done=1, total=1,
+                   pdf=b"%PDF-1.4 test")
+    db.session.add(job)
+    db.session.commit()
+    return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
+            "job_id": job.id, "kind": "labels", "user_id": shop.staff.id, "channel_id": shop.web.id,
+            "filename": "app.css"}
+
+
+def test_every_rule_of_the_app_is_in_the_access_table():
+    endpoints = {rule.endpoint for rule in _url_map_app.url_map.iter_rules()}
+    assert endpoints - ACCESS.keys() == set(), "routes missing from the access table: say who may open them"
+    assert ACCESS.keys() - endpoints == set(), "the access table names routes the app no longer has"
+
+
+def test_every_view_carries_the_allow_marker_of_the_table():
+    for endpoint, view in _url_map_app.view_functions.items():
+        if endpoint == "static":
+            continue
+        assert hasattr(view, "oms_role"), f"{endpoint} has no @allow marker"
+        assert view.oms_role == ACCESS[endpoint], f"{endpoint} admits {view.oms_role}, the table says {ACCESS[endpoint]}"
+
+
+def test_a_view_without_a_marker_is_refused_even_to_an_admin(web_app, shop, sign_in):
+    web_app.add_url_rule("/unmarked", "unmarked", lambda: "secret")
+    admin = sign_in(shop.admin)
+    response = admin.get("/unmarked")
+    assert response.status_code == 403
+    assert "secret" not in response.get_data(as_text=True)
+    assert web_app.test_client().get("/unmarked").status_code == 302
+
+
+@pytest.mark.parametrize(("endpoint", "method", "rule"), RULES, ids=[f"{m} {r}" for _, m, r in RULES])
+def test_route_admits_exactly_the_roles_of_the_access_table(endpoint, method, rule, web_app, shop, sign_in,
+                                                            url_values):
+    assert endpoint in ACCESS, f"{endpoint} is not in the access table: add it with the role it needs"
+    required = ACCESS[endpoint]
+    arguments = next(r for r in web_app.url_map.iter_rules(endpoint) if r.rule == rule).arguments
+    with web_app.test_request_context():
+        url = url_for(endpoint, **{name: url_values[name] for name in arguments})
+
+    # Signed out: a page goes to the sign-in page; htmx is told where to go, with no form swapped in.
+    before = state(shop)
+    signed_out = web_app.test_client()
+    page = _send(signed_out, method, url, htmx=False)
+    fragment = _send(signed_out, method, url, htmx=True)
+    if required == PUBLIC:
+        assert page.status_code != 403 and fragment.status_code != 403
+        assert "HX-Redirect" not in fragment.headers
+    else:
+        assert page.status_code == 302
+        assert page.headers["Location"].startswith("/login")
+        assert fragment.status_code == 401
+        assert fragment.headers["HX-Redirect"].startswith("/login")
+        assert "<form" not in fragment.get_data(as_text=True)
+        assert state(shop) == before, "a signed-out request changed something"
+
+    users = {STAFF: shop.staff, MANAGER: shop.manager, ADMIN: shop.admin}
+    for role in ROLES:  # refusals first, on untouched data; then the roles that may
+        if _may(role, required):
+            continue
+        client = sign_in(users[role])
+        before = state(shop)
+        for htmx in (False, True):
+            response = _send(client, method, url, htmx=htmx)
+            assert response.status_code == 403, f"{role.value} {'htmx ' if htmx else ''}{method} {url}"
+            assert "Your role does not allow this." in response.get_data(as_text=True)
+        assert state(shop) == before, f"a refused request by {role.value} changed something"
+
+    for role in ROLES:
+        if not _may(role, required):
+            continue
+        client = sign_in(users[role])
+        response = _send(client, method, url, htmx=method == "POST")
+        # A public endpoint may answer 401 of its own (an API key or a signature missing), never the login's.
+        refusals = (403,) if required == PUBLIC else (401, 403)
+        assert response.status_code not in refusals, f"{role.value} was refused {method} {url}"
+        assert "HX-Redirect" not in response.headers
+        assert not (method == "GET" and response.headers.get("Location", "").startswith("/login"))

@@ -1,0 +1,181 @@
+"""The order board: segments as page or fragment, search, keyset pages, the counts, bulk allocation."""
+from __future__ import annotations
+
+import html
+import itertools
+import re
+
+import pytest
+
+from oms_web.database import write_transaction
+from oms_web.domain import orders, stock
+from oms_web.domain.invariants import check_invariants
+from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
+from oms_web.models import Segment
+
+_ids = itertools.count(1)
+
+
+def order_numbers(response) -> list[str]:
+    """The order numbers listed on the board, top to bottom."""
+    return re.findall(r'<a href="/orders/\d+">(SO-\d{6})</a>', response.get_data(as_text=True))
+
+
+def segment_counts(response) -> dict[str, int]:
+    return {name: int(n.replace(",", "")) for name, n in
+            re.findall(r'data-segment="(\w+)">([\d,]+)</span>', response.get_data(as_text=True))}
+
+
+def order_for(shop, name: str, email: str, *lines: tuple[str, int]):
+    return orders.create_order(None, NewOrder(
+        channel_id=shop.web.id, channel_order_id=f"B{next(_ids)}", customer=CustomerDetails(name=name, email=email),
+        lines=[LineRequest(sku, qty) for sku, qty in lines]))
+
+
+@pytest.fixture
+def board(shop):
+    """One order in each of: ready to ship (A in stock), awaiting stock (B out of stock), draft."""
+    shop.product("A", in_hand=10)
+    shop.product("B")
+    return {"ready": order_for(shop, "Ada Lovelace", "ada@example.com", ("A", 1)),
+            "waiting": order_for(shop, "Charles Babbage", "charles@engine.example", ("B", 2)),
+            "draft": shop.draft(("A", 1))}
+
+
+def test_a_segment_as_htmx_is_just_the_list_fragment(as_staff, board):
+    response = as_staff.htmx_get("/orders?segment=awaiting_stock")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body and "<head" not in body
+    assert order_numbers(response) == [board["waiting"].number]
+    assert 'id="segment-tabs"' in body and 'hx-swap-oob="true"' in body, "the tabs come along out of band"
+
+
+def test_a_segment_as_a_page_is_the_whole_board(as_staff, board):
+    response = as_staff.get("/orders?segment=awaiting_stock")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith("<!doctype html>") and "</html>" in body
+    assert 'id="order-list"' in body and 'id="filters"' in body
+    assert order_numbers(response) == [board["waiting"].number]
+    assert re.search(r'href="/orders\?segment=awaiting_stock"[^>]*aria-current="page"', body)
+
+
+def test_every_segment_lists_only_its_orders(as_staff, board):
+    assert order_numbers(as_staff.htmx_get("/orders?segment=ready_to_ship")) == [board["ready"].number]
+    assert order_numbers(as_staff.htmx_get("/orders?segment=draft")) == [board["draft"].number]
+    assert order_numbers(as_staff.htmx_get("/orders?segment=fulfilled")) == []
+    everything = order_numbers(as_staff.htmx_get("/orders"))
+    assert everything == [board["draft"].number, board["waiting"].number, board["ready"].number], "newest first"
+
+
+@pytest.mark.parametrize(("query", "found"), [
+    ("SO-{waiting}", "waiting"), ("so-{waiting}", "waiting"), ("{waiting}", "waiting"),
+    ("charles@engine.example", "waiting"), ("CHARLES@", "waiting"),
+    ("B", "waiting"), ("b", "waiting"),
+    ("Babbage", "waiting"),
+])
+def test_search_finds_the_order_by_number_email_sku_or_name(as_staff, board, query, found):
+    text = query.format(waiting=board["waiting"].id)
+    response = as_staff.htmx_get("/orders", query_string={"q": text})
+    assert response.status_code == 200
+    assert order_numbers(response) == [board[found].number]
+
+
+def test_a_search_that_matches_nothing_says_so(as_staff, board):
+    response = as_staff.htmx_get("/orders", query_string={"q": "nobody%_\\here"})
+    assert order_numbers(response) == []
+    assert "No orders here match “nobody%_\\here”" in html.unescape(response.get_data(as_text=True))
+
+
+def test_search_within_a_segment_keeps_the_segment(as_staff, board):
+    assert order_numbers(as_staff.htmx_get("/orders", query_string={"q": "A", "segment": "draft"})) == [
+        board["draft"].number]
+
+
+def test_keyset_pages_walk_every_order_once_newest_first(shop, as_staff):
+    shop.product("A", in_hand=1000)
+    made = [shop.web_order(("A", 1)).number for _ in range(57)]
+    first = as_staff.htmx_get("/orders")
+    page_one = order_numbers(first)
+    assert len(page_one) == 50
+    older = re.search(r'href="(/orders\?before=\d+[^"]*)"[^>]*rel="next"', first.get_data(as_text=True))
+    assert older, "the first page links to the next"
+    second = as_staff.htmx_get(html.unescape(older.group(1)))
+    page_two = order_numbers(second)
+    assert len(page_two) == 7
+    assert not set(page_one) & set(page_two)
+    assert page_one + page_two == list(reversed(made))
+    assert 'rel="next"' not in second.get_data(as_text=True), "the last page has no next link"
+    assert "« Newest" in second.get_data(as_text=True)
+
+
+def test_pages_keep_the_segment_and_search(shop, as_staff):
+    shop.product("A", in_hand=1000)
+    shop.product("B")
+    for _ in range(52):
+        shop.web_order(("A", 1))
+    waiting = [shop.web_order(("B", 1)).number for _ in range(3)]
+    response = as_staff.htmx_get("/orders?segment=awaiting_stock")
+    assert order_numbers(response) == list(reversed(waiting))
+    assert 'rel="next"' not in response.get_data(as_text=True)
+
+
+def test_the_counts_fragment_shows_every_segment(as_staff, board):
+    response = as_staff.htmx_get("/orders/counts")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body and 'id="segment-tabs"' in body
+    counts = segment_counts(response)
+    assert counts.pop("all") == 3
+    assert counts == {s.value: (1 if s in (Segment.READY_TO_SHIP, Segment.AWAITING_STOCK, Segment.DRAFT) else 0)
+                      for s in Segment}
+
+
+def test_the_counts_follow_a_change(as_staff, as_manager, board):
+    product_b = board["waiting"].lines[0].product_id
+    assert as_manager.htmx_post(f"/products/{product_b}/receive", {"quantity": "5"}).status_code == 200
+    counts = segment_counts(as_staff.htmx_get("/orders/counts"))
+    assert counts["awaiting_stock"] == 0 and counts["ready_to_ship"] == 2
+
+
+@pytest.mark.parametrize("query", [
+    {"before": "²"}, {"before": "99999999999999999999999"}, {"before": "-5"}, {"channel": "²"},
+    {"channel": "99999999999999999999999"}, {"segment": "nonsense"}, {"from": "2024-13-45", "to": "yesterday"},
+    {"q": "x" * 500}, {"q": "²"}, {"q": "SO-²"}, {"q": "SO-99999999999999999999999"}, {"q": "%_\\"},
+])
+def test_odd_board_parameters_are_ignored_not_an_error(as_staff, board, query):
+    assert as_staff.htmx_get("/orders", query_string=query).status_code == 200
+    assert as_staff.get("/orders", query_string=query).status_code == 200
+
+
+def test_bulk_allocate_gives_available_stock_to_the_selected_backorders(shop, as_staff, board):
+    # Units in hand that no backorder has been given yet (received outside the services that fill them).
+    product_b = shop.product_row("B")
+    with write_transaction():
+        stock.receive(product_b, 2, shop.manager, "found on a shelf")
+    response = as_staff.htmx_post("/orders/bulk/allocate",
+                                  {"order_ids": [str(board["waiting"].id), str(board["draft"].id)]})
+    body = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "Allocated 2 unit(s) across 1 order(s)." in body
+    assert f"Not allocated: Only a finalized order takes stock; {board['draft'].number} is draft" in body
+    assert "orders-changed" in response.headers["HX-Trigger"]
+    assert response.headers["HX-Retarget"] == "#flash"
+    waiting = shop.order_row(board["waiting"].id)
+    assert waiting.lines[0].allocated == 2 and waiting.segment is Segment.READY_TO_SHIP
+    assert shop.stock("B") == (2, 2)
+    assert check_invariants() == []
+
+
+def test_bulk_allocate_with_nothing_available_allocates_nothing(shop, as_staff, board):
+    response = as_staff.htmx_post("/orders/bulk/allocate", {"order_ids": [str(board["waiting"].id)]})
+    assert response.status_code == 200
+    assert "Allocated 0 unit(s) across 1 order(s)." in response.get_data(as_text=True)
+    assert shop.order_row(board["waiting"].id).lines[0].allocated == 0
+
+
+def test_bulk_allocate_ignores_ids_that_are_not_ids(shop, as_staff, board):
+    response = as_staff.htmx_post("/orders/bulk/allocate", {"order_ids": ["²", "99999999999999999999999", "x"]})
+    assert response.status_code == 422
+    assert "Select at least one order first." in response.get_data(as_text=True)
