@@ -28,6 +28,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
 
+    if int(app.config.get("OMS_PROXIES", 0)):
+        # Behind a load balancer: take the client's address (sign-in throttling) and scheme from the
+        # X-Forwarded-* headers of that many trusted proxies, and from nobody else.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        proxies = int(app.config["OMS_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
     from . import database  # noqa: F401  (registers SQLite's connection settings)
 
     db.init_app(app)

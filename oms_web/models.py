@@ -18,6 +18,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db
 
 
+# Sums of many lines: 64-bit on PostgreSQL (its integer stops at 21 million in cents); SQLite's
+# INTEGER is 64-bit already.
+MONEY_TOTAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -225,10 +230,10 @@ class Order(db.Model):
     bill_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     service_level: Mapped[str | None] = mapped_column(sa.String(40))
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
-    subtotal_cents: Mapped[int] = mapped_column(default=0)
-    tax_cents: Mapped[int] = mapped_column(default=0)
-    shipping_cents: Mapped[int] = mapped_column(default=0)
-    total_cents: Mapped[int] = mapped_column(default=0)
+    subtotal_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    shipping_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    total_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finalized_at: Mapped[datetime | None] = mapped_column()
@@ -350,10 +355,10 @@ class Invoice(db.Model):
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    subtotal_cents: Mapped[int] = mapped_column()
-    tax_cents: Mapped[int] = mapped_column()
-    shipping_cents: Mapped[int] = mapped_column(default=0)
-    total_cents: Mapped[int] = mapped_column()
+    subtotal_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+    tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+    shipping_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    total_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -378,8 +383,8 @@ class InvoiceLine(db.Model):
     quantity: Mapped[int] = mapped_column()
     unit_price_cents: Mapped[int] = mapped_column()
     tax_rate_bp: Mapped[int] = mapped_column()
-    line_total_cents: Mapped[int] = mapped_column()
-    tax_cents: Mapped[int] = mapped_column()
+    line_total_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+    tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 

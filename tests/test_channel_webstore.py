@@ -250,3 +250,10 @@ def test_an_admin_creates_a_channel_on_screen_and_sees_the_key_once(app, shop):
     assert key not in client.get("/channels").get_data(as_text=True)
     duplicate = client.post("/channels", data={"csrf_token": token("/channels"), "name": "Main site", "kind": "api"})
     assert duplicate.status_code == 422 and "exists already" in duplicate.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("quantity, price", [("²", "1.00"), ("1", "1e999999999"), ("1", "NaN"), (10**30, "1.00"),
+                                             ("1", "99999999999.99")])
+def test_odd_numbers_in_an_api_order_are_refused_not_crashed_on(api, quantity, price):
+    response = api({**ORDER, "lines": [{"sku": "MUG", "quantity": quantity, "unit_price": price}]})
+    assert response.status_code == 422 and orders_count() == 0

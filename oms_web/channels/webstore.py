@@ -5,6 +5,7 @@ Each mapper raises PayloadError listing every problem at once, with the field it
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -12,6 +13,9 @@ from typing import Any
 
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import PaymentStatus, SalesChannel
+
+
+MAX_AMOUNT = Decimal("1000000")  # a line's unit price or a charge above this is a mistake
 
 
 @dataclass
@@ -43,14 +47,19 @@ def to_cents(value: Any, field: str, problems: list[Problem], *, default: int | 
     if not amount.is_finite() or amount < 0:
         problems.append(Problem(field, "must be zero or more"))
         return 0
+    if amount > MAX_AMOUNT:
+        problems.append(Problem(field, f"must be at most {MAX_AMOUNT:,}"))
+        return 0
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _quantity(value: Any, field: str, problems: list[Problem]) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
-        problems.append(Problem(field, "must be a whole number of at least 1"))
+    # ASCII digits only: str.isdigit() admits "²", which int() refuses.
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not re.fullmatch(r"[0-9]{1,6}", text) or int(text) < 1:
+        problems.append(Problem(field, "must be a whole number from 1 to 999,999"))
         return 1
-    return int(value)
+    return int(text)
 
 
 def _text(value: Any, limit: int = 200) -> str | None:

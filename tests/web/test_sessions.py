@@ -109,3 +109,22 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(shop, client, 
         assert not urlsplit(location).netloc and location.startswith("/") and not location.startswith("//"), target
         assert "\\" not in location, target
         Auth(client).logout()
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(sqlite_app):
+    from oms_web import create_app
+    from tests.conftest import test_config
+
+    seen = []
+    app = create_app(test_config(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], OMS_PROXIES=1))
+
+    @app.before_request
+    def remember():
+        from flask import request
+
+        seen.append(request.remote_addr)
+
+    app.test_client().get("/login", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    sqlite_app.test_client().get("/login", headers={"X-Forwarded-For": "203.0.113.7"},
+                                 environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen == ["203.0.113.7"]
