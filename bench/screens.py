@@ -1,0 +1,107 @@
+"""Benchmark of the screens' server time: the board, each segment switch, and an order's page.
+
+    .venv/bin/python bench/screens.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3   # a seeded database
+    .venv/bin/python bench/screens.py --orders 100000                                # seed one first
+
+Targets (issue 3), at 1,000,000 orders in SQLite: the board and each segment switch at most 50 ms,
+an order's page at most 30 ms. Times are the median of --repeat requests through the WSGI app
+(Flask's test client: everything the server does, without the network), signed in as staff.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask.testing import FlaskClient  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from oms_web import create_app  # noqa: E402
+from oms_web.extensions import db  # noqa: E402
+from oms_web.models import Order, Role, Segment, User  # noqa: E402
+
+BOARD_MS, ORDER_MS = 50.0, 30.0
+
+
+class OwnContextClient(FlaskClient):
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def timed(client, path: str, repeat: int, **headers) -> float:
+    client.get(path, headers=headers)  # warm caches, as a screen in use is
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="a seeded SQLite file (or any database URL)")
+    parser.add_argument("--orders", type=int, default=100_000, help="orders to seed when --db is not given")
+    parser.add_argument("--repeat", type=int, default=25)
+    args = parser.parse_args()
+    if args.db:
+        url = args.db if "://" in args.db else f"sqlite:///{Path(args.db).resolve()}"
+    else:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='oms-bench-screens-')) / 'screens.sqlite3'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+    app.test_client_class = OwnContextClient
+    with app.app_context():
+        upgrade()
+        if not args.db:
+            from oms_web.seed import seed_demo_data
+
+            seed_demo_data(args.orders, if_empty=True, echo=print)
+        orders = db.session.scalar(sa.select(sa.func.count()).select_from(Order))
+        user = db.session.scalar(sa.select(User).where(User.email == "bench-staff@example.com"))
+        if user is None:
+            user = User(email="bench-staff@example.com", name="Bench", role=Role.STAFF,
+                        password_hash=generate_password_hash("bench-password", method="pbkdf2:sha256:1000"))
+            db.session.add(user)
+            db.session.commit()
+        rng = random.Random(1)
+        max_id = db.session.scalar(sa.select(sa.func.max(Order.id)))
+        sample = [rng.randint(1, max_id) for _ in range(20)]
+        db.session.remove()
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"email": "bench-staff@example.com", "password": "bench-password"})
+    assert client.get("/orders").status_code == 200
+
+    print(f"database: {url}  ({orders:,} orders)")
+    rows = [("board page (all orders)", timed(client, "/orders", args.repeat), BOARD_MS)]
+    for segment in Segment:
+        rows.append((f"switch to {segment.label}", timed(client, f"/orders?segment={segment.value}", args.repeat,
+                                                       **{"HX-Request": "true"}), BOARD_MS))
+    rows.append(("next page of Fulfilled", timed(client, f"/orders?segment=fulfilled&before={max_id - 500}", args.repeat,
+                                                  **{"HX-Request": "true"}), BOARD_MS))
+    rows.append(("search by email", timed(client, "/orders?q=customer1%40example.com", args.repeat,
+                                          **{"HX-Request": "true"}), BOARD_MS))
+    rows.append(("segment counts (poll)", timed(client, "/orders/counts", args.repeat, **{"HX-Request": "true"}), BOARD_MS))
+    order_times = [timed(client, f"/orders/{order_id}", max(3, args.repeat // 5)) for order_id in sample]
+    rows.append((f"an order's page (median of {len(sample)} orders)", statistics.median(order_times), ORDER_MS))
+    width = max(len(r[0]) for r in rows)
+    for name, ms, target in rows:
+        print(f"{name:<{width}}  {ms:7.1f} ms   target ≤ {target:.0f} ms: {'met' if ms <= target else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
