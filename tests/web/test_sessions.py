@@ -128,3 +128,30 @@ def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(sq
     sqlite_app.test_client().get("/login", headers={"X-Forwarded-For": "203.0.113.7"},
                                  environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert seen == ["203.0.113.7"]
+
+
+def test_failed_sign_ins_are_counted_across_worker_processes_through_redis(sqlite_app, shop):
+    """Two app instances (two gunicorn workers) sharing OMS_REDIS_URL share the count of failures."""
+    import uuid
+
+    import redis as redis_client
+
+    from oms_web import create_app
+    from oms_web.auth import throttle
+    from tests.conftest import test_config
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis_client.Redis.from_url(url).ping()
+    except redis_client.exceptions.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (the machine starts it; CI has it)")
+    email = f"{uuid.uuid4().hex}@example.com"
+    workers = [create_app(test_config(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], OMS_REDIS_URL=url))
+               for _ in range(2)]
+    for attempt in range(5):
+        with workers[attempt % 2].test_request_context():
+            throttle.failed(email, "198.51.100.9")
+    with workers[0].test_request_context():
+        assert throttle.blocked(email, "203.0.113.1"), "five failures over two workers block the account"
+        throttle.succeeded(email)
+        assert not throttle.blocked(email, "203.0.113.1")
