@@ -6,7 +6,7 @@ Decimal, never float) and the channel's address to the order's ship-to keys.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,10 +42,11 @@ def decimal_amount(value: Any) -> Decimal | None:
     "(3.00)") as a Decimal; None for an empty value. Raises MoneyError for anything else."""
     if value is None:
         return None
-    if isinstance(value, bool) or isinstance(value, float):
-        raise MoneyError(f"{value!r} is not a money string")  # floats have already lost the cents
-    if isinstance(value, (int, Decimal)):
-        return Decimal(value)
+    if type(value) is not str:
+        if isinstance(value, (bool, float)):
+            raise MoneyError(f"{value!r} is not a money string")  # a float has already lost the cents
+        if isinstance(value, (int, Decimal)):
+            return Decimal(value)
     text = str(value).strip()
     if not text:
         return None

@@ -229,6 +229,8 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
     from_channel = channel.orders_arrive_finalized
     if from_channel and not (new.channel_order_id or "").strip():
         raise InvalidInput("A channel order needs the channel's order id", field="channel_order_id")
+    if len((new.channel_order_id or "").strip()) > 64:
+        raise InvalidInput("A channel order id has at most 64 characters", field="channel_order_id")
     if from_channel and not new.lines:
         raise InvalidInput("A channel order needs at least one line", field="lines")
     for request in new.lines:
@@ -237,6 +239,9 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
             _check_price(request.unit_price_cents)
         if not (request.sku or "").strip():
             raise InvalidInput("Every line needs a SKU", field="sku")
+        if len(request.sku) > 64 or len(request.channel_line_id or "") > 64:
+            raise InvalidInput(f"SKU {request.sku[:20]}…: a SKU or a channel line id has at most 64 characters",
+                               field="sku")
     if isinstance(new.shipping_cents, bool) or not isinstance(new.shipping_cents, int) or new.shipping_cents < 0:
         raise InvalidInput("Shipping must be zero or more, in cents", field="shipping")
     return from_channel
@@ -455,8 +460,7 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
                           "note": None, "order_id": order.id, "shipment_id": None, "user_id": user_id,
                           "created_at": now} for product_id, units in order.moves)
     for model, rows in ((OrderLine, line_rows), (OrderEvent, event_rows), (StockMove, move_rows)):
-        if rows:
-            db.session.execute(sa.insert(model.__table__), rows)
+        _insert_many(model.__table__, rows)
     if committed:
         # The guard of stock._move, on each product's total for the batch: never more committed than in hand.
         products = Product.__table__
@@ -509,7 +513,13 @@ def _insert_rows(model: type, drafts: list[Any], columns: tuple[str, ...], now: 
     if "created_at" not in columns and "created_at" in table.c:
         for row in rows:
             row["created_at"] = now
-    db.session.execute(sa.insert(table), rows)
+    _insert_many(table, rows)
+
+
+def _insert_many(table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows through the driver's executemany (measured faster than multi-row VALUES pages on both)."""
+    if rows:
+        db.session.execute(sa.insert(table), rows)
 
 
 def _reserve_ids(table_name: str, count: int) -> list[int]:

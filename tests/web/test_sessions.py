@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from flask import current_app
 
 from .conftest import Auth, csrf_from
