@@ -108,7 +108,8 @@ def channels_sync(channel_name: str | None) -> None:
     Safe from cron every few minutes: a run still going holds its channel, and a repeat is one order.
     """
     from .channels.manage import MARKETPLACES
-    from .channels.sync import sync_channel
+    from .channels.sync import SyncAlreadyRunning, sync_channel
+    from .domain.errors import DomainError
     from .models import SalesChannel
 
     query = sa.select(SalesChannel).where(SalesChannel.kind.in_(MARKETPLACES), SalesChannel.active)
@@ -124,7 +125,13 @@ def channels_sync(channel_name: str | None) -> None:
                 bar.length = max(total or done, done, 1)
                 bar.update(done - bar.pos)
 
-            run = sync_channel(channel.id, progress=progress)
+            try:
+                run = sync_channel(channel.id, progress=progress)
+            except SyncAlreadyRunning as running:  # cron overlapping a long run: not a failure
+                click.echo(f"\n{running.message}: skipped")
+                continue
+            except DomainError as refusal:
+                raise click.ClickException(refusal.message) from None
         click.echo(f"{channel.name}: {run.status}; {run.imported} new, {run.duplicates} repeats, "
                    f"{run.held} on hold, {run.skipped} skipped")
         for error in run.errors or []:

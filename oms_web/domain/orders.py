@@ -138,28 +138,27 @@ def _products_by_sku(channel: SalesChannel | None, skus: set[str]) -> dict[str, 
     return {sku: found[ours] for sku, ours in wanted.items() if ours in found}
 
 
-def _customer_for(details: CustomerDetails, known: dict[str, Customer] | None = None) -> Customer:
-    """The customer of that email (the first one made), or a new one. A batch passes `known`, the
-    customers of its emails read beforehand, and gets the ones it makes added to it."""
+def _customer_for(details: CustomerDetails) -> Customer:
+    """The customer of that email (the first one made), or a new one."""
+    name, email = _customer_fields(details)
+    if email:
+        existing = db.session.scalars(sa.select(Customer).where(Customer.email == email).order_by(Customer.id)).first()
+        if existing is not None:
+            return existing
+    customer = Customer(name=name, email=email, phone=(details.phone or "").strip() or None)
+    db.session.add(customer)
+    return customer
+
+
+def _customer_fields(details: CustomerDetails) -> tuple[str, str | None]:
+    """A new customer's name and email (lower case), or InvalidInput."""
     name = (details.name or "").strip()
     if not name:
         raise InvalidInput("Customer name is required", field="customer_name")
     email = (details.email or "").strip().lower() or None
     if email and ("@" not in email or len(email) > 254):
         raise InvalidInput("That email address does not look right", field="customer_email")
-    if email:
-        if known is not None:
-            existing = known.get(email)
-        else:
-            existing = db.session.scalars(
-                sa.select(Customer).where(Customer.email == email).order_by(Customer.id)).first()
-        if existing is not None:
-            return existing
-    customer = Customer(name=name, email=email, phone=(details.phone or "").strip() or None)
-    db.session.add(customer)
-    if known is not None and email:
-        known[email] = customer
-    return customer
+    return name, email
 
 
 def _allocate_and_describe(order: Order, actor: User | None) -> int:
@@ -247,14 +246,14 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
     return from_channel
 
 
-def _customer_of(new: NewOrder, known: dict[str, Customer] | None = None) -> tuple[Customer, CustomerDetails]:
+def _customer_of(new: NewOrder) -> tuple[Customer, CustomerDetails]:
     if new.customer_id is not None:
         customer = db.session.get(Customer, new.customer_id)
         if customer is None:
             raise InvalidInput("That customer does not exist", field="customer")
         return customer, CustomerDetails(name=customer.name, email=customer.email)
     if new.customer is not None:
-        return _customer_for(new.customer, known), new.customer
+        return _customer_for(new.customer), new.customer
     raise InvalidInput("Choose a customer or enter a new one", field="customer")
 
 
@@ -334,9 +333,11 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
     (channel, channel order id). A refused or repeated order leaves the others standing. Returns one
     Created per order, in the batch's order.
 
-    Set-based, for speed: the checks, SKUs, repeats and customers are read for the whole batch, the
-    allocation is worked out on the locked products' counts, and every row goes in one flush; each
-    product's committed count then moves once, by the batch's total, with the ledger row per line.
+    Set-based, for speed (a 100,000-line report file): the checks are create_order's own, the SKUs,
+    repeats and customers are read once for the whole batch, the allocation is worked out on the locked
+    products' counts in the batch's order, and the rows (orders, lines, events, a ledger row per
+    allocated line) go in as a few many-row statements; each product's committed count then moves once,
+    by the batch's total, through the guarded update of stock._move.
     The channels' rows are locked first (two batches into one channel run one after the other), then
     every product of the batch in id order. Should a concurrent single order still collide with one of
     the batch, the batch is redone one order at a time, each in a savepoint. Manual orders are refused.
@@ -486,12 +487,7 @@ def _batch_customer(new: NewOrder, known: dict[str, Any], made: list[Any]) -> tu
         customer, details = _customer_of(new)
         return _Draft(id=customer.id, name=customer.name, email=customer.email), details
     details = new.customer
-    name = (details.name or "").strip()
-    if not name:
-        raise InvalidInput("Customer name is required", field="customer_name")
-    email = (details.email or "").strip().lower() or None
-    if email and ("@" not in email or len(email) > 254):
-        raise InvalidInput("That email address does not look right", field="customer_email")
+    name, email = _customer_fields(details)
     if email and email in known:
         return known[email], details
     customer = _Draft(id=None, name=name, email=email, phone=(details.phone or "").strip() or None)
@@ -517,7 +513,8 @@ def _insert_rows(model: type, drafts: list[Any], columns: tuple[str, ...], now: 
 
 
 def _insert_many(table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows through the driver's executemany (measured faster than multi-row VALUES pages on both)."""
+    """Many rows through the driver's executemany (on PostgreSQL measured twice as fast as SQLAlchemy's
+    multi-row VALUES pages)."""
     if rows:
         db.session.execute(sa.insert(table), rows)
 

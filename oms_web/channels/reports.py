@@ -1,0 +1,563 @@
+"""Marketplace order report files in: Amazon's flat files (tab-separated) and eBay's Seller Hub CSV.
+
+Columns are found by their header names, never by position: real files add, drop and reorder columns,
+and eBay translates some headers. Each file has one row per item; rows are grouped into orders by the
+order id. An order any of whose rows cannot be read is left out whole (never imported short of a line)
+and reported with the file's line numbers. `preview` writes nothing; `import_file` imports and records
+the run as a ChannelSync row.
+
+Reading of the formats, where CHANNELS.md leaves it open:
+- Amazon `item-price` is the line's price × quantity (as in the API); the unit price is divided out.
+- Amazon `fulfillment-channel` "Amazon" (AFN) orders, and cancelled or shipped ones, are skipped.
+  A `payments-date` column that is present but empty means the order is not paid yet.
+- eBay `Sold For` is the unit price; `Paid On Date` empty means not paid yet; a row with a
+  `Tracking Number` was shipped already. `Transaction ID` is kept as the line's channel id. ⚠
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+from ..database import write_transaction
+from ..domain.orders import CustomerDetails, LineRequest, NewOrder, _products_by_sku
+from ..extensions import db
+from ..models import ChannelKind, ChannelSync, PaymentStatus, SalesChannel, utcnow
+from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, clean, existing_orders,
+                        import_orders, parse_time, ship_to, unit_cents)
+
+AMAZON_ALL_ORDERS = "amazon-all-orders"
+AMAZON_UNSHIPPED = "amazon-unshipped"
+EBAY_ORDERS = "ebay-orders"
+KINDS_FOR: dict[ChannelKind, dict[str, str]] = {
+    ChannelKind.AMAZON: {AMAZON_ALL_ORDERS: "Amazon All Orders report (tab-separated)",
+                         AMAZON_UNSHIPPED: "Amazon Unshipped orders / order report (tab-separated)"},
+    ChannelKind.EBAY: {EBAY_ORDERS: "eBay Seller Hub orders report (CSV)"},
+}
+MAX_QUANTITY = 100_000
+
+
+class ReportError(ValueError):
+    """The file as a whole cannot be read as the kind of report it was said to be."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # the line of the file, counting from 1
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ParsedFile:
+    orders: list[NewOrder] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0  # item rows read
+
+    @property
+    def lines(self) -> int:
+        return sum(len(order.lines) for order in self.orders)
+
+
+@dataclass(frozen=True)
+class PreviewOrder:
+    channel_order_id: str
+    customer: str
+    lines: int
+    units: int
+    currency: str
+    total_cents: int  # lines and shipping, before tax
+    status: str  # new | held (an unknown SKU) | duplicate (imported before)
+    awaiting_payment: bool
+
+
+@dataclass
+class Preview:
+    """What importing the file would do; nothing written."""
+
+    kind: str
+    orders: list[PreviewOrder] = field(default_factory=list)
+    lines: int = 0
+    unknown_skus: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def new_orders(self) -> int:
+        return sum(1 for order in self.orders if order.status != "duplicate")
+
+    @property
+    def held_orders(self) -> int:
+        return sum(1 for order in self.orders if order.status == "held")
+
+
+# ---------------------------------------------------------------- the two public actions
+
+def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
+    """Read the file and say what an import would do: orders, lines, unknown SKUs, repeats, bad rows."""
+    result = Preview(kind=kind)
+    try:
+        parsed = parse(channel, kind, data)
+    except ReportError as error:
+        result.errors.append(RowError(0, str(error)))
+        return result
+    result.errors, result.skipped, result.lines = parsed.errors, parsed.skips, parsed.lines
+    seen = existing_orders(channel.id, (o.channel_order_id for o in parsed.orders))
+    skus = {line.sku for order in parsed.orders for line in order.lines}
+    known = _products_by_sku(channel, skus)
+    result.unknown_skus = sorted(skus - known.keys())
+    for order in parsed.orders:
+        unknown = any(line.sku not in known for line in order.lines)
+        status = "duplicate" if order.channel_order_id in seen else "held" if unknown else "new"
+        if status == "duplicate":
+            result.duplicates.append(order.channel_order_id)
+        result.orders.append(PreviewOrder(
+            channel_order_id=order.channel_order_id, customer=order.customer.name if order.customer else "",
+            lines=len(order.lines), units=sum(line.quantity for line in order.lines), currency=order.currency,
+            total_cents=order.shipping_cents + sum(
+                line.quantity * (line.unit_price_cents if line.unit_price_cents is not None
+                                 else known[line.sku].price_cents if line.sku in known else 0)
+                for line in order.lines),
+            status=status, awaiting_payment=order.payment_status is PaymentStatus.PENDING))
+    db.session.rollback()  # a read only
+    return result
+
+
+def import_file(channel: SalesChannel, kind: str, data: bytes, *,
+                progress: Callable[[int, int | None], None] | None = None) -> ChannelSync:
+    """Import the file's orders (a repeat is counted, not imported twice) and record the run.
+
+    Returns the ChannelSync row: source = the kind, counts imported / duplicates / held / skipped, and
+    the errors (bad rows by line number, refused orders). Status "failed" when the file cannot be read.
+    """
+    channel_id = channel.id
+    with write_transaction():
+        run = ChannelSync(channel_id=channel_id, source=kind[:20], status="running", started_at=utcnow())
+        db.session.add(run)
+        db.session.flush()
+        run_id = run.id
+    tally = Tally()
+    status = "ok"
+    try:
+        parsed = parse(db.session.get(SalesChannel, channel_id), kind, data)
+    except ReportError as error:
+        parsed, status = ParsedFile(), "failed"
+        tally.error(str(error))
+    for row_error in parsed.errors:
+        tally.error(str(row_error))
+    total = len(parsed.orders)
+    done = 0
+
+    def advance(chunk: int) -> None:
+        nonlocal done
+        done += chunk
+        if progress:
+            progress(done, total)
+
+    try:
+        for outcome in import_orders(db.session.get(SalesChannel, channel_id), parsed.orders, progress=advance):
+            tally.count(outcome)
+        tally.skipped = len(parsed.skips)
+        for message in canceled_after_import(db.session.get(SalesChannel, channel_id), parsed.skips):
+            tally.error(message)
+    except BaseException as error:
+        tally.error(f"Import stopped: {error}")
+        _finish(run_id, "failed", tally)
+        raise
+    _finish(run_id, status, tally)
+    return db.session.get(ChannelSync, run_id)
+
+
+def _finish(run_id: int, status: str, tally: Tally) -> None:
+    with write_transaction():
+        run = db.session.get(ChannelSync, run_id)
+        run.status = status
+        run.imported, run.duplicates, run.held, run.skipped = tally.imported, tally.duplicates, tally.held, tally.skipped
+        run.errors = list(tally.errors)
+        run.finished_at = utcnow()
+
+
+def parse(channel: SalesChannel, kind: str, data: bytes) -> ParsedFile:
+    readers = {AMAZON_ALL_ORDERS: _amazon_all_orders, AMAZON_UNSHIPPED: _amazon_unshipped, EBAY_ORDERS: _ebay_orders}
+    if kind not in KINDS_FOR.get(channel.kind, {}):
+        raise ReportError(f"A {channel.kind.value} channel takes no {kind} file")
+    return readers[kind](channel.id, decode(data))
+
+
+# ---------------------------------------------------------------- reading files
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without a byte order mark), else Windows-1252 / Latin-1, as Amazon's EU files are."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _header_key(name: str) -> str:
+    return " ".join(name.replace("\ufeff", "").strip().strip('"').lower().replace("_", "-").split())
+
+
+class Row(dict):
+    """One data row: header name → its cell, stripped; `line` is its line in the file."""
+
+    __slots__ = ("line",)
+
+    def first(self, *names: str) -> str:
+        """The first of these columns that has a value, or ""."""
+        for name in names:
+            value = self.get(name)
+            if value:
+                return value
+        return ""
+
+
+def _table(text: str, delimiter: str, *, header_marks: tuple[str, ...], quoting: int) -> tuple[set[str], list[Row]]:
+    """The header's names (from the first row naming one of `header_marks`) and the rows after it that
+    hold anything. A name that repeats keeps its first column."""
+    keys: list[str] | None = None
+    rows: list[Row] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    for cells in reader:
+        if keys is None:
+            found = [_header_key(cell) for cell in cells]
+            if any(mark in found for mark in header_marks):
+                seen: set[str] = set()
+                keys = []
+                for key in found:
+                    keys.append(key if key not in seen else f"{key} (repeated)")
+                    seen.add(key)
+                width = len(keys)
+            continue
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        row = Row(zip(keys, map(str.strip, cells)))
+        if any(row.values()):
+            row.line = reader.line_num
+            rows.append(row)
+    if keys is None:
+        raise ReportError(f"No header line naming {' or '.join(repr(m) for m in header_marks)}: "
+                          f"is this the right kind of file?")
+    return set(keys), rows
+
+
+def _require(columns: set[str], *alternatives: tuple[str, ...]) -> None:
+    missing = [" or ".join(names) for names in alternatives if not any(name in columns for name in names)]
+    if missing:
+        raise ReportError(f"The file has no {', '.join(repr(m) for m in missing)} column")
+
+
+def _quantity(text: str, what: str) -> int:
+    if not (text and text.isascii() and text.isdigit()):
+        raise ValueError(f"{what} {text!r} is not a whole number")
+    value = int(text)
+    if value > MAX_QUANTITY:
+        raise ValueError(f"{what} {value} is implausibly large")
+    return value
+
+
+@dataclass
+class _Group:
+    """The rows of one order while the file is read."""
+
+    first_line: int
+    rows: list[Row] = field(default_factory=list)
+    lines: list[LineRequest] = field(default_factory=list)
+    shipping_cents: int = 0
+    bad: bool = False
+
+
+def _group(rows: Iterable[Row], key: Callable[[Row], str], parsed: ParsedFile, what: str) -> dict[str, _Group]:
+    groups: dict[str, _Group] = {}
+    for row in rows:
+        order_id = key(row)
+        if not order_id:
+            parsed.errors.append(RowError(row.line, f"no {what}"))
+            continue
+        group = groups.get(order_id)
+        if group is None:
+            group = groups[order_id] = _Group(row.line)
+        group.rows.append(row)
+    return groups
+
+
+def _fail(group: _Group, parsed: ParsedFile, row: Row, order_id: str, message: str) -> None:
+    group.bad = True
+    parsed.errors.append(RowError(row.line, f"order {order_id}: {message}; the order is left out"))
+
+
+# ---------------------------------------------------------------- Amazon
+
+def _amazon_rows(text: str, id_column: str, required: tuple[tuple[str, ...], ...]) -> tuple[set[str], list[Row]]:
+    columns, rows = _table(text, "\t", header_marks=(id_column,), quoting=csv.QUOTE_NONE)
+    _require(columns, *required)
+    return columns, rows
+
+
+def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
+    """GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL: every order, AFN and shipped ones too."""
+    _, rows = _amazon_rows(text, "amazon-order-id", (("amazon-order-id",), ("sku",), ("quantity",)))
+    parsed = ParsedFile(rows=len(rows))
+    for order_id, group in _group(rows, lambda r: r.get("amazon-order-id", ""), parsed, "amazon-order-id").items():
+        first = group.rows[0]
+        status = first.get("order-status", "").lower()
+        if first.get("fulfillment-channel", "").lower() in ("amazon", "afn"):
+            parsed.skips.append(Skip(order_id, "fulfilled by Amazon (AFN)"))
+            continue
+        if status in ("cancelled", "canceled"):
+            parsed.skips.append(Skip(order_id, "cancelled on Amazon", canceled=True))
+            continue
+        if status.startswith("shipped"):
+            parsed.skips.append(Skip(order_id, "shipped already"))
+            continue
+        for row in group.rows:
+            if row.get("item-status", "").lower() in ("cancelled", "canceled"):
+                continue
+            try:
+                quantity = _quantity(row.get("quantity", ""), "quantity")
+                if quantity == 0:
+                    continue
+                group.lines.append(LineRequest(
+                    sku=_sku(row.get("sku", "")), quantity=quantity,
+                    unit_price_cents=unit_cents(row.get("item-price", ""), quantity),
+                    name=clean(row.get("product-name", "")), channel_line_id=clean(row.get("order-item-id", ""), 64)))
+                group.shipping_cents += cents(row.get("shipping-price", "")) or 0
+            except (ValueError, MoneyError) as error:
+                _fail(group, parsed, row, order_id, str(error))
+                break
+        if group.bad:
+            continue
+        if not group.lines:
+            parsed.skips.append(Skip(order_id, "no items left to ship"))
+            continue
+        parsed.orders.append(NewOrder(
+            channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
+            customer=CustomerDetails(name=first.first("buyer-name", "recipient-name") or "Amazon customer",
+                                     email=clean(first.get("buyer-email", ""), 254) or None,
+                                     ship_to=ship_to(name=first.get("recipient-name", ""),
+                                                     city=first.get("ship-city", ""),
+                                                     region=first.get("ship-state", ""),
+                                                     postal_code=first.get("ship-postal-code", ""),
+                                                     country=first.get("ship-country", ""))),
+            payment_status=PaymentStatus.PENDING if status == "pending" else PaymentStatus.PAID,
+            currency=(first.get("currency", "") or "USD")[:3].upper(), shipping_cents=max(group.shipping_cents, 0),
+            service_level=clean(first.get("ship-service-level", ""), 40),
+            placed_at=parse_time(first.get("purchase-date", ""))))
+    return parsed
+
+
+def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:
+    """GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING and the classic order report: orders to ship."""
+    columns, rows = _amazon_rows(text, "order-id", (("order-id",), ("sku",),
+                                                    ("quantity-purchased", "quantity-to-ship")))
+    parsed = ParsedFile(rows=len(rows))
+    for order_id, group in _group(rows, lambda r: r.get("order-id", ""), parsed, "order-id").items():
+        first = group.rows[0]
+        for row in group.rows:
+            try:
+                to_ship_text = row.get("quantity-to-ship", "")
+                purchased = _quantity(row.get("quantity-purchased", "") or to_ship_text, "quantity-purchased")
+                to_ship = _quantity(to_ship_text, "quantity-to-ship") if to_ship_text else purchased
+                if to_ship == 0:
+                    continue
+                group.lines.append(LineRequest(
+                    sku=_sku(row.get("sku", "")), quantity=to_ship,
+                    unit_price_cents=unit_cents(row.get("item-price", ""), purchased),
+                    name=clean(row.get("product-name", "")), channel_line_id=clean(row.get("order-item-id", ""), 64)))
+                group.shipping_cents += cents(row.get("shipping-price", "")) or 0
+            except (ValueError, MoneyError) as error:
+                _fail(group, parsed, row, order_id, str(error))
+                break
+        if group.bad:
+            continue
+        if not group.lines:
+            parsed.skips.append(Skip(order_id, "nothing left to ship"))
+            continue
+        unpaid = "payments-date" in columns and not first.get("payments-date", "")
+        parsed.orders.append(NewOrder(
+            channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
+            customer=CustomerDetails(
+                name=first.first("buyer-name", "recipient-name") or "Amazon customer",
+                email=clean(first.get("buyer-email", ""), 254),
+                phone=clean(first.first("buyer-phone-number", "ship-phone-number"), 40),
+                ship_to=ship_to(name=first.get("recipient-name", ""), line1=first.get("ship-address-1", ""),
+                                line2=first.get("ship-address-2", ""), line3=first.get("ship-address-3", ""),
+                                city=first.get("ship-city", ""), region=first.get("ship-state", ""),
+                                postal_code=first.get("ship-postal-code", ""), country=first.get("ship-country", ""),
+                                phone=first.get("ship-phone-number", ""))),
+            payment_status=PaymentStatus.PENDING if unpaid else PaymentStatus.PAID,
+            currency=(first.get("currency", "") or "USD")[:3].upper(), shipping_cents=max(group.shipping_cents, 0),
+            service_level=clean(first.get("ship-service-level", ""), 40),
+            placed_at=parse_time(first.get("purchase-date", ""))))
+    return parsed
+
+
+def _sku(text: str) -> str:
+    sku = (text or "").strip()
+    if not sku:
+        raise ValueError("no sku")
+    if len(sku) > 64:
+        raise ValueError(f"sku {sku[:20]!r}… is longer than 64 characters")
+    return sku
+
+
+# ---------------------------------------------------------------- eBay
+
+# Header names seen in Seller Hub files, by the meaning we take from them (translated ones included).
+EBAY_HEADERS: dict[str, tuple[str, ...]] = {
+    "order": ("order number", "order no.", "order id"),
+    "record": ("sales record number", "sales record no."),
+    "username": ("buyer username", "user id", "buyer user id"),
+    "buyer_name": ("buyer name", "buyer full name", "buyer fullname"),
+    "email": ("buyer email", "buyer e-mail"),
+    "ship_name": ("ship to name", "post to name", "deliver to name"),
+    "ship_phone": ("ship to phone", "post to phone", "deliver to phone"),
+    "address1": ("ship to address 1", "post to address 1", "deliver to address 1"),
+    "address2": ("ship to address 2", "post to address 2", "deliver to address 2"),
+    "city": ("ship to city", "post to city", "deliver to city"),
+    "state": ("ship to state", "post to county", "ship to province", "deliver to state", "ship to county"),
+    "zip": ("ship to zip", "post to postcode", "ship to postcode", "ship to postal code", "deliver to zip"),
+    "country": ("ship to country", "post to country", "deliver to country"),
+    "item_number": ("item number", "item no.", "item id"),
+    "title": ("item title", "title"),
+    "sku": ("custom label", "custom label (sku)", "sku"),
+    "quantity": ("quantity",),
+    "sold_for": ("sold for", "sale price", "price"),
+    "shipping": ("shipping and handling", "postage and handling", "shipping & handling", "postage & handling",
+                 "shipping"),
+    "total": ("total price", "total"),
+    "sale_date": ("sale date",),
+    "paid_on": ("paid on date", "paid on", "payment date"),
+    "tracking": ("tracking number",),
+    "transaction": ("transaction id",),
+}
+_CURRENCY_MARKS = (("AU $", "AUD"), ("AU$", "AUD"), ("C $", "CAD"), ("CA $", "CAD"), ("C$", "CAD"),
+                   ("US $", "USD"), ("US$", "USD"), ("£", "GBP"), ("GBP", "GBP"), ("€", "EUR"), ("EUR", "EUR"),
+                   ("$", "USD"))
+
+
+def _ebay_currency(*amounts: str) -> str | None:
+    for amount in amounts:
+        text = (amount or "").strip().upper()
+        for mark, code in _CURRENCY_MARKS:
+            if text.startswith(mark.upper()):
+                return code
+    return None
+
+
+class _EbayRow:
+    """A row of the eBay file, its cells reached by meaning (`row.sku`), whatever the header's wording."""
+
+    def __init__(self, row: Row, names: dict[str, tuple[str, ...]]):
+        self.row = row
+        self.names = names
+        self.line = row.line
+
+    def __getattr__(self, meaning: str) -> str:
+        return self.row.first(*self.names[meaning])
+
+
+def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
+    """The Seller Hub orders CSV: a blank first line, a header, a summary row ahead of a multi-item
+    order's item rows, and a trailing "N record(s) downloaded" line."""
+    columns, raw_rows = _table(text, ",", header_marks=EBAY_HEADERS["order"] + EBAY_HEADERS["record"],
+                               quoting=csv.QUOTE_MINIMAL)
+    _require(columns, EBAY_HEADERS["order"] + EBAY_HEADERS["record"], EBAY_HEADERS["quantity"], EBAY_HEADERS["sku"])
+    names = {meaning: tuple(name for name in aliases if name in columns) for meaning, aliases in EBAY_HEADERS.items()}
+    rows = [_EbayRow(row, names) for row in raw_rows]
+    parsed = ParsedFile()
+    by_record: dict[str, str] = {}
+    current = ""
+    keyed: list[tuple[str, _EbayRow]] = []
+    for row in rows:
+        order_id = row.order or by_record.get(row.record, "")
+        is_item = bool(row.item_number or row.sku)
+        if not order_id and not is_item:
+            continue  # "12 record(s) downloaded", "Seller ID: …": the file's own notes
+        if not order_id and is_item:
+            order_id = current  # an item row under its order's summary row
+        if not order_id:
+            parsed.errors.append(RowError(row.line, "an item row with no order number"))
+            continue
+        if row.record:
+            by_record.setdefault(row.record, order_id)
+        current = order_id
+        keyed.append((order_id, row))
+    groups: dict[str, list[_EbayRow]] = {}
+    for order_id, row in keyed:
+        groups.setdefault(order_id, []).append(row)
+    for order_id, group_rows in groups.items():
+        items = [row for row in group_rows if row.item_number or row.sku]
+        summaries = [row for row in group_rows if not (row.item_number or row.sku)]
+        parsed.rows += len(items)
+        order_rows = summaries + items
+
+        def first(meaning: str) -> str:
+            for row in order_rows:
+                value = getattr(row, meaning)
+                if value:
+                    return value
+            return ""
+
+        if first("tracking"):
+            parsed.skips.append(Skip(order_id, "shipped already (it has a tracking number)"))
+            continue
+        lines, shipping, bad = [], 0, False
+        try:
+            for row in items:
+                line_row = row
+                quantity = _quantity(row.quantity, "Quantity")
+                if quantity == 0:
+                    continue
+                sku = row.sku or (f"EBAY-{row.item_number}" if row.item_number else "")
+                lines.append(LineRequest(sku=_sku(sku), quantity=quantity, unit_price_cents=cents(row.sold_for, default=None),
+                                         name=clean(row.title), channel_line_id=clean(row.transaction, 64)))
+                if not summaries:
+                    shipping += cents(row.shipping) or 0
+            for row in summaries[:1]:
+                line_row = row
+                shipping = cents(row.shipping) or 0
+        except (ValueError, MoneyError) as error:
+            parsed.errors.append(RowError(line_row.line, f"order {order_id}: {error}; the order is left out"))
+            bad = True
+        if bad:
+            continue
+        if not lines:
+            parsed.skips.append(Skip(order_id, "no items"))
+            continue
+        name = first("ship_name") or first("buyer_name") or first("username") or "eBay buyer"
+        parsed.orders.append(NewOrder(
+            channel_id=channel_id, channel_order_id=order_id, lines=lines,
+            customer=CustomerDetails(name=first("buyer_name") or name, email=clean(first("email"), 254),
+                                     phone=clean(first("ship_phone"), 40),
+                                     ship_to=ship_to(name=name, line1=first("address1"), line2=first("address2"),
+                                                     city=first("city"), region=first("state"), postal_code=first("zip"),
+                                                     country=first("country"), phone=first("ship_phone"))),
+            payment_status=PaymentStatus.PAID if first("paid_on") else PaymentStatus.PENDING,
+            currency=_ebay_currency(first("sold_for"), first("total")) or "USD", shipping_cents=max(shipping, 0),
+            placed_at=_ebay_date(first("sale_date"))))
+    return parsed
+
+
+def _ebay_date(text: str) -> datetime | None:
+    """Seller Hub writes dates like "Mar-05-26" or "05-Mar-26" or ISO; anything unreadable is left out."""
+    moment = parse_time(text)
+    if moment is not None:
+        return moment
+    for fmt in ("%b-%d-%y", "%d-%b-%y", "%b %d, %Y", "%d %b %Y", "%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,106 @@
+"""The small translations every channel needs, without a database: money strings to cents, addresses,
+the Amazon shipping confirmation upload file, and the transport's pauses."""
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from oms_web.channels.amazon import UPLOAD_COLUMNS, confirmation_upload_file
+from oms_web.channels.ebay import orders_query
+from oms_web.channels.importing import MoneyError, cents, country_code, ship_to, unit_cents
+from oms_web.channels.transport import Transport, retry_after_s
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("12.50", 1250), ("12.5", 1250), ("0.005", 1), ("0.004", 0), ("$1,234.50", 123450), ("AU $3,000.00", 300000),
+    ("£20", 2000), ("1.234,56", 123456), ("29,97", 2997), ("1,234", 123400), (" 7.10 ", 710), ("-3.00", -300),
+    ("(3.00)", -300), ("EUR 9.99", 999), (5, 500),
+])
+def test_money_strings_become_whole_cents_rounded_half_up(text, expected):
+    assert cents(text) == expected
+
+
+@pytest.mark.parametrize("text", ["abc", "1.2.3", "$", "12-50", 12.5])
+def test_what_is_not_money_is_refused_rather_than_guessed(text):
+    with pytest.raises(MoneyError):
+        cents(text)
+
+
+def test_an_empty_amount_is_the_default_not_zero_by_accident():
+    assert cents("") == 0 and cents(None, default=None) is None and cents("  ", default=None) is None
+
+
+def test_a_line_total_is_divided_into_a_unit_price_rounded_half_up():
+    assert unit_cents("25.00", 2) == 1250
+    assert unit_cents("10.00", 3) == 333
+    assert unit_cents("0.05", 2) == 3  # 2.5 cents rounds up
+    assert unit_cents("", 2) is None and unit_cents("5.00", 0) is None
+
+
+def test_a_channel_address_maps_to_the_order_ship_to_keys():
+    assert ship_to(name=" Ada ", line1="1 Rd", line2="Flat 2", line3="Rear", city="Leeds", region=None,
+                   postal_code="LS1", country="united kingdom", company="Analytical Engines Ltd") == {
+        "name": "Ada, Analytical Engines Ltd", "line1": "1 Rd", "line2": "Flat 2, Rear", "city": "Leeds",
+        "region": None, "postal_code": "LS1", "country": "GB"}
+    assert ship_to() is None
+    assert country_code("us") == "US" and country_code("Atlantis") == "Atlantis"
+
+
+def test_the_amazon_upload_file_has_a_row_per_shipped_line_under_the_documented_headers():
+    order = SimpleNamespace(channel_order_id="202-0000001-0000001")
+
+    def line(item_id, quantity):
+        return SimpleNamespace(quantity=quantity, order_line=SimpleNamespace(channel_line_id=item_id))
+
+    confirmations = [
+        SimpleNamespace(shipment=SimpleNamespace(order=order, carrier="Royal Mail", tracking_number="RM1\tGB",
+                                                 service_level="Tracked 48", shipped_at=datetime(2026, 11, 3, 15, 0),
+                                                 lines=[line("11", 2), line("12", 1)])),
+        SimpleNamespace(shipment=SimpleNamespace(order=order, carrier="Bob's Vans", tracking_number="BV9",
+                                                 service_level=None, shipped_at=datetime(2026, 11, 4, 9, 0),
+                                                 lines=[line("13", 1)])),
+    ]
+
+    text = confirmation_upload_file(confirmations)
+
+    rows = [row.split("\t") for row in text.splitlines()]
+    assert rows[0] == list(UPLOAD_COLUMNS) == ["order-id", "order-item-id", "quantity", "ship-date", "carrier-code",
+                                               "carrier-name", "tracking-number", "ship-method"]
+    assert rows[1:] == [
+        ["202-0000001-0000001", "11", "2", "2026-11-03", "Royal Mail", "", "RM1 GB", "Tracked 48"],
+        ["202-0000001-0000001", "12", "1", "2026-11-03", "Royal Mail", "", "RM1 GB", "Tracked 48"],
+        ["202-0000001-0000001", "13", "1", "2026-11-04", "Other", "Bob's Vans", "BV9", ""],
+    ]
+
+
+def test_the_ebay_filter_goes_out_with_its_brackets_percent_encoded():
+    assert orders_query("2026-01-01T00:00:00.000Z", offset=400) == (
+        "filter=lastmodifieddate:%5B2026-01-01T00:00:00.000Z..%5D&limit=200&offset=400")
+
+
+def _response(status: int, headers: dict[str, str] | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def test_back_off_grows_is_capped_and_never_undercuts_retry_after():
+    transport = Transport("https://example.test", lambda s: ("t", 3600), lambda t: {}, backoff_base_s=1,
+                          backoff_cap_s=30)
+    delays = [transport.backoff_delay(attempt, _response(429)) for attempt in range(1, 8)]
+    assert all(0.5 * min(30, 2 ** (n - 1)) <= d <= min(30, 2 ** (n - 1)) for n, d in enumerate(delays, start=1))
+    assert transport.backoff_delay(1, _response(429, {"Retry-After": "7"})) >= 7
+    assert transport.backoff_delay(1, _response(429, {"Retry-After": "7000"})) <= 30
+    assert retry_after_s(_response(429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert retry_after_s(_response(429)) is None
+
+
+def test_a_paging_link_to_another_host_is_not_followed_with_our_token():
+    transport = Transport("https://api.ebay.com", lambda s: ("t", 3600), lambda t: {})
+    assert transport.url("https://api.ebay.com/sell/fulfillment/v1/order?offset=2").endswith("offset=2")
+    with pytest.raises(Exception, match="another host"):
+        transport.url("https://evil.example/sell/fulfillment/v1/order")

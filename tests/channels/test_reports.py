@@ -1,0 +1,312 @@
+"""Report files in: Amazon's All Orders and Unshipped flat files and eBay's Seller Hub CSV, written here
+from the headers CHANNELS.md documents, with the quirks real files have (columns added, dropped and
+reordered, Latin-1, money strings, eBay's blank first line, summary rows and trailing note).
+"""
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from oms_web.channels import reports
+from oms_web.domain import orders
+from oms_web.domain.invariants import check_invariants
+from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
+from oms_web.extensions import db
+from oms_web.models import ChannelKind, ChannelSync, Customer, Order, PaymentStatus, SalesChannel, Segment
+
+ALL_ORDERS = ["amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status",
+              "fulfillment-channel", "sales-channel", "ship-service-level", "product-name", "sku", "asin",
+              "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
+              "item-promotion-discount", "ship-city", "ship-state", "ship-postal-code", "ship-country"]
+UNSHIPPED = ["order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name", "sku",
+             "product-name", "quantity-purchased", "quantity-to-ship", "currency", "item-price", "ship-service-level",
+             "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
+             "ship-postal-code", "ship-country", "ship-phone-number"]
+
+
+def tsv(headers: list[str], rows: list[dict[str, str]]) -> str:
+    return "\n".join(["\t".join(headers)] + ["\t".join(row.get(h, "") for h in headers) for row in rows]) + "\n"
+
+
+def all_orders_row(order_id: str, sku: str, quantity: str, price: str, **extra: str) -> dict[str, str]:
+    return {"amazon-order-id": order_id, "merchant-order-id": "", "purchase-date": "2026-11-01T09:00:00+00:00",
+            "last-updated-date": "2026-11-01T10:00:00+00:00", "order-status": "Unshipped",
+            "fulfillment-channel": "Merchant", "sales-channel": "Amazon.co.uk", "ship-service-level": "Standard",
+            "product-name": f"Thing {sku}", "sku": sku, "asin": "B000000001", "item-status": "Unshipped",
+            "quantity": quantity, "currency": "GBP", "item-price": price, "item-tax": "0.00", "shipping-price": "",
+            "shipping-tax": "", "item-promotion-discount": "", "ship-city": "LEEDS", "ship-state": "",
+            "ship-postal-code": "LS1 4DY", "ship-country": "GB", **extra}
+
+
+def channel(name: str, kind: ChannelKind) -> SalesChannel:
+    made = SalesChannel(name=name, kind=kind, settings={})
+    db.session.add(made)
+    db.session.commit()
+    return made
+
+
+def orders_of(sales_channel: SalesChannel) -> dict[str, Order]:
+    db.session.rollback()
+    found = db.session.scalars(sa.select(Order).where(Order.channel_id == sales_channel.id).order_by(Order.id)
+                               .execution_options(populate_existing=True)).all()
+    return {order.channel_order_id: order for order in found}
+
+
+def test_an_all_orders_report_is_read_by_header_name_whatever_columns_it_adds_drops_or_reorders(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    shop.product("B", in_hand=10)
+    headers = list(reversed([h for h in ALL_ORDERS if h not in ("merchant-order-id", "item-tax")])) + ["is-business-order"]
+    rows = [
+        all_orders_row("026-0000001-0000001", "A", "2", "25.00", **{"is-business-order": "false"}),
+        all_orders_row("026-0000001-0000001", "B", "3", "10.00", **{"shipping-price": "4.99"}),  # same order, 2nd item
+        all_orders_row("026-0000002-0000002", "A", "1", "9.99", **{"fulfillment-channel": "Amazon"}),  # FBA
+        all_orders_row("026-0000003-0000003", "A", "1", "9.99", **{"order-status": "Pending", "item-status": "Unshipped"}),
+        all_orders_row("026-0000004-0000004", "A", "1", "9.99", **{"order-status": "Shipped"}),
+        all_orders_row("026-0000005-0000005", "A", "1", "9.99", **{"order-status": "Cancelled"}),
+    ]
+
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, tsv(headers, rows).encode())
+
+    assert (run.status, run.source, run.imported, run.skipped, run.duplicates, run.held) == (
+        "ok", "amazon-all-orders", 2, 3, 0, 0)
+    assert run.errors == []
+    orders = orders_of(amazon)
+    assert sorted(orders) == ["026-0000001-0000001", "026-0000003-0000003"]
+    two_items = orders["026-0000001-0000001"]
+    assert [(l.sku, l.ordered, l.allocated, l.unit_price_cents) for l in two_items.lines] == [
+        ("A", 2, 2, 1250), ("B", 3, 3, 333)]
+    assert two_items.shipping_cents == 499 and two_items.currency == "GBP"
+    assert two_items.ship_to["postal_code"] == "LS1 4DY" and two_items.ship_to["country"] == "GB"
+    assert orders["026-0000003-0000003"].segment is Segment.AWAITING_PAYMENT
+    assert shop.stock("A") == (10, 3) and shop.stock("B") == (10, 3)
+    assert check_invariants() == []
+
+
+def test_a_latin1_unshipped_report_keeps_names_addresses_and_item_ids(shop):
+    amazon = channel("Amazon DE", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    rows = [{"order-id": "303-1234567-7654321", "order-item-id": "54321098765432", "purchase-date": "2026-11-02T08:00:00+00:00",
+             "payments-date": "2026-11-02T08:05:00+00:00", "buyer-email": "xyz@marketplace.amazon.de",
+             "buyer-name": "Jürgen Müller", "sku": "A", "product-name": "Größe M Tasse", "quantity-purchased": "3",
+             "quantity-to-ship": "2", "currency": "EUR", "item-price": "29,97", "ship-service-level": "Standard",
+             "recipient-name": "Jürgen Müller", "ship-address-1": "Königstraße 5", "ship-address-2": "",
+             "ship-address-3": "Hinterhaus", "ship-city": "Düsseldorf", "ship-state": "NRW",
+             "ship-postal-code": "40212", "ship-country": "DE", "ship-phone-number": "+49 211 000000"},
+            {"order-id": "303-1234567-0000002", "order-item-id": "54321098765433", "payments-date": "",
+             "buyer-name": "Zoë", "sku": "A", "quantity-purchased": "1", "quantity-to-ship": "1", "currency": "EUR",
+             "item-price": "9.99", "recipient-name": "Zoë", "ship-city": "Köln", "ship-country": "DE"}]
+    data = tsv(UNSHIPPED, rows).encode("latin-1")
+
+    run = reports.import_file(amazon, reports.AMAZON_UNSHIPPED, data)
+
+    assert (run.status, run.imported) == ("ok", 2)
+    orders = orders_of(amazon)
+    order = orders["303-1234567-7654321"]
+    assert order.customer_name == "Jürgen Müller"
+    assert order.ship_to == {"name": "Jürgen Müller", "line1": "Königstraße 5", "line2": "Hinterhaus",
+                             "city": "Düsseldorf", "region": "NRW", "postal_code": "40212", "country": "DE",
+                             "phone": "+49 211 000000"}
+    (line,) = order.lines
+    # 3 bought for 29,97 (a decimal comma): 9.99 each; 2 still to ship.
+    assert (line.ordered, line.unit_price_cents, line.channel_line_id, line.name) == (2, 999, "54321098765432", "Größe M Tasse")
+    assert orders["303-1234567-0000002"].payment_status is PaymentStatus.PENDING  # no payments-date yet
+    assert check_invariants() == []
+
+
+EBAY_CSV = '''
+"Sales Record Number","Order Number","Buyer Username","Buyer Name","Buyer Email","Ship To Name","Ship To Phone","Ship To Address 1","Ship To Address 2","Ship To City","Ship To State","Ship To Zip","Ship To Country","Item Number","Item Title","Custom Label","Quantity","Sold For","Postage And Handling","Total Price","Sale Date","Paid On Date","Tracking Number","Transaction ID"
+"1001","12-11111-11111","ann_b","Ann Buyer","ann@example.com","Ann Buyer","0412 000 000","1 George St","Unit 4, Level 2","Sydney","NSW","2000","Australia","","","","3","","AU $12.00","AU $3,012.00","Nov-01-26","Nov-01-26","",""
+"1001","12-11111-11111","","","","","","","","","","","","110000000001","Big thing, boxed","A","1","AU $3,000.00","","","","","","2000000001"
+"1001","12-11111-11111","","","","","","","","","","","","110000000002","Small thing","B","2","AU $0.00","","","","","","2000000002"
+"1002","12-22222-22222","bo","Bo Smith","bo@example.com","Bo Smith","","9 High St","","Boston","MA","02110","United States","110000000003","Mug ""Classic""","B","1","$1,234.50","$5.00","$1,239.50","Nov-02-26","","","2000000003"
+"1003","12-33333-33333","cy","Cy","cy@example.com","Cy","","1 Rd","","Austin","TX","73301","United States","110000000004","Lamp","A","1","$20.00","$0.00","$20.00","Nov-02-26","Nov-02-26","9400111","2000000004"
+"1004","12-44444-44444","di","Di","di@example.com","Di","","2 Rd","","Austin","TX","73301","United States","110000000005","Odd","A","two","$20.00","$0.00","$20.00","Nov-02-26","Nov-02-26","","2000000005"
+
+"4 record(s) downloaded,from Nov-01-26 to Nov-03-26"
+"Seller ID : our_shop"
+'''
+
+
+def test_an_ebay_seller_hub_csv_with_its_quirks_imports_each_order_once(shop):
+    ebay = channel("eBay AU", ChannelKind.EBAY)
+    shop.product("A", in_hand=5)
+    shop.product("B", in_hand=5)
+
+    run = reports.import_file(ebay, reports.EBAY_ORDERS, EBAY_CSV.encode("utf-8"))
+
+    assert (run.status, run.source, run.imported, run.skipped) == ("ok", "ebay-orders", 2, 1)
+    (error,) = run.errors
+    assert error.startswith("line 8: order 12-44444-44444:") and "'two'" in error
+    orders = orders_of(ebay)
+    assert sorted(orders) == ["12-11111-11111", "12-22222-22222"]
+    multi = orders["12-11111-11111"]
+    assert [(l.sku, l.ordered, l.unit_price_cents, l.channel_line_id) for l in multi.lines] == [
+        ("A", 1, 300000, "2000000001"), ("B", 2, 0, "2000000002")]
+    assert multi.currency == "AUD" and multi.shipping_cents == 1200
+    assert multi.ship_to == {"name": "Ann Buyer", "line1": "1 George St", "line2": "Unit 4, Level 2", "city": "Sydney",
+                             "region": "NSW", "postal_code": "2000", "country": "AU", "phone": "0412 000 000"}
+    unpaid = orders["12-22222-22222"]
+    assert [(l.name, l.unit_price_cents) for l in unpaid.lines] == [('Mug "Classic"', 123450)]
+    assert unpaid.currency == "USD" and unpaid.shipping_cents == 500 and unpaid.ship_to["country"] == "US"
+    assert unpaid.payment_status is PaymentStatus.PENDING
+    assert shop.stock("A") == (5, 1) and shop.stock("B") == (5, 3)
+    assert check_invariants() == []
+
+
+def test_a_report_imported_twice_is_one_set_of_orders_and_one_allocation(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv(ALL_ORDERS, [all_orders_row(f"026-000000{n}-0000000", "A", "2", "20.00") for n in range(1, 4)]).encode()
+
+    first = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data)
+    again = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data)
+
+    assert (first.imported, first.duplicates) == (3, 0)
+    assert (again.imported, again.duplicates) == (0, 3)
+    assert len(orders_of(amazon)) == 3
+    assert shop.stock("A") == (10, 6)
+    assert check_invariants() == []
+
+
+def test_two_imports_of_one_file_at_the_same_moment_yield_each_order_once(app, shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    channel_id = amazon.id
+    shop.product("A", in_hand=1000)
+    data = tsv(ALL_ORDERS, [all_orders_row(f"026-{n:07d}-0000000", "A", "1", "5.00") for n in range(1, 1501)]).encode()
+    runs: list[tuple[int, int]] = []
+    start = threading.Barrier(2)
+
+    def import_once() -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                run = reports.import_file(db.session.get(SalesChannel, channel_id), reports.AMAZON_ALL_ORDERS, data)
+                runs.append((run.imported, run.duplicates))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=import_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    assert len(runs) == 2
+    assert sum(imported for imported, _ in runs) == 1500 and sum(dup for _, dup in runs) == 1500
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(Order.channel_id == channel_id)) == 1500
+    # 1000 units for 1500 orders of one: the first 1000 in the file's order are allocated, the rest wait.
+    assert shop.stock("A") == (1000, 1000)
+    assert check_invariants() == []
+
+
+def test_a_batch_allocates_in_the_files_order_and_backorders_what_stock_cannot_cover(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=3)
+    data = tsv(ALL_ORDERS, [all_orders_row("026-0000001-0000000", "A", "2", "20.00"),
+                            all_orders_row("026-0000002-0000000", "A", "2", "20.00"),
+                            all_orders_row("026-0000003-0000000", "A", "1", "10.00")]).encode()
+
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data)
+
+    orders = orders_of(amazon)
+    assert [(o.lines[0].allocated, o.segment) for o in orders.values()] == [
+        (2, Segment.READY_TO_SHIP), (1, Segment.AWAITING_STOCK), (0, Segment.AWAITING_STOCK)]
+    moves = [(m.committed_delta, m.order_id, m.reason) for m in shop.ledger("A") if m.reason == "allocate"]
+    first, second, _ = orders.values()
+    assert moves == [(2, first.id, "allocate"), (1, second.id, "allocate")]
+    assert [e.kind for e in shop.events(second.id)] == ["created", "allocated"]
+    assert shop.events(second.id)[1].message == "Allocated 1 unit(s); 1 backordered"
+    assert check_invariants() == []
+
+
+def test_preview_counts_orders_unknown_skus_repeats_and_bad_rows_and_writes_nothing(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS,
+                        tsv(ALL_ORDERS, [all_orders_row("026-0000001-0000000", "A", "1", "10.00")]).encode())
+    data = tsv(ALL_ORDERS, [
+        all_orders_row("026-0000001-0000000", "A", "1", "10.00"),  # imported before
+        all_orders_row("026-0000002-0000000", "A", "2", "£20.00"),
+        all_orders_row("026-0000002-0000000", "MYSTERY", "1", "1.00"),
+        all_orders_row("026-0000003-0000000", "A", "-1", "1.00"),  # a bad quantity: the order is left out
+        all_orders_row("026-0000004-0000000", "A", "1", "1.00", **{"fulfillment-channel": "Amazon"}),
+    ]).encode()
+    before = shop.snapshot()
+    runs_before = db.session.scalar(sa.select(sa.func.count()).select_from(ChannelSync))
+
+    preview = reports.preview(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, data)
+
+    assert shop.snapshot() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChannelSync)) == runs_before
+    assert [(o.channel_order_id, o.status, o.lines, o.units, o.total_cents) for o in preview.orders] == [
+        ("026-0000001-0000000", "duplicate", 1, 1, 1000), ("026-0000002-0000000", "held", 2, 3, 2100)]
+    assert preview.lines == 3 and preview.new_orders == 1 and preview.held_orders == 1
+    assert preview.unknown_skus == ["MYSTERY"]
+    assert preview.duplicates == ["026-0000001-0000000"]
+    assert [skip.channel_order_id for skip in preview.skipped] == ["026-0000004-0000000"]
+    assert [str(error) for error in preview.errors] == [
+        "line 5: order 026-0000003-0000000: quantity '-1' is not a whole number; the order is left out"]
+    assert check_invariants() == []
+
+
+def test_a_file_without_the_order_id_column_is_refused_as_a_whole(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv([h for h in ALL_ORDERS if h != "amazon-order-id"],
+               [all_orders_row("026-0000001-0000000", "A", "1", "10.00")]).encode()
+
+    preview = reports.preview(amazon, reports.AMAZON_ALL_ORDERS, data)
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data)
+
+    assert preview.orders == [] and "amazon-order-id" in str(preview.errors[0])
+    assert run.status == "failed" and run.imported == 0 and "amazon-order-id" in run.errors[0]
+    assert orders_of(amazon) == {}
+    assert check_invariants() == []
+
+
+def _new(channel_id: int, order_id: str, quantity: int) -> NewOrder:
+    return NewOrder(channel_id=channel_id, channel_order_id=order_id, lines=[LineRequest("A", quantity)],
+                    customer=CustomerDetails(name="Kim", email="kim@example.com"))
+
+
+def test_a_batch_refuses_a_bad_order_alone_and_recognises_repeats_within_itself(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+
+    results = orders.create_orders(None, [_new(amazon.id, "X1", 2), _new(amazon.id, "X2", 0),
+                                          _new(amazon.id, "X1", 2), _new(amazon.id, "X3", 1)])
+
+    first, bad, repeat, last = results
+    assert first.order_id and not first.duplicate
+    assert bad.order_id is None and "at least 1" in bad.error.message
+    assert repeat.duplicate and repeat.order_id == first.order_id
+    assert last.order_id and not last.duplicate
+    assert sorted(orders_of(amazon)) == ["X1", "X3"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1  # one email, one customer
+    assert shop.stock("A") == (10, 3)
+    assert check_invariants() == []
+
+
+def test_a_batch_that_collides_with_an_order_made_meanwhile_is_redone_one_order_at_a_time(shop, monkeypatch):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    real = orders._batch_customer
+    collided = []
+
+    def with_a_rival(new, known, made):
+        if not collided:  # another request creates X2 after the batch looked for repeats
+            collided.append(orders.create_order(None, _new(amazon.id, "X2", 4)).id)
+        return real(new, known, made)
+
+    monkeypatch.setattr(orders, "_batch_customer", with_a_rival)
+    results = orders.create_orders(None, [_new(amazon.id, "X1", 2), _new(amazon.id, "X2", 3)])
+
+    # The rival ran inside the batch's own savepoint here, so it was undone with the bulk attempt; the
+    # redo then made both orders one at a time (a rival in another transaction would make X2 a repeat).
+    assert collided and [(r.duplicate, r.error) for r in results] == [(False, None), (False, None)]
+    made = orders_of(amazon)
+    assert sorted(made) == ["X1", "X2"] and made["X2"].lines[0].ordered == 3
+    assert shop.stock("A") == (10, 5)
+    assert check_invariants() == []

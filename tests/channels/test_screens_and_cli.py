@@ -1,0 +1,84 @@
+"""The channel screens and command line: uploading a report (preview, then import), syncing from cron."""
+from __future__ import annotations
+
+import io
+import re
+
+import sqlalchemy as sa
+
+from oms_web.domain.invariants import check_invariants
+from oms_web.extensions import db
+from oms_web.models import ChannelKind, ChannelSync, Order
+
+from .fakes import amazon_order
+from .test_reports import ALL_ORDERS, all_orders_row, channel, tsv
+
+
+def admin_client(app, shop):
+    client = app.test_client()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": shop.admin.email, "password": "correct horse battery", "csrf_token": token})
+    return client
+
+
+def page_token(client, path: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def order_count() -> int:
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Order))
+
+
+def test_an_uploaded_report_is_previewed_without_a_write_then_imported_with_a_summary(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    report = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "2", "20.00"), all_orders_row("202-2", "NOPE", "1", "5.00")])
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+    assert "Import a report file" in client.get(page).get_data(as_text=True)
+
+    preview = client.post(f"/channels/{amazon.id}/reports", content_type="multipart/form-data", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+        "file": (io.BytesIO(report.encode()), "orders.txt")})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Nothing has been imported yet" in html and "NOPE" in html
+    assert order_count() == 0
+
+    content = re.search(r'name="content" value="([^"]*)"', html).group(1)
+    done = client.post(f"/channels/{amazon.id}/reports", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders", "confirmed": "1", "content": content})
+    assert done.status_code == 200 and "Report imported" in done.get_data(as_text=True)
+    assert order_count() == 2 and check_invariants() == []
+    db.session.rollback()
+    run = db.session.scalar(sa.select(ChannelSync).where(ChannelSync.channel_id == amazon.id))
+    assert (run.imported, run.held) == (1, 1)  # one new order, one held for its unknown SKU
+    assert "Recent syncs" in client.get(page).get_data(as_text=True)
+
+
+def test_an_upload_without_a_file_or_kind_is_refused_with_a_message(app, shop):
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+    no_file = client.post(f"/channels/{amazon.id}/reports", data={"csrf_token": page_token(client, page),
+                                                                   "kind": "amazon-all-orders"})
+    assert no_file.status_code == 422 and "Choose a report file" in no_file.get_data(as_text=True)
+    no_kind = client.post(f"/channels/{amazon.id}/reports", data={"csrf_token": page_token(client, page), "kind": "x"})
+    assert no_kind.status_code == 422 and "what kind of report" in no_kind.get_data(as_text=True)
+    assert order_count() == 0
+
+
+def test_channels_sync_from_the_command_line_imports_and_reports(app, shop, amazon, amazon_fake):
+    shop.product("A", in_hand=10)
+    amazon_fake.add(amazon_order("202-0000009-0000009", items=[("A", 2, "25.00")]))
+    result = app.test_cli_runner().invoke(args=["channels", "sync", "--channel", amazon.name])
+    assert result.exit_code == 0, result.output
+    assert f"{amazon.name}: ok; 1 new" in result.output
+    again = app.test_cli_runner().invoke(args=["channels", "sync"])
+    assert again.exit_code == 0 and "0 new" in again.output
+    assert order_count() == 1 and check_invariants() == []
+
+
+def test_syncing_a_channel_that_is_not_a_marketplace_is_refused(app, shop):
+    result = app.test_cli_runner().invoke(args=["channels", "sync", "--channel", shop.web.name])
+    assert result.exit_code != 0 and "Error" in result.output
