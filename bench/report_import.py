@@ -1,6 +1,6 @@
 """Time the import of a large Amazon Unshipped report (not a test: run it by hand).
 
-    .venv/bin/python -m tests.channels.bench_report_import [DATABASE_URL] [LINES]
+    .venv/bin/python bench/report_import.py [DATABASE_URL] [LINES]
 
 Makes a fresh database (SQLite file under /tmp by default; a PostgreSQL URL's schema is dropped and
 remade), 200 products with stock, and a report of LINES item rows (100,000 by default) in about 57,000
@@ -17,14 +17,17 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from oms_web import create_app
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from oms_web import create_app  # noqa: E402
 from oms_web.channels import reports
 from oms_web.domain import inventory
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Product, Role, SalesChannel, User
 
-from ..conftest import empty_database, ensure_postgres_database, test_config
+from tests.conftest import empty_database, ensure_postgres_database, test_config  # noqa: E402
 
 COLUMNS = ["order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name", "sku",
            "product-name", "quantity-purchased", "quantity-to-ship", "currency", "item-price", "ship-service-level",
