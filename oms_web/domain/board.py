@@ -61,12 +61,11 @@ def _matching_ids(text: str) -> sa.Select | None:
     lowered = text.lower()
     queries.append(sa.select(Order.id).where(Order.email >= lowered, Order.email < lowered + "\uffff")
                    .limit(SEARCH_LIMIT))
-    queries.append(sa.select(Order.id).where(Order.channel_order_id == text).limit(SEARCH_LIMIT))
-    queries.append(sa.select(OrderLine.order_id).where(OrderLine.sku == text.upper()).limit(SEARCH_LIMIT))
-    customers = (sa.select(Customer.id).where(sa.or_(Customer.name.ilike(f"%{_escape(text)}%", escape="\\"),
-                                                     Customer.email.ilike(f"{_escape(lowered)}%", escape="\\")))
-                 .limit(200))
-    queries.append(sa.select(Order.id).where(Order.customer_id.in_(customers)).limit(SEARCH_LIMIT))
+    if "@" not in text:  # an email address is found through the index above; the rest may be a SKU or a name
+        queries.append(sa.select(Order.id).where(Order.channel_order_id == text).limit(SEARCH_LIMIT))
+        queries.append(sa.select(OrderLine.order_id).where(OrderLine.sku == text.upper()).limit(SEARCH_LIMIT))
+        customers = sa.select(Customer.id).where(Customer.name.ilike(f"%{_escape(text)}%", escape="\\")).limit(200)
+        queries.append(sa.select(Order.id).where(Order.customer_id.in_(customers)).limit(SEARCH_LIMIT))
     return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
 
 
