@@ -1,0 +1,346 @@
+"""Random sequences of every stock-changing action, with valid and invalid arguments, on SQLite and PostgreSQL.
+
+After each step the SPEC's invariants hold (check_invariants(), which also checks each order's stored
+segment and the segment counts), no available unit sits beside a backordered line, and every product's
+stock in hand equals a simple model of it: received + adjusted - shipped. A refusal (DomainError) is an
+expected outcome of a random action, and it must leave the database as it was (all or nothing); any
+other exception fails the test. Hypothesis shrinks a failure to a short sequence of steps to replay.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
+
+from oms_web.database import write_transaction
+from oms_web.domain import inventory, invoicing, orders, shipping
+from oms_web.domain.errors import DomainError
+from oms_web.domain.invariants import check_invariants
+from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
+from oms_web.extensions import db
+from oms_web.models import (ChannelKind, Counter as CounterRow, Invoice, Order, OrderEvent, OrderLine, OrderStatus,
+                            PaymentStatus, Product, Role, SalesChannel, Shipment, ShipmentStatus, StockMove, User)
+
+from .conftest import empty_database
+from .stock_checks import idle_stock_beside_backorders, stock_by_sku
+
+EXAMPLES = 50  # with a margin: hypothesis cuts some examples short (seen: 45 to 51 operations on average)
+STEPS_PER_EXAMPLE = 55  # the first step opens the shop, then 54 random operations
+MIN_OPERATIONS = 2_000
+
+SKUS = ["A", "B", "C"]
+LATE_SKUS = ["X", "Y"]  # not in the catalogue at first: a channel order naming one is held until it is added
+MISSING_ID = 999_999
+
+# Hypothesis leans towards the simplest draw (0, False, the first choice): let that be the usual, valid one.
+picks = st.integers(min_value=0, max_value=255)  # small draws: an example whose choices run long is cut short
+quantities = st.sampled_from([1, 2, 3, 4, 5, 6, 7, 2, 0, -1])  # 0 and -1 are refused where a unit is needed
+skus = st.sampled_from(SKUS * 3 + LATE_SKUS)
+order_lines = st.lists(st.tuples(skus, quantities), min_size=1, max_size=3)
+shipped_quantities = st.sampled_from(["all"] * 6 + [1, 2, 5, 0, -1, "2"])  # "all": every unit that can ship
+rarely = st.integers(min_value=0, max_value=4).map(lambda n: n == 4)  # True one time in five
+reasons = st.sampled_from(["customer cancelled", "customer cancelled", "customer cancelled", "", "   "])
+
+# Where an action usually finds something to do; it is also tried on any order now and then.
+DRAFT = Order.status == OrderStatus.DRAFT
+OPEN = Order.status.in_([OrderStatus.DRAFT, OrderStatus.FINALIZED])
+FINALIZED = Order.status == OrderStatus.FINALIZED
+AWAITING_PAYMENT = sa.and_(FINALIZED, Order.payment_status == PaymentStatus.PENDING)
+HELD = sa.and_(FINALIZED, Order.hold_reason.is_not(None))
+READY = sa.and_(FINALIZED, Order.payment_status == PaymentStatus.PAID, Order.hold_reason.is_(None))
+HAS_UNITS_TO_SHIP = sa.and_(READY, Order.lines.any(OrderLine.allocated > OrderLine.shipped))
+HAS_UNITS_TO_INVOICE = Order.lines.any(OrderLine.shipped > OrderLine.invoiced)
+
+
+def _count(model) -> sa.ScalarSelect:
+    return sa.select(sa.func.count()).select_from(model).scalar_subquery()
+
+
+def _total(expression) -> sa.ScalarSelect:
+    return sa.select(sa.func.coalesce(sa.func.sum(expression), 0)).scalar_subquery()
+
+
+def _code(column, values) -> sa.Case:
+    return sa.case(*[(column == value, number) for number, value in enumerate(values, start=1)], else_=0)
+
+
+# Every number a refused action could have changed, folded into one row: a refusal must leave it as it was.
+FINGERPRINT = sa.select(
+    _count(StockMove), _count(OrderEvent), _count(Shipment), _count(Invoice), _count(OrderLine), _count(Order),
+    _total(OrderLine.ordered + 7 * OrderLine.allocated + 13 * OrderLine.shipped + 17 * OrderLine.invoiced),
+    _total(Product.stock_in_hand + 7 * Product.stock_committed),
+    _total(Order.id * (_code(Order.status, list(OrderStatus)) + 5 * _code(Order.payment_status, list(PaymentStatus))
+                       + 17 * sa.case((Order.hold_reason.is_(None), 0), else_=1))),
+    _total(Shipment.id * _code(Shipment.status, list(ShipmentStatus))),
+    sa.select(CounterRow.value).where(CounterRow.name == "invoice_number").scalar_subquery(),
+)
+
+performed: Counter = Counter()  # every operation the machines ran, by name, over all examples
+succeeded: Counter = Counter()  # those of them that were not refused
+
+
+class StockMachine(RuleBasedStateMachine):
+    """The shop under random actions, with a model of each product's stock in hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        empty_database()
+        self.staff, self.manager, self.admin = (
+            User(email=f"{role.value}@example.com", name=role.value.title(), role=role, password_hash="!")
+            for role in (Role.STAFF, Role.MANAGER, Role.ADMIN))
+        self.manual = SalesChannel(name="Phone", kind=ChannelKind.MANUAL)
+        self.web = SalesChannel(name="Web store", kind=ChannelKind.API)
+        db.session.add_all([self.staff, self.manager, self.admin, self.manual, self.web])
+        db.session.commit()
+        self.in_hand: dict[str, int] = {}
+        self.channel_order_ids: list[str] = []  # of the orders made so far
+        self.channel_orders_named = 0
+
+    # ------------------------------------------------------------ helpers
+
+    def _do(self, action: str, fn, *args, **kwargs):
+        """Run one service; a refusal returns None, having changed nothing. Anything else fails the example."""
+        performed[action] += 1
+        before = db.session.execute(FINGERPRINT).one()
+        try:
+            result = fn(*args, **kwargs)
+        except DomainError as refusal:
+            assert db.session.execute(FINGERPRINT).one() == before, f"{action} was refused ({refusal}) but changed data"
+            return None
+        succeeded[action] += 1
+        return result
+
+    @staticmethod
+    def _pick(pick: int, query: sa.Select, where=None) -> int:
+        """An id from the query, mostly one meeting `where`; now and then one that does not exist."""
+        if pick % 23 == 7:
+            return MISSING_ID
+        ids = db.session.scalars(query.where(where)).all() if where is not None and pick % 4 != 3 else []
+        ids = ids or db.session.scalars(query).all()
+        return ids[pick % len(ids)] if ids else MISSING_ID
+
+    def _order_id(self, pick: int, where=None) -> int:
+        return self._pick(pick, sa.select(Order.id).order_by(Order.id), where)
+
+    def _shipment_id(self, pick: int, status: ShipmentStatus | None = None) -> int:
+        return self._pick(pick, sa.select(Shipment.id).order_by(Shipment.id),
+                          None if status is None else Shipment.status == status)
+
+    @staticmethod
+    def _lines(order_id: int) -> list:
+        return db.session.execute(
+            sa.select(OrderLine.id, OrderLine.sku, OrderLine.ordered, OrderLine.allocated, OrderLine.shipped)
+            .where(OrderLine.order_id == order_id).order_by(OrderLine.id)).all()
+
+    def _line_id(self, order_id: int, pick: int, lines: list | None = None) -> int:
+        """One of the order's lines, or now and then a line of another order (or of none)."""
+        lines = self._lines(order_id) if lines is None else lines
+        if lines and pick % 11 != 5:
+            return lines[pick % len(lines)].id
+        newest = db.session.scalar(sa.select(sa.func.max(OrderLine.id))) or 0
+        return newest + 1 if pick % 2 else newest
+
+    @staticmethod
+    def _product_id(sku: str) -> int:
+        product_id = db.session.scalar(sa.select(Product.id).where(Product.sku == sku))
+        return MISSING_ID if product_id is None else product_id
+
+    @staticmethod
+    def _new_order(channel: SalesChannel, lines, channel_order_id=None, pending=False) -> NewOrder:
+        return NewOrder(channel_id=channel.id, channel_order_id=channel_order_id,
+                        customer=CustomerDetails(name="Ada Lovelace", email="ada@example.com"),
+                        lines=[LineRequest(sku, quantity) for sku, quantity in lines],
+                        payment_status=PaymentStatus.PENDING if pending else PaymentStatus.PAID)
+
+    # ------------------------------------------------------------ the catalogue and its stock
+
+    @initialize(stock=st.lists(st.integers(min_value=0, max_value=8).map(lambda n: 8 - n),
+                               min_size=len(SKUS), max_size=len(SKUS)),
+                opening_orders=st.lists(st.tuples(
+                    st.sampled_from(["in transit", "packed", "delivered", "new", "draft", "awaiting payment"]),
+                    st.lists(st.tuples(skus, st.integers(min_value=1, max_value=5)), min_size=1, max_size=3)),
+                    min_size=2, max_size=6))
+    def open_the_shop(self, stock, opening_orders):
+        """Stock the catalogue and take a few orders, some of them already (partly) shipped, so that every
+        action, shipping and delivery included, finds something to work on in every example.
+        One transaction (the services nest in it): the opening is not under test, the steps after it are."""
+        with write_transaction():
+            self._open_the_shop(stock, opening_orders)
+
+    def _open_the_shop(self, stock, opening_orders):
+        for sku, units in zip(SKUS, stock):
+            self._add_product(sku, units)
+        for stage, lines in opening_orders:
+            if stage == "draft":
+                orders.create_order(self.staff, self._new_order(
+                    self.manual, [(sku if sku in SKUS else "A", quantity) for sku, quantity in lines]))
+                continue
+            self.channel_order_ids.append(self._channel_order_id(reuse=0))
+            order = orders.create_order(None, self._new_order(self.web, lines, self.channel_order_ids[-1],
+                                                              pending=stage == "awaiting payment"))
+            ready = {line.id: line.allocated - line.shipped for line in order.lines if line.allocated > line.shipped}
+            if stage in ("packed", "in transit", "delivered") and ready and not order.hold_reason:
+                shipment = shipping.ship_lines(self.staff, order.id, ready)
+                for line in self._lines(order.id):
+                    self.in_hand[line.sku] -= ready.get(line.id, 0)
+                if stage != "packed":
+                    shipping.mark_shipped(self.staff, shipment.id, "UPS", "1Z999AA10123456784")
+                if stage == "delivered":
+                    shipping.mark_delivered(self.staff, shipment.id)
+
+    def _add_product(self, sku: str, units: int) -> None:
+        """Inside the caller's write transaction."""
+        product = Product(sku=sku, name=f"Product {sku}", price_cents=1250)
+        db.session.add(product)
+        db.session.flush()
+        if units:
+            inventory.receive_stock(self.manager, product.id, units, "opening stock")
+        self.in_hand[sku] = units
+
+    @precondition(lambda self: any(sku not in self.in_hand for sku in LATE_SKUS))
+    @rule(pick=picks, units=st.integers(min_value=0, max_value=4))
+    def add_late_product(self, pick, units):
+        """The catalogue gains a SKU that channel orders named before: their holds can now be released."""
+        missing = [sku for sku in LATE_SKUS if sku not in self.in_hand]
+        performed["add product"] += 1
+        succeeded["add product"] += 1
+        with write_transaction():
+            self._add_product(missing[pick % len(missing)], units)
+
+    @rule(sku=skus, quantity=quantities, as_staff=rarely)
+    def receive_stock(self, sku, quantity, as_staff):
+        actor = self.staff if as_staff else self.manager
+        if self._do("receive stock", inventory.receive_stock, actor, self._product_id(sku), quantity,
+                    "delivery") is not None:
+            self.in_hand[sku] += quantity
+
+    @rule(sku=skus, counted=st.sampled_from([*range(15), -1]),
+          note=st.sampled_from(["stocktake", "stocktake", "stocktake", ""]), as_staff=rarely)
+    def adjust_stock(self, sku, counted, note, as_staff):
+        actor = self.staff if as_staff else self.manager
+        delta = self._do("adjust stock", inventory.adjust_stock, actor, self._product_id(sku), counted, note)
+        if delta is not None:
+            self.in_hand[sku] += delta
+
+    # ------------------------------------------------------------ orders
+
+    def _channel_order_id(self, reuse: int) -> str:
+        """A new channel order id, or now and then one imported before."""
+        if self.channel_order_ids and reuse % 5 == 3:
+            return self.channel_order_ids[reuse % len(self.channel_order_ids)]
+        self.channel_orders_named += 1
+        return f"C{self.channel_orders_named}"
+
+    @rule(lines=order_lines, empty=rarely, pending=st.booleans(), reuse=picks)
+    def create_channel_order(self, lines, empty, pending, reuse):
+        channel_order_id = self._channel_order_id(reuse)
+        if self._do("create channel order", orders.create_order, None,
+                    self._new_order(self.web, [] if empty else lines, channel_order_id, pending)) is not None:
+            self.channel_order_ids.append(channel_order_id)
+
+    @rule(batch=st.lists(st.tuples(order_lines, rarely, st.booleans(), picks), min_size=1, max_size=4))
+    def import_a_report(self, batch):
+        """Channel orders in one create_orders call, as from a report file: repeats and bad lines among them."""
+        requests = [self._new_order(self.web, [] if empty else lines, self._channel_order_id(reuse), pending)
+                    for lines, empty, pending, reuse in batch]
+        created = self._do("import a report", orders.create_orders, None, requests)
+        for new, result in zip(requests, created or []):
+            if result.order_id is not None and not result.duplicate:
+                self.channel_order_ids.append(new.channel_order_id)
+
+    @rule(lines=st.lists(st.tuples(st.sampled_from(SKUS + ["NOPE"]), quantities), min_size=1, max_size=3),
+          empty=rarely)
+    def create_draft(self, lines, empty):
+        self._do("create draft", orders.create_order, self.staff, self._new_order(self.manual, [] if empty else lines))
+
+    @rule(pick=picks)
+    def finalize(self, pick):
+        self._do("finalize", orders.finalize_order, self.staff, self._order_id(pick, DRAFT))
+
+    @rule(pick=picks)
+    def allocate_now(self, pick):
+        self._do("allocate now", orders.allocate_now, self.staff, self._order_id(pick, FINALIZED))
+
+    @rule(pick=picks, changes=st.lists(st.tuples(st.booleans(), picks, quantities, skus), min_size=1, max_size=3))
+    def edit(self, pick, changes):
+        """Each change adds a line (of any SKU, known or not) or sets a line's quantity (0 removes it)."""
+        order_id = self._order_id(pick, OPEN)
+        requested = [LineChange(quantity=quantity, sku=sku) if add
+                     else LineChange(quantity=quantity, line_id=self._line_id(order_id, line_pick))
+                     for add, line_pick, quantity, sku in changes]
+        self._do("edit", orders.edit_order, self.staff, order_id, requested)
+
+    @rule(pick=picks, as_staff=rarely, reason=reasons)
+    def void(self, pick, as_staff, reason):
+        actor = self.staff if as_staff else self.admin
+        self._do("void", orders.void_order, actor, self._order_id(pick, OPEN), reason)
+
+    @rule(pick=picks)
+    def mark_paid(self, pick):
+        self._do("mark paid", orders.mark_paid, self.staff, self._order_id(pick, AWAITING_PAYMENT))
+
+    @rule(pick=picks)
+    def release_hold(self, pick):
+        self._do("release hold", orders.release_hold, self.staff, self._order_id(pick, HELD))
+
+    # ------------------------------------------------------------ shipping and invoicing
+
+    @rule(pick=picks, wanted=st.lists(st.tuples(picks, shipped_quantities), min_size=1, max_size=3))
+    def ship(self, pick, wanted):
+        """Ship some units of some lines: all that can ship, a random number (often too many), or nonsense."""
+        order_id = self._order_id(pick, HAS_UNITS_TO_SHIP)
+        lines = {line.id: line for line in self._lines(order_id)}
+        quantities_by_line = {}
+        for line_pick, quantity in wanted:
+            line_id = self._line_id(order_id, line_pick, list(lines.values()))
+            if quantity == "all":
+                quantity = lines[line_id].allocated - lines[line_id].shipped if line_id in lines else 1
+            quantities_by_line[line_id] = quantity
+        if self._do("ship", shipping.ship_lines, self.staff, order_id, quantities_by_line) is not None:
+            for line_id, quantity in quantities_by_line.items():
+                if quantity:  # a zero ships nothing, even for a line of another order
+                    self.in_hand[lines[line_id].sku] -= quantity
+
+    @rule(pick=picks, carrier=st.sampled_from(["UPS", "UPS", "UPS", ""]),
+          tracking=st.sampled_from(["1Z999AA10123456784", "1Z999AA10123456784", "1Z999AA10123456784", " "]))
+    def mark_shipped(self, pick, carrier, tracking):
+        shipment_id = self._shipment_id(pick, ShipmentStatus.CREATED)
+        self._do("mark shipped", shipping.mark_shipped, self.staff, shipment_id, carrier, tracking)
+
+    @rule(pick=picks)
+    def mark_delivered(self, pick):
+        self._do("mark delivered", shipping.mark_delivered, self.staff, self._shipment_id(pick, ShipmentStatus.SHIPPED))
+
+    @rule(pick=picks, shipment_pick=picks, per_shipment=st.booleans())
+    def issue_invoice(self, pick, shipment_pick, per_shipment):
+        """Invoice a shipment (now and then one of another order), or every shipped unit not invoiced yet."""
+        order_id = self._order_id(pick, HAS_UNITS_TO_INVOICE)
+        shipment_id = None
+        if per_shipment:
+            shipment_id = self._pick(shipment_pick, sa.select(Shipment.id).order_by(Shipment.id),
+                                     Shipment.order_id == order_id)
+        self._do("issue invoice", invoicing.issue_invoice, self.staff, order_id, shipment_id)
+
+    # ------------------------------------------------------------ after every step
+
+    @invariant()
+    def stock_rules_hold(self):
+        assert check_invariants() == []
+        stock = stock_by_sku()
+        assert idle_stock_beside_backorders(stock) == []
+        assert {sku: in_hand for sku, (in_hand, _, _) in stock.items()} == self.in_hand
+
+
+def test_random_sequences_of_actions_keep_every_stock_invariant(app):
+    performed.clear()
+    succeeded.clear()
+    run_state_machine_as_test(StockMachine, settings=settings(
+        max_examples=EXAMPLES, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    operations = sum(performed.values())
+    print(f"\n{operations} operations (done/tried): "
+          + ", ".join(f"{name} {succeeded[name]}/{n}" for name, n in sorted(performed.items())))
+    assert operations >= MIN_OPERATIONS
