@@ -91,10 +91,22 @@ def service(fn: Callable[P, T]) -> Callable[P, T]:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with write_transaction():
+                    db.session.info[_RETRYABLE] = fn
                     return fn(*args, **kwargs)
             except RetryTransaction:
                 if attempt == MAX_ATTEMPTS:
                     raise
+            finally:
+                db.session.info.pop(_RETRYABLE, None)
         raise AssertionError("unreachable")
 
     return run
+
+
+_RETRYABLE = "oms_retryable_service"
+
+
+def may_retry(*services: Callable) -> bool:
+    """Whether one of `services` began the current write transaction, so that raising RetryTransaction
+    redoes it whole. (A service called by another runs in its caller's transaction: it must not.)"""
+    return any(db.session.info.get(_RETRYABLE) is getattr(s, "__wrapped__", s) for s in services)

@@ -451,7 +451,8 @@ def test_editing_is_refused_for_bad_changes_and_changes_nothing(shop):
                     [LineChange(0, sku="A")], [LineChange(1, sku="MYSTERY")], [LineChange(1, sku="  ")],
                     [LineChange(1, line_id=other.lines[0].id)],
                     [LineChange(1, line_id=line_id, unit_price_cents=-5)],
-                    [LineChange(0, line_id=line_id)]):  # a finalized order left empty
+                    [LineChange(0, line_id=line_id)],  # a finalized order left empty
+                    [LineChange(1, line_id=line_id), LineChange(0, line_id=line_id)]):  # one line, two quantities
         shop.refused(InvalidInput, orders.edit_order, shop.staff, order.id, changes)
 
 

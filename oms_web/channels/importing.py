@@ -15,8 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain import orders as order_services
-from ..domain.errors import DuplicateChannelOrder
-from ..domain.orders import NewOrder, create_order
+from ..domain.orders import NewOrder
 from ..extensions import db
 from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
 
@@ -201,13 +200,14 @@ def import_order(channel: SalesChannel, new_order: NewOrder) -> tuple[int, str]:
     """One channel order in (actor: the channel, no user). Returns (order id, outcome): "imported",
     "held" (an unknown SKU: Needs attention) or "duplicate" (the order received before).
 
-    Raises the DomainError of create_order for an order it refuses (no lines, bad quantity, ...).
+    Raises the DomainError of create_orders for an order it refuses (no lines, bad quantity, ...).
     """
-    try:
-        order = create_order(None, _for_channel(channel, new_order))
-    except DuplicateChannelOrder as repeat:
-        return repeat.order_id, DUPLICATE
-    return order.id, HELD if order.hold_reason else IMPORTED
+    created = order_services.create_orders(None, [_for_channel(channel, new_order)])[0]
+    if created.error is not None:
+        raise created.error
+    if created.duplicate:
+        return created.order_id, DUPLICATE
+    return created.order_id, HELD if created.held else IMPORTED
 
 
 def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,

@@ -57,12 +57,17 @@ def set_segment(order: Order, segment: Segment, *, is_new: bool = False) -> None
     order.segment = segment
 
 
+_COUNTS = SegmentCount.__table__
+_ADD_TO_COUNT = (sa.update(_COUNTS).where(_COUNTS.c.segment == sa.bindparam("which"))
+                 .values(orders=_COUNTS.c.orders + sa.bindparam("delta")))
+
+
 def flush_segment_counts(session: Session) -> None:
     deltas: Tally = session.info.pop(_PENDING, Tally())
-    for segment in sorted(deltas, key=lambda s: s.value):
-        if deltas[segment]:
-            session.execute(sa.update(SegmentCount).where(SegmentCount.segment == segment)
-                            .values(orders=SegmentCount.orders + deltas[segment]))
+    changes = [{"which": segment, "delta": deltas[segment]}
+               for segment in sorted(deltas, key=lambda s: s.value) if deltas[segment]]
+    if changes:  # one statement, its rows in a fixed order
+        session.connection().execute(_ADD_TO_COUNT, changes)
 
 
 def discard_pending_counts(session: Session) -> None:

@@ -289,6 +289,22 @@ def test_a_batch_refuses_a_bad_order_alone_and_recognises_repeats_within_itself(
     assert check_invariants() == []
 
 
+def test_a_batch_naming_more_products_than_one_statement_locks_still_finds_and_allocates_them_all(shop, monkeypatch):
+    monkeypatch.setattr(orders, "_LOCK_AT_ONCE", 2)  # SKUs and ids locked two at a time
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    for sku in "EDCBA":  # ids in the reverse order of the SKUs
+        shop.product(sku, in_hand=2)
+    batch = [NewOrder(channel_id=amazon.id, channel_order_id=f"X{i}", lines=[LineRequest(sku, 1), LineRequest("A", 1)],
+                      customer=CustomerDetails(name="Kim", email="kim@example.com")) for i, sku in enumerate("ABCDE")]
+
+    results = orders.create_orders(None, batch)
+
+    assert all(r.order_id and not r.error for r in results)
+    assert [shop.stock(sku) for sku in "ABCDE"] == [(2, 2), (2, 1), (2, 1), (2, 1), (2, 1)]
+    assert [o.segment for o in orders_of(amazon).values()] == [Segment.READY_TO_SHIP] + [Segment.AWAITING_STOCK] * 4
+    assert check_invariants() == []
+
+
 def test_a_batch_that_collides_with_an_order_made_meanwhile_is_redone_one_order_at_a_time(shop, monkeypatch):
     amazon = channel("Amazon UK", ChannelKind.AMAZON)
     shop.product("A", in_hand=10)
@@ -297,7 +313,8 @@ def test_a_batch_that_collides_with_an_order_made_meanwhile_is_redone_one_order_
 
     def with_a_rival(new, known, made):
         if not collided:  # another request creates X2 after the batch looked for repeats
-            collided.append(orders.create_order(None, _new(amazon.id, "X2", 4)).id)
+            collided.append("rival")  # (create_order comes through here too, as a batch of one)
+            collided[0] = orders.create_order(None, _new(amazon.id, "X2", 4)).id
         return real(new, known, made)
 
     monkeypatch.setattr(orders, "_batch_customer", with_a_rival)
