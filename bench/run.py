@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import io
 import json
+import math
 import os
 import platform
 import pstats
@@ -375,14 +376,27 @@ def _percentile(values: list[float], pct: float) -> float:
 
 def _machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "load_average_before": os.getloadavg(), "sqlalchemy": sa.__version__}
+            "load_average_before": os.getloadavg(), "sqlalchemy": sa.__version__,
+            "python_speed_ms": _python_speed()}
+
+
+def _python_speed() -> float:
+    """Milliseconds for sum(range(10**6)): a yardstick for comparing runs on different (or busy) machines;
+    an unloaded current laptop takes about 10 ms."""
+    best = math.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - started)
+    return round(1000 * best, 1)
 
 
 def print_report(report: dict) -> None:
     print("\n" + "=" * 78)
-    print(f"oms_web benchmark, {report['started']}  ({report['machine']['cpus']} CPUs, load average "
-          f"{report['machine']['load_average_before'][0]:.1f} before, "
-          f"{report['machine']['load_average_after'][0]:.1f} after)")
+    machine = report["machine"]
+    print(f"oms_web benchmark, {report['started']}  ({machine['cpus']} CPUs, load average "
+          f"{machine['load_average_before'][0]:.1f} before, {machine['load_average_after'][0]:.1f} after; "
+          f"sum(range(10**6)) in {machine['python_speed_ms']} ms)")
     if report["service"]:
         print(f"\na. Order intake through create_order (web-store order, 1-3 lines, one transaction each); "
               f"target {TARGET_ORDERS_PER_SECOND:,}/s")

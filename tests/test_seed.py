@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from oms_web.domain.invariants import check_invariants
@@ -100,6 +101,26 @@ def test_seeding_again_appends_orders_and_stays_consistent(app):
     numbers = db.session.scalars(sa.select(Invoice.number).order_by(Invoice.id)).all()
     assert numbers[:len(first_invoices)] == first_invoices
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_a_big_load_on_postgresql_checks_the_foreign_keys_at_the_end_and_puts_them_back(app, backend, monkeypatch):
+    if backend != "postgresql":
+        pytest.skip("SQLite checks foreign keys row by row: nothing is set aside")
+    from oms_web.seed import bulk
+
+    def foreign_keys() -> list[tuple]:
+        return db.session.execute(sa.text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' ORDER BY 1, 2")).all()
+
+    before = foreign_keys()
+    db.session.rollback()
+    monkeypatch.setattr(bulk, "BULK_FOREIGN_KEY_CHECK_FROM", 0)
+
+    seed(200)
+
+    assert_consistent(200)
+    assert foreign_keys() == before
 
 
 def test_if_empty_leaves_a_shop_with_orders_alone_but_still_prints_the_logins(app):

@@ -79,23 +79,36 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
                 "LOCK TABLE products, customers, addresses, orders, order_lines, shipments, shipment_lines, "
                 "invoices, invoice_lines, stock_ledger, order_events, counters, segment_counts IN EXCLUSIVE MODE"))
         else:
-            connection.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MiB while the indexes grow
-        existing = connection.scalar(sa.select(sa.func.count()).select_from(Order)) or 0
-        rng = random.Random(seed if seed is not None else 20_261_126 + existing)
-        products = _sim_products(default_tax_rate_bp())
-        invoice_number = db.session.scalar(sa.select(Counter.value).where(Counter.name == INVOICE_COUNTER)) or 0
-        history = History(connection, rng=rng, now=utcnow(), actors=actors, channels=sim_channels,
-                          products=products, default_tax_bp=default_tax_rate_bp())
-        result = history.run(count, invoice_number=invoice_number)
-        db.session.execute(sa.update(Counter).where(Counter.name == INVOICE_COUNTER).values(value=result.invoices))
-        _refresh_segments(result.legacy_orders)
-        _recount_segments()
-        if dialect == "sqlite":
-            connection.exec_driver_sql("PRAGMA cache_size = -2000")
+            # A big page cache while the indexes grow: fewer pages spill into the WAL mid-transaction.
+            connection.exec_driver_sql("PRAGMA cache_size = -1048576")  # 1 GiB
+        try:
+            existing = connection.scalar(sa.select(sa.func.count()).select_from(Order)) or 0
+            rng = random.Random(seed if seed is not None else 20_261_126 + existing)
+            products = _sim_products(default_tax_rate_bp())
+            invoice_number = db.session.scalar(
+                sa.select(Counter.value).where(Counter.name == INVOICE_COUNTER)) or 0
+            history = History(connection, rng=rng, now=utcnow(), actors=actors, channels=sim_channels,
+                              products=products, default_tax_bp=default_tax_rate_bp())
+            result = history.run(count, invoice_number=invoice_number)
+            db.session.execute(sa.update(Counter).where(Counter.name == INVOICE_COUNTER)
+                               .values(value=result.invoices))
+            _refresh_segments(result.legacy_orders)
+            _recount_segments()
+        finally:
+            if dialect == "sqlite":
+                connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again
     # Fresh statistics, so that the planners see the new row counts. Not sampled (analysis_limit):
     # SQLite's sampled estimates made it sort the whole table for the board's all-orders page.
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    if dialect == "postgresql":
+        # VACUUM as well: it sets the rows' hint bits and the visibility map now, where otherwise the
+        # first reads of each page would (writing as they read), and autovacuum would set upon the
+        # new rows in the middle of the first users' work.
+        db.session.commit()
+        with db.engine.connect() as autocommit:
+            autocommit.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (ANALYZE)")
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
     return result.rows
 
 

@@ -5,14 +5,16 @@ magnitude faster than INSERT there. Both run on the connection of the current SQ
 so the caller's commit or rollback covers them. Tables are written parents first in every flush, so
 a row never reaches the database before the row its foreign key points at.
 
-The chunks are written by a background thread while the caller builds the next ones: the drivers
-let go of the GIL while the database works, so on two cores generating and writing overlap. Only
-one thread uses the connection at a time: the caller waits (`wait()`) before it uses it itself.
+On PostgreSQL the foreign keys of these tables are dropped for the load and added back at the end,
+in the same transaction: adding a foreign key checks every row in one join, where checking row by
+row (a trigger and a KEY SHARE lock on the parent per row) made the server the bottleneck. The rows
+are still checked, just all at once; a bad one rolls the whole load back.
+
+(Writing from a background thread was tried and was slower: the driver takes the GIL back for every
+row, and fighting the generating thread for it cost more than the overlap won.)
 """
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -41,6 +43,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 FLUSH_EVERY = 50_000  # rows buffered across all tables before they are sent
+BULK_FOREIGN_KEY_CHECK_FROM = 250_000  # rows: from here, foreign keys are checked once at the end (PostgreSQL)
 
 
 class BulkWriter:
@@ -51,9 +54,20 @@ class BulkWriter:
         self.dialect = connection.dialect.name
         self.rows: dict[str, list[tuple]] = {table: [] for table in TABLES}
         self.written = 0
-        self._chunks: queue.Queue = queue.Queue(maxsize=2)  # chunks in flight: bounds the memory held
-        self._thread: threading.Thread | None = None
-        self._failure: BaseException | None = None
+        self._foreign_keys: list[tuple[str, str, str]] = []
+
+    def start(self, *, rows_expected: int) -> None:
+        """Before the first row: on PostgreSQL and for a big load, set the written tables' foreign keys
+        aside. (Dropping one locks its tables against readers too, until the commit: not worth it for a
+        small load.)"""
+        if self.dialect != "postgresql" or rows_expected < BULK_FOREIGN_KEY_CHECK_FROM:
+            return
+        self._foreign_keys = [tuple(row) for row in self.connection.execute(sa.text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text = ANY(:tables) ORDER BY conrelid, conname"),
+            {"tables": list(TABLES)})]
+        for table, name, _definition in self._foreign_keys:
+            self.connection.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
 
     def next_ids(self) -> dict[str, int]:
         """The first free id of every table; rows are written with explicit ids."""
@@ -87,52 +101,11 @@ class BulkWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the buffered rows to the writing thread (waiting while two chunks are still in flight)."""
-        chunk = [(table, rows) for table, rows in self.rows.items() if rows]
-        if not chunk:
-            return
-        for table, _rows in chunk:
-            self.rows[table] = []
-        self._check()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._write_chunks, name="seed-writer", daemon=True)
-            self._thread.start()
-        self._chunks.put(chunk)
-
-    def wait(self) -> None:
-        """Until every chunk handed over is written; raises what the writing thread hit."""
-        self.flush()
-        if self._thread is not None:
-            self._chunks.put(None)
-            self._thread.join()
-            self._thread = None
-        self._check()
-
-    def stop(self) -> None:
-        """After a failure in the caller: let the writing thread finish its chunk and end, writing no more."""
-        if self._thread is not None:
-            self._failure = self._failure or RuntimeError("abandoned")
-            self._chunks.put(None)
-            self._thread.join()
-            self._thread = None
-
-    def _check(self) -> None:
-        if self._failure is not None:
-            raise RuntimeError("writing the seeded rows failed") from self._failure
-
-    def _write_chunks(self) -> None:
-        while True:
-            chunk = self._chunks.get()
-            if chunk is None:
-                return
-            if self._failure is not None:
-                continue  # keep taking chunks so that the caller never blocks; it raises at its next call
-            try:
-                for table, rows in chunk:
-                    self._write(table, TABLES[table], rows)
-                    self.written += len(rows)
-            except BaseException as failure:  # noqa: BLE001 (handed to the caller's thread)
-                self._failure = failure
+        for table, rows in self.rows.items():
+            if rows:
+                self._write(table, TABLES[table], rows)
+                self.written += len(rows)
+                rows.clear()
 
     def _write(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         raw = self.connection.connection.driver_connection
@@ -151,7 +124,7 @@ class BulkWriter:
 
     def executemany(self, sql: str, rows: list[tuple]) -> None:
         """An UPDATE (or other statement) per tuple, in the driver's own paramstyle (%s or ?)."""
-        self.wait()
+        self.flush()
         if not rows:
             return
         raw = self.connection.connection.driver_connection
@@ -164,8 +137,12 @@ class BulkWriter:
             cursor.close()
 
     def finish(self) -> None:
-        """After the last flush: move PostgreSQL's id sequences past the ids written explicitly."""
-        self.wait()
+        """After the last row: on PostgreSQL, check and restore the foreign keys, and move the id sequences
+        past the ids written explicitly."""
+        self.flush()
+        for table, name, definition in self._foreign_keys:
+            self.connection.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+        self._foreign_keys = []
         if self.dialect == "postgresql":
             for table in TABLES:
                 self.connection.execute(sa.text(
