@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
-from ..models import PaymentStatus, SalesChannel, ShipmentConfirmation
+from ..models import Order, OrderLine, PaymentStatus, SalesChannel, ShipmentConfirmation
 from .importing import Skip, cents, clean, parse_time, ship_to, unit_cents
 from .transport import ChannelError, Transport, require_credentials, token_from
 
@@ -97,22 +97,64 @@ class EbayClient:
                 link = None  # follow by offset instead: the token goes to our configured host only
 
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str | None:
-        """createShippingFulfillment; returns the fulfillment id that ends the Location header."""
+        """createShippingFulfillment; returns the fulfillment id that ends the Location header.
+
+        An order imported from a Seller Hub CSV knows its lines by item number and transaction id, not
+        by the API's lineItemId: the order is fetched first (getOrders by orderIds) and its lines
+        matched to ours, by item number and then by SKU.
+        """
         order = confirmation.shipment.order
+        from_csv = [line.order_line for line in confirmation.shipment.lines
+                    if (line.order_line.channel_line_id or "").startswith(CSV_LINE_PREFIX)]
+        line_item_ids = self.line_item_ids(order, from_csv) if from_csv else {}
         response = self.transport.request("POST", f"{ORDERS_PATH}/{quote(order.channel_order_id, safe='-')}"
-                                          f"/shipping_fulfillment", json=fulfillment_body(confirmation))
+                                          f"/shipping_fulfillment",
+                                          json=fulfillment_body(confirmation, line_item_ids))
         location = response.headers.get("Location") or ""
         return location.rstrip("/").rsplit("/", 1)[-1] or None
 
+    def line_item_ids(self, order: Order, lines: list[OrderLine]) -> dict[int, str]:
+        """eBay's lineItemId for each of `lines` (by our line id) that eBay's copy of the order has."""
+        body = self.transport.request_json("GET", ORDERS_PATH, params={"orderIds": order.channel_order_id})
+        remote = next((o for o in (body or {}).get("orders") or [] if o.get("orderId") == order.channel_order_id), None)
+        if remote is None:
+            raise ChannelError(f"eBay does not know order {order.channel_order_id}: mark it shipped on eBay", status=404)
+        sku_map: dict[str, str] = (order.channel.settings or {}).get("sku_map", {})
+        items = [item for item in remote.get("lineItems") or [] if item.get("lineItemId")]
+        found: dict[int, str] = {}
+        for line in lines:
+            item_number = line.channel_line_id.removeprefix(CSV_LINE_PREFIX).split(":", 1)[0]
+            match = next((i for i in items if item_number and str(i.get("legacyItemId") or "") == item_number), None) \
+                or next((i for i in items if sku_map.get(i.get("sku"), i.get("sku")) == line.sku), None)
+            if match is not None:
+                items.remove(match)
+                found[line.id] = str(match["lineItemId"])
+        return found
 
-def fulfillment_body(confirmation: ShipmentConfirmation) -> dict[str, Any]:
+
+CSV_LINE_PREFIX = "csv:"
+
+
+def csv_line_id(item_number: str, transaction_id: str) -> str | None:
+    """The channel line id of a Seller Hub CSV row: what confirm_shipment matches eBay's lines by."""
+    if not item_number and not transaction_id:
+        return None
+    return f"{CSV_LINE_PREFIX}{item_number}:{transaction_id}"[:64]
+
+
+def fulfillment_body(confirmation: ShipmentConfirmation, line_item_ids: dict[int, str] | None = None) -> dict[str, Any]:
+    """The shipping fulfillment; `line_item_ids` gives eBay's ids of lines imported from a CSV."""
     shipment = confirmation.shipment
     items = []
     for line in shipment.lines:
-        if not line.order_line.channel_line_id:
-            raise ChannelError(f"{line.order_line.sku} on {shipment.number} has no eBay line item id: "
+        order_line = line.order_line
+        line_item_id = order_line.channel_line_id
+        if (line_item_id or "").startswith(CSV_LINE_PREFIX):
+            line_item_id = (line_item_ids or {}).get(order_line.id)
+        if not line_item_id:
+            raise ChannelError(f"{order_line.sku} on {shipment.number} matches no line of the eBay order: "
                                f"mark it shipped on eBay", status=400)
-        items.append({"lineItemId": line.order_line.channel_line_id, "quantity": line.quantity})
+        items.append({"lineItemId": line_item_id, "quantity": line.quantity})
     moment = shipment.shipped_at or datetime.now(timezone.utc).replace(tzinfo=None)
     body: dict[str, Any] = {"lineItems": items,
                             "shippedDate": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"}

@@ -11,7 +11,8 @@ Reading of the formats, where CHANNELS.md leaves it open:
 - Amazon `fulfillment-channel` "Amazon" (AFN) orders, and cancelled or shipped ones, are skipped.
   A `payments-date` column that is present but empty means the order is not paid yet.
 - eBay `Sold For` is the unit price; `Paid On Date` empty means not paid yet; a row with a
-  `Tracking Number` was shipped already. `Transaction ID` is kept as the line's channel id. ⚠
+  `Tracking Number` was shipped already. `Item Number` and `Transaction ID` are kept as the line's
+  channel id ("csv:ITEM:TRANSACTION"); a shipment confirmation matches them to the API's lineItemId.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..database import write_transaction
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder, _products_by_sku
 from ..extensions import db
 from ..models import ChannelKind, ChannelSync, PaymentStatus, SalesChannel, utcnow
+from .ebay import csv_line_id
 from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, clean, existing_orders,
                         import_orders, parse_time, ship_to, unit_cents)
 
@@ -522,7 +524,8 @@ def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
                     continue
                 sku = row.sku or (f"EBAY-{row.item_number}" if row.item_number else "")
                 lines.append(LineRequest(sku=_sku(sku), quantity=quantity, unit_price_cents=cents(row.sold_for, default=None),
-                                         name=clean(row.title), channel_line_id=clean(row.transaction, 64)))
+                                         name=clean(row.title), channel_line_id=csv_line_id(clean(row.item_number, 20),
+                                                                                             clean(row.transaction, 40))))
                 if not summaries:
                     shipping += cents(row.shipping) or 0
             for row in summaries[:1]:

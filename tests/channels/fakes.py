@@ -303,6 +303,11 @@ class FakeEbay(_Fake):
                 return trouble
             if not self.token_ok(bearer()):
                 return invalid_token()
+            if request.args.get("orderIds"):  # up to 50 orders by id, found or not: no paging
+                wanted = request.args["orderIds"].split(",")[:50]
+                with self.lock:
+                    found = [o for o in self.orders if o["orderId"] in wanted]
+                return jsonify({"href": request.url, "total": len(found), "limit": 50, "offset": 0, "orders": found})
             raw_filter = request.args.get("filter") or ""
             prefix, suffix = "lastmodifieddate:[", "..]"
             if not (raw_filter.startswith(prefix) and raw_filter.endswith(suffix)):

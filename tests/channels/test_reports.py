@@ -143,7 +143,7 @@ def test_an_ebay_seller_hub_csv_with_its_quirks_imports_each_order_once(shop):
     assert sorted(orders) == ["12-11111-11111", "12-22222-22222"]
     multi = orders["12-11111-11111"]
     assert [(l.sku, l.ordered, l.unit_price_cents, l.channel_line_id) for l in multi.lines] == [
-        ("A", 1, 300000, "2000000001"), ("B", 2, 0, "2000000002")]
+        ("A", 1, 300000, "csv:110000000001:2000000001"), ("B", 2, 0, "csv:110000000002:2000000002")]
     assert multi.currency == "AUD" and multi.shipping_cents == 1200
     assert multi.ship_to == {"name": "Ann Buyer", "line1": "1 George St", "line2": "Unit 4, Level 2", "city": "Sydney",
                              "region": "NSW", "postal_code": "2000", "country": "AU", "phone": "0412 000 000"}

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from oms_web.channels import reports
 from oms_web.channels import sync as sync_module
 from oms_web.channels.sync import SyncAlreadyRunning, send_due_confirmations, sync_channel
 from oms_web.domain import shipping
@@ -429,6 +430,51 @@ def test_an_expired_ebay_token_is_refreshed_with_basic_auth_and_the_refresh_toke
     assert request["refresh_token"] == "v^1.1#i^1#refresh"
     assert request["scope"] == "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
     assert check_invariants() == []
+
+
+SELLER_HUB_CSV = """"Order Number","Buyer Name","Ship To Name","Ship To Address 1","Ship To City","Ship To Zip","Ship To Country","Item Number","Item Title","Custom Label","Quantity","Sold For","Paid On Date","Tracking Number","Transaction ID"
+"12-11111-11111","Ann","Ann","1 George St","Sydney","2000","Australia","110000000000","Big thing","A","1","$10.00","Nov-01-26","","2000000001"
+"12-11111-11111","Ann","Ann","1 George St","Sydney","2000","Australia","999999999999","Small thing","B","2","$5.00","Nov-01-26","","2000000002"
+"12-22222-22222","Bo","Bo","9 High St","Boston","02110","United States","110000000000","Big thing","A","1","$10.00","Nov-01-26","","2000000003"
+"""
+
+
+def test_an_order_from_the_seller_hub_csv_is_confirmed_with_the_line_item_ids_ebay_gives_its_lines(
+        shop, ebay, ebay_fake):
+    shop.product("A", in_hand=5)
+    shop.product("B", in_hand=5)
+    reports.import_file(ebay, reports.EBAY_ORDERS, SELLER_HUB_CSV.encode())
+    # eBay's copy: line 0 has the CSV's item number; line 1 another item number but the same SKU as ours.
+    ebay_fake.add(ebay_order("12-11111-11111", items=[("A", 1, "10.00"), ("B", 2, "10.00")]))
+    order = orders_of(ebay)["12-11111-11111"]
+    shipment = shipping.ship_lines(shop.staff, order.id, {line.id: line.ordered for line in order.lines})
+    shipping.mark_shipped(shop.staff, shipment.id, "USPS", "9400100000000000000001")
+
+    run = sync(ebay)
+
+    db.session.rollback()
+    assert run.status == "ok"
+    ((order_id, body),) = ebay_fake.fulfillments
+    assert order_id == "12-11111-11111"
+    assert body["lineItems"] == [{"lineItemId": "11111000", "quantity": 1}, {"lineItemId": "11111001", "quantity": 2}]
+    assert check_invariants() == []
+
+
+def test_a_csv_order_that_ebay_does_not_know_is_not_confirmed_and_says_so(shop, ebay, ebay_fake):
+    shop.product("A", in_hand=5)
+    shop.product("B", in_hand=5)
+    reports.import_file(ebay, reports.EBAY_ORDERS, SELLER_HUB_CSV.encode())
+    order = orders_of(ebay)["12-22222-22222"]
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    shipping.mark_shipped(shop.staff, shipment.id, "USPS", "9400100000000000000002")
+
+    run = sync(ebay)
+
+    db.session.rollback()
+    confirmation = db.session.scalar(sa.select(ShipmentConfirmation).where(ShipmentConfirmation.shipment_id == shipment.id))
+    assert ebay_fake.fulfillments == []
+    assert confirmation.status == "failed" and "eBay does not know order 12-22222-22222" in confirmation.last_error
+    assert any("12-22222-22222" in error for error in run.errors)
 
 
 def test_an_ebay_shipment_is_confirmed_as_a_shipping_fulfillment_whose_id_is_kept(shop, ebay, ebay_fake):
