@@ -60,6 +60,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15, help="runs of each board query (the median is shown)")
     parser.add_argument("--pg", help="PostgreSQL server URL (default: OMS_TEST_DATABASE_URL's server)")
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--skip-service", action="store_true", help="skip the order intake benchmark")
     parser.add_argument("--skip-board", action="store_true", help="skip seeding and the board queries")
     parser.add_argument("--no-check", action="store_true", help="skip check-stock after seeding (slow at 1M)")
@@ -71,7 +72,7 @@ def main() -> int:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    backends = [("sqlite", None)]
+    backends = [] if args.skip_sqlite else [("sqlite", None)]
     pg_server = args.pg or os.environ.get("OMS_TEST_DATABASE_URL")
     if pg_server and not args.skip_pg:
         backends.append(("postgresql", pg_server))

@@ -307,6 +307,14 @@ def _amazon_rows(text: str, id_column: str, required: tuple[tuple[str, ...], ...
     return columns, rows
 
 
+def _add_amazon_line(group: _Group, row: Row, quantity: int, *, priced_for: int) -> None:
+    """An item row as an order line of `quantity` units; `item-price` is the price of `priced_for` units."""
+    group.lines.append(LineRequest(
+        sku=_sku(row.get("sku", "")), quantity=quantity, unit_price_cents=unit_cents(row.get("item-price", ""), priced_for),
+        name=clean(row.get("product-name", "")), channel_line_id=clean(row.get("order-item-id", ""), 64)))
+    group.shipping_cents += cents(row.get("shipping-price", "")) or 0
+
+
 def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
     """GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL: every order, AFN and shipped ones too."""
     _, rows = _amazon_rows(text, "amazon-order-id", (("amazon-order-id",), ("sku",), ("quantity",)))
@@ -328,13 +336,8 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
                 continue
             try:
                 quantity = _quantity(row.get("quantity", ""), "quantity")
-                if quantity == 0:
-                    continue
-                group.lines.append(LineRequest(
-                    sku=_sku(row.get("sku", "")), quantity=quantity,
-                    unit_price_cents=unit_cents(row.get("item-price", ""), quantity),
-                    name=clean(row.get("product-name", "")), channel_line_id=clean(row.get("order-item-id", ""), 64)))
-                group.shipping_cents += cents(row.get("shipping-price", "")) or 0
+                if quantity:
+                    _add_amazon_line(group, row, quantity, priced_for=quantity)
             except (ValueError, MoneyError) as error:
                 _fail(group, parsed, row, order_id, str(error))
                 break
@@ -371,13 +374,8 @@ def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:
                 to_ship_text = row.get("quantity-to-ship", "")
                 purchased = _quantity(row.get("quantity-purchased", "") or to_ship_text, "quantity-purchased")
                 to_ship = _quantity(to_ship_text, "quantity-to-ship") if to_ship_text else purchased
-                if to_ship == 0:
-                    continue
-                group.lines.append(LineRequest(
-                    sku=_sku(row.get("sku", "")), quantity=to_ship,
-                    unit_price_cents=unit_cents(row.get("item-price", ""), purchased),
-                    name=clean(row.get("product-name", "")), channel_line_id=clean(row.get("order-item-id", ""), 64)))
-                group.shipping_cents += cents(row.get("shipping-price", "")) or 0
+                if to_ship:
+                    _add_amazon_line(group, row, to_ship, priced_for=purchased)
             except (ValueError, MoneyError) as error:
                 _fail(group, parsed, row, order_id, str(error))
                 break
