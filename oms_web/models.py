@@ -510,3 +510,22 @@ class ShipmentConfirmation(db.Model):
 
     shipment: Mapped[Shipment] = relationship()
     channel: Mapped[SalesChannel] = relationship()
+
+
+class ReportUpload(db.Model):
+    """A report file uploaded for a channel, kept between its preview and the import the admin confirms
+    (so the browser never carries the file twice). Emptied once imported; left unconfirmed, it is
+    cleared out a day later."""
+
+    __tablename__ = "report_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_channels.id"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    size: Mapped[int] = mapped_column()
+    content: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_at: Mapped[datetime | None] = mapped_column()
+    sync_id: Mapped[int | None] = mapped_column(sa.ForeignKey("channel_syncs.id"))  # the import's run

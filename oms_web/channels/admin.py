@@ -1,16 +1,16 @@
 """The channels screens (admin only): channels and their secrets, SKU mapping, sync status, report files."""
 from __future__ import annotations
 
-import base64
 import threading
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from ..domain.errors import DomainError, InvalidInput
+from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
 from ..extensions import db
 from ..models import ChannelKind, ChannelSync, Role, SalesChannel, ShipmentConfirmation
-from ..web import allow, error_response, is_htmx
+from ..web import allow, as_id, error_response, is_htmx
 from . import manage
 from .keys import masked
 
@@ -146,8 +146,15 @@ def report(channel_id: int):
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": "Choose what kind of report file this is"})), 422
     if request.form.get("confirmed") == "1":
-        content = base64.b64decode(request.form.get("content", ""))
-        summary = reports.import_file(channel, kind, content)
+        upload_id = as_id(request.form.get("upload"))
+        try:
+            if upload_id is None:
+                raise InvalidInput("Upload the file again", field="report")
+            summary = reports.import_upload(channel, upload_id)
+        except DomainError as error:
+            status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, InvalidState) else 422
+            return render_template("channels/detail.html", **_detail_context(
+                channel, errors={"report": error.message})), status
         return render_template("channels/report_done.html", channel=channel, summary=summary)
     upload = request.files.get("file")
     content = upload.read(MAX_REPORT_BYTES + 1) if upload else b""
@@ -155,6 +162,7 @@ def report(channel_id: int):
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": "Choose a report file (at most 50 MB)"})), 422
     preview = reports.preview(channel, kind, content)
-    return render_template("channels/report_preview.html", channel=channel, kind=kind, preview=preview,
-                           content=base64.b64encode(content).decode("ascii"),
+    upload_id = reports.keep_upload(channel, kind, upload.filename or "", content, current_user.id)
+    return render_template("channels/report_preview.html", channel=_load(channel_id), kind=kind, preview=preview,
+                           upload_id=upload_id,
                            kind_label=reports.KINDS_FOR[channel.kind][kind])

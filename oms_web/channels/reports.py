@@ -20,13 +20,16 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 
 from ..database import write_transaction
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder, _products_by_sku
 from ..extensions import db
-from ..models import ChannelKind, ChannelSync, PaymentStatus, SalesChannel, utcnow
+from ..domain.errors import InvalidState, NotFound
+from ..models import ChannelKind, ChannelSync, PaymentStatus, ReportUpload, SalesChannel, utcnow
 from .ebay import csv_line_id
 from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, clean, existing_orders,
                         import_orders, parse_time, ship_to, unit_cents)
@@ -130,6 +133,49 @@ def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
             status=status, awaiting_payment=order.payment_status is PaymentStatus.PENDING))
     db.session.rollback()  # a read only
     return result
+
+
+UPLOAD_KEPT_FOR = timedelta(days=1)  # an upload nobody confirmed is cleared out after this
+
+
+def keep_upload(channel: SalesChannel, kind: str, filename: str, data: bytes, user_id: int | None) -> int:
+    """Keep an uploaded file for its import, once the admin has seen the preview. Returns its id.
+    Clears out the uploads nobody confirmed within UPLOAD_KEPT_FOR."""
+    with write_transaction():
+        db.session.execute(sa.delete(ReportUpload).where(ReportUpload.imported_at.is_(None),
+                                                         ReportUpload.created_at < utcnow() - UPLOAD_KEPT_FOR))
+        upload = ReportUpload(channel_id=channel.id, kind=kind, filename=(filename or "report")[:200], size=len(data),
+                              content=data, uploaded_by=user_id)
+        db.session.add(upload)
+        db.session.flush()
+        return upload.id
+
+
+def import_upload(channel: SalesChannel, upload_id: int, *,
+                  progress: Callable[[int, int | None], None] | None = None) -> ChannelSync:
+    """Import a kept upload, once (a second confirmation is refused), then let go of its content.
+
+    Raises NotFound when the channel has no such upload (or it was cleared out), InvalidState when it
+    was imported already.
+    """
+    channel_id = channel.id
+    with write_transaction():
+        claimed = db.session.execute(
+            sa.update(ReportUpload)
+            .where(ReportUpload.id == upload_id, ReportUpload.channel_id == channel_id,
+                   ReportUpload.imported_at.is_(None), ReportUpload.content.is_not(None))
+            .values(imported_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    upload = db.session.get(ReportUpload, upload_id)
+    if upload is None or upload.channel_id != channel_id:
+        raise NotFound("That upload is no longer here (uploads are kept for a day): upload the file again")
+    if not claimed:
+        raise InvalidState(f"{upload.filename} was imported already: see Recent syncs")
+    summary = import_file(db.session.get(SalesChannel, channel_id), upload.kind, upload.content or b"",
+                          progress=progress)
+    with write_transaction():
+        db.session.execute(sa.update(ReportUpload).where(ReportUpload.id == upload_id)
+                           .values(content=None, sync_id=summary.id).execution_options(synchronize_session=False))
+    return db.session.get(ChannelSync, summary.id)
 
 
 def import_file(channel: SalesChannel, kind: str, data: bytes, *,

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from oms_web.channels import reports
+from oms_web.database import write_transaction
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
-from oms_web.models import ChannelKind, ChannelSync, Order
+from oms_web.models import ChannelKind, ChannelSync, Order, ReportUpload
 
 from .fakes import amazon_order
 from .test_reports import ALL_ORDERS, all_orders_row, channel, tsv
@@ -45,15 +48,48 @@ def test_an_uploaded_report_is_previewed_without_a_write_then_imported_with_a_su
     assert preview.status_code == 200 and "Nothing has been imported yet" in html and "NOPE" in html
     assert order_count() == 0
 
-    content = re.search(r'name="content" value="([^"]*)"', html).group(1)
-    done = client.post(f"/channels/{amazon.id}/reports", data={
-        "csrf_token": page_token(client, page), "kind": "amazon-all-orders", "confirmed": "1", "content": content})
+    assert 'name="content"' not in html  # the file stays on the server; the form names the upload
+    upload_id = re.search(r'name="upload" value="([0-9]+)"', html).group(1)
+
+    def confirm(upload: str):
+        return client.post(f"/channels/{amazon.id}/reports", data={
+            "csrf_token": page_token(client, page), "kind": "amazon-all-orders", "confirmed": "1", "upload": upload})
+
+    done = confirm(upload_id)
     assert done.status_code == 200 and "Report imported" in done.get_data(as_text=True)
     assert order_count() == 2 and check_invariants() == []
     db.session.rollback()
     run = db.session.scalar(sa.select(ChannelSync).where(ChannelSync.channel_id == amazon.id))
     assert (run.imported, run.held) == (1, 1)  # one new order, one held for its unknown SKU
     assert "Recent syncs" in client.get(page).get_data(as_text=True)
+    kept = db.session.get(ReportUpload, int(upload_id))
+    assert kept.content is None and kept.sync_id == run.id  # let go of once imported
+
+    again = confirm(upload_id)  # the button pressed twice, or the page sent again
+    assert again.status_code == 409 and "imported already" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChannelSync)) == 1
+
+
+def test_an_upload_is_imported_only_into_its_own_channel_and_is_cleared_out_when_left_a_day(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    other = channel("Amazon DE", ChannelKind.AMAZON)
+    client = admin_client(app, shop)
+    report = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "2", "20.00")])
+    kept = reports.keep_upload(amazon, "amazon-all-orders", "orders.txt", report.encode(), None)
+
+    elsewhere = client.post(f"/channels/{other.id}/reports", data={
+        "csrf_token": page_token(client, f"/channels/{other.id}"), "kind": "amazon-all-orders", "confirmed": "1",
+        "upload": str(kept)})
+    assert elsewhere.status_code == 404 and "upload the file again" in elsewhere.get_data(as_text=True)
+    assert order_count() == 0
+
+    with write_transaction():
+        db.session.get(ReportUpload, kept).created_at -= reports.UPLOAD_KEPT_FOR + timedelta(minutes=1)
+    reports.keep_upload(amazon, "amazon-all-orders", "next.txt", report.encode(), None)
+    db.session.rollback()
+    assert db.session.scalars(sa.select(ReportUpload.filename)).all() == ["next.txt"]
+    assert order_count() == 0
 
 
 def test_an_upload_without_a_file_or_kind_is_refused_with_a_message(app, shop):
