@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["OMS_DEFAULT_TAX_RATE_BP"] = int(app.config["OMS_DEFAULT_TAX_RATE_BP"])
+    app.config["OMS_TIMEZONE"] = config.time_zone(app.config["OMS_TIMEZONE"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
 

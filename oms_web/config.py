@@ -9,6 +9,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENT_SETTINGS = {
     "OMS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
@@ -17,6 +18,7 @@ ENVIRONMENT_SETTINGS = {
     "OMS_DEFAULT_TAX_RATE_BP": "OMS_DEFAULT_TAX_RATE_BP",
     "OMS_HTMX": "OMS_HTMX",
     "OMS_PROXIES": "OMS_PROXIES",
+    "OMS_TIMEZONE": "OMS_TIMEZONE",
 }
 
 
@@ -25,6 +27,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'oms.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "OMS_DEFAULT_TAX_RATE_BP": 0,
+        # The shop's time zone (an IANA name such as Europe/London): the screens and documents show
+        # times in it, with its abbreviation. The database keeps UTC.
+        "OMS_TIMEZONE": "UTC",
         "OMS_SELLER": {"name": "Demo Retail Ltd", "address": ["1 Warehouse Way", "Springfield", "US"],
                        "tax_id": "US-000000000", "logo": None},
         "OMS_SHIP_FROM": {"name": "Demo Retail Ltd", "line1": "1 Warehouse Way", "city": "Springfield",
@@ -63,3 +68,13 @@ def instance_secret_key(instance_path: str) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def time_zone(name: Any) -> ZoneInfo:
+    """The shop's time zone from its IANA name; a name that is not one stops the app with a clear message."""
+    if isinstance(name, ZoneInfo):
+        return name
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"OMS_TIMEZONE={name!r} is not a time zone name (try Europe/London or America/New_York)") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request, url_for
@@ -99,6 +100,16 @@ def error_response(status: int, message: str, field: str | None = None) -> Respo
     return make_response(render_template("errors/error.html", status=status, message=message), status)
 
 
+def local_time(moment: datetime | None, style: str = "%d %b %H:%M") -> str:
+    """A UTC time from the database, shown in the shop's time zone (OMS_TIMEZONE); with its zone's
+    abbreviation when the style shows the hour."""
+    if moment is None:
+        return ""
+    zone = current_app.config["OMS_TIMEZONE"]
+    here = moment.replace(tzinfo=timezone.utc).astimezone(zone)
+    return here.strftime(style) + (f" {here.tzname()}" if "%H" in style else "")
+
+
 def format_money(cents: int, currency: str = "USD") -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
@@ -124,6 +135,7 @@ def register_web(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter  # before the blueprints add their rules
     csrf.init_app(app)
     app.add_template_filter(format_money, "money")
+    app.add_template_filter(local_time, "local_time")
     app.before_request(_check_role)
     app.after_request(_security_headers)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import make_response, redirect, render_template, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain import orders as order_services
@@ -35,7 +35,7 @@ def _filters() -> tuple[str, BoardFilter, dict]:
     channel = request.args.get("channel", "")
     filters = BoardFilter(segment=segment, search=request.args.get("q", "")[:100],
                           channel_id=as_id(channel),
-                          created_from=_date("from"), created_to=_date("to"))
+                          created_from=_date("from"), created_to=_date("to"), zone=current_app.config["OMS_TIMEZONE"])
     args = {"segment": segment_name, "q": filters.search, "channel": channel,
             "from": request.args.get("from", ""), "to": request.args.get("to", "")}
     return segment_name, filters, {k: v for k, v in args.items() if v}

@@ -7,12 +7,13 @@ id, email, channel order id, line SKU and customer, then paged the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Customer, Order, OrderLine, SalesChannel, Segment
+from .reports import utc_start_of
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 2_000  # matches gathered per kind of search key; a wider search should be narrowed
@@ -23,8 +24,9 @@ class BoardFilter:
     segment: Segment | None = None  # None: every segment
     search: str = ""
     channel_id: int | None = None
-    created_from: date | None = None
+    created_from: date | None = None  # the shop's days, in `zone`
     created_to: date | None = None
+    zone: tzinfo = timezone.utc
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,9 @@ def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int
     if filters.channel_id is not None:
         query = query.where(Order.channel_id == filters.channel_id)
     if filters.created_from is not None:
-        query = query.where(Order.created_at >= datetime.combine(filters.created_from, time.min))
+        query = query.where(Order.created_at >= utc_start_of(filters.created_from, filters.zone))
     if filters.created_to is not None:
-        query = query.where(Order.created_at < datetime.combine(filters.created_to + timedelta(days=1), time.min))
+        query = query.where(Order.created_at < utc_start_of(filters.created_to + timedelta(days=1), filters.zone))
     matches = _matching_ids(filters.search)
     if matches is not None:
         query = query.where(Order.id.in_(matches))

@@ -2,7 +2,7 @@
 and orders per day by channel for 30 days. The panel polls itself every few seconds."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 
 from ..domain.reports import overview_figures
 from ..models import Role
@@ -13,4 +13,4 @@ from . import bp
 @bp.route("/overview")
 @allow(Role.MANAGER)
 def index():
-    return page_or_fragment("overview/index.html", "overview/_panel.html", figures=overview_figures())
+    return page_or_fragment("overview/index.html", "overview/_panel.html", figures=overview_figures(zone=current_app.config["OMS_TIMEZONE"]))
