@@ -76,11 +76,13 @@ def _escape(text: str) -> str:
 
 
 def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int = PAGE_SIZE) -> BoardPage:
-    # No join to the channels: with one, SQLite walks the small channels table first and sorts the
-    # orders it finds, instead of walking the orders backwards by id and stopping after a page.
-    query = (sa.select(Order.id, Order.created_at, Order.channel_id, Order.customer_name, Order.email,
-                       Order.total_cents, Order.currency, Order.segment)
-             .order_by(Order.id.desc()).limit(limit + 1))
+    # The page's ids (a subquery), then their rows. Asked for whole rows in id order, PostgreSQL walked the
+    # primary key backwards and skipped the newest orders one by one: at 1,000,000 orders it read
+    # 19,000 rows to find 50 Fulfilled ones (the newest orders are mostly still being fulfilled, which
+    # its statistics cannot know). Asked for ids only, it walks the (segment, id) index, reading
+    # nothing else. No join to the channels either: with one, SQLite walked the small channels table
+    # first and sorted the orders it found.
+    query = sa.select(Order.id).order_by(Order.id.desc()).limit(limit + 1)
     if filters.segment is not None:
         query = query.where(Order.segment == filters.segment)
     if before_id is not None:
@@ -94,7 +96,10 @@ def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int
     matches = _matching_ids(filters.search)
     if matches is not None:
         query = query.where(Order.id.in_(matches))
-    found = db.session.execute(query).all()
+    found = db.session.execute(
+        sa.select(Order.id, Order.created_at, Order.channel_id, Order.customer_name, Order.email,
+                  Order.total_cents, Order.currency, Order.segment)
+        .where(Order.id.in_(query.scalar_subquery())).order_by(Order.id.desc())).all()
     more = len(found) > limit
     found = found[:limit]
     units = {order_id: (o, a, s) for order_id, o, a, s in db.session.execute(
