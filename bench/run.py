@@ -50,6 +50,7 @@ from oms_web.models import ChannelKind, Product, Segment  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 TARGET_ORDERS_PER_SECOND = 2_000
 TARGET_QUERY_MS = 20.0
+BATCH_ORDERS = 1_000  # as channels.importing.CHUNK_ORDERS
 
 
 def main() -> int:
@@ -159,6 +160,8 @@ def bench_service(backend: str, url: str, count: int, profile_count: int) -> dic
         latencies = intake.create(count)
         seconds = sum(latencies)
         profile = _profile(lambda: intake.create(profile_count), profile_count)
+        batch_orders = max(count, 10_000)
+        batch_seconds = intake.create_in_batches(batch_orders)
         violations = [str(v) for v in check_invariants()]
         _close()
     result = {
@@ -168,10 +171,13 @@ def bench_service(backend: str, url: str, count: int, profile_count: int) -> dic
         "p50_ms": round(1000 * statistics.median(latencies), 3),
         "p95_ms": round(1000 * _percentile(latencies, 95), 3),
         "sql_statements_per_order": round(statements, 1),
+        "batch_orders": batch_orders, "batch_size": BATCH_ORDERS, "batch_seconds": round(batch_seconds, 3),
+        "batch_orders_per_second": round(batch_orders / batch_seconds, 1),
         "load_average_before": load_before, "invariant_violations": violations, "profile": profile,
     }
     print(f"[{backend}]   {result['orders_per_second']:,.0f} orders/s "
-          f"({result['mean_ms']:.2f} ms each, {statements:.0f} SQL statements per order)", flush=True)
+          f"({result['mean_ms']:.2f} ms each, {statements:.0f} SQL statements per order); in batches of "
+          f"{BATCH_ORDERS:,}: {result['batch_orders_per_second']:,.0f} orders/s", flush=True)
     return result
 
 
@@ -194,23 +200,40 @@ class _Intake:
         self.number = 0
         db.session.rollback()
 
+    def new_order(self) -> NewOrder:
+        rng = self.rng
+        self.number += 1
+        name, email = rng.choice(self.customers)
+        return NewOrder(
+            channel_id=self.channel_id, channel_order_id=f"{self.prefix}{self.number}",
+            customer=CustomerDetails(name=name, email=email, ship_to={
+                "name": name, "line1": "1 Main St", "city": "Denver", "region": "CO",
+                "postal_code": "80202", "country": "US"}),
+            lines=[LineRequest(sku, rng.randint(1, 3)) for sku in rng.sample(self.skus, rng.randint(1, 3))],
+            shipping_cents=595)
+
     def create(self, count: int) -> list[float]:
-        rng, latencies = self.rng, []
+        latencies = []
         for _ in range(count):
-            self.number += 1
-            name, email = rng.choice(self.customers)
-            new = NewOrder(
-                channel_id=self.channel_id, channel_order_id=f"{self.prefix}{self.number}",
-                customer=CustomerDetails(name=name, email=email, ship_to={
-                    "name": name, "line1": "1 Main St", "city": "Denver", "region": "CO",
-                    "postal_code": "80202", "country": "US"}),
-                lines=[LineRequest(sku, rng.randint(1, 3)) for sku in rng.sample(self.skus, rng.randint(1, 3))],
-                shipping_cents=595)
+            new = self.new_order()
             started = time.perf_counter()
             orders.create_order(None, new)
             latencies.append(time.perf_counter() - started)
             db.session.expunge_all()  # as each request starts with an empty session
         return latencies
+
+    def create_in_batches(self, count: int) -> float:
+        """Seconds to create `count` orders through create_orders, BATCH_ORDERS per transaction (as a
+        marketplace sync page or a report file's chunk comes in)."""
+        seconds = 0.0
+        for start in range(0, count, BATCH_ORDERS):
+            batch = [self.new_order() for _ in range(min(BATCH_ORDERS, count - start))]
+            started = time.perf_counter()
+            created = orders.create_orders(None, batch)
+            seconds += time.perf_counter() - started
+            assert all(c.order_id and not c.error for c in created)
+            db.session.expunge_all()
+        return seconds
 
 
 def _count_statements(work) -> int:
@@ -409,6 +432,9 @@ def print_report(report: dict) -> None:
                   f"{r['p50_ms']:>8.2f}{r['p95_ms']:>8.2f}{r['sql_statements_per_order']:>10.0f}  "
                   f"{share['database driver and server']:>9.0%}{share['SQLAlchemy']:>9.0%}{share['oms_web']:>8.0%}"
                   + ("" if not r["invariant_violations"] else f"  {len(r['invariant_violations'])} VIOLATIONS"))
+        for r in report["service"]:
+            print(f"   {r['backend']:<11}{r['batch_orders']:>8,}{r['batch_orders_per_second']:>10,.0f}  through "
+                  f"create_orders, {r['batch_size']:,} orders a transaction (a sync page, a report file's chunk)")
     if report["seed"]:
         print("\nb. Seeding (oms_web.seed, as `flask seed-demo --orders N`)")
         print(f"   {'backend':<11}{'orders':>11}{'seconds':>9}{'orders/s':>10}  check-stock")
