@@ -3,12 +3,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from oms_web.extensions import db
-from oms_web.models import Segment
+from oms_web.models import Segment, in_schema
 
 
 def test_migrations_match_the_models(app):
     with db.engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": in_schema(conn.dialect.name)})
+        differences = compare_metadata(context, db.metadata)
     assert differences == [], "run `flask --app oms_web db migrate` and review the new migration"
 
 

@@ -16,7 +16,6 @@ from ..models import Customer, Order, OrderLine, SalesChannel, Segment
 from .reports import utc_start_of
 
 PAGE_SIZE = 50
-SEARCH_LIMIT = 2_000  # matches gathered per kind of search key; a wider search should be narrowed
 
 
 @dataclass(frozen=True)
@@ -51,23 +50,45 @@ class BoardPage:
     next_before_id: int | None  # keyset for the next (older) page
 
 
-def _matching_ids(text: str) -> sa.Select | None:
-    """Order ids whose number, email, channel order id, line SKU or customer name matches `text`."""
+def _conditions(filters: BoardFilter, before_id: int | None) -> list[sa.ColumnElement[bool]]:
+    """What every listed order must meet, besides the search: segment, older than the page, channel, dates."""
+    conditions = []
+    if filters.segment is not None:
+        conditions.append(Order.segment == filters.segment)
+    if before_id is not None:
+        conditions.append(Order.id < before_id)
+    if filters.channel_id is not None:
+        conditions.append(Order.channel_id == filters.channel_id)
+    if filters.created_from is not None:
+        conditions.append(Order.created_at >= utc_start_of(filters.created_from, filters.zone))
+    if filters.created_to is not None:
+        conditions.append(Order.created_at < utc_start_of(filters.created_to + timedelta(days=1), filters.zone))
+    return conditions
+
+
+def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: int) -> sa.Select | None:
+    """The newest `wanted` orders meeting `conditions` whose number, email, channel order id, line SKU or
+    customer name matches `text`: that many of each kind, each kind through its own index."""
     text = text.strip()
     if not text:
         return None
+
+    def newest(query: sa.Select, order_id: sa.ColumnElement) -> sa.Select:
+        return query.where(*conditions).order_by(order_id.desc()).limit(wanted)
+
     queries = []
     order_id = Order.id_from_number(text)
     if order_id is not None:
-        queries.append(sa.select(Order.id).where(Order.id == order_id))
+        queries.append(newest(sa.select(Order.id).where(Order.id == order_id), Order.id))
     lowered = text.lower()
-    queries.append(sa.select(Order.id).where(Order.email >= lowered, Order.email < lowered + "\uffff")
-                   .limit(SEARCH_LIMIT))
+    queries.append(newest(sa.select(Order.id).where(Order.email >= lowered, Order.email < lowered + "\uffff"),
+                          Order.id))
     if "@" not in text:  # an email address is found through the index above; the rest may be a SKU or a name
-        queries.append(sa.select(Order.id).where(Order.channel_order_id == text).limit(SEARCH_LIMIT))
-        queries.append(sa.select(OrderLine.order_id).where(OrderLine.sku == text.upper()).limit(SEARCH_LIMIT))
-        customers = sa.select(Customer.id).where(Customer.name.ilike(f"%{_escape(text)}%", escape="\\")).limit(200)
-        queries.append(sa.select(Order.id).where(Order.customer_id.in_(customers)).limit(SEARCH_LIMIT))
+        queries.append(newest(sa.select(Order.id).where(Order.channel_order_id == text), Order.id))
+        queries.append(newest(sa.select(OrderLine.order_id).join(Order, Order.id == OrderLine.order_id)
+                              .where(OrderLine.sku == text.upper()), OrderLine.order_id))
+        customers = sa.select(Customer.id).where(Customer.name.ilike(f"%{_escape(text)}%", escape="\\"))
+        queries.append(newest(sa.select(Order.id).where(Order.customer_id.in_(customers)), Order.id))
     return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
 
 
@@ -82,18 +103,9 @@ def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int
     # its statistics cannot know). Asked for ids only, it walks the (segment, id) index, reading
     # nothing else. No join to the channels either: with one, SQLite walked the small channels table
     # first and sorted the orders it found.
-    query = sa.select(Order.id).order_by(Order.id.desc()).limit(limit + 1)
-    if filters.segment is not None:
-        query = query.where(Order.segment == filters.segment)
-    if before_id is not None:
-        query = query.where(Order.id < before_id)
-    if filters.channel_id is not None:
-        query = query.where(Order.channel_id == filters.channel_id)
-    if filters.created_from is not None:
-        query = query.where(Order.created_at >= utc_start_of(filters.created_from, filters.zone))
-    if filters.created_to is not None:
-        query = query.where(Order.created_at < utc_start_of(filters.created_to + timedelta(days=1), filters.zone))
-    matches = _matching_ids(filters.search)
+    conditions = _conditions(filters, before_id)
+    query = sa.select(Order.id).where(*conditions).order_by(Order.id.desc()).limit(limit + 1)
+    matches = _matching_ids(filters.search, conditions, limit + 1)
     if matches is not None:
         query = query.where(Order.id.in_(matches))
     found = db.session.execute(

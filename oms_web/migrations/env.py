@@ -97,6 +97,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from oms_web.models import in_schema
+
+        conf_args.setdefault("include_object", in_schema(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -121,6 +121,20 @@ def test_pages_keep_the_segment_and_search(shop, as_staff):
     assert 'rel="next"' not in response.get_data(as_text=True)
 
 
+def test_a_search_with_many_matches_lists_the_newest_and_pages_through_every_one(shop, as_staff):
+    shop.product("A", in_hand=1000)
+    shop.product("B", in_hand=1000)
+    matching = []
+    for n in range(60):  # a popular SKU on many orders, and a repeat customer, among other orders
+        matching.append(order_for(shop, "Ada Lovelace", "ada@example.com", ("A", 1), ("B", 1)).number)
+        order_for(shop, "Grace Hopper", "grace@navy.example", ("A", 1))
+    for query in ("b", "Lovelace"):
+        first = as_staff.htmx_get("/orders", query_string={"q": query})
+        older = re.search(r'href="(/orders\?before=\d+[^"]*)"[^>]*rel="next"', first.get_data(as_text=True))
+        second = as_staff.htmx_get(html.unescape(older.group(1)))
+        assert order_numbers(first) + order_numbers(second) == list(reversed(matching)), query
+
+
 def test_the_counts_fragment_shows_every_segment(as_staff, board):
     response = as_staff.htmx_get("/orders/counts")
     body = response.get_data(as_text=True)

@@ -1,0 +1,45 @@
+"""The board's queries on SQLite and on PostgreSQL: a segment's pages, search by each kind of key within
+the filters, and paging through search results, newest first."""
+from __future__ import annotations
+
+from oms_web.domain.board import BoardFilter, board_page
+from oms_web.models import Segment
+
+
+def all_pages(filters: BoardFilter, limit: int = 3) -> list[int]:
+    ids, before = [], None
+    while True:
+        page = board_page(filters, before_id=before, limit=limit)
+        ids += [row.id for row in page.rows]
+        if page.next_before_id is None:
+            return ids
+        before = page.next_before_id
+
+
+def test_a_segments_pages_list_its_orders_newest_first_each_once(shop):
+    shop.product("A", in_hand=4)
+    made = [shop.web_order(("A", 1)).id for _ in range(7)]  # four ready to ship, then three awaiting stock
+    drafts = [shop.draft(("A", 1)).id for _ in range(2)]
+
+    assert all_pages(BoardFilter(segment=Segment.READY_TO_SHIP)) == made[:4][::-1]
+    assert all_pages(BoardFilter(segment=Segment.AWAITING_STOCK)) == made[4:][::-1]
+    assert all_pages(BoardFilter()) == (made + drafts)[::-1]
+    first = board_page(BoardFilter(segment=Segment.READY_TO_SHIP), limit=3).rows[0]
+    assert (first.units_ordered, first.units_allocated, first.channel) == (1, 1, shop.web.name)
+
+
+def test_search_by_sku_name_email_and_number_keeps_to_the_segment_and_pages_through(shop):
+    shop.product("A", in_hand=10)
+    shop.product("B")
+    with_b = [shop.web_order(("A", 1), ("B", 1)).id for _ in range(5)]  # awaiting stock (no B)
+    only_a = [shop.web_order(("A", 1)).id for _ in range(2)]  # ready to ship
+    draft = shop.draft(("B", 1)).id  # Grace Hopper's
+
+    assert all_pages(BoardFilter(search="b", segment=Segment.AWAITING_STOCK)) == with_b[::-1]
+    assert all_pages(BoardFilter(search="B")) == [draft] + with_b[::-1]
+    assert all_pages(BoardFilter(search="lovelace")) == (with_b + only_a)[::-1]
+    assert all_pages(BoardFilter(search="LOVELACE", segment=Segment.READY_TO_SHIP)) == only_a[::-1]
+    assert all_pages(BoardFilter(search="grace@")) == [draft]
+    assert all_pages(BoardFilter(search=f"SO-{only_a[0]:06d}")) == [only_a[0]]
+    assert all_pages(BoardFilter(search=f"SO-{only_a[0]:06d}", segment=Segment.DRAFT)) == []
+    assert all_pages(BoardFilter(search="100%_off")) == []
