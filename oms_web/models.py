@@ -122,12 +122,18 @@ class User(UserMixin, db.Model):
 
 
 POSTGRESQL_ONLY_INDEXES = {"ix_customers_name_trgm"}
+# SQLite's full-text table of customer names (migration 0007) and the tables FTS5 keeps for it: made
+# and kept by the migration and its triggers, not by the models.
+SQLITE_SEARCH_TABLE = "customer_names"
 
 
 def in_schema(dialect_name: str):
     """Alembic's include_object for comparing the models with a database of that dialect: an index
-    made only on PostgreSQL (Index.ddl_if, which autogenerate does not read) is left out elsewhere."""
+    made only on PostgreSQL (Index.ddl_if, which autogenerate does not read) is left out elsewhere,
+    and SQLite's full-text search tables are left out of the comparison."""
     def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table" and reflected and (name or "").startswith(SQLITE_SEARCH_TABLE):
+            return False
         return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES and dialect_name != "postgresql")
     return include_object
 
@@ -269,7 +275,11 @@ class Order(db.Model):
     @property
     def number(self) -> str:
         """The order number staff quote: derived from the id, so it is never stored twice."""
-        return f"{self.NUMBER_PREFIX}{self.id:06d}"
+        return self.number_of(self.id)
+
+    @classmethod
+    def number_of(cls, order_id: int) -> str:
+        return f"{cls.NUMBER_PREFIX}{order_id:06d}"
 
     @classmethod
     def id_from_number(cls, text: str) -> int | None:

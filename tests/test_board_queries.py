@@ -2,8 +2,11 @@
 the filters, and paging through search results, newest first."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from oms_web.domain.board import BoardFilter, board_page
-from oms_web.models import Segment
+from oms_web.extensions import db
+from oms_web.models import Customer, Order, Segment
 
 
 def all_pages(filters: BoardFilter, limit: int = 3) -> list[int]:
@@ -43,3 +46,16 @@ def test_search_by_sku_name_email_and_number_keeps_to_the_segment_and_pages_thro
     assert all_pages(BoardFilter(search=f"SO-{only_a[0]:06d}")) == [only_a[0]]
     assert all_pages(BoardFilter(search=f"SO-{only_a[0]:06d}", segment=Segment.DRAFT)) == []
     assert all_pages(BoardFilter(search="100%_off")) == []
+
+
+def test_search_by_name_finds_a_customer_by_any_part_of_the_name_as_it_is_now(shop):
+    shop.product("A", in_hand=10)
+    order = shop.web_order(("A", 1)).id
+    draft = shop.draft(("A", 1)).id
+    assert all_pages(BoardFilter(search="ove")) == [order] and all_pages(BoardFilter(search="op")) == [draft]
+    customer_id = db.session.scalar(sa.select(Order.customer_id).where(Order.id == order))
+    db.session.execute(sa.update(Customer).where(Customer.id == customer_id).values(name='Ada "Countess" Byron'))
+    db.session.commit()
+    assert all_pages(BoardFilter(search="lovelace")) == []  # the old name is forgotten
+    assert all_pages(BoardFilter(search='"countess"')) == [order] and all_pages(BoardFilter(search="BYRON")) == [order]
+    assert all_pages(BoardFilter(search='" OR "')) == [] and all_pages(BoardFilter(search="s\" b")) == [order]
