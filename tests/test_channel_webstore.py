@@ -94,10 +94,116 @@ def test_the_same_api_order_ten_times_at_once_is_one_order_with_one_allocation(a
     assert orders_count() == 1 and committed(shop, "MUG") == 2 and check_invariants() == []
 
 
+def _deliver_at_once(app, api, bodies: list[dict], hold_first_write, group) -> tuple[dict, list[BaseException]]:
+    """Post the first body, hold its write until every other body waits for it, then let it go."""
+    answers: dict[str, object] = {}
+    errors: list[BaseException] = []
+    released = threading.Event()
+    real_create_orders = order_services.create_orders
+
+    def held(actor, batch):
+        if not released.is_set():
+            hold_first_write.wait(30)
+            released.set()
+        return real_create_orders(actor, batch)
+
+    def deliver(body):
+        try:
+            with app.app_context():
+                answers[body["order_id"]] = api(body)
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            errors.append(error)
+
+    return held, lambda: _run_threads(deliver, bodies, hold_first_write, group, errors), answers, errors
+
+
+def _run_threads(deliver, bodies, hold_first_write, group, errors) -> None:
+    first = threading.Thread(target=deliver, args=(bodies[0],))
+    first.start()
+    while not group.batches:  # the first order is being written (and held)
+        first.join(0.01)
+    others = [threading.Thread(target=deliver, args=(body,)) for body in bodies[1:]]
+    for thread in others:
+        thread.start()
+    while len(group._waiting) < len(others) and not errors:
+        first.join(0.01)
+    hold_first_write.set()
+    for thread in [first, *others]:
+        thread.join(60)
+
+
+def test_api_orders_arriving_while_one_is_written_are_written_together_in_one_transaction(app, api, shop, monkeypatch):
+    from oms_web.channels.arrivals import arrivals
+
+    with app.app_context():
+        group = arrivals()
+    bodies = [{**ORDER, "order_id": f"W-{n}", "lines": [{"sku": "MUG", "quantity": 3, "unit_price": "9.99"}]}
+              for n in range(1, 6)]
+    held, run, answers, errors = _deliver_at_once(app, api, bodies, threading.Event(), group)
+    monkeypatch.setattr(order_services, "create_orders", held)
+    run()
+    assert errors == [] and group.batches == [1, 4]
+    assert {n: a.status_code for n, a in answers.items()} == {b["order_id"]: 201 for b in bodies}
+    stages = {n: a.get_json()["stage"] for n, a in answers.items()}
+    # 10 in hand, 3 a order: the first written, then the waiting four allocated in the order they came.
+    assert stages["W-1"] == "ready_to_ship" and sorted(stages.values()).count("ready_to_ship") == 3
+    assert sorted(stages.values()).count("awaiting_stock") == 2
+    assert len({a.get_json()["id"] for a in answers.values()}) == 5 and orders_count() == 5
+    assert committed(shop, "MUG") == 10 and check_invariants() == []
+
+
+def test_an_order_that_fails_in_a_shared_transaction_fails_alone(app, api, shop, monkeypatch):
+    from oms_web.channels.arrivals import arrivals
+
+    with app.app_context():
+        group = arrivals()
+    bodies = [{**ORDER, "order_id": f"W-{n}"} for n in range(1, 5)]
+    held, run, answers, errors = _deliver_at_once(app, api, bodies, threading.Event(), group)
+
+    def failing_on_w3(actor, batch):
+        if any(new.channel_order_id == "W-3" for new in batch):
+            raise RuntimeError("the database went away while W-3 was written")
+        return held(actor, batch)
+
+    monkeypatch.setattr(order_services, "create_orders", failing_on_w3)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a server answers 500
+    run()
+    assert group.batches == [1, 3, 1, 1, 1]  # the shared batch failed, and was written order by order
+    assert {n: a.status_code for n, a in answers.items()} == {"W-1": 201, "W-2": 201, "W-3": 500, "W-4": 201}
+    assert orders_count() == 3 and committed(shop, "MUG") == 6 and check_invariants() == []
+
+
 @pytest.mark.parametrize("key", ["", "oms_wrong", "Bearer"])
 def test_an_api_order_without_a_valid_key_is_refused_and_writes_nothing(api, key):
     response = api(ORDER, key=key)
     assert response.status_code == 401 and orders_count() == 0
+
+
+def test_a_replaced_key_or_a_switched_off_channel_is_refused_at_once(api):
+    from oms_web.channels.manage import new_key, update_channel
+
+    assert api({**ORDER, "order_id": "W-1"}).status_code == 201  # the key is now known to this process
+    key = new_key(api.channel.id)
+    assert api({**ORDER, "order_id": "W-2"}).status_code == 401
+    assert api({**ORDER, "order_id": "W-2"}, key=key).status_code == 201
+    update_channel(api.channel.id, active=False, secret=None, settings={}, credentials={})
+    assert api({**ORDER, "order_id": "W-3"}, key=key).status_code == 401 and orders_count() == 2
+
+
+def test_another_worker_stops_taking_a_replaced_key_within_seconds(api, monkeypatch):
+    from oms_web.channels import keys
+    from oms_web.database import write_transaction
+
+    assert api({**ORDER, "order_id": "W-1"}).status_code == 201
+    # Another worker process replaces the key: this one learns of it only from the database.
+    with write_transaction():
+        db.session.execute(sa.update(type(api.channel)).where(type(api.channel).id == api.channel.id)
+                           .values(secret=keys.key_digest("oms_other")))
+    assert api({**ORDER, "order_id": "W-2"}).status_code == 201  # still trusted, for a few seconds
+    later = keys.time.monotonic() + keys.KNOWN_KEY_SECONDS
+    monkeypatch.setattr(keys.time, "monotonic", lambda: later)
+    assert api({**ORDER, "order_id": "W-3"}).status_code == 401
+    assert api({**ORDER, "order_id": "W-3"}, key="oms_other").status_code == 201
 
 
 def test_every_problem_of_a_bad_api_order_is_listed_and_nothing_is_written(api, shop):

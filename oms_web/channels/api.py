@@ -12,8 +12,8 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import ChannelKind, Order, SalesChannel
 from ..web import PUBLIC, allow, csrf
-from .importing import import_order
-from .keys import key_matches
+from .importing import DUPLICATE, Imported, import_order
+from .keys import channel_of_key
 from .webstore import PayloadError, from_json_api
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,28 +26,35 @@ def _error(status: int, message: str, problems: list[dict] | None = None):
     return jsonify({"error": message, "problems": problems or []}), status
 
 
-def _channel_for_key() -> SalesChannel | None:
+def _channel_for_key() -> int | None:
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "").strip()
-    if not key:
-        return None
-    channels = db.session.scalars(sa.select(SalesChannel).where(
-        SalesChannel.kind == ChannelKind.API, SalesChannel.active)).all()
-    return next((c for c in channels if key_matches(key, c.secret)), None)
+    return channel_of_key(key, _look_up_key) if key else None
 
 
-def _order_json(order_id: int, duplicate: bool) -> dict:
-    order = db.session.get(Order, order_id)
-    return {"id": order.id, "number": order.number, "channel_order_id": order.channel_order_id,
-            "status": order.status.value, "stage": order.segment.value, "hold_reason": order.hold_reason,
-            "total": f"{order.total_cents / 100:.2f}", "currency": order.currency, "duplicate": duplicate}
+_CHANNEL_BY_KEY = sa.select(SalesChannel.__table__.c.id).where(
+    SalesChannel.__table__.c.kind == ChannelKind.API, SalesChannel.__table__.c.active,
+    SalesChannel.__table__.c.secret == sa.bindparam("digest"))
+
+
+def _look_up_key(digest: str) -> int | None:
+    # By the key's SHA-256, as stored: a comparison's timing tells nothing of a key from its hash.
+    return db.session.execute(_CHANNEL_BY_KEY, {"digest": digest}).scalar()
+
+
+def _order_json(imported: Imported) -> dict:
+    order = imported.order
+    return {"id": order["id"], "number": Order.number_of(order["id"]), "channel_order_id": order["channel_order_id"],
+            "status": order["status"].value, "stage": order["segment"].value, "hold_reason": order["hold_reason"],
+            "total": f"{order['total_cents'] / 100:.2f}", "currency": order["currency"],
+            "duplicate": imported.outcome == DUPLICATE}
 
 
 @bp.route("/orders", methods=["POST"])
 @allow(PUBLIC)
 def create_order():
-    channel = _channel_for_key()
-    if channel is None:
+    channel_id = _channel_for_key()
+    if channel_id is None:
         return _error(401, "A valid API key is required (Authorization: Bearer <key>)")
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "The order is too large")
@@ -55,14 +62,13 @@ def create_order():
     if payload is None:
         return _error(400, "The body must be JSON (Content-Type: application/json)")
     try:
-        order_id, outcome = import_order(channel, from_json_api(channel, payload))
+        imported = import_order(channel_id, from_json_api(channel_id, payload))
     except PayloadError as error:
         return _error(422, "The order has problems; nothing was saved",
                       [{"field": p.field, "message": p.message} for p in error.problems])
     except DomainError as error:
         return _error(422, error.message, [{"field": error.field or "body", "message": error.message}])
-    body = _order_json(order_id, outcome == "duplicate")
-    return jsonify(body), (200 if outcome == "duplicate" else 201)
+    return jsonify(_order_json(imported)), (200 if imported.outcome == DUPLICATE else 201)
 
 
 @bp.route("/openapi.json")

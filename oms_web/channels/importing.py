@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -18,6 +18,7 @@ from ..domain import orders as order_services
 from ..domain.orders import NewOrder
 from ..extensions import db
 from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
+from .arrivals import arrivals
 
 IMPORTED, DUPLICATE, HELD, REFUSED = "imported", "duplicate", "held", "refused"
 # Orders created per write transaction when many arrive at once (a report file, a sync page):
@@ -196,18 +197,29 @@ class Tally:
             self.errors.append("… and more errors not listed")
 
 
-def import_order(channel: SalesChannel, new_order: NewOrder) -> tuple[int, str]:
-    """One channel order in (actor: the channel, no user). Returns (order id, outcome): "imported",
-    "held" (an unknown SKU: Needs attention) or "duplicate" (the order received before).
+class Imported(NamedTuple):
+    order_id: int
+    outcome: str  # imported | held | duplicate
+    order: dict[str, Any]  # the order's row as committed: id, channel_order_id, status, segment, hold_reason,
+    #                        total_cents, currency
+
+
+def import_order(channel_id: int, new_order: NewOrder) -> Imported:
+    """One channel order in (actor: the channel, no user), from a request of the order API or a
+    webhook: written with the orders other requests of this process bring in at the same moment (see
+    arrivals). The outcome is "imported", "held" (an unknown SKU: Needs attention) or "duplicate" (the
+    order received before).
 
     Raises the DomainError of create_orders for an order it refuses (no lines, bad quantity, ...).
     """
-    created = order_services.create_orders(None, [_for_channel(channel, new_order)])[0]
+    arrived = arrivals().create(new_order if new_order.channel_id == channel_id
+                                else replace(new_order, channel_id=channel_id))
+    created = arrived.created
     if created.error is not None:
         raise created.error
-    if created.duplicate:
-        return created.order_id, DUPLICATE
-    return created.order_id, HELD if created.held else IMPORTED
+    assert created.order_id is not None and arrived.order is not None
+    outcome = DUPLICATE if created.duplicate else HELD if created.held else IMPORTED
+    return Imported(created.order_id, outcome, arrived.order)
 
 
 def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,

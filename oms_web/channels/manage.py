@@ -10,7 +10,7 @@ from ..database import write_transaction
 from ..domain.errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import ChannelKind, Product, SalesChannel
-from .keys import key_digest, new_api_key
+from .keys import forget_known_keys, key_digest, new_api_key
 
 WEBHOOK_KINDS = (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE)
 MARKETPLACES = (ChannelKind.AMAZON, ChannelKind.EBAY)
@@ -56,13 +56,15 @@ def create_channel(name: str, kind: ChannelKind, secret: str | None = None) -> C
 
 
 def new_key(channel_id: int) -> str:
-    """Replace an API channel's key; the old one stops working at once. Returns the new key (shown once)."""
+    """Replace an API channel's key; the old one stops working at once here, and within
+    keys.KNOWN_KEY_SECONDS in the other worker processes. Returns the new key (shown once)."""
     key = new_api_key()
     with write_transaction():
         channel = _channel(channel_id)
         if channel.kind is not ChannelKind.API:
             raise InvalidInput("Only an API channel has a key")
         channel.secret = key_digest(key)
+    forget_known_keys()
     return key
 
 
@@ -85,6 +87,7 @@ def update_channel(channel_id: int, *, active: bool, secret: str | None, setting
         if stored:
             merged["credentials"] = stored
         channel.settings = merged
+    forget_known_keys()
 
 
 def set_sku_mapping(channel_id: int, channel_sku: str, product_sku: str | None) -> None:

@@ -31,13 +31,13 @@ def _receive(channel: SalesChannel, mapper):
         new = mapper(channel, payload)
         if new is None:
             return jsonify({"result": "ignored", "reason": "cancelled or refunded orders are not fulfilled"}), 200
-        order_id, outcome = import_order(channel, new)
+        imported = import_order(channel.id, new)
     except PayloadError as error:
         # 422 tells the store the body was understood and refused; a retry would not help.
         return jsonify({"result": "refused", "problems": [p.__dict__ for p in error.problems]}), 422
     except DomainError as error:
         return jsonify({"result": "refused", "problems": [{"field": error.field, "message": error.message}]}), 422
-    return jsonify({"result": outcome, "order_id": order_id}), 200
+    return jsonify({"result": imported.outcome, "order_id": imported.order_id}), 200
 
 
 @bp.route("/shopify/<int:channel_id>", methods=["POST"])

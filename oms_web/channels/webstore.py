@@ -111,7 +111,7 @@ OUR_ADDRESS = {"name": "name", "line1": "line1", "line2": "line2", "city": "city
                "postal_code": "postal_code", "country": "country"}
 
 
-def from_json_api(channel: SalesChannel, payload: Any) -> NewOrder:
+def from_json_api(channel_id: int, payload: Any) -> NewOrder:
     """The documented JSON order (see the OpenAPI document served at /api/v1/openapi.json)."""
     payload = _require_object(payload)
     problems: list[Problem] = []
@@ -131,7 +131,7 @@ def from_json_api(channel: SalesChannel, payload: Any) -> NewOrder:
     if problems:
         raise PayloadError(problems)
     ship_to = _address(payload.get("ship_to"), OUR_ADDRESS)
-    return NewOrder(channel_id=channel.id, channel_order_id=order_id, lines=lines, currency=currency.upper(),
+    return NewOrder(channel_id=channel_id, channel_order_id=order_id, lines=lines, currency=currency.upper(),
                     customer=CustomerDetails(name=_text(customer.get("name")) or "", email=_text(customer.get("email"), 254),
                                              phone=_text(customer.get("phone"), 40), ship_to=ship_to,
                                              bill_to=_address(payload.get("bill_to"), OUR_ADDRESS) or ship_to),
