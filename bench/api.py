@@ -55,9 +55,9 @@ def main() -> int:
                      .render_as_string(hide_password=False))
     parser.add_argument("--db", default=default_db, help="database URL (made afresh)")
     parser.add_argument("--orders", type=int, default=6_000)
-    parser.add_argument("--clients", type=int, default=16, help="concurrent client connections")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent client connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker (1: the sync worker)")
+    parser.add_argument("--threads", type=int, default=32, help="threads per worker (1: the sync worker)")
     args = parser.parse_args()
 
     _fresh_database(args.db)

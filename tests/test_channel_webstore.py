@@ -94,58 +94,67 @@ def test_the_same_api_order_ten_times_at_once_is_one_order_with_one_allocation(a
     assert orders_count() == 1 and committed(shop, "MUG") == 2 and check_invariants() == []
 
 
-def _deliver_at_once(app, api, bodies: list[dict], hold_first_write, group) -> tuple[dict, list[BaseException]]:
-    """Post the first body, hold its write until every other body waits for it, then let it go."""
-    answers: dict[str, object] = {}
-    errors: list[BaseException] = []
-    released = threading.Event()
-    real_create_orders = order_services.create_orders
+class OrdersAtOnce:
+    """Orders posted on threads of their own: the first one's write is held until all the others wait
+    in line behind it, then let go. `write` is what create_orders is replaced with (it calls the real one)."""
 
-    def held(actor, batch):
-        if not released.is_set():
-            hold_first_write.wait(30)
-            released.set()
-        return real_create_orders(actor, batch)
+    def __init__(self, app, api, monkeypatch):
+        from oms_web.channels.arrivals import arrivals
+        from oms_web.channels.keys import forget_known_keys
 
-    def deliver(body):
+        with app.app_context():
+            self.group = arrivals()
+        self.app, self.api, self.forget_known_keys = app, api, forget_known_keys
+        self.answers: dict[str, object] = {}
+        self.errors: list[BaseException] = []
+        self.connections_in_use_while_waiting: int | None = None
+        self.go = threading.Event()
+        self.real_create_orders = order_services.create_orders
+        monkeypatch.setattr(order_services, "create_orders", lambda actor, batch: self.write(actor, batch))
+
+    def write(self, actor, batch):
+        if len(self.group.batches) == 1:  # the first order's transaction
+            self.go.wait(30)
+        return self.real_create_orders(actor, batch)
+
+    def _deliver(self, body):
         try:
-            with app.app_context():
-                answers[body["order_id"]] = api(body)
+            with self.app.app_context():
+                self.answers[body["order_id"]] = self.api(body)
         except BaseException as error:  # noqa: BLE001 - reported to the test
-            errors.append(error)
+            self.errors.append(error)
 
-    return held, lambda: _run_threads(deliver, bodies, hold_first_write, group, errors), answers, errors
-
-
-def _run_threads(deliver, bodies, hold_first_write, group, errors) -> None:
-    first = threading.Thread(target=deliver, args=(bodies[0],))
-    first.start()
-    while not group.batches:  # the first order is being written (and held)
-        first.join(0.01)
-    others = [threading.Thread(target=deliver, args=(body,)) for body in bodies[1:]]
-    for thread in others:
-        thread.start()
-    while len(group._waiting) < len(others) and not errors:
-        first.join(0.01)
-    hold_first_write.set()
-    for thread in [first, *others]:
-        thread.join(60)
+    def post(self, bodies: list[dict]) -> None:
+        first = threading.Thread(target=self._deliver, args=(bodies[0],))
+        first.start()
+        while not self.group.batches:  # the first order is being written (and held)
+            first.join(0.01)
+        with self.app.app_context():
+            self.forget_known_keys()  # the others look their key up: a connection each, for a moment
+        others = [threading.Thread(target=self._deliver, args=(body,)) for body in bodies[1:]]
+        for thread in others:
+            thread.start()
+        while len(self.group._waiting) < len(others) and not self.errors:
+            first.join(0.01)
+        with self.app.app_context():
+            self.connections_in_use_while_waiting = db.engine.pool.checkedout()
+        self.go.set()
+        for thread in [first, *others]:
+            thread.join(60)
 
 
 def test_api_orders_arriving_while_one_is_written_are_written_together_in_one_transaction(app, api, shop, monkeypatch):
-    from oms_web.channels.arrivals import arrivals
-
-    with app.app_context():
-        group = arrivals()
     bodies = [{**ORDER, "order_id": f"W-{n}", "lines": [{"sku": "MUG", "quantity": 3, "unit_price": "9.99"}]}
               for n in range(1, 6)]
-    held, run, answers, errors = _deliver_at_once(app, api, bodies, threading.Event(), group)
-    monkeypatch.setattr(order_services, "create_orders", held)
-    run()
-    assert errors == [] and group.batches == [1, 4]
+    db.session.rollback()
+    at_once = OrdersAtOnce(app, api, monkeypatch)
+    at_once.post(bodies)
+    assert at_once.errors == [] and at_once.group.batches == [1, 4]
+    assert at_once.connections_in_use_while_waiting == 0  # those waiting in line hold no connection
+    answers = at_once.answers
     assert {n: a.status_code for n, a in answers.items()} == {b["order_id"]: 201 for b in bodies}
     stages = {n: a.get_json()["stage"] for n, a in answers.items()}
-    # 10 in hand, 3 a order: the first written, then the waiting four allocated in the order they came.
+    # 10 in hand, 3 an order: the first written, then the waiting four allocated in the order they came.
     assert stages["W-1"] == "ready_to_ship" and sorted(stages.values()).count("ready_to_ship") == 3
     assert sorted(stages.values()).count("awaiting_stock") == 2
     assert len({a.get_json()["id"] for a in answers.values()}) == 5 and orders_count() == 5
@@ -153,23 +162,19 @@ def test_api_orders_arriving_while_one_is_written_are_written_together_in_one_tr
 
 
 def test_an_order_that_fails_in_a_shared_transaction_fails_alone(app, api, shop, monkeypatch):
-    from oms_web.channels.arrivals import arrivals
-
-    with app.app_context():
-        group = arrivals()
-    bodies = [{**ORDER, "order_id": f"W-{n}"} for n in range(1, 5)]
-    held, run, answers, errors = _deliver_at_once(app, api, bodies, threading.Event(), group)
+    at_once = OrdersAtOnce(app, api, monkeypatch)
+    held_write = at_once.write
 
     def failing_on_w3(actor, batch):
         if any(new.channel_order_id == "W-3" for new in batch):
             raise RuntimeError("the database went away while W-3 was written")
-        return held(actor, batch)
+        return held_write(actor, batch)
 
-    monkeypatch.setattr(order_services, "create_orders", failing_on_w3)
+    at_once.write = failing_on_w3
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a server answers 500
-    run()
-    assert group.batches == [1, 3, 1, 1, 1]  # the shared batch failed, and was written order by order
-    assert {n: a.status_code for n, a in answers.items()} == {"W-1": 201, "W-2": 201, "W-3": 500, "W-4": 201}
+    at_once.post([{**ORDER, "order_id": f"W-{n}"} for n in range(1, 5)])
+    assert at_once.group.batches == [1, 3, 1, 1, 1]  # the shared batch failed, and was written order by order
+    assert {n: a.status_code for n, a in at_once.answers.items()} == {"W-1": 201, "W-2": 201, "W-3": 500, "W-4": 201}
     assert orders_count() == 3 and committed(shop, "MUG") == 6 and check_invariants() == []
 
 
