@@ -94,18 +94,26 @@ class ArrivalGroup:
                         self._arrived.wait_for(lambda: len(self._waiting) >= wanted, GATHER_SECONDS)
                     batch = self._waiting[:self.most]
                     del self._waiting[:self.most]
-                self._write(batch)
+                try:
+                    self._write(batch)
+                finally:  # stopped midway (the worker shutting down): nobody waits for ever
+                    for arrival in batch:
+                        if not arrival.settled:
+                            arrival.failure = RuntimeError("The order was not written: its writer was stopped")
+                            arrival.turn.set()
                 with self._lock:
                     self._last_size, self._last_written = len(batch), time.monotonic()
         finally:
             with self._lock:
+                if mine in self._waiting:  # interrupted before it was written: its thread is leaving
+                    self._waiting.remove(mine)
                 if self._waiting:
                     self._waiting[0].turn.set()  # the next in line leads
                 else:
                     self._leading = False
 
     def _write(self, batch: list[_Arrival]) -> None:
-        """Write the batch and settle every arrival in it, whatever happens."""
+        """Write the batch and settle every arrival in it (but on a BaseException: see _lead)."""
         try:
             self.batches.append(len(batch))
             del self.batches[:-1000]
@@ -118,11 +126,6 @@ class ArrivalGroup:
             batch[0].failure = failure
             batch[0].turn.set()
             return
-        except BaseException as failure:
-            for arrival in batch:
-                arrival.failure = failure
-                arrival.turn.set()
-            raise
         try:
             repeats = [result.order_id for result in created if result.headline is None and result.order_id]
             headlines = {row["id"]: dict(row) for row in db.session.execute(
