@@ -134,7 +134,7 @@ class OrdersAtOnce:
         others = [threading.Thread(target=self._deliver, args=(body,)) for body in bodies[1:]]
         for thread in others:
             thread.start()
-        while len(self.group._waiting) < len(others) and not self.errors:
+        while self.group.in_line < len(others) and not self.errors:
             first.join(0.01)
         with self.app.app_context():
             self.connections_in_use_while_waiting = db.engine.pool.checkedout()

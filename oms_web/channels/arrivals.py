@@ -65,6 +65,12 @@ class ArrivalGroup:
         self._last_written = float("-inf")
         self.batches: list[int] = []  # the size of each transaction written, the latest last (for tests)
 
+    @property
+    def in_line(self) -> int:
+        """How many orders wait to be written."""
+        with self._lock:
+            return len(self._waiting)
+
     def create(self, new: NewOrder) -> Arrived:
         """create_orders(None, [new])[0], in a transaction shared with the orders arriving alongside,
         with the order's row as committed. Raises what create_orders raised for the transaction that
