@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 
@@ -31,20 +30,11 @@ MOST_IN_ONE_TRANSACTION = 100
 GATHER_SECONDS = 0.005
 
 
-@dataclass(frozen=True)
-class Arrived:
-    created: Created
-    # The order's headline (orders.ORDER_HEADLINE's columns), for the request's answer; None for a
-    # refused order.
-    order: dict[str, Any] | None
-
-
 @dataclass(eq=False)
 class _Arrival:
     new: NewOrder
     turn: threading.Event = field(default_factory=threading.Event)  # set when written, or when it leads
     created: Created | None = None
-    order: dict[str, Any] | None = None
     failure: BaseException | None = None
 
     @property
@@ -71,10 +61,10 @@ class ArrivalGroup:
         with self._lock:
             return len(self._waiting)
 
-    def create(self, new: NewOrder) -> Arrived:
+    def create(self, new: NewOrder) -> Created:
         """create_orders(None, [new])[0], in a transaction shared with the orders arriving alongside,
-        with the order's row as committed. Raises what create_orders raised for the transaction that
-        held this order."""
+        with the order's headline also for a repeat. Raises what create_orders raised for the
+        transaction that held this order."""
         if db.session().in_transaction():  # hand back the request's connection before waiting in line
             db.session.rollback()
         arrival = _Arrival(new)
@@ -89,7 +79,7 @@ class ArrivalGroup:
         if arrival.failure is not None:
             raise arrival.failure
         assert arrival.created is not None
-        return Arrived(arrival.created, arrival.order)
+        return arrival.created
 
     def _lead(self, mine: _Arrival) -> None:
         try:
@@ -143,8 +133,8 @@ class ArrivalGroup:
                 arrival.turn.set()
             return
         for arrival, result in zip(batch, created):
-            arrival.created = result
-            arrival.order = result.headline or headlines.get(result.order_id)
+            arrival.created = replace(result, headline=headlines[result.order_id]) if result.order_id in headlines \
+                else result
             arrival.turn.set()
 
 

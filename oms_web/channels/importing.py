@@ -212,14 +212,12 @@ def import_order(channel_id: int, new_order: NewOrder) -> Imported:
 
     Raises the DomainError of create_orders for an order it refuses (no lines, bad quantity, ...).
     """
-    arrived = arrivals().create(new_order if new_order.channel_id == channel_id
-                                else replace(new_order, channel_id=channel_id))
-    created = arrived.created
+    created = arrivals().create(_for_channel(channel_id, new_order))
     if created.error is not None:
         raise created.error
-    assert created.order_id is not None and arrived.order is not None
+    assert created.order_id is not None and created.headline is not None
     outcome = DUPLICATE if created.duplicate else HELD if created.held else IMPORTED
-    return Imported(created.order_id, outcome, arrived.order)
+    return Imported(created.order_id, outcome, created.headline)
 
 
 def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
@@ -231,7 +229,7 @@ def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
     """
     outcomes: list[Outcome] = []
     for start in range(0, len(new_orders), CHUNK_ORDERS):
-        chunk = [_for_channel(channel, new) for new in new_orders[start:start + CHUNK_ORDERS]]
+        chunk = [_for_channel(channel.id, new) for new in new_orders[start:start + CHUNK_ORDERS]]
         created = order_services.create_orders(None, chunk)
         outcomes.extend(_outcome(new, result) for new, result in zip(chunk, created))
         _settle_payments(chunk, created)
@@ -240,8 +238,8 @@ def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
     return outcomes
 
 
-def _for_channel(channel: SalesChannel, new_order: NewOrder) -> NewOrder:
-    return new_order if new_order.channel_id == channel.id else replace(new_order, channel_id=channel.id)
+def _for_channel(channel_id: int, new_order: NewOrder) -> NewOrder:
+    return new_order if new_order.channel_id == channel_id else replace(new_order, channel_id=channel_id)
 
 
 def _outcome(new: NewOrder, result: order_services.Created) -> Outcome:

@@ -30,10 +30,6 @@ def key_digest(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def key_matches(key: str, stored: str | None) -> bool:
-    return bool(stored) and hmac.compare_digest(key_digest(key), stored)
-
-
 def channel_of_key(key: str, look_up: Callable[[str], int | None]) -> int | None:
     """The channel id of an API key: `look_up(digest)` asks the database, unless this process checked
     the key less than KNOWN_KEY_SECONDS ago. Only keys that worked are remembered."""

@@ -343,7 +343,7 @@ class Created:
     duplicate: bool = False  # the channel's order was imported before; order_id is that order
     error: DomainError | None = None
     # A new order's headline as written (ORDER_HEADLINE's columns), for a channel's answer; None for a
-    # repeat (read it with ORDER_HEADLINE) or a refusal.
+    # refusal, and for a repeat until read with ORDER_HEADLINE (channels.arrivals does).
     headline: dict[str, Any] | None = None
 
 
