@@ -81,13 +81,41 @@ channels_cli = click.Group("channels", help="Sales channels: create them, pull t
 @click.option("--kind", type=click.Choice([k.value for k in ChannelKind]), required=True)
 @click.option("--secret", help="Webhook secret (Shopify, WooCommerce); one is made when not given.")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where this site is reached.")
-def channels_create(name: str, kind: str, secret: str | None, base_url: str) -> None:
-    """Create a channel; print where its orders go and, for an API channel, its key (shown once)."""
-    from .channels.manage import create_channel, inbound_path
+@click.option("--client-id", help="Amazon (LWA) or eBay app client id.")
+@click.option("--client-secret", help="Amazon (LWA) or eBay app client secret.")
+@click.option("--refresh-token", help="The seller's refresh token (Amazon, eBay).")
+@click.option("--marketplace-id", help="Amazon marketplace id, e.g. ATVPDKIKX0DER.")
+@click.option("--api-url", help="The marketplace API's base URL, e.g. https://sellingpartnerapi-na.amazon.com.")
+@click.option("--token-url", help="The marketplace's token URL, when not the usual one.")
+def channels_create(name: str, kind: str, secret: str | None, base_url: str, client_id: str | None,
+                    client_secret: str | None, refresh_token: str | None, marketplace_id: str | None,
+                    api_url: str | None, token_url: str | None) -> None:
+    """Create a channel; print where its orders go and, for an API channel, its key (shown once).
+
+    A marketplace channel (Amazon, eBay) takes its credentials and API address here too, so that it
+    can be set up from a script and synced straight away.
+    """
+    from .channels.manage import CREDENTIALS, MARKETPLACES, PLAIN_SETTINGS, create_channel, inbound_path, update_channel
     from .domain.errors import DomainError
 
+    channel_kind = ChannelKind(kind)
+    credentials = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
+    settings = {"base_url": api_url, "token_url": token_url, "marketplace_id": marketplace_id}
+    given_credentials = {k: v for k, v in credentials.items() if v}
+    given_settings = {k: v for k, v in settings.items() if v}
+    if channel_kind in MARKETPLACES:
+        if secret:
+            raise click.UsageError("--secret is a webhook secret; a marketplace channel takes --client-secret")
+        unknown = set(given_settings) - set(PLAIN_SETTINGS[channel_kind])
+        if unknown:
+            raise click.UsageError(f"A {kind} channel has no {', '.join(sorted(unknown)).replace('_', '-')}")
+    elif given_credentials or given_settings:
+        raise click.UsageError("Credentials and API addresses are for amazon and ebay channels")
     try:
-        created = create_channel(name, ChannelKind(kind), secret)
+        created = create_channel(name, channel_kind, secret)
+        if given_credentials or given_settings:
+            update_channel(created.channel.id, active=True, secret=None, settings=given_settings,
+                           credentials=given_credentials)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created channel {created.channel.name} ({kind}), id {created.channel.id}")
@@ -98,6 +126,12 @@ def channels_create(name: str, kind: str, secret: str | None, base_url: str) -> 
         click.echo(f"API key (shown once, only a hash is kept): {created.api_key}")
     if created.secret:
         click.echo(f"Webhook secret: {created.secret}")
+    if channel_kind in MARKETPLACES:
+        missing = [k.replace("_", "-") for k in CREDENTIALS[channel_kind] if k not in given_credentials]
+        if "base_url" not in given_settings:
+            missing.append("api-url")
+        click.echo("Ready to sync: flask --app oms_web channels sync --channel " + repr(created.channel.name)
+                   if not missing else f"Before it can sync, set on the channel's page: {', '.join(missing)}")
 
 
 @channels_cli.command("sync")

@@ -11,9 +11,9 @@ from oms_web.channels import reports
 from oms_web.database import write_transaction
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
-from oms_web.models import ChannelKind, ChannelSync, Order, ReportUpload
+from oms_web.models import ChannelKind, ChannelSync, Order, ReportUpload, SalesChannel
 
-from .fakes import amazon_order
+from .fakes import AMAZON_CREDENTIALS, MARKETPLACE_ID, amazon_order
 from .test_reports import ALL_ORDERS, all_orders_row, channel, tsv
 
 
@@ -118,3 +118,37 @@ def test_channels_sync_from_the_command_line_imports_and_reports(app, shop, amaz
 def test_syncing_a_channel_that_is_not_a_marketplace_is_refused(app, shop):
     result = app.test_cli_runner().invoke(args=["channels", "sync", "--channel", shop.web.name])
     assert result.exit_code != 0 and "Error" in result.output
+
+
+def test_a_script_creates_an_amazon_channel_with_its_credentials_and_syncs_it(app, shop, amazon_fake):
+    shop.product("A", in_hand=10)
+    amazon_fake.add(amazon_order("202-0000019-0000019", items=[("A", 1, "25.00")]))
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=[
+        "channels", "create", "Amazon US", "--kind", "amazon", "--client-id", AMAZON_CREDENTIALS["client_id"],
+        "--client-secret", AMAZON_CREDENTIALS["client_secret"], "--refresh-token", AMAZON_CREDENTIALS["refresh_token"],
+        "--marketplace-id", MARKETPLACE_ID, "--api-url", amazon_fake.url, "--token-url", f"{amazon_fake.url}/auth/o2/token"])
+    assert created.exit_code == 0, created.output
+    assert "Ready to sync" in created.output and AMAZON_CREDENTIALS["client_secret"] not in created.output
+
+    synced = runner.invoke(args=["channels", "sync", "--channel", "Amazon US"])
+    assert synced.exit_code == 0 and "Amazon US: ok; 1 new" in synced.output, synced.output
+    assert order_count() == 1 and check_invariants() == []
+
+
+def test_the_cli_says_what_a_marketplace_channel_still_needs(app, shop):
+    result = app.test_cli_runner().invoke(args=["channels", "create", "eBay DE", "--kind", "ebay", "--client-id", "x"])
+    assert result.exit_code == 0, result.output
+    assert "Before it can sync, set on the channel's page: client-secret, refresh-token, api-url" in result.output
+
+
+def test_cli_options_that_do_not_fit_the_kind_are_refused_and_nothing_is_made(app, shop):
+    runner = app.test_cli_runner()
+    webhook_secret = runner.invoke(args=["channels", "create", "Amazon", "--kind", "amazon", "--secret", "s"])
+    credentials_on_api = runner.invoke(args=["channels", "create", "Site", "--kind", "api", "--client-id", "x"])
+    ebay_marketplace = runner.invoke(args=["channels", "create", "eBay", "--kind", "ebay", "--marketplace-id", "A1"])
+    assert webhook_secret.exit_code == 2 and "--client-secret" in webhook_secret.output
+    assert credentials_on_api.exit_code == 2 and "amazon and ebay" in credentials_on_api.output
+    assert ebay_marketplace.exit_code == 2 and "has no marketplace-id" in ebay_marketplace.output
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesChannel)) == 2  # the shop's own two
