@@ -8,6 +8,7 @@ can exercise the back-off without waiting for it.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,9 @@ import requests
 # Statuses worth another try after a pause: throttled, or the far end is briefly unwell.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TOKEN_MARGIN_S = 60  # refresh this long before the token's stated expiry
+# The longest pause a stated rate limit can ask for: getOrders refills one request a minute.
+RATE_PAUSE_CAP_S = 120.0
+RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"  # Amazon's requests per second for that operation
 
 
 class ChannelError(Exception):
@@ -37,14 +41,17 @@ class Transport:
     `fetch_token(session)` returns (access token, seconds it lives); `auth_headers(token)` the headers
     that carry it. A 401 or 403 (an expired or revoked token) is answered with one token refresh and
     one more try. A 429 or 5xx, or a network failure, is retried up to `max_retries` times after an
-    exponential, jittered pause that honours a Retry-After header when there is one.
+    exponential, jittered pause that honours a Retry-After header when there is one. A 429 also waits
+    at least as long as the operation's bucket takes to refill one request: its rate is the one the
+    far end last stated for it (Amazon's x-amzn-RateLimit-Limit), else the documented one in `rates`
+    (requests per second by operation, as `operation_of` names them).
     """
 
     def __init__(self, base_url: str, fetch_token: Callable[[requests.Session], tuple[str, int]],
                  auth_headers: Callable[[str], dict[str, str]], *, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  max_retries: int = 5, backoff_base_s: float = 1.0, backoff_cap_s: float = 60.0,
-                 timeout_s: float = 30.0):
+                 timeout_s: float = 30.0, rates: Mapping[str, float] | None = None):
         if not base_url:
             raise ChannelError("The channel has no base URL: set it on the channel's page")
         self.base_url = base_url.rstrip("/")
@@ -57,6 +64,7 @@ class Transport:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.timeout_s = timeout_s
+        self.rates: dict[str, float] = dict(rates or {})
         self._token: str | None = None
         self._token_expires_at = 0.0
         self.token_refreshes = 0
@@ -102,6 +110,7 @@ class Transport:
             except requests.RequestException as error:
                 attempt = self._pause_or_give_up(attempt, None, f"{method} {url}: {error.__class__.__name__}")
                 continue
+            self._note_rate(url, response)
             if response.status_code in (401, 403) and not refreshed:
                 self.forget_token()
                 refreshed = True
@@ -135,13 +144,35 @@ class Transport:
         return attempt
 
     def backoff_delay(self, attempt: int, response: requests.Response | None) -> float:
-        """Exponential with full jitter over its upper half, never less than the server asked for."""
+        """Exponential with full jitter over its upper half, never less than the server asked for, and
+        after a 429 never less than the operation's bucket takes to refill one request."""
         ceiling = min(self.backoff_cap_s, self.backoff_base_s * 2 ** (attempt - 1))
         delay = ceiling * (0.5 + random.random() / 2)
         asked = retry_after_s(response) if response is not None else None
         if asked is not None:
             delay = max(delay, min(asked, self.backoff_cap_s))
+        if response is not None and response.status_code == 429:
+            rate = self.rates.get(operation_of(response.request.path_url if response.request else ""))
+            if rate:
+                delay = max(delay, min(1 / rate, RATE_PAUSE_CAP_S))
         return delay
+
+    def _note_rate(self, url: str, response: requests.Response) -> None:
+        stated = response.headers.get(RATE_LIMIT_HEADER)
+        try:
+            rate = float(stated) if stated else 0.0
+        except ValueError:
+            return
+        if rate > 0:
+            self.rates[operation_of(url)] = rate
+
+
+def operation_of(url: str) -> str:
+    """The operation a call is, for its rate limit: its path with the ids in it (a segment with a digit
+    that is not a version like v0) left out, e.g. /orders/v0/orders/{id}/orderItems."""
+    path = urlsplit(url).path
+    return "/".join("{id}" if re.search(r"\d", part) and not re.fullmatch(r"v\d+", part) else part
+                    for part in path.split("/"))
 
 
 def retry_after_s(response: requests.Response) -> float | None:

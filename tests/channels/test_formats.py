@@ -11,7 +11,7 @@ import requests
 from oms_web.channels.amazon import UPLOAD_COLUMNS, confirmation_upload_file
 from oms_web.channels.ebay import orders_query
 from oms_web.channels.importing import MoneyError, cents, country_code, ship_to, unit_cents
-from oms_web.channels.transport import Transport, retry_after_s
+from oms_web.channels.transport import Transport, operation_of, retry_after_s
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -97,6 +97,38 @@ def test_back_off_grows_is_capped_and_never_undercuts_retry_after():
     assert transport.backoff_delay(1, _response(429, {"Retry-After": "7000"})) <= 30
     assert retry_after_s(_response(429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
     assert retry_after_s(_response(429)) is None
+
+
+def _throttled(url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    response = _response(429, headers)
+    response.request = requests.Request("GET", url).prepare()
+    return response
+
+
+def test_a_throttled_call_waits_for_its_bucket_to_refill_one_request():
+    documented = {"/orders/v0/orders": 1 / 60, "/orders/v0/orders/{id}/orderItems": 0.5}
+    transport = Transport("https://sellingpartnerapi-eu.amazon.com", lambda s: ("t", 3600), lambda t: {},
+                          backoff_base_s=1, backoff_cap_s=30, rates=documented)
+    orders = "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders?CreatedAfter=2026-11-01"
+    items = "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders/202-0000031-0000031/orderItems"
+
+    assert 60 <= transport.backoff_delay(1, _throttled(orders)) <= 120  # getOrders: one a minute
+    assert 2 <= transport.backoff_delay(1, _throttled(items)) <= 2 * 1  # 0.5/s: two seconds, or the back-off
+    # The far end's stated rate wins over the documented one; a silly one is capped.
+    transport._note_rate(orders, _response(200, {"x-amzn-RateLimit-Limit": "0.2"}))
+    assert 5 <= transport.backoff_delay(1, _throttled(orders)) <= 5.01
+    transport._note_rate(orders, _response(200, {"x-amzn-RateLimit-Limit": "0.0001"}))
+    assert transport.backoff_delay(1, _throttled(orders)) == 120
+    # A 5xx is no rate limit: only the back-off.
+    unwell = _throttled(orders)
+    unwell.status_code = 503
+    assert transport.backoff_delay(1, unwell) <= 1
+
+
+def test_operations_are_named_without_their_ids():
+    assert operation_of("https://x.test/orders/v0/orders/202-1-2/orderItems?NextToken=a") == \
+        "/orders/v0/orders/{id}/orderItems"
+    assert operation_of("https://x.test/orders/v0/orders?MarketplaceIds=A1") == "/orders/v0/orders"
 
 
 def test_a_paging_link_to_another_host_is_not_followed_with_our_token():
