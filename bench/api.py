@@ -11,7 +11,8 @@ over the whole run, latency percentiles, every status other than 201 counted. Af
 database must hold exactly N orders and pass check-stock.
 
 The client runs on the same two cores as gunicorn and the database, so it takes a share of the CPU
-the server would otherwise have: the figure is a floor.
+the server would otherwise have: the figure is a floor. Exits 1 when a response was not 201, the
+stored orders or check-stock disagree, or the rate is under the target of 300 orders/s.
 """
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ def main() -> int:
     print(f"  latency ms: p50 {_pct(latencies, 50):.1f}, p95 {_pct(latencies, 95):.1f}, "
           f"p99 {_pct(latencies, 99):.1f}, max {max(latencies):.1f}")
     print(f"  responses: {dict(statuses)}; orders stored: {stored:,}; check-stock violations: {len(violations)}")
-    ok = statuses == Counter({201: args.orders}) and stored == args.orders and not violations
+    ok = (statuses == Counter({201: args.orders}) and stored == args.orders and not violations
+          and rate >= TARGET_ORDERS_PER_SECOND)
     return 0 if ok else 1
 
 

@@ -5,7 +5,9 @@
 Makes a fresh database (SQLite file under /tmp by default; a PostgreSQL URL's schema is dropped and
 remade), 200 products with stock, and a report of LINES item rows (100,000 by default) in about 57,000
 orders of one to three lines, 1% of them with an unknown SKU; then imports it through
-reports.import_file, allocation included, and checks the SPEC's invariants.
+reports.import_file, allocation included, and checks the SPEC's invariants. Exits 1 when the import
+took longer than the target (60 s for 100,000 lines, in proportion for other sizes), failed, or left
+a violation.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ COLUMNS = ["order-id", "order-item-id", "purchase-date", "payments-date", "buyer
            "product-name", "quantity-purchased", "quantity-to-ship", "currency", "item-price", "ship-service-level",
            "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
            "ship-postal-code", "ship-country", "ship-phone-number"]
+TARGET_SECONDS_PER_100K_LINES = 60.0
 
 
 def report(lines: int) -> tuple[bytes, int]:
@@ -55,7 +58,7 @@ def report(lines: int) -> tuple[bytes, int]:
     return ("\n".join(rows) + "\n").encode(), order
 
 
-def main(url: str, lines: int) -> None:
+def main(url: str, lines: int) -> int:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     app = create_app(test_config(url))
@@ -82,8 +85,11 @@ def main(url: str, lines: int) -> None:
               f"({run.status}: {run.imported:,} imported, {run.held:,} held, {run.duplicates:,} repeats)")
         violations = check_invariants()
         print("invariants:", "hold" if not violations else violations[:5])
+    target = TARGET_SECONDS_PER_100K_LINES * lines / 100_000
+    print(f"target: {target:.0f} s: {'met' if spent <= target else 'MISSED'}")
+    return 0 if spent <= target and run.status == "ok" and not violations else 1
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "sqlite:////tmp/oms-bench-report.sqlite3",
-         int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "sqlite:////tmp/oms-bench-report.sqlite3",
+         int(sys.argv[2]) if len(sys.argv) > 2 else 100_000))
