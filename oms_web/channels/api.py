@@ -104,7 +104,10 @@ def openapi_document(server: str) -> dict:
                 "properties": {
                     "order_id": {"type": "string", "maxLength": 64, "description": "Your store's order id"},
                     "currency": {"type": "string", "minLength": 3, "maxLength": 3, "default": "USD"},
-                    "payment_status": {"type": "string", "enum": ["paid", "pending"], "default": "paid"},
+                    "payment_status": {"type": "string", "enum": ["paid", "pending"], "default": "paid",
+                                       "description": "pending: the order waits under Awaiting payment "
+                                                      "with its stock set aside; send it again with paid "
+                                                      "(or without this field) to release it for shipping"},
                     "shipping": money, "service_level": {"type": "string"},
                     "customer": {"type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string"}, "email": {"type": "string", "format": "email"},

@@ -202,6 +202,7 @@ class Imported(NamedTuple):
     outcome: str  # imported | held | duplicate
     order: dict[str, Any]  # the order's row as committed: id, channel_order_id, status, segment, hold_reason,
     #                        total_cents, currency
+    paid_now: bool = False  # a repeat that brought the payment of an order awaiting it
 
 
 def import_order(channel_id: int, new_order: NewOrder) -> Imported:
@@ -210,14 +211,26 @@ def import_order(channel_id: int, new_order: NewOrder) -> Imported:
     arrivals). The outcome is "imported", "held" (an unknown SKU: Needs attention) or "duplicate" (the
     order received before).
 
+    A repeat that says paid, of an order still awaiting payment here, marks it paid (record_channel_payment,
+    once however many such repeats arrive together) and answers with the order as it is now.
     Raises the DomainError of create_orders for an order it refuses (no lines, bad quantity, ...).
     """
-    created = arrivals().create(_for_channel(channel_id, new_order))
+    new_order = _for_channel(channel_id, new_order)
+    created = arrivals().create(new_order)
     if created.error is not None:
         raise created.error
     assert created.order_id is not None and created.headline is not None
     outcome = DUPLICATE if created.duplicate else HELD if created.held else IMPORTED
+    if created.duplicate and new_order.payment_status is PaymentStatus.PAID \
+            and _settle_payments([new_order], [created]):
+        return Imported(created.order_id, outcome, _headline(created.order_id), paid_now=True)
     return Imported(created.order_id, outcome, created.headline)
+
+
+def _headline(order_id: int) -> dict[str, Any]:
+    headline = dict(db.session.execute(order_services.ORDER_HEADLINE, {"ids": [order_id]}).mappings().one())
+    db.session.rollback()  # end the read
+    return headline
 
 
 def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
@@ -251,18 +264,30 @@ def _outcome(new: NewOrder, result: order_services.Created) -> Outcome:
     return Outcome(channel_order_id, result.order_id, HELD if result.held else IMPORTED)
 
 
-def _settle_payments(chunk: Sequence[NewOrder], created: Sequence[order_services.Created]) -> None:
+def _settle_payments(chunk: Sequence[NewOrder], created: Sequence[order_services.Created]) -> list[int]:
+    """Mark paid the repeats that say paid, of orders awaiting payment here. Returns the orders marked."""
     paid_now = {result.order_id: new for new, result in zip(chunk, created)
                 if result.duplicate and new.payment_status is PaymentStatus.PAID}
     if not paid_now:
-        return
-    waiting = db.session.scalars(sa.select(Order.id).where(
-        Order.id.in_(paid_now), Order.payment_status == PaymentStatus.PENDING,
-        Order.status == OrderStatus.FINALIZED)).all()
-    db.session.rollback()  # end the read before the writes
+        return []
+    # A read first: a store repeats paid orders often, and most are paid here already (no write then).
+    waiting = _awaiting_payment(sorted(paid_now))
+    marked = []
     for order_id in waiting:
         details = paid_now[order_id].customer
-        order_services.record_channel_payment(None, order_id, details.ship_to if details else None)
+        # Checked again under the order's lock: of repeats arriving together, one marks it.
+        if order_services.record_channel_payment(None, order_id, details.ship_to if details else None):
+            marked.append(order_id)
+    return marked
+
+
+def _awaiting_payment(order_ids: list[int]) -> list[int]:
+    """Those of the orders that are finalized and await payment (a read; nothing is locked)."""
+    waiting = list(db.session.scalars(sa.select(Order.id).where(
+        Order.id.in_(order_ids), Order.payment_status == PaymentStatus.PENDING,
+        Order.status == OrderStatus.FINALIZED)))
+    db.session.rollback()  # end the read before the writes
+    return waiting
 
 
 def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[str, Order]:
@@ -278,11 +303,29 @@ def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[s
 
 def canceled_after_import(channel: SalesChannel, skips: Iterable[Skip]) -> list[str]:
     """Messages for orders the channel cancelled after we imported them: left as they are, for a person."""
+    return [f"{channel_order_id}: {message}" for channel_order_id, _, message in _canceled_open_orders(channel, skips)]
+
+
+def _canceled_open_orders(channel: SalesChannel, skips: Iterable[Skip]) -> list[tuple[str, int, str]]:
+    """(channel order id, order id, message) of each open order here that the channel has cancelled."""
     canceled = {skip.channel_order_id for skip in skips if skip.canceled}
-    messages = []
+    found = []
     for channel_order_id, order in sorted(existing_orders(channel.id, canceled).items()):
         if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
-            messages.append(f"{channel_order_id}: cancelled on {channel.name} after it was imported as "
-                            f"{order.number}; void it here unless it has shipped")
-    return messages
+            found.append((channel_order_id, order.id, f"cancelled on {channel.name} after it was imported as "
+                                                      f"{order.number}; void it here unless it has shipped"))
+    return found
+
+
+def cancellation_delivered(channel: SalesChannel, skip: Skip) -> tuple[int, str] | None:
+    """A store's delivery says an order imported here was cancelled (or refunded). As for the channels
+    that are pulled (canceled_after_import), the order is left as it is, for a person: the message
+    goes on its timeline, once. Returns (order id, message), or None when no open order here is that one."""
+    found = _canceled_open_orders(channel, [skip])
+    db.session.rollback()  # end the read before the write
+    if not found:
+        return None
+    _, order_id, message = found[0]
+    order_services.record_channel_cancellation(None, order_id, message[:1].upper() + message[1:])
+    return order_id, message
 

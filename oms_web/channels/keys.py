@@ -63,8 +63,11 @@ def masked(secret: str | None) -> str:
 
 
 def signature_valid(secret: str | None, raw_body: bytes, signature: str | None) -> bool:
-    """Base64 HMAC-SHA256 of the raw body, compared in constant time (Shopify and WooCommerce)."""
+    """Base64 HMAC-SHA256 of the raw body, compared in constant time (Shopify and WooCommerce).
+
+    Compared as bytes: compare_digest refuses a str with characters beyond ASCII (TypeError), and a
+    header is whatever the sender put there."""
     if not secret or not signature:
         return False
-    expected = base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature.strip())
+    expected = base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))

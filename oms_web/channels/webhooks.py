@@ -2,22 +2,34 @@
 
 The HMAC is checked over the raw body, in constant time, before anything is parsed or written; a
 missing, wrong or stale signature (one made with a secret since replaced) gets 401 and no write.
-A delivery of an order already received answers 200, so the store stops retrying.
+A delivery of an order already received answers 200, so the store stops retrying; when it says the
+order is now paid, an order awaiting payment here is marked paid. A delivery saying an order imported
+here was cancelled leaves the order as it is and tells a person on its timeline (importing.cancellation_delivered).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from ..domain.errors import DomainError
+from ..domain.orders import NewOrder
 from ..extensions import db
 from ..models import ChannelKind, SalesChannel
 from ..web import PUBLIC, allow, csrf
-from .importing import import_order
+from .importing import Skip, cancellation_delivered, existing_orders, import_order
 from .keys import signature_valid
 from .webstore import PayloadError, from_shopify, from_woocommerce
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)  # authenticated by the HMAC signature
+
+# orders/updated changes only orders received before: made into a new order, an update of an order the
+# shop fulfilled before it was connected here would be shipped a second time.
+SHOPIFY_TOPICS = {"orders/create": True, "orders/paid": True, "orders/updated": False, "orders/cancelled": False}
+
+Mapper = Callable[[SalesChannel, Any], NewOrder | Skip]
 
 
 def _channel(channel_id: int, kind: ChannelKind) -> SalesChannel | None:
@@ -25,19 +37,30 @@ def _channel(channel_id: int, kind: ChannelKind) -> SalesChannel | None:
     return channel if channel is not None and channel.kind is kind and channel.active else None
 
 
-def _receive(channel: SalesChannel, mapper):
+def _receive(channel: SalesChannel, mapper: Mapper, *, creates: bool = True):
     payload = request.get_json(silent=True, force=True)
     try:
         new = mapper(channel, payload)
-        if new is None:
-            return jsonify({"result": "ignored", "reason": "cancelled or refunded orders are not fulfilled"}), 200
+        if isinstance(new, Skip):
+            return _not_to_ship(channel, new)
+        if not creates and not existing_orders(channel.id, [new.channel_order_id or ""]):
+            db.session.rollback()
+            return jsonify({"result": "ignored", "reason": "an update of an order not received here"}), 200
         imported = import_order(channel.id, new)
     except PayloadError as error:
         # 422 tells the store the body was understood and refused; a retry would not help.
         return jsonify({"result": "refused", "problems": [p.__dict__ for p in error.problems]}), 422
     except DomainError as error:
         return jsonify({"result": "refused", "problems": [{"field": error.field, "message": error.message}]}), 422
-    return jsonify({"result": imported.outcome, "order_id": imported.order_id}), 200
+    return jsonify({"result": "paid" if imported.paid_now else imported.outcome, "order_id": imported.order_id}), 200
+
+
+def _not_to_ship(channel: SalesChannel, skip: Skip):
+    noted = cancellation_delivered(channel, skip) if skip.canceled else None
+    if noted is None:
+        return jsonify({"result": "ignored", "reason": f"{skip.reason}: not fulfilled"}), 200
+    order_id, message = noted
+    return jsonify({"result": "cancelled_after_import", "order_id": order_id, "reason": message}), 200
 
 
 @bp.route("/shopify/<int:channel_id>", methods=["POST"])
@@ -47,9 +70,10 @@ def shopify(channel_id: int):
     raw = request.get_data(cache=True)
     if channel is None or not signature_valid(channel.secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
         return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
-    if request.headers.get("X-Shopify-Topic", "orders/create") not in ("orders/create", "orders/paid"):
-        return jsonify({"result": "ignored", "reason": "only orders/create and orders/paid are handled"}), 200
-    return _receive(channel, from_shopify)
+    topic = request.headers.get("X-Shopify-Topic", "orders/create")
+    if topic not in SHOPIFY_TOPICS:
+        return jsonify({"result": "ignored", "reason": f"only {', '.join(SHOPIFY_TOPICS)} are handled"}), 200
+    return _receive(channel, from_shopify, creates=SHOPIFY_TOPICS[topic])
 
 
 @bp.route("/woocommerce/<int:channel_id>", methods=["POST"])

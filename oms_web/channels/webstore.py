@@ -2,10 +2,17 @@
 
 Money arrives as strings (or numbers) and becomes integer cents through Decimal, never float.
 Each mapper raises PayloadError listing every problem at once, with the field it concerns.
+
+A store's line without a SKU (a Shopify custom item, a WooCommerce product nobody gave a SKU) is not a
+refusal: the store would retry it for hours, then switch the webhook off. It gets a placeholder SKU
+made of the store's own ids (SHOPIFY-VARIANT-<id>, WOO-PRODUCT-<id>, ...), which matches no product,
+so the order waits under Needs attention until that placeholder is mapped in the channel's SKU map.
+Our own JSON API keeps sku required, as its OpenAPI document says.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -13,6 +20,7 @@ from typing import Any
 
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import PaymentStatus, SalesChannel
+from .importing import Skip
 
 
 MAX_AMOUNT = Decimal("1000000")  # a line's unit price or a charge above this is a mistake
@@ -69,6 +77,11 @@ def _text(value: Any, limit: int = 200) -> str | None:
     return text[:limit] or None
 
 
+def _status(value: Any) -> str | None:
+    """A store's order status word; None for anything else (a list or an object is no status)."""
+    return _text(value, 40) if isinstance(value, str) else None
+
+
 def _address(data: Any, keys: dict[str, str]) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
@@ -78,6 +91,21 @@ def _address(data: Any, keys: dict[str, str]) -> dict[str, Any] | None:
     return address if any(address.values()) else None
 
 
+def _store_id(value: Any) -> str | None:
+    """A store's numeric id as text; None for none (WooCommerce writes 0 for "no variation")."""
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    return text if re.fullmatch(r"[0-9]{1,30}", text) and int(text) > 0 else None
+
+
+def _placeholder_sku(store: str, item: dict[str, Any], ids: tuple[tuple[str, str], ...]) -> str | None:
+    """The first of the line's ids the store gave, as a SKU: ("variant_id", "VARIANT") → STORE-VARIANT-<id>."""
+    for key, label in ids:
+        found = _store_id(item.get(key))
+        if found:
+            return f"{store}-{label}-{found}"[:64]
+    return None
+
+
 def _require_object(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise PayloadError([Problem("body", "must be a JSON object")])
@@ -85,7 +113,9 @@ def _require_object(payload: Any) -> dict[str, Any]:
 
 
 def _lines(items: Any, problems: list[Problem], *, sku: str, quantity: str, price: str, name: str, line_id: str,
-           price_is_total: bool = False) -> list[LineRequest]:
+           price_is_total: bool = False, placeholder: Callable[[dict[str, Any]], str | None] | None = None
+           ) -> list[LineRequest]:
+    """The order's lines. `placeholder(item)` names a line the store sent without a SKU (None: refused)."""
     if not isinstance(items, list) or not items:
         problems.append(Problem("lines", "at least one line is required"))
         return []
@@ -95,9 +125,9 @@ def _lines(items: Any, problems: list[Problem], *, sku: str, quantity: str, pric
         if not isinstance(item, dict):
             problems.append(Problem(where, "must be an object"))
             continue
-        line_sku = _text(item.get(sku), 64)
+        line_sku = _text(item.get(sku), 64) or (placeholder(item) if placeholder else None)
         if not line_sku:
-            problems.append(Problem(f"{where}.{sku}", "is required"))
+            problems.append(Problem(f"{where}.{sku}", "is required" + (" (or the line's id)" if placeholder else "")))
         qty = _quantity(item.get(quantity), f"{where}.{quantity}", problems)
         cents = to_cents(item.get(price), f"{where}.{price}", problems)
         if price_is_total:
@@ -141,19 +171,27 @@ def from_json_api(channel_id: int, payload: Any) -> NewOrder:
 
 SHOPIFY_ADDRESS = {"name": "name", "line1": "address1", "line2": "address2", "city": "city", "region": "province",
                    "postal_code": "zip", "country": "country_code"}
-SHOPIFY_PAID = {"paid", "partially_refunded"}
+# "authorized": the payment is secured and captured at or before shipping (shops that capture by hand
+# do so when they fulfil), so the order is clear to ship; holding it would wait for a capture that
+# waits for the shipment.
+SHOPIFY_PAID = {"paid", "partially_refunded", "authorized"}
+SHOPIFY_NOT_TO_SHIP = {"voided", "refunded"}
+SHOPIFY_LINE_IDS = (("variant_id", "VARIANT"), ("product_id", "PRODUCT"), ("id", "LINE"))
 
 
-def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | None:
-    """A Shopify orders/create body. None for an order that must not be fulfilled (cancelled, voided)."""
+def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
+    """A Shopify order body (orders/create, orders/paid, orders/updated, orders/cancelled). A Skip for
+    an order that must not be fulfilled (cancelled, voided, refunded)."""
     payload = _require_object(payload)
-    if payload.get("cancelled_at") or payload.get("financial_status") in ("voided", "refunded"):
-        return None
+    status = _status(payload.get("financial_status"))
+    if payload.get("cancelled_at") or status in SHOPIFY_NOT_TO_SHIP:
+        reason = "cancelled" if payload.get("cancelled_at") else status
+        return Skip(str(payload.get("id") or ""), f"{reason} on {channel.name}", canceled=True)
     problems: list[Problem] = []
     if payload.get("id") in (None, ""):
         problems.append(Problem("id", "is required"))
     lines = _lines(payload.get("line_items"), problems, sku="sku", quantity="quantity", price="price", name="title",
-                   line_id="id")
+                   line_id="id", placeholder=lambda item: _placeholder_sku("SHOPIFY", item, SHOPIFY_LINE_IDS))
     shipping = sum(to_cents(s.get("price"), "shipping_lines.price", problems, default=0)
                    for s in payload.get("shipping_lines") or [] if isinstance(s, dict))
     if problems:
@@ -167,15 +205,19 @@ def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | None:
                     customer=CustomerDetails(name=name, email=_text(payload.get("email") or customer.get("email"), 254),
                                              phone=_text((payload.get("shipping_address") or {}).get("phone"), 40),
                                              ship_to=ship_to, bill_to=_address(payload.get("billing_address"), SHOPIFY_ADDRESS) or ship_to),
-                    payment_status=PaymentStatus.PAID if payload.get("financial_status") in SHOPIFY_PAID else PaymentStatus.PENDING,
+                    payment_status=PaymentStatus.PAID if status in SHOPIFY_PAID else PaymentStatus.PENDING,
                     shipping_cents=shipping, placed_at=_when(payload.get("created_at")),
                     extra={"name": payload.get("name")})
 
 
 WOO_ADDRESS = {"line1": "address_1", "line2": "address_2", "city": "city", "region": "state",
                "postal_code": "postcode", "country": "country"}
-WOO_PAID = {"processing", "completed", "on-hold"}
-WOO_NOT_TO_SHIP = {"cancelled", "refunded", "failed", "trash"}
+# "on-hold" is Woo's "awaiting payment" of a bank transfer or a cheque: stock is reduced, payment not
+# confirmed. Woo sends the order again as "processing" once it is paid.
+WOO_PAID = {"processing", "completed"}
+WOO_CANCELLED = {"cancelled", "refunded", "trash"}
+WOO_NOT_TO_SHIP = WOO_CANCELLED | {"failed"}
+WOO_LINE_IDS = (("variation_id", "VARIATION"), ("product_id", "PRODUCT"), ("id", "LINE"))
 
 
 def _woo_address(data: Any) -> dict[str, Any] | None:
@@ -185,16 +227,18 @@ def _woo_address(data: Any) -> dict[str, Any] | None:
     return address
 
 
-def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | None:
-    """A WooCommerce order.created body. None for an order that must not be fulfilled."""
+def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
+    """A WooCommerce order body (order.created, order.updated). A Skip for an order that must not be
+    fulfilled (cancelled, refunded, deleted: `canceled`; payment failed)."""
     payload = _require_object(payload)
-    if payload.get("status") in WOO_NOT_TO_SHIP:
-        return None
+    status = _status(payload.get("status"))
+    if status in WOO_NOT_TO_SHIP:
+        return Skip(str(payload.get("id") or ""), f"{status} on {channel.name}", canceled=status in WOO_CANCELLED)
     problems: list[Problem] = []
     if payload.get("id") in (None, ""):
         problems.append(Problem("id", "is required"))
     lines = _lines(payload.get("line_items"), problems, sku="sku", quantity="quantity", price="price", name="name",
-                   line_id="id")
+                   line_id="id", placeholder=lambda item: _placeholder_sku("WOO", item, WOO_LINE_IDS))
     shipping = to_cents(payload.get("shipping_total"), "shipping_total", problems, default=0)
     if problems:
         raise PayloadError(problems)
@@ -206,7 +250,7 @@ def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | None:
                     customer=CustomerDetails(name=name, email=_text(billing.get("email"), 254),
                                              phone=_text(billing.get("phone"), 40), ship_to=ship_to,
                                              bill_to=_woo_address(billing) or ship_to),
-                    payment_status=PaymentStatus.PAID if payload.get("status") in WOO_PAID else PaymentStatus.PENDING,
+                    payment_status=PaymentStatus.PAID if status in WOO_PAID else PaymentStatus.PENDING,
                     shipping_cents=shipping, placed_at=_when(payload.get("date_created_gmt")))
 
 

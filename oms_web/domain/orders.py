@@ -678,6 +678,23 @@ def record_channel_payment(actor: User | None, order_id: int, ship_to: dict[str,
 
 
 @service
+def record_channel_cancellation(actor: User | None, order_id: int, message: str) -> bool:
+    """The channel reports cancelled an order imported here. Only an admin voids, with a reason, so the
+    order is left as it is: `message` goes on its timeline (event "channel_cancelled") for a person.
+
+    Returns False, changing nothing, when the order is no longer open or its timeline has that event already.
+    """
+    order = lock_orders([order_id]).get(order_id)
+    if order is None or order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
+        return False
+    if db.session.scalar(sa.select(OrderEvent.id).where(OrderEvent.order_id == order_id,
+                                                        OrderEvent.kind == "channel_cancelled").limit(1)):
+        return False
+    events.record(order, actor, "channel_cancelled", message)
+    return True
+
+
+@service
 def finalize_order(actor: User, order_id: int) -> Order:
     """Draft → Finalized, allocating stock (what cannot be covered is backordered).
 
