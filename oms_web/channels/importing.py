@@ -302,8 +302,13 @@ def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[s
 
 
 def canceled_after_import(channel: SalesChannel, skips: Iterable[Skip]) -> list[str]:
-    """Messages for orders the channel cancelled after we imported them: left as they are, for a person."""
-    return [f"{channel_order_id}: {message}" for channel_order_id, _, message in _canceled_open_orders(channel, skips)]
+    """Messages for orders the channel cancelled after we imported them: left as they are, for a person,
+    and noted once on each order's timeline, which its page shows as a warning not to ship it."""
+    found = _canceled_open_orders(channel, skips)
+    db.session.rollback()  # end the read before the writes
+    for _, order_id, message in found:
+        order_services.record_channel_cancellation(None, order_id, message[:1].upper() + message[1:])
+    return [f"{channel_order_id}: {message}" for channel_order_id, _, message in found]
 
 
 def _canceled_open_orders(channel: SalesChannel, skips: Iterable[Skip]) -> list[tuple[str, int, str]]:

@@ -307,6 +307,17 @@ def test_an_order_cancelled_in_the_store_after_import_is_left_as_it_is_and_noted
     assert committed(shop, "MUG") == before and orders_count() == 1 and check_invariants() == []
 
 
+def test_the_order_page_warns_not_to_ship_an_order_the_store_cancelled(app, hooks, shop):
+    from tests.test_documents import signed_in
+
+    order_id = hooks.to_shopify(SHOPIFY).get_json()["order_id"]
+    page = signed_in(app, shop.staff).get(f"/orders/{order_id}").get_data(as_text=True)
+    assert "Do not ship" not in page
+    hooks.to_shopify({**SHOPIFY, "cancelled_at": "2026-11-21T10:00:00-05:00"}, topic="orders/cancelled")
+    page = signed_in(app, shop.staff).get(f"/orders/{order_id}").get_data(as_text=True)
+    assert '<p class="warn" role="alert">Do not ship: Cancelled on ' in page and "void it here" in page
+
+
 def test_a_cancellation_of_an_order_never_received_or_already_void_writes_nothing(hooks, shop):
     answer = hooks.to_shopify({**SHOPIFY, "cancelled_at": "2026-11-21T10:00:00Z"}, topic="orders/cancelled")
     assert answer.status_code == 200 and answer.get_json()["result"] == "ignored" and nothing_written()
