@@ -22,6 +22,30 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG
 _migrated: set[str] = set()
 
 
+def run_database_url(url: str) -> str:
+    """This test run's own PostgreSQL database on OMS_TEST_DATABASE_URL's server: its name with the run's
+    process id (oms_test_4242), so that two runs at once never empty each other's tables. The name goes
+    into the environment, where the processes a test starts find the same one."""
+    base = sa.make_url(url)
+    name = os.environ.setdefault("OMS_TEST_RUN_DATABASE", f"{base.database}_{os.getpid()}")
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_databases_of_finished_runs(url: str) -> None:
+    """Drop the databases of earlier runs whose process is gone (a run drops its own at its end; a
+    killed one cannot)."""
+    base = sa.make_url(url).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        names = conn.scalars(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+                             {"pattern": f"{base.database}\\_%"}).all()
+        for name in names:
+            pid = name.rsplit("_", 1)[-1]
+            if pid.isdigit() and (int(pid) == os.getpid() or not Path(f"/proc/{pid}").exists()):
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def ensure_postgres_database(url: str) -> None:
     """Create the test database on the server when it is missing (CI points at a fresh server)."""
     target = sa.make_url(url).set(drivername="postgresql+psycopg")
@@ -35,7 +59,17 @@ def ensure_postgres_database(url: str) -> None:
 def database_url(backend: str, tmp_root: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_root / 'oms-test.sqlite3'}"
-    return PG_URL  # type: ignore[return-value]
+    return run_database_url(PG_URL)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_database():
+    """A run's PostgreSQL database is dropped when it ends, with those of runs killed before."""
+    if PG_URL and "OMS_TEST_RUN_DATABASE" not in os.environ:
+        drop_databases_of_finished_runs(PG_URL)
+    yield
+    if PG_URL and os.environ.get("OMS_TEST_RUN_DATABASE", "").endswith(f"_{os.getpid()}"):
+        drop_databases_of_finished_runs(PG_URL)  # FORCE: the apps' pools still hold connections
 
 
 class OwnContextClient(FlaskClient):
