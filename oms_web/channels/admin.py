@@ -1,17 +1,18 @@
-"""The channels screens (admin only): channels and their secrets, SKU mapping, sync status, report files."""
+"""The channels screens (admin only): channels and their secrets, SKU mapping, sync status, report files,
+and the shipment confirmations waiting: Amazon's upload file, marking it uploaded, retrying refused ones."""
 from __future__ import annotations
 
 import threading
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
 from ..extensions import db
-from ..models import ChannelKind, ChannelSync, Role, SalesChannel, ShipmentConfirmation
+from ..models import ChannelKind, ChannelSync, Role, SalesChannel, ShipmentConfirmation, utcnow
 from ..web import allow, as_id, error_response, is_htmx
-from . import manage
+from . import amazon, manage, sync
 from .keys import masked
 
 bp = Blueprint("channels", __name__)
@@ -30,9 +31,9 @@ def _load(channel_id: int) -> SalesChannel:
 def _overview() -> list[dict]:
     channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
     last = {}
-    for sync in db.session.scalars(sa.select(ChannelSync).where(ChannelSync.id.in_(
+    for run in db.session.scalars(sa.select(ChannelSync).where(ChannelSync.id.in_(
             sa.select(sa.func.max(ChannelSync.id)).group_by(ChannelSync.channel_id)))):
-        last[sync.channel_id] = sync
+        last[run.channel_id] = run
     waiting = dict(db.session.execute(sa.select(ShipmentConfirmation.channel_id, sa.func.count())
                                       .where(ShipmentConfirmation.status != "sent")
                                       .group_by(ShipmentConfirmation.channel_id)).all())
@@ -62,10 +63,16 @@ def index():
 def detail(channel_id: int):
     channel = _load(channel_id)
     if request.method == "POST":
-        manage.update_channel(
-            channel_id, active=request.form.get("active") == "1", secret=request.form.get("secret"),
-            settings={k: request.form.get(k, "") for k in manage.PLAIN_SETTINGS.get(channel.kind, ())},
-            credentials={k: request.form.get(f"cred_{k}", "") for k in manage.CREDENTIALS.get(channel.kind, ())})
+        confirm_by = request.form.get("confirm_by") if channel.kind is ChannelKind.AMAZON else None
+        try:
+            manage.update_channel(
+                channel_id, active=request.form.get("active") == "1", secret=request.form.get("secret"),
+                settings={k: request.form.get(k, "") for k in manage.PLAIN_SETTINGS.get(channel.kind, ())},
+                credentials={k: request.form.get(f"cred_{k}", "") for k in manage.CREDENTIALS.get(channel.kind, ())},
+                confirm_by=confirm_by)
+        except InvalidInput as error:
+            return render_template("channels/detail.html", **_detail_context(
+                channel, errors={error.field or "form": error.message})), 422
         flash("Channel saved.")
         return redirect(url_for("channels.detail", channel_id=channel_id))
     return render_template("channels/detail.html", **_detail_context(channel))
@@ -76,11 +83,19 @@ def _detail_context(channel: SalesChannel, **extra) -> dict:
 
     syncs = db.session.scalars(sa.select(ChannelSync).where(ChannelSync.channel_id == channel.id)
                                .order_by(ChannelSync.id.desc()).limit(10)).all()
+    not_sent = ShipmentConfirmation.status != "sent"
+    # The refused ones first: they wait for a person.
     confirmations = db.session.scalars(sa.select(ShipmentConfirmation).where(
-        ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status != "sent")
-        .order_by(ShipmentConfirmation.id).limit(20)).all()
+        ShipmentConfirmation.channel_id == channel.id, not_sent)
+        .order_by(sa.case((ShipmentConfirmation.status == "failed", 0), else_=1), ShipmentConfirmation.id)
+        .limit(20)).all()
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(ShipmentConfirmation).where(
+        ShipmentConfirmation.channel_id == channel.id, not_sent))
     settings = channel.settings or {}
-    return {"channel": channel, "syncs": syncs, "confirmations": confirmations, "masked": masked,
+    return {"channel": channel, "syncs": syncs, "confirmations": confirmations, "waiting": waiting,
+            "file_batch": sync.awaiting_file(channel), "by_file": amazon.confirms_by_file(channel),
+            "confirm_methods": amazon.CONFIRM_METHODS,
+            "confirm_by": settings.get("confirm_by") or amazon.CONFIRM_BY_API, "masked": masked,
             "inbound": manage.inbound_path(channel), "settings": settings,
             "credentials": {k: masked((settings.get("credentials") or {}).get(k)) for k in manage.CREDENTIALS.get(channel.kind, ())},
             "plain_settings": manage.PLAIN_SETTINGS.get(channel.kind, ()), "sku_map": settings.get("sku_map") or {},
@@ -166,3 +181,72 @@ def report(channel_id: int):
     return render_template("channels/report_preview.html", channel=_load(channel_id), kind=kind, preview=preview,
                            upload_id=upload_id,
                            kind_label=reports.KINDS_FOR[channel.kind][kind])
+
+
+# ---------------------------------------------------------------- shipment confirmations waiting
+
+def _confirmation_ids(values: list[str]) -> list[int]:
+    """The confirmation ids a link or form names (`ids`, comma-separated, possibly repeated)."""
+    parts = [part for value in values for part in value.split(",")]
+    ids = [as_id(part) for part in parts]
+    if not ids or None in ids or len(ids) > sync.FILE_BATCH:
+        raise InvalidInput("The shipments are not named right: reload the channel's page", field="confirmations")
+    return ids  # type: ignore[return-value]
+
+
+def _confirmations_refused(channel: SalesChannel, error: DomainError) -> Response:
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, InvalidState) else 422
+    if is_htmx():
+        return error_response(status, error.message)
+    return make_response(render_template("channels/detail.html", **_detail_context(
+        channel, errors={"confirmations": error.message})), status)
+
+
+@bp.route("/channels/<int:channel_id>/confirmations/file")
+@allow(Role.ADMIN)
+def confirmation_file(channel_id: int):
+    """The Amazon upload file of the named confirmations that still wait for it. Changes nothing: they
+    are marked sent only by `confirmations_uploaded`, once the seller says the file went up."""
+    channel = _load(channel_id)
+    try:
+        if channel.kind is not ChannelKind.AMAZON:
+            raise NotFound("Only an Amazon channel confirms shipments by upload file")
+        text, _ = sync.upload_file_of(channel, _confirmation_ids(request.args.getlist("ids")))
+    except DomainError as error:
+        return _confirmations_refused(channel, error)
+    finally:
+        db.session.rollback()  # a read only
+    response = make_response(text.encode("utf-8"))
+    response.headers["Content-Type"] = "text/tab-separated-values; charset=utf-8"
+    response.headers["Content-Disposition"] = (f'attachment; filename="amazon-shipment-confirmations-{channel_id}-'
+                                               f'{utcnow():%Y%m%d-%H%M}.txt"')
+    return response
+
+
+@bp.route("/channels/<int:channel_id>/confirmations/uploaded", methods=["POST"])
+@allow(Role.ADMIN)
+def confirmations_uploaded(channel_id: int):
+    channel = _load(channel_id)
+    try:
+        done = sync.mark_uploaded(current_user, channel_id, _confirmation_ids(request.form.getlist("ids")))
+    except DomainError as error:
+        return _confirmations_refused(channel, error)
+    message = f"Marked confirmed by upload file: {', '.join(done.marked)}."
+    if done.already_sent:
+        message += f" Already confirmed before: {', '.join(done.already_sent)}."
+    flash(message)
+    return redirect(url_for("channels.detail", channel_id=channel_id))
+
+
+@bp.route("/channels/<int:channel_id>/confirmations/retry", methods=["POST"])
+@allow(Role.ADMIN)
+def confirmations_retry(channel_id: int):
+    channel = _load(channel_id)
+    try:
+        numbers = sync.retry_confirmations(current_user, channel_id, _confirmation_ids(request.form.getlist("ids")))
+    except DomainError as error:
+        return _confirmations_refused(channel, error)
+    when = "by upload file: they are in the next file" if amazon.confirms_by_file(channel) \
+        else "by the next sync (Sync now, or the scheduled one)"
+    flash(f"Back in the queue, to be sent {when}: {', '.join(numbers)}.")
+    return redirect(url_for("channels.detail", channel_id=channel_id))

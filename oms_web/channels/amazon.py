@@ -8,6 +8,8 @@ Channel settings (SalesChannel.settings):
   sync_cursor     LastUpdateDate of the newest order seen by the last successful sync (ISO 8601);
                   the next sync asks for LastUpdatedAfter this (30 days back on the first run)
   sku_map         the seller's SKUs mapped to ours (used by the order services)
+  confirm_by      how shipments are confirmed: "api" (confirmShipment, the default) or "file" (the
+                  seller uploads `confirmation_upload_file` on Seller Central; the sync sends nothing)
 
 Three parts, kept apart so that a new version of the Orders API (2026-01-01, camelCase, paginated by
 `paginationToken`) needs a new `OrdersApi` and nothing else:
@@ -25,7 +27,7 @@ from typing import Any
 import requests
 
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
-from ..models import PaymentStatus, SalesChannel, ShipmentConfirmation
+from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
 from .importing import Skip, cents, clean, parse_time, ship_to, unit_cents
 from .transport import ChannelError, Transport, require_credentials, token_from
 
@@ -44,6 +46,15 @@ CARRIER_CODES = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL", "
                  "parcelforce": "Parcelforce", "dpd": "DPD", "hermes": "Hermes", "evri": "Evri", "gls": "GLS",
                  "yodel": "Yodel", "canada post": "Canada Post", "australia post": "Australia Post",
                  "deutsche post": "Deutsche Post", "amazon shipping": "Amazon Shipping", "ontrac": "OnTrac"}
+
+
+CONFIRM_BY_API = "api"
+CONFIRM_BY_FILE = "file"
+CONFIRM_METHODS = {CONFIRM_BY_API: "API: each sync sends them", CONFIRM_BY_FILE: "Upload file: you upload it on Seller Central"}
+
+
+def confirms_by_file(channel: SalesChannel) -> bool:
+    return channel.kind is ChannelKind.AMAZON and (channel.settings or {}).get("confirm_by") == CONFIRM_BY_FILE
 
 
 # ---------------------------------------------------------------- what an order is, whatever the API version
@@ -77,6 +88,13 @@ class AmazonOrder:
 
 # ---------------------------------------------------------------- transport
 
+# The Orders API's documented rates (requests per second), by operation as transport.operation_of names
+# it: a throttled call waits for its bucket to refill one request. Amazon may state others per seller in
+# x-amzn-RateLimit-Limit, which the transport then uses instead.
+DOCUMENTED_RATES = {"/orders/v0/orders": 0.0167, "/orders/v0/orders/{id}/orderItems": 0.5,
+                    "/orders/v0/orders/{id}/shipmentConfirmation": 2.0}
+
+
 def amazon_transport(channel: SalesChannel, **options: Any) -> Transport:
     """A Transport for the channel's SP-API endpoint, its calls signed by an LWA access token."""
     settings = channel.settings or {}
@@ -90,7 +108,8 @@ def amazon_transport(channel: SalesChannel, **options: Any) -> Transport:
         return token_from(response, "Login with Amazon")
 
     return Transport(settings.get("base_url") or "", fetch_token,
-                     lambda token: {"x-amz-access-token": token, "accept": "application/json"}, **options)
+                     lambda token: {"x-amz-access-token": token, "accept": "application/json"},
+                     rates=DOCUMENTED_RATES, **options)
 
 
 # ---------------------------------------------------------------- the v0 wire format
@@ -209,21 +228,55 @@ class AmazonClient:
                 return items
 
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str | None:
-        """confirmShipment; Amazon answers 204 with nothing to keep, so there is no remote id."""
+        """confirmShipment; Amazon answers 204 with nothing to keep, so there is no remote id.
+
+        A line imported from the All Orders report has no order item id: Amazon's items of the order
+        (getOrderItems) are fetched first and matched to our lines.
+        """
         order = confirmation.shipment.order
+        unknown = any(not line.order_line.channel_line_id for line in confirmation.shipment.lines)
+        item_ids = self.order_item_ids(order) if unknown else {}
         self.transport.request("POST", self.api.confirmation_path(order.channel_order_id),
-                               json=confirmation_body(confirmation, self.marketplace_id))
+                               json=confirmation_body(confirmation, self.marketplace_id, item_ids))
         return None
 
+    def order_item_ids(self, order: Order) -> dict[int, str]:
+        """Amazon's OrderItemId for each of the order's lines that has none (by our line id), if found.
 
-def confirmation_body(confirmation: ShipmentConfirmation, marketplace_id: str) -> dict[str, Any]:
+        Lines are matched in their order to the items not already some line's: by SellerSKU (or the SKU
+        it is mapped to), and among items of the same SKU the one of the same quantity first, else the
+        first. All of the order's lines are matched, not only the shipment's, so that every shipment of
+        the order matches the same way.
+        """
+        sku_map: dict[str, str] = (order.channel.settings or {}).get("sku_map") or {}
+        known = {line.channel_line_id for line in order.lines if line.channel_line_id}
+        free = [item for item in self.order_items(order.channel_order_id)
+                if item.order_item_id and item.order_item_id not in known]
+        found: dict[int, str] = {}
+        for line in sorted(order.lines, key=lambda l: l.id):
+            if line.channel_line_id:
+                continue
+            same_sku = [item for item in free if line.sku in (item.sku, sku_map.get(item.sku))]
+            match = next((item for item in same_sku if item.quantity_ordered == line.ordered), None) \
+                or next(iter(same_sku), None)
+            if match is not None:
+                free.remove(match)
+                found[line.id] = match.order_item_id
+        return found
+
+
+def confirmation_body(confirmation: ShipmentConfirmation, marketplace_id: str,
+                      item_ids: dict[int, str] | None = None) -> dict[str, Any]:
+    """The confirmShipment body; `item_ids` gives Amazon's order item ids of lines that came without one."""
     shipment = confirmation.shipment
     items = []
     for line in shipment.lines:
-        if not line.order_line.channel_line_id:
-            raise ChannelError(f"{line.order_line.sku} on {shipment.number} has no Amazon order item id: "
-                               f"confirm it on Seller Central or with the upload file", status=400)
-        items.append({"orderItemId": line.order_line.channel_line_id, "quantity": line.quantity})
+        order_item_id = line.order_line.channel_line_id or (item_ids or {}).get(line.order_line.id)
+        if not order_item_id:
+            raise ChannelError(f"{line.order_line.sku} on {shipment.number} matches no item of Amazon's order "
+                               f"{shipment.order.channel_order_id}: confirm it on Seller Central or with the "
+                               f"upload file", status=400)
+        items.append({"orderItemId": order_item_id, "quantity": line.quantity})
     code, name = carrier_code(shipment.carrier)
     detail: dict[str, Any] = {
         "packageReferenceId": str(shipment.id), "carrierCode": code, "trackingNumber": shipment.tracking_number,

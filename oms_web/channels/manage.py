@@ -69,10 +69,18 @@ def new_key(channel_id: int) -> str:
 
 
 def update_channel(channel_id: int, *, active: bool, secret: str | None, settings: dict[str, str],
-                   credentials: dict[str, str]) -> None:
-    """Change a channel's settings; an empty credential or secret field keeps the stored one."""
+                   credentials: dict[str, str], confirm_by: str | None = None) -> None:
+    """Change a channel's settings; an empty credential or secret field keeps the stored one.
+    `confirm_by` (Amazon only): how its shipments are confirmed, amazon.CONFIRM_BY_API or CONFIRM_BY_FILE.
+    """
+    from .amazon import CONFIRM_METHODS
+
+    if confirm_by is not None and confirm_by not in CONFIRM_METHODS:
+        raise InvalidInput("Choose how shipments are confirmed: by API or by upload file", field="confirm_by")
     with write_transaction():
         channel = _channel(channel_id)
+        if confirm_by is not None and channel.kind is not ChannelKind.AMAZON:
+            raise InvalidInput("Only an Amazon channel confirms by upload file", field="confirm_by")
         channel.active = active
         if secret and channel.kind in WEBHOOK_KINDS:
             channel.secret = secret.strip()
@@ -86,6 +94,8 @@ def update_channel(channel_id: int, *, active: bool, secret: str | None, setting
                 stored[key] = credentials[key].strip()
         if stored:
             merged["credentials"] = stored
+        if confirm_by is not None:
+            merged["confirm_by"] = confirm_by
         channel.settings = merged
     forget_known_keys()
 

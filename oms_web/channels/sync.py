@@ -14,21 +14,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..database import write_transaction
+from ..domain import events
 from ..domain.errors import InvalidInput, InvalidState, NotFound
 from ..extensions import db
-from ..models import ChannelKind, ChannelSync, SalesChannel, Shipment, ShipmentConfirmation, ShipmentLine, utcnow
+from ..models import (ChannelKind, ChannelSync, Order, SalesChannel, Shipment, ShipmentConfirmation, ShipmentLine,
+                      User, utcnow)
 from . import amazon, ebay
 from .importing import Skip, Tally, canceled_after_import, import_orders, parse_time
 from .transport import ChannelError
 
 LOCK_FOR = timedelta(minutes=10)
 CLAIM_FOR = timedelta(minutes=10)  # a confirmation being sent is not sent again by another run meanwhile
-MAX_CONFIRMATION_ATTEMPTS = 12
-RETRY_CAP = timedelta(hours=6)
+# A confirmation the channel could not take (throttled, down, unreachable, our credentials refused) is
+# retried for as long as it takes, at most this long apart: Amazon and eBay count a late confirmation.
+RETRY_CAP = timedelta(hours=1)
+# The channel refused what the confirmation says (an order or line it does not know, a bad field):
+# sending it again cannot help, a person must look. Any other refusal is about the call, not the content.
+CONTENT_REFUSALS = frozenset({400, 404, 422})
+CREDENTIAL_REFUSALS = frozenset({401, 403})
+FILE_BATCH = 200  # confirmations in one upload file, so that their ids fit in the download link
 
 Progress = Callable[[int, "int | None"], None]
 
@@ -208,42 +217,55 @@ def send_due_confirmations(channel_id: int, *, now: datetime | None = None,
                            sleep: Callable[[float], None] = time.sleep) -> ConfirmationRun:
     """Send the channel's pending confirmations that are due (next_attempt_at <= now), oldest first.
 
-    Accepted: status sent, sent_at, remote_id (eBay's fulfillment id). Refused for good (a 4xx other
-    than throttling) or after MAX_CONFIRMATION_ATTEMPTS: status failed, for a person to look at.
-    Otherwise attempts + 1 and the next attempt after an exponential pause; last_error says why.
+    Nothing is sent for an Amazon channel that confirms by upload file. Accepted: status sent, sent_at,
+    remote_id (eBay's fulfillment id). Refused for what it says (CONTENT_REFUSALS): status failed, for
+    a person to look at. Any other failure (throttling, 5xx, network, credentials, settings) is the
+    channel's, not the confirmation's: this one and the rest of the due ones stay pending, attempts + 1,
+    the next attempt after a capped exponential pause, last_error saying why; none is sent this run.
     """
     now = now or utcnow()
     result = ConfirmationRun()
+    channel = db.session.get(SalesChannel, channel_id)
+    if channel is None or amazon.confirms_by_file(channel):
+        db.session.rollback()
+        return result
     due = db.session.scalars(sa.select(ShipmentConfirmation.id).where(
         ShipmentConfirmation.channel_id == channel_id, ShipmentConfirmation.status == "pending",
         ShipmentConfirmation.next_attempt_at <= now).order_by(ShipmentConfirmation.id)).all()
     if not due:
         db.session.rollback()
         return result
-    channel = db.session.get(SalesChannel, channel_id)
     try:
         client = MARKETPLACES[channel.kind].client(channel, sleep=sleep)
+        _check_login(client)
+        setup_error = None
     except ChannelError as error:
-        client, setup_error = None, error
+        client, setup_error = None, _channel_failure(error)
     db.session.rollback()
-    for confirmation_id in due:
+    for position, confirmation_id in enumerate(due):
         if not _claim(confirmation_id, now):
             continue  # another run is sending it
         confirmation = db.session.scalars(sa.select(ShipmentConfirmation).where(
             ShipmentConfirmation.id == confirmation_id).options(
+            selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.lines),
             selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.lines)
             .selectinload(ShipmentLine.order_line))).one()
         number = confirmation.shipment.number
         try:
-            if client is None:
+            if setup_error is not None:
                 raise setup_error
             remote_id = client.confirm_shipment(confirmation)
         except ChannelError as error:
             db.session.rollback()
-            final = _record_failure(confirmation_id, now, error)
+            failure = setup_error or _diagnose(client, error)
+            refused = failure is None
+            _record_failure(confirmation_id, now, error if refused else failure, refused=refused)
             result.failed += 1
-            result.errors.append(f"Confirmation of {number}: {error.message}"
-                                 + (" (given up: see the channel's page)" if final else " (will retry)"))
+            result.errors.append(f"Confirmation of {number}: {error.message if refused else failure.message}"
+                                 + (" (refused: see the channel's page)" if refused else " (will retry)"))
+            if not refused:
+                # The channel cannot take any confirmation now: the others wait with this one.
+                setup_error = failure
             continue
         db.session.rollback()
         with write_transaction():
@@ -255,6 +277,44 @@ def send_due_confirmations(channel_id: int, *, now: datetime | None = None,
     return result
 
 
+def _check_login(client: Any) -> None:
+    """Fetch (or reuse) the client's access token, so that refused credentials fail once, before any
+    confirmation is tried, instead of once per confirmation."""
+    transport = getattr(client, "transport", None)
+    if transport is None:
+        return
+    try:
+        transport.access_token()
+    except requests.RequestException as error:  # the token endpoint unreachable: retried like any network failure
+        raise ChannelError(f"The token endpoint could not be reached: {error.__class__.__name__}") from None
+
+
+def _channel_failure(error: ChannelError) -> ChannelError:
+    """A failure of the channel (not of one confirmation), worded for the channel's page."""
+    if error.status in CREDENTIAL_REFUSALS or (error.status is not None and 400 <= error.status < 500
+                                               and not error.retryable):
+        return ChannelError(f"Credentials refused: check the channel's settings ({error.message})",
+                            status=error.status, retryable=True)
+    return ChannelError(error.message, status=error.status, retryable=True)
+
+
+def _diagnose(client: Any, error: ChannelError) -> ChannelError | None:
+    """None when the channel refused the confirmation's content; else the channel's failure to retry.
+
+    A 401 or 403 left after the transport's own token refresh is our credentials. So is a 4xx that came
+    while the login no longer works: a token refresh refused with 400 (invalid_grant) looks like a
+    refusal of the content otherwise.
+    """
+    if error.retryable or error.status not in CONTENT_REFUSALS:
+        return _channel_failure(error) if error.status in CREDENTIAL_REFUSALS else \
+            ChannelError(error.message, status=error.status, retryable=True)
+    try:
+        _check_login(client)
+    except ChannelError as login_error:
+        return _channel_failure(login_error)
+    return None
+
+
 def _claim(confirmation_id: int, now: datetime) -> bool:
     with write_transaction():
         return db.session.execute(
@@ -264,20 +324,116 @@ def _claim(confirmation_id: int, now: datetime) -> bool:
             .values(next_attempt_at=now + CLAIM_FOR).execution_options(synchronize_session=False)).rowcount == 1
 
 
-def _record_failure(confirmation_id: int, now: datetime, error: ChannelError) -> bool:
-    """Count a failed attempt; returns True when the confirmation is given up (status failed)."""
-    permanent = error.status is not None and 400 <= error.status < 500 and not error.retryable
+def _record_failure(confirmation_id: int, now: datetime, error: ChannelError, *, refused: bool) -> None:
+    """Count a failed attempt: refused, the confirmation is failed; else it waits for its next attempt."""
     with write_transaction():
         row = db.session.get(ShipmentConfirmation, confirmation_id)
         row.attempts += 1
         row.last_error = error.message[:500]
-        if permanent or row.attempts >= MAX_CONFIRMATION_ATTEMPTS:
+        if refused:
             row.status = "failed"
         else:
             row.next_attempt_at = now + retry_delay(row.attempts)
-        return row.status == "failed"
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4, 8 … minutes after the 1st, 2nd, 3rd, 4th … failure, at most RETRY_CAP."""
-    return min(timedelta(minutes=2 ** (attempts - 1)), RETRY_CAP)
+    """1, 2, 4, 8 … minutes after the 1st, 2nd, 3rd, 4th … failure, at most RETRY_CAP, however many."""
+    return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 20)), RETRY_CAP)
+
+
+# ---------------------------------------------------------------- confirmations by hand: file and retry
+
+def awaiting_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
+    """The confirmations that wait to go to Amazon in an upload file, oldest first (at most FILE_BATCH):
+    every one not yet sent on a channel that confirms by file; on one that confirms by API, those the
+    API refused, so that the seller can fall back to the file."""
+    if channel.kind is not ChannelKind.AMAZON:
+        return []
+    waiting = ("pending", "failed") if amazon.confirms_by_file(channel) else ("failed",)
+    return list(db.session.scalars(_with_shipment(sa.select(ShipmentConfirmation).where(
+        ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status.in_(waiting))
+        .order_by(ShipmentConfirmation.id).limit(FILE_BATCH))))
+
+
+def upload_file_of(channel: SalesChannel, confirmation_ids: list[int]) -> tuple[str, list[ShipmentConfirmation]]:
+    """The upload file of those of `confirmation_ids` that still wait for it (and the confirmations in
+    it). Writes nothing. Raises InvalidState when none of them waits any more."""
+    wanted = set(confirmation_ids)
+    chosen = [c for c in awaiting_file(channel) if c.id in wanted]
+    if not chosen:
+        raise InvalidState("None of these shipments waits to be confirmed by file any more: "
+                           "reload the channel's page")
+    return amazon.confirmation_upload_file(chosen), chosen
+
+
+@dataclass
+class MarkedUploaded:
+    marked: list[str]  # the shipments' numbers
+    already_sent: list[str]
+
+
+def mark_uploaded(actor: User, channel_id: int, confirmation_ids: list[int]) -> MarkedUploaded:
+    """The seller uploaded the file holding these confirmations to Seller Central: each one not sent yet
+    becomes sent (remote_id "upload file"), with an event on its order. Those sent meanwhile are left
+    as they are and named. All or nothing: raises InvalidInput for no ids, NotFound when an id is not
+    a confirmation of this channel, InvalidState when every one of them was sent already.
+    """
+    wanted = sorted(set(confirmation_ids))
+    if not wanted:
+        raise InvalidInput("Name the confirmations that were in the file", field="confirmations")
+    with write_transaction():
+        rows = _channel_confirmations(channel_id, wanted)
+        marked = [c for c in rows if c.status != "sent"]
+        already = [c.shipment.number for c in rows if c.status == "sent"]
+        if not marked:
+            raise InvalidState("These shipments were marked confirmed already: nothing changed")
+        moment = utcnow()
+        for confirmation in marked:
+            confirmation.status, confirmation.sent_at, confirmation.remote_id = "sent", moment, "upload file"
+            confirmation.last_error = None
+            shipment = confirmation.shipment
+            events.record(shipment.order, actor, "shipment_confirmed",
+                          f"{shipment.number} confirmed to {confirmation.channel.name} by upload file",
+                          shipment_id=shipment.id)
+        return MarkedUploaded([c.shipment.number for c in marked], already)
+
+
+def retry_confirmations(actor: User, channel_id: int, confirmation_ids: list[int]) -> list[str]:
+    """Put failed confirmations back in the queue, due now, their pause starting over (last_error is
+    kept until an attempt succeeds); an event on each order. Returns the shipments' numbers. All or
+    nothing: raises InvalidInput for no ids, NotFound when an id is not a confirmation of this channel,
+    InvalidState when one of them is not failed (sent, or already back in the queue).
+    """
+    wanted = sorted(set(confirmation_ids))
+    if not wanted:
+        raise InvalidInput("Choose the confirmations to retry", field="confirmations")
+    with write_transaction():
+        rows = _channel_confirmations(channel_id, wanted)
+        not_failed = [c.shipment.number for c in rows if c.status != "failed"]
+        if not_failed:
+            raise InvalidState(f"{', '.join(not_failed)}: not refused, so not retried; nothing changed")
+        moment = utcnow()
+        for confirmation in rows:
+            confirmation.status, confirmation.attempts, confirmation.next_attempt_at = "pending", 0, moment
+            shipment = confirmation.shipment
+            events.record(shipment.order, actor, "confirmation_retried",
+                          f"Confirmation of {shipment.number} to {confirmation.channel.name} queued again",
+                          shipment_id=shipment.id)
+        return [c.shipment.number for c in rows]
+
+
+def _channel_confirmations(channel_id: int, ids: list[int]) -> list[ShipmentConfirmation]:
+    """The confirmations of these ids, locked in id order; NotFound unless every one is this channel's."""
+    rows = db.session.scalars(_with_shipment(sa.select(ShipmentConfirmation).where(
+        ShipmentConfirmation.id.in_(ids), ShipmentConfirmation.channel_id == channel_id)
+        .order_by(ShipmentConfirmation.id).with_for_update(of=ShipmentConfirmation)
+        .execution_options(populate_existing=True))).all()
+    if len(rows) != len(ids):
+        raise NotFound("Some of these confirmations are not this channel's: reload the channel's page")
+    return list(rows)
+
+
+def _with_shipment(query: sa.Select) -> sa.Select:
+    return query.options(
+        selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order),
+        selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.lines).selectinload(ShipmentLine.order_line))

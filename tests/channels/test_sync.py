@@ -154,6 +154,20 @@ def test_amazon_orders_and_their_items_are_pulled_across_every_page(shop, amazon
     assert check_invariants() == []
 
 
+def test_a_throttled_amazon_get_orders_waits_a_minute_for_its_bucket_to_refill(shop, amazon, amazon_fake):
+    """getOrders refills one request a minute: retrying sooner, however often, is throttled again."""
+    shop.product("A", in_hand=5)
+    amazon_fake.add(amazon_order("202-0000032-0000032"))
+    amazon_fake.throttle_next = 1
+    amazon_fake.retry_after = None  # Amazon sends no Retry-After
+    pauses: list[float] = []
+
+    run = sync(amazon, pauses)
+
+    assert run.status == "ok" and run.imported == 1
+    assert len(pauses) == 1 and 59 <= pauses[0] <= 120
+
+
 def test_a_throttled_amazon_call_is_retried_after_the_pause_amazon_asks_for(shop, amazon, amazon_fake):
     shop.product("A", in_hand=5)
     amazon_fake.add(amazon_order("202-0000030-0000030"))

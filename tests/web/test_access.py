@@ -61,6 +61,9 @@ ACCESS = {
     "channels.sku_map": ADMIN,
     "channels.sync_now": ADMIN,
     "channels.report": ADMIN,
+    "channels.confirmation_file": ADMIN,
+    "channels.confirmations_uploaded": ADMIN,
+    "channels.confirmations_retry": ADMIN,
     "api.create_order": PUBLIC,  # a channel's API key, not a session, says who may post
     "api.openapi": PUBLIC,
     "webhooks.shopify": PUBLIC,  # the HMAC signature over the body says who may post
