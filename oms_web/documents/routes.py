@@ -6,7 +6,7 @@ URL reaches nothing else; every route needs a signed-in user with a role (web.al
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, make_response, render_template, request, url_for
+from flask import Response, abort, make_response, render_template, request
 from flask_login import current_user
 
 from ..domain.errors import NotFound

@@ -12,7 +12,7 @@ from ..domain import invoicing, orders as order_services, shipping
 from ..domain.errors import DomainError, NotFound
 from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (ChannelKind, Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
+from ..models import (ChannelKind, Customer, Order, OrderEvent, PaymentStatus, Product, Role,
                       SalesChannel, Shipment)
 from ..web import MAX_ID, allow, as_id, form_int, is_htmx, refreshed
 from . import bp

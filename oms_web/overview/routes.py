@@ -2,7 +2,7 @@
 and orders per day by channel for 30 days. The panel polls itself every few seconds."""
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app
 
 from ..domain.reports import overview_figures
 from ..models import Role
