@@ -42,3 +42,44 @@ def test_h_an_amazon_report_is_previewed_then_imported_into_the_board(page, shop
     page.goto(f"{page.url.split('/channels')[0]}/orders")
     expect(page.locator("main")).to_contain_text("Amazon US")
     expect(page.locator("main")).to_contain_text("Amazon customer")
+
+
+def test_i_amazon_shipments_are_confirmed_by_upload_file_then_marked_uploaded(page, shop, tmp_path):
+    from oms_web.channels import reports
+    from oms_web.domain import shipping
+    from oms_web.models import ShipmentConfirmation
+
+    shop.product("MUG-BLUE", in_hand=5, price_cents=1250)
+    amazon = SalesChannel(name="Amazon US", kind=ChannelKind.AMAZON, settings={})
+    db.session.add(amazon)
+    db.session.commit()
+    reports.import_file(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS,
+                        tsv(ALL_ORDERS, [all_orders_row("111-0000003-0000003", "MUG-BLUE", "2", "25.00")]).encode())
+    shop.fresh()
+    order = db.session.scalar(sa.select(Order).where(Order.channel_order_id == "111-0000003-0000003"))
+    sign_in(page, shop.admin, then=f"/channels/{amazon.id}")
+
+    page.get_by_label("Confirm shipments by").select_option(label="Upload file: you upload it on Seller Central")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("confirms shipments by upload file")).to_be_visible()
+
+    shipment = shipping.ship_lines(shop.staff, order.id, {line.id: line.ordered for line in order.lines})
+    shipping.mark_shipped(shop.staff, shipment.id, "UPS", "1Z999AA10123456784")
+    page.reload()
+    expect(page.get_by_role("link", name="Download shipment confirmation file")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download shipment confirmation file").click()
+    saved = tmp_path / "confirmations.txt"
+    download.value.save_as(saved)
+    rows = saved.read_text().splitlines()
+    assert rows[0].startswith("order-id\t") and rows[1].startswith("111-0000003-0000003\t") and "1Z999AA10123456784" in rows[1]
+    shop.fresh()
+    assert db.session.scalar(sa.select(ShipmentConfirmation.status)) == "pending"  # a download changes nothing
+    screenshot(page, "channel-confirm-by-file")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Mark these 1 as uploaded").click()
+    expect(page.get_by_text(f"Marked confirmed by upload file: {shipment.number}")).to_be_visible()
+    expect(page.get_by_text("None: the marketplace has heard of every shipment.")).to_be_visible()
+    shop.fresh()
+    assert db.session.scalar(sa.select(ShipmentConfirmation.status)) == "sent"
