@@ -93,7 +93,8 @@ def _detail_context(channel: SalesChannel, **extra) -> dict:
         ShipmentConfirmation.channel_id == channel.id, not_sent))
     settings = channel.settings or {}
     return {"channel": channel, "syncs": syncs, "confirmations": confirmations, "waiting": waiting,
-            "file_batch": sync.awaiting_file(channel), "by_file": amazon.confirms_by_file(channel),
+            "file_batch": sync.awaiting_file(channel), "kept_out": sync.kept_out_of_file(channel),
+            "by_file": amazon.confirms_by_file(channel),
             "confirm_methods": amazon.CONFIRM_METHODS,
             "confirm_by": settings.get("confirm_by") or amazon.CONFIRM_BY_API, "masked": masked,
             "inbound": manage.inbound_path(channel), "settings": settings,

@@ -347,17 +347,38 @@ UPLOAD_COLUMNS = ("order-id", "order-item-id", "quantity", "ship-date", "carrier
 
 def confirmation_upload_file(confirmations: Iterable[ShipmentConfirmation]) -> str:
     """The shipping confirmation file (POST_FLAT_FILE_FULFILLMENT_DATA), tab-separated, one row per
-    shipped line, for sellers who confirm by upload on Seller Central instead of the API."""
+    shipped line, for sellers who confirm by upload on Seller Central instead of the API.
+
+    A shipment whose lines have no order-item-id (an order from the All Orders report) is one row with
+    the item and quantity left blank, which Amazon reads as the whole order: only a shipment of the
+    whole order may be written so (see not_for_upload_file).
+    """
     rows = ["\t".join(UPLOAD_COLUMNS)]
     for confirmation in confirmations:
         shipment = confirmation.shipment
         code, name = carrier_code(shipment.carrier)
         ship_date = (shipment.shipped_at or datetime.now(timezone.utc).replace(tzinfo=None)).date().isoformat()
-        for line in shipment.lines:
+        known = all(line.order_line.channel_line_id for line in shipment.lines)
+        items = [(line.order_line.channel_line_id, line.quantity) for line in shipment.lines] if known else [("", "")]
+        for item_id, quantity in items:
             rows.append("\t".join(_tsv(value) for value in (
-                shipment.order.channel_order_id, line.order_line.channel_line_id, line.quantity, ship_date, code,
+                shipment.order.channel_order_id, item_id, quantity, ship_date, code,
                 name if code == "Other" else "", shipment.tracking_number, shipment.service_level)))
     return "\n".join(rows) + "\n"
+
+
+def not_for_upload_file(confirmation: ShipmentConfirmation) -> str | None:
+    """Why the shipment cannot be confirmed in an upload file, or None when it can. Without Amazon's
+    order-item-ids a file row can only confirm the whole order, so a shipment of part of such an order
+    has to be confirmed on Seller Central by hand."""
+    shipment = confirmation.shipment
+    if all(line.order_line.channel_line_id for line in shipment.lines):
+        return None
+    shipped = {line.order_line_id: line.quantity for line in shipment.lines}
+    if all(shipped.get(line.id, 0) == line.ordered for line in shipment.order.lines if line.ordered):
+        return None
+    return ("Not in the file: it ships part of an order whose Amazon item ids are unknown (imported from the "
+            "All Orders report). Confirm it on Seller Central by hand, then mark it confirmed here.")
 
 
 def _tsv(value: Any) -> str:

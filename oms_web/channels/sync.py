@@ -349,10 +349,23 @@ def awaiting_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
     API refused, so that the seller can fall back to the file."""
     if channel.kind is not ChannelKind.AMAZON:
         return []
+    return [c for c in _waiting_for_file(channel) if amazon.not_for_upload_file(c) is None]
+
+
+def kept_out_of_file(channel: SalesChannel) -> dict[int, str]:
+    """The confirmations that wait for the file but cannot be in it, by id, with the reason
+    (amazon.not_for_upload_file): they are confirmed on Seller Central by hand, then marked here."""
+    if channel.kind is not ChannelKind.AMAZON:
+        return {}
+    return {c.id: reason for c in _waiting_for_file(channel) if (reason := amazon.not_for_upload_file(c))}
+
+
+def _waiting_for_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
     waiting = ("pending", "failed") if amazon.confirms_by_file(channel) else ("failed",)
     return list(db.session.scalars(_with_shipment(sa.select(ShipmentConfirmation).where(
         ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status.in_(waiting))
-        .order_by(ShipmentConfirmation.id).limit(FILE_BATCH))))
+        .order_by(ShipmentConfirmation.id).limit(FILE_BATCH)).options(
+        selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.lines))))
 
 
 def upload_file_of(channel: SalesChannel, confirmation_ids: list[int]) -> tuple[str, list[ShipmentConfirmation]]:

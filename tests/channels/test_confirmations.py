@@ -259,9 +259,10 @@ def test_the_page_offers_the_file_whose_download_changes_nothing_then_marks_exac
     assert "attachment" in download.headers["Content-Disposition"]
     rows = [row.split("\t") for row in download.get_data(as_text=True).splitlines()]
     assert rows[0] == list(UPLOAD_COLUMNS)
-    assert [(row[0], row[2], row[4], row[6]) for row in rows[1:]] == [
-        ("202-0001040-0001040", "2", "Royal Mail", "RM123456789GB"), ("202-0001041-0001041", "1", "Royal Mail",
-                                                                      "RM123456789GB")]
+    # All Orders report lines have no item ids: a row with item and quantity blank confirms the whole order.
+    assert [(row[0], row[1], row[2], row[4], row[6]) for row in rows[1:]] == [
+        ("202-0001040-0001040", "", "", "Royal Mail", "RM123456789GB"),
+        ("202-0001041-0001041", "", "", "Royal Mail", "RM123456789GB")]
     assert state(shop) == before  # the download changed nothing
 
     late = ship(shop, report_order(shop, channel, "202-0001042-0001042", ("A", 1)))  # shipped after the download
@@ -399,3 +400,25 @@ def test_a_web_store_channel_has_no_confirmation_method(app, shop):
     saved = client.post(f"/channels/{shop.web.id}", data={
         "active": "1", "confirm_by": "file", "csrf_token": page_token(client, f"/channels/{shop.web.id}")})
     assert saved.status_code == 302 and state(shop) == before
+
+
+def test_part_of_an_order_without_item_ids_is_kept_out_of_the_file_and_confirmed_by_hand(app, shop):
+    """A file row without an item id confirms the whole order: a partial shipment cannot be one."""
+    channel = amazon_by_file(shop)
+    shop.product("B", in_hand=10)
+    order = report_order(shop, channel, "202-0001050-0001050", ("A", 2), ("B", 1))
+    part = ship(shop, order, {order.lines[0].id: 2})
+    whole = ship(shop, report_order(shop, channel, "202-0001051-0001051", ("A", 1)))
+    client = admin_client(app, shop)
+    page = client.get(f"/channels/{channel.id}").get_data(as_text=True)
+
+    assert "Mark these 1 as uploaded" in page and re.search(r'name="ids" value="([^"]+)"', page).group(1) == str(whole)
+    assert "it ships part of an order whose Amazon item ids are unknown" in page
+    rows = [row.split("\t") for row in client.get(f"/channels/{channel.id}/confirmations/file?ids={whole},{part}")
+            .get_data(as_text=True).splitlines()[1:]]
+    assert [row[0] for row in rows] == ["202-0001051-0001051"]  # the partial one is not in it, even when asked for
+
+    by_hand = client.post(f"/channels/{channel.id}/confirmations/uploaded",
+                          data={"csrf_token": page_token(client, f"/channels/{channel.id}"), "ids": str(part)})
+    assert by_hand.status_code == 302
+    assert confirmations()[part][0] == "sent" and confirmations()[whole][0] == "pending"
