@@ -87,4 +87,6 @@ def woocommerce(channel_id: int):
         return jsonify({"result": "pong"}), 200
     if channel is None or not signature_valid(channel.secret, raw, signature):
         return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
-    return _receive(channel, from_woocommerce)
+    # As with Shopify's orders/updated: an update makes no new order (it may be of one shipped long ago).
+    return _receive(channel, from_woocommerce,
+                    creates=request.headers.get("X-WC-Webhook-Topic", "order.created") != "order.updated")

@@ -218,6 +218,14 @@ def test_an_authorized_shopify_order_is_clear_to_ship(hooks, shop):
     assert order.payment_status is PaymentStatus.PAID and order.segment is Segment.READY_TO_SHIP
 
 
+def test_woocommerce_order_updated_marks_paid_but_never_creates_an_order(hooks, shop):
+    ignored = hooks.to_woo({**WOO, "status": "processing"}, topic="order.updated")
+    assert ignored.status_code == 200 and ignored.get_json()["result"] == "ignored" and nothing_written()
+    order_id = hooks.to_woo({**WOO, "status": "pending"}).get_json()["order_id"]
+    assert hooks.to_woo({**WOO, "status": "processing"}, topic="order.updated").get_json()["result"] == "paid"
+    assert fresh_order(shop, order_id).payment_status is PaymentStatus.PAID
+
+
 def test_shopify_orders_updated_marks_paid_but_never_creates_an_order(hooks, shop):
     ignored = hooks.to_shopify(SHOPIFY, topic="orders/updated")
     assert ignored.status_code == 200 and ignored.get_json()["result"] == "ignored" and nothing_written()
