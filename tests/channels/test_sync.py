@@ -429,6 +429,22 @@ def test_an_ebay_sync_pages_by_offset_and_maps_payment_cancellation_and_address(
     assert check_invariants() == []
 
 
+def test_a_throttled_ebay_page_is_fetched_again_after_a_pause_and_nothing_is_doubled(shop, ebay, ebay_fake):
+    shop.product("A", in_hand=5)
+    ebay_fake.page_size = 1
+    ebay_fake.add(ebay_order("11-00020-00020", modified="2026-11-01T10:00:00.000Z"),
+                  ebay_order("11-00021-00021", modified="2026-11-02T10:00:00.000Z"))
+    ebay_fake.throttle_next = 2
+    ebay_fake.retry_after = "2"
+    pauses: list[float] = []
+
+    run = sync(ebay, pauses)
+
+    assert run.status == "ok" and run.imported == 2 and len(pauses) == 2 and all(2 <= p <= 60 for p in pauses)
+    assert sorted(orders_of(ebay)) == ["11-00020-00020", "11-00021-00021"] and shop.stock("A") == (5, 2)
+    assert check_invariants() == []
+
+
 def test_an_expired_ebay_token_is_refreshed_with_basic_auth_and_the_refresh_token(shop, ebay, ebay_fake):
     shop.product("A", in_hand=5)
     ebay_fake.token_life_calls = 1
