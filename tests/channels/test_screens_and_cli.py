@@ -152,3 +152,25 @@ def test_cli_options_that_do_not_fit_the_kind_are_refused_and_nothing_is_made(ap
     assert ebay_marketplace.exit_code == 2 and "has no marketplace-id" in ebay_marketplace.output
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesChannel)) == 2  # the shop's own two
+
+
+def test_the_channel_screens_show_the_last_sync_what_it_imported_and_its_errors(app, shop, amazon, amazon_fake):
+    from oms_web.channels.sync import sync_channel
+
+    shop.product("A", in_hand=10)
+    amazon_fake.add(amazon_order("202-0000061-0000061", items=[("A", 1, "10.00")]),
+                    amazon_order("202-0000062-0000062", items=[("NOT-OURS", 1, "10.00")]))
+    sync_channel(amazon.id, sleep=lambda s: None)
+    amazon_fake.add(amazon_order("202-0000061-0000061", status="Canceled", updated="2026-11-01T12:00:00Z"))
+    sync_channel(amazon.id, sleep=lambda s: None)
+    db.session.rollback()
+    client = admin_client(app, shop)
+
+    overview = client.get("/channels").get_data(as_text=True)
+    page = client.get(f"/channels/{amazon.id}").get_data(as_text=True)
+
+    assert re.search(r"ok · 0 new · <span class=\"warn\">1 error\(s\)</span>", overview)
+    rows = re.findall(r"<tr><td>[^<]+</td><td>api</td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
+                      r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
+    assert rows == [("ok", "0", "0", "0", "1"), ("ok", "1", "0", "1", "0")]  # newest first: new, repeats, held, skipped
+    assert "202-0000061-0000061: cancelled on Amazon UK after it was imported as" in page
