@@ -101,10 +101,13 @@ def update_channel(channel_id: int, *, active: bool, secret: str | None, setting
 
 
 def set_sku_mapping(channel_id: int, channel_sku: str, product_sku: str | None) -> None:
-    """Map the channel's SKU to one of our products (None removes the mapping)."""
+    """Map the channel's SKU to one of our products (None removes the mapping; an empty SKU is refused,
+    never taken for a removal)."""
     channel_sku = (channel_sku or "").strip()
     if not channel_sku:
         raise InvalidInput("Enter the channel's SKU", field="channel_sku")
+    if product_sku is not None and not product_sku.strip():
+        raise InvalidInput("Enter the SKU of our product it is", field="product_sku")
     with write_transaction():
         channel = _channel(channel_id)
         mapping = dict((channel.settings or {}).get("sku_map") or {})

@@ -174,3 +174,35 @@ def test_the_channel_screens_show_the_last_sync_what_it_imported_and_its_errors(
                       r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
     assert rows == [("ok", "0", "0", "0", "1"), ("ok", "1", "0", "1", "0")]  # newest first: new, repeats, held, skipped
     assert "202-0000061-0000061: cancelled on Amazon UK after it was imported as" in page
+
+
+def test_an_admin_maps_a_channel_sku_on_screen_and_releases_the_order_it_held(app, shop):
+    from oms_web.channels.manage import create_channel
+
+    shop.product("MUG-BLUE", in_hand=5)
+    store = create_channel("Store API", ChannelKind.API)
+    held = app.test_client().post("/api/v1/orders", headers={"Authorization": f"Bearer {store.api_key}"}, json={
+        "order_id": "W-77", "customer": {"name": "Ada"}, "lines": [{"sku": "blue-mug", "quantity": 2, "unit_price": "9.00"}]})
+    assert held.status_code == 201 and held.get_json()["stage"] == "needs_attention"
+    order_id = held.get_json()["id"]
+    client = admin_client(app, shop)
+    page = f"/channels/{store.channel.id}"
+
+    def map_sku(**form):
+        return client.post(f"{page}/sku-map", data={"csrf_token": page_token(client, page), **form})
+
+    blank = map_sku(channel_sku="blue-mug", product_sku="  ")
+    unknown = map_sku(channel_sku="blue-mug", product_sku="NO-SUCH")
+    assert blank.status_code == 422 and "Enter the SKU of our product" in blank.get_data(as_text=True)
+    assert unknown.status_code == 422 and "No product has the SKU NO-SUCH" in unknown.get_data(as_text=True)
+    db.session.rollback()
+    assert (db.session.get(SalesChannel, store.channel.id).settings or {}).get("sku_map", {}) == {}
+
+    mapped = map_sku(channel_sku="blue-mug", product_sku="mug-blue")
+    assert mapped.status_code == 200 and "MUG-BLUE" in mapped.get_data(as_text=True)
+    released = client.post(f"/orders/{order_id}/release", data={"csrf_token": page_token(client, f"/orders/{order_id}")})
+    assert released.status_code in (200, 302)
+    db.session.rollback()
+    order = db.session.get(Order, order_id)
+    assert order.hold_reason is None and [(l.sku, l.allocated) for l in order.lines] == [("MUG-BLUE", 2)]
+    assert check_invariants() == []
