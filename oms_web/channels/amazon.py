@@ -375,10 +375,14 @@ def not_for_upload_file(confirmation: ShipmentConfirmation) -> str | None:
     if all(line.order_line.channel_line_id for line in shipment.lines):
         return None
     shipped = {line.order_line_id: line.quantity for line in shipment.lines}
-    if all(shipped.get(line.id, 0) == line.ordered for line in shipment.order.lines if line.ordered):
+    whole = all(shipped.get(line.id, 0) == line.ordered for line in shipment.order.lines if line.ordered)
+    # An edited order's lines are no longer what Amazon sold: "the whole order" would confirm more.
+    edited = any(event.kind == "edited" for event in shipment.order.events)
+    if whole and not edited:
         return None
-    return ("Not in the file: it ships part of an order whose Amazon item ids are unknown (imported from the "
-            "All Orders report). Confirm it on Seller Central by hand, then mark it confirmed here.")
+    return (f"Not in the file: it ships {'an edited order' if whole else 'part of an order'} whose Amazon item "
+            "ids are unknown (imported from the All Orders report), and a file row without them confirms the "
+            "whole order as Amazon sold it. Confirm it on Seller Central by hand, then mark it confirmed here.")
 
 
 def _tsv(value: Any) -> str:

@@ -237,12 +237,19 @@ def send_due_confirmations(channel_id: int, *, now: datetime | None = None,
         return result
     try:
         client = MARKETPLACES[channel.kind].client(channel, sleep=sleep)
+        db.session.rollback()  # no read stays open across the calls to the channel
         _check_login(client)
-        setup_error = None
+        channel_down = None
     except ChannelError as error:
-        client, setup_error = None, _channel_failure(error)
+        client, channel_down = None, _channel_failure(error)
     db.session.rollback()
     for position, confirmation_id in enumerate(due):
+        if channel_down is not None and position > 0:
+            # The channel takes no confirmation now: the rest are not tried, keep their place and their
+            # pause, and say why they wait. The one that failed waits its own pause, so next time the
+            # others go first: one confirmation the channel keeps failing never holds the queue.
+            _note_waiting(due[position:], channel_down)
+            break
         if not _claim(confirmation_id, now):
             continue  # another run is sending it
         confirmation = db.session.scalars(sa.select(ShipmentConfirmation).where(
@@ -252,20 +259,18 @@ def send_due_confirmations(channel_id: int, *, now: datetime | None = None,
             .selectinload(ShipmentLine.order_line))).one()
         number = confirmation.shipment.number
         try:
-            if setup_error is not None:
-                raise setup_error
+            if channel_down is not None:
+                raise channel_down
             remote_id = client.confirm_shipment(confirmation)
         except ChannelError as error:
             db.session.rollback()
-            failure = setup_error or _diagnose(client, error)
-            refused = failure is None
-            _record_failure(confirmation_id, now, error if refused else failure, refused=refused)
+            failure, outcome = (channel_down, CHANNEL_DOWN) if channel_down is not None else _diagnose(client, error)
+            _record_failure(confirmation_id, now, failure, refused=outcome == REFUSED)
             result.failed += 1
-            result.errors.append(f"Confirmation of {number}: {error.message if refused else failure.message}"
-                                 + (" (refused: see the channel's page)" if refused else " (will retry)"))
-            if not refused:
-                # The channel cannot take any confirmation now: the others wait with this one.
-                setup_error = failure
+            result.errors.append(f"Confirmation of {number}: {failure.message}"
+                                 + (" (refused: see the channel's page)" if outcome == REFUSED else " (will retry)"))
+            if outcome == CHANNEL_DOWN:
+                channel_down = failure
             continue
         db.session.rollback()
         with write_transaction():
@@ -298,21 +303,40 @@ def _channel_failure(error: ChannelError) -> ChannelError:
     return ChannelError(error.message, status=error.status, retryable=True)
 
 
-def _diagnose(client: Any, error: ChannelError) -> ChannelError | None:
-    """None when the channel refused the confirmation's content; else the channel's failure to retry.
+REFUSED, THIS_ONE, CHANNEL_DOWN = "refused", "retry this one", "channel down"
 
-    A 401 or 403 left after the transport's own token refresh is our credentials. So is a 4xx that came
-    while the login no longer works: a token refresh refused with 400 (invalid_grant) looks like a
-    refusal of the content otherwise.
+
+def _diagnose(client: Any, error: ChannelError) -> tuple[ChannelError, str]:
+    """What a failed confirmation call means, and the error to record for it:
+    - REFUSED: the channel refused what the confirmation says (CONTENT_REFUSALS): a person must look;
+    - CHANNEL_DOWN: the channel takes nothing now (throttled after every retry, 5xx, unreachable, our
+      login refused, or a 401/403 left after the transport's own token refresh);
+    - THIS_ONE: anything else (a 409, an answer that cannot be read): this one waits its pause, the
+      others are still tried.
+    A 4xx while the login itself no longer works is the login's fault: a refused token refresh can come
+    back as 400 (invalid_grant) and would look like a refusal of the content otherwise.
     """
-    if error.retryable or error.status not in CONTENT_REFUSALS:
-        return _channel_failure(error) if error.status in CREDENTIAL_REFUSALS else \
-            ChannelError(error.message, status=error.status, retryable=True)
-    try:
-        _check_login(client)
-    except ChannelError as login_error:
-        return _channel_failure(login_error)
-    return None
+    if error.status in CREDENTIAL_REFUSALS:
+        return _channel_failure(error), CHANNEL_DOWN
+    if error.status in CONTENT_REFUSALS:
+        try:
+            _check_login(client)
+        except ChannelError as login_error:
+            return _channel_failure(login_error), CHANNEL_DOWN
+        if not error.retryable:
+            return error, REFUSED
+        return ChannelError(error.message, status=error.status, retryable=True), THIS_ONE
+    if error.retryable and (error.status is None or error.status == 429 or error.status >= 500):
+        return ChannelError(error.message, status=error.status, retryable=True), CHANNEL_DOWN
+    return ChannelError(error.message, status=error.status, retryable=True), THIS_ONE
+
+
+def _note_waiting(confirmation_ids: list[int], why: ChannelError) -> None:
+    """Say on the confirmations not tried this run why they wait; their place and pause are kept."""
+    with write_transaction():
+        db.session.execute(sa.update(ShipmentConfirmation).where(
+            ShipmentConfirmation.id.in_(confirmation_ids), ShipmentConfirmation.status == "pending")
+            .values(last_error=f"Waiting: {why.message}"[:500]).execution_options(synchronize_session=False))
 
 
 def _claim(confirmation_id: int, now: datetime) -> bool:
@@ -325,9 +349,12 @@ def _claim(confirmation_id: int, now: datetime) -> bool:
 
 
 def _record_failure(confirmation_id: int, now: datetime, error: ChannelError, *, refused: bool) -> None:
-    """Count a failed attempt: refused, the confirmation is failed; else it waits for its next attempt."""
+    """Count a failed attempt: refused, the confirmation is failed; else it waits for its next attempt.
+    Nothing changes when it is no longer pending (marked confirmed by hand meanwhile)."""
     with write_transaction():
         row = db.session.get(ShipmentConfirmation, confirmation_id)
+        if row.status != "pending":
+            return
         row.attempts += 1
         row.last_error = error.message[:500]
         if refused:
@@ -365,7 +392,8 @@ def _waiting_for_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
     return list(db.session.scalars(_with_shipment(sa.select(ShipmentConfirmation).where(
         ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status.in_(waiting))
         .order_by(ShipmentConfirmation.id).limit(FILE_BATCH)).options(
-        selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.lines))))
+        selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.lines),
+        selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.events))))
 
 
 def upload_file_of(channel: SalesChannel, confirmation_ids: list[int]) -> tuple[str, list[ShipmentConfirmation]]:
@@ -396,6 +424,16 @@ def mark_uploaded(actor: User, channel_id: int, confirmation_ids: list[int]) -> 
         raise InvalidInput("Name the confirmations that were in the file", field="confirmations")
     with write_transaction():
         rows = _channel_confirmations(channel_id, wanted)
+        channel = db.session.get(SalesChannel, channel_id)
+        if channel.kind is not ChannelKind.AMAZON:
+            raise InvalidInput("Only an Amazon channel confirms by upload file", field="confirmations")
+        # What may be in a file now (_waiting_for_file): one put back in the API's queue since the page
+        # was read is the API's again, and must not be marked confirmed for a file that never held it.
+        for_file = ("pending", "failed") if amazon.confirms_by_file(channel) else ("failed",)
+        gone_back = [c.shipment.number for c in rows if c.status != "sent" and c.status not in for_file]
+        if gone_back:
+            raise InvalidState(f"{', '.join(gone_back)} went back to the API's queue since this page was read: "
+                               "nothing changed; reload the page")
         marked = [c for c in rows if c.status != "sent"]
         already = [c.shipment.number for c in rows if c.status == "sent"]
         if not marked:

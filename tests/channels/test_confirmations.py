@@ -145,12 +145,13 @@ def test_refused_credentials_keep_every_confirmation_waiting_with_the_reason_unt
     result = send(amazon, now=now)
 
     rows = confirmations()
-    assert result.failed == 2 and all("will retry" in error for error in result.errors)
-    for confirmation_id in (first, second):
-        status, attempts, error, due, *_ = rows[confirmation_id]
-        assert (status, attempts) == ("pending", 1)
-        assert error.startswith("Credentials refused: check the channel's settings") and "invalid_client" in error
-        assert due == now + timedelta(minutes=1)
+    assert result.failed == 1 and all("will retry" in error for error in result.errors)
+    status, attempts, error, due, *_ = rows[first]  # the one tried waits its pause
+    assert (status, attempts, due) == ("pending", 1, now + timedelta(minutes=1))
+    assert error.startswith("Credentials refused: check the channel's settings") and "invalid_client" in error
+    status, attempts, error, due, *_ = rows[second]  # the rest keep their place and say why they wait
+    assert (status, attempts) == ("pending", 0) and due <= now
+    assert error.startswith("Waiting: Credentials refused: check the channel's settings")
     assert len(amazon_fake.token_requests) == 1  # asked once, not once per confirmation
     assert amazon_fake.api_calls("/shipmentConfirmation") == []
 
@@ -158,7 +159,7 @@ def test_refused_credentials_keep_every_confirmation_waiting_with_the_reason_unt
     later = send(amazon, now=now + timedelta(minutes=1))
 
     rows = confirmations()
-    assert later.sent == 2 and rows[first][:3] == ("sent", 2, None) and rows[second][0] == "sent"
+    assert later.sent == 2 and rows[first][:3] == ("sent", 2, None) and rows[second][:3] == ("sent", 1, None)
 
 
 def test_a_token_the_api_keeps_refusing_after_a_refresh_is_a_credentials_failure(shop, amazon, amazon_fake):
@@ -189,9 +190,31 @@ def test_a_channel_that_keeps_failing_holds_back_the_other_confirmations_and_nev
 
     rows = confirmations()
     assert rows[first][:2] == ("pending", 501) and rows[first][3] == now + sync_module.RETRY_CAP
-    assert rows[second][:2] == ("pending", 1) and "503" in rows[second][2]
+    assert rows[second][:2] == ("pending", 0) and rows[second][2].startswith("Waiting:") and "503" in rows[second][2]
     # The first one's call was retried by the transport; the second one was not tried at all.
     assert len(amazon_fake.api_calls("/shipmentConfirmation")) == 6
+
+    # Next run the second goes first: one confirmation the channel keeps failing never holds the queue.
+    amazon_fake.fail_next = 0
+    later = send(amazon, now=now + timedelta(minutes=5))
+    rows = confirmations()
+    assert later.sent == 1 and rows[second][0] == "sent" and rows[first][:2] == ("pending", 501)
+
+
+def test_a_failure_that_concerns_one_confirmation_does_not_stop_the_others(shop, amazon, amazon_fake):
+    shop.product("A", in_hand=5)
+    first = ship(shop, report_order(shop, amazon, "202-0001022-0001022", ("A", 1)))
+    second = ship(shop, report_order(shop, amazon, "202-0001023-0001023", ("A", 1)))
+    amazon_fake.add(amazon_order("202-0001022-0001022"), amazon_order("202-0001023-0001023"))
+    amazon_fake.fail_next = 1
+    amazon_fake.failure = 409
+    amazon_fake.fail_paths = ("/shipmentConfirmation",)
+
+    result = send(amazon)
+
+    rows = confirmations()
+    assert result.sent == 1 and rows[second][0] == "sent"
+    assert rows[first][:2] == ("pending", 1) and "409" in rows[first][2]  # tried again after its pause
 
 
 def test_the_pause_between_attempts_grows_then_stays_at_the_cap_however_many_attempts():
@@ -422,3 +445,43 @@ def test_part_of_an_order_without_item_ids_is_kept_out_of_the_file_and_confirmed
                           data={"csrf_token": page_token(client, f"/channels/{channel.id}"), "ids": str(part)})
     assert by_hand.status_code == 302
     assert confirmations()[part][0] == "sent" and confirmations()[whole][0] == "pending"
+
+
+def test_a_refused_confirmation_retried_meanwhile_is_not_marked_uploaded_from_an_old_page(app, shop, amazon, amazon_fake):
+    shop.product("A", in_hand=5)
+    confirmation_id = ship(shop, report_order(shop, amazon, "202-0001060-0001060", ("A", 1)))
+    amazon_fake.add(amazon_order("202-0001060-0001060"))
+    amazon_fake.fail_next, amazon_fake.failure, amazon_fake.fail_paths = 1, 400, ("/shipmentConfirmation",)
+    send(amazon)
+    assert confirmations()[confirmation_id][0] == "failed"
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+    old_token = page_token(client, page)  # the page, read while it was refused, offers it in the file
+    retried = client.post(f"{page}/confirmations/retry", data={"csrf_token": old_token, "ids": str(confirmation_id)})
+    assert retried.status_code == 302 and confirmations()[confirmation_id][0] == "pending"
+    before = state(shop)
+
+    marked = client.post(f"{page}/confirmations/uploaded", data={"csrf_token": old_token, "ids": str(confirmation_id)})
+
+    assert marked.status_code == 409 and "went back to the API" in marked.get_data(as_text=True)
+    assert state(shop) == before
+
+
+def test_an_edited_order_without_item_ids_is_kept_out_of_the_file(app, shop):
+    """Amazon reads a row without item ids as the whole order it sold: more than an edited order ships."""
+    from oms_web.domain.orders import LineChange, edit_order
+
+    channel = amazon_by_file(shop)
+    shop.product("B", in_hand=10)
+    order = report_order(shop, channel, "202-0001070-0001070", ("A", 3), ("B", 1))
+    edit_order(shop.staff, order.id, [LineChange(quantity=2, line_id=order.lines[0].id),
+                                      LineChange(quantity=0, line_id=order.lines[1].id)])
+    db.session.rollback()
+    order = db.session.get(Order, order.id)
+    confirmation_id = ship(shop, order)  # everything the order now holds
+    client = admin_client(app, shop)
+
+    page = client.get(f"/channels/{channel.id}").get_data(as_text=True)
+
+    assert "Download shipment confirmation file" not in page and "it ships an edited order" in page
+    assert "Confirmed on Seller Central" in page and confirmations()[confirmation_id][0] == "pending"
