@@ -130,6 +130,8 @@ def channels_create(name: str, kind: str, secret: str | None, base_url: str, cli
         missing = [k.replace("_", "-") for k in CREDENTIALS[channel_kind] if k not in given_credentials]
         if "base_url" not in given_settings:
             missing.append("api-url")
+        if channel_kind is ChannelKind.AMAZON and "marketplace_id" not in given_settings:
+            missing.append("marketplace-id")
         click.echo("Ready to sync: flask --app oms_web channels sync --channel " + repr(created.channel.name)
                    if not missing else f"Before it can sync, set on the channel's page: {', '.join(missing)}")
 

@@ -20,7 +20,7 @@ from ..models import ChannelKind, SalesChannel
 from ..web import PUBLIC, allow, csrf
 from .importing import Skip, cancellation_delivered, existing_orders, import_order
 from .keys import signature_valid
-from .webstore import PayloadError, from_shopify, from_woocommerce
+from .webstore import WOO_TO_FULFIL, PayloadError, from_shopify, from_woocommerce
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)  # authenticated by the HMAC signature
@@ -87,6 +87,14 @@ def woocommerce(channel_id: int):
         return jsonify({"result": "pong"}), 200
     if channel is None or not signature_valid(channel.secret, raw, signature):
         return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
-    # As with Shopify's orders/updated: an update makes no new order (it may be of one shipped long ago).
-    return _receive(channel, from_woocommerce,
-                    creates=request.headers.get("X-WC-Webhook-Topic", "order.created") != "order.updated")
+    return _receive(channel, from_woocommerce, creates=_woo_update_may_create())
+
+
+def _woo_update_may_create() -> bool:
+    """order.created makes orders. An order.updated makes one only while the order is still to be
+    fulfilled in Woo (its order.created was missed, or came as `failed` and the customer paid since);
+    a `completed` one may be an order shipped before the store was connected, not to be shipped again."""
+    if request.headers.get("X-WC-Webhook-Topic", "order.created") != "order.updated":
+        return True
+    payload = request.get_json(silent=True, force=True)
+    return isinstance(payload, dict) and payload.get("status") in WOO_TO_FULFIL

@@ -215,6 +215,7 @@ WOO_ADDRESS = {"line1": "address_1", "line2": "address_2", "city": "city", "regi
 # "on-hold" is Woo's "awaiting payment" of a bank transfer or a cheque: stock is reduced, payment not
 # confirmed. Woo sends the order again as "processing" once it is paid.
 WOO_PAID = {"processing", "completed"}
+WOO_TO_FULFIL = {"pending", "on-hold", "processing"}  # not yet completed, cancelled, refunded or failed
 WOO_CANCELLED = {"cancelled", "refunded", "trash"}
 WOO_NOT_TO_SHIP = WOO_CANCELLED | {"failed"}
 WOO_LINE_IDS = (("variation_id", "VARIATION"), ("product_id", "PRODUCT"), ("id", "LINE"))

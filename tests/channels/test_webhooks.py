@@ -218,12 +218,21 @@ def test_an_authorized_shopify_order_is_clear_to_ship(hooks, shop):
     assert order.payment_status is PaymentStatus.PAID and order.segment is Segment.READY_TO_SHIP
 
 
-def test_woocommerce_order_updated_marks_paid_but_never_creates_an_order(hooks, shop):
-    ignored = hooks.to_woo({**WOO, "status": "processing"}, topic="order.updated")
-    assert ignored.status_code == 200 and ignored.get_json()["result"] == "ignored" and nothing_written()
+def test_woocommerce_order_updated_marks_paid_and_creates_only_an_order_still_to_fulfil(hooks, shop):
+    completed = hooks.to_woo({**WOO, "status": "completed"}, topic="order.updated")  # shipped before we were connected
+    assert completed.status_code == 200 and completed.get_json()["result"] == "ignored" and nothing_written()
     order_id = hooks.to_woo({**WOO, "status": "pending"}).get_json()["order_id"]
     assert hooks.to_woo({**WOO, "status": "processing"}, topic="order.updated").get_json()["result"] == "paid"
     assert fresh_order(shop, order_id).payment_status is PaymentStatus.PAID
+
+
+def test_a_woocommerce_order_first_seen_in_an_update_is_taken_in(hooks, shop):
+    """Its order.created was missed, or came as failed and the customer paid since: not to be lost."""
+    failed = hooks.to_woo({**WOO, "status": "failed"})
+    assert failed.get_json()["result"] == "ignored" and nothing_written()
+    paid = hooks.to_woo({**WOO, "status": "processing"}, topic="order.updated")
+    assert paid.status_code == 200 and paid.get_json()["result"] == "imported"
+    assert orders_count() == 1 and fresh_order(shop, paid.get_json()["order_id"]).payment_status is PaymentStatus.PAID
 
 
 def test_shopify_orders_updated_marks_paid_but_never_creates_an_order(hooks, shop):
