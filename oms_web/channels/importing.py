@@ -302,8 +302,8 @@ def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[s
 
 
 def canceled_after_import(channel: SalesChannel, skips: Iterable[Skip]) -> list[str]:
-    """Messages for orders the channel cancelled after we imported them: left as they are, for a person,
-    and noted once on each order's timeline, which its page shows as a warning not to ship it."""
+    """Messages for orders the channel cancelled after we imported them. Each is put on hold for a
+    person (order_services.record_channel_cancellation: not voided, not shipped), once."""
     found = _canceled_open_orders(channel, skips)
     db.session.rollback()  # end the read before the writes
     for _, order_id, message in found:
@@ -324,8 +324,8 @@ def _canceled_open_orders(channel: SalesChannel, skips: Iterable[Skip]) -> list[
 
 def cancellation_delivered(channel: SalesChannel, skip: Skip) -> tuple[int, str] | None:
     """A store's delivery says an order imported here was cancelled (or refunded). As for the channels
-    that are pulled (canceled_after_import), the order is left as it is, for a person: the message
-    goes on its timeline, once. Returns (order id, message), or None when no open order here is that one."""
+    that are pulled (canceled_after_import), the order is put on hold for a person, with the message
+    as the reason and on its timeline, once. Returns (order id, message), or None when no open order here is that one."""
     found = _canceled_open_orders(channel, [skip])
     db.session.rollback()  # end the read before the write
     if not found:

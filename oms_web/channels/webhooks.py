@@ -4,7 +4,7 @@ The HMAC is checked over the raw body, in constant time, before anything is pars
 missing, wrong or stale signature (one made with a secret since replaced) gets 401 and no write.
 A delivery of an order already received answers 200, so the store stops retrying; when it says the
 order is now paid, an order awaiting payment here is marked paid. A delivery saying an order imported
-here was cancelled leaves the order as it is and tells a person on its timeline (importing.cancellation_delivered).
+here was cancelled puts it on hold under Needs attention for a person (importing.cancellation_delivered).
 """
 from __future__ import annotations
 

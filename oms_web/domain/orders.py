@@ -680,7 +680,9 @@ def record_channel_payment(actor: User | None, order_id: int, ship_to: dict[str,
 @service
 def record_channel_cancellation(actor: User | None, order_id: int, message: str) -> bool:
     """The channel reports cancelled an order imported here. Only an admin voids, with a reason, so the
-    order is left as it is: `message` goes on its timeline (event "channel_cancelled") for a person.
+    order is not voided: it is put on hold (Needs attention, with `message` as the reason), which stops
+    it being shipped, and `message` goes on its timeline (event "channel_cancelled"). Its stock stays
+    committed until it is voided; releasing the hold ships it after all.
 
     Returns False, changing nothing, when the order is no longer open or its timeline has that event already.
     """
@@ -691,6 +693,9 @@ def record_channel_cancellation(actor: User | None, order_id: int, message: str)
                                                         OrderEvent.kind == "channel_cancelled").limit(1)):
         return False
     events.record(order, actor, "channel_cancelled", message)
+    if order.status is OrderStatus.FINALIZED and not order.hold_reason:
+        order.hold_reason = message[:300]
+        refresh_order(order)
     return True
 
 
@@ -873,7 +878,7 @@ def release_hold(actor: User, order_id: int) -> Order:
             line.tax_rate_bp = _tax_rate(product)
     order.hold_reason = None
     db.session.flush()
-    events.record(order, actor, "released", "Hold released: every SKU matches a product")
+    events.record(order, actor, "released", "Hold released")
     _allocate_and_describe(order, actor)
     refresh_order(order)
     return order

@@ -321,18 +321,29 @@ def test_an_order_cancelled_in_the_store_after_import_is_left_as_it_is_and_noted
     assert order.status is OrderStatus.FINALIZED and order.lines[0].allocated == order.lines[0].ordered
     notes = events_of(order_id, "channel_cancelled")
     assert len(notes) == 1 and f"after it was imported as {order.number}; void it here" in notes[0]
+    assert order.segment is Segment.NEEDS_ATTENTION and order.hold_reason == notes[0]
     assert committed(shop, "MUG") == before and orders_count() == 1 and check_invariants() == []
 
 
-def test_the_order_page_warns_not_to_ship_an_order_the_store_cancelled(app, hooks, shop):
+def test_an_order_the_store_cancelled_is_held_and_cannot_ship_until_the_hold_is_released(app, hooks, shop):
+    from oms_web.domain import shipping
+    from oms_web.domain.errors import InvalidState
     from tests.test_documents import signed_in
 
     order_id = hooks.to_shopify(SHOPIFY).get_json()["order_id"]
-    page = signed_in(app, shop.staff).get(f"/orders/{order_id}").get_data(as_text=True)
-    assert "Do not ship" not in page
     hooks.to_shopify({**SHOPIFY, "cancelled_at": "2026-11-21T10:00:00-05:00"}, topic="orders/cancelled")
     page = signed_in(app, shop.staff).get(f"/orders/{order_id}").get_data(as_text=True)
-    assert '<p class="warn" role="alert">Do not ship: Cancelled on ' in page and "void it here" in page
+    assert "Needs attention: Cancelled on " in page and "void it here" in page and "Release hold" in page
+    order = fresh_order(shop, order_id)
+    with pytest.raises(InvalidState, match="on hold"):
+        shipping.ship_lines(shop.staff, order_id, {order.lines[0].id: 1})
+    db.session.rollback()
+
+    order_services.release_hold(shop.staff, order_id)  # shipped after all: the customer changed their mind
+    order = fresh_order(shop, order_id)
+    assert order.hold_reason is None and order.segment is Segment.READY_TO_SHIP
+    shipping.ship_lines(shop.staff, order_id, {order.lines[0].id: 1})
+    assert check_invariants() == []
 
 
 def test_a_cancellation_of_an_order_never_received_or_already_void_writes_nothing(hooks, shop):
