@@ -92,8 +92,9 @@ def _detail_context(channel: SalesChannel, **extra) -> dict:
     waiting = db.session.scalar(sa.select(sa.func.count()).select_from(ShipmentConfirmation).where(
         ShipmentConfirmation.channel_id == channel.id, not_sent))
     settings = channel.settings or {}
+    by_file = sync.file_confirmations(channel)
     return {"channel": channel, "syncs": syncs, "confirmations": confirmations, "waiting": waiting,
-            "file_batch": sync.awaiting_file(channel), "kept_out": sync.kept_out_of_file(channel),
+            "file_batch": by_file.in_file, "kept_out": by_file.kept_out,
             "by_file": amazon.confirms_by_file(channel),
             "confirm_methods": amazon.CONFIRM_METHODS,
             "confirm_by": settings.get("confirm_by") or amazon.CONFIRM_BY_API, "masked": masked,

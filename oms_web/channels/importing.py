@@ -302,35 +302,28 @@ def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[s
 
 
 def canceled_after_import(channel: SalesChannel, skips: Iterable[Skip]) -> list[str]:
-    """Messages for orders the channel cancelled after we imported them. Each is put on hold for a
-    person (order_services.record_channel_cancellation: not voided, not shipped), once."""
-    found = _canceled_open_orders(channel, skips)
-    db.session.rollback()  # end the read before the writes
-    for _, order_id, message in found:
-        order_services.record_channel_cancellation(None, order_id, message[:1].upper() + message[1:])
-    return [f"{channel_order_id}: {message}" for channel_order_id, _, message in found]
-
-
-def _canceled_open_orders(channel: SalesChannel, skips: Iterable[Skip]) -> list[tuple[str, int, str]]:
-    """(channel order id, order id, message) of each open order here that the channel has cancelled."""
-    canceled = {skip.channel_order_id for skip in skips if skip.canceled}
-    found = []
-    for channel_order_id, order in sorted(existing_orders(channel.id, canceled).items()):
-        if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
-            found.append((channel_order_id, order.id, f"cancelled on {channel.name} after it was imported as "
-                                                      f"{order.number}; void it here unless it has shipped"))
-    return found
+    """Messages for orders the channel cancelled after we imported them, each put on hold for a person
+    (order_services.record_channel_cancellation: not voided, not shipped), once."""
+    return [f"{channel_order_id}: {message}" for channel_order_id, _, message in _hold_canceled(channel, skips)]
 
 
 def cancellation_delivered(channel: SalesChannel, skip: Skip) -> tuple[int, str] | None:
-    """A store's delivery says an order imported here was cancelled (or refunded). As for the channels
-    that are pulled (canceled_after_import), the order is put on hold for a person, with the message
-    as the reason and on its timeline, once. Returns (order id, message), or None when no open order here is that one."""
-    found = _canceled_open_orders(channel, [skip])
-    db.session.rollback()  # end the read before the write
-    if not found:
-        return None
-    _, order_id, message = found[0]
-    order_services.record_channel_cancellation(None, order_id, message[:1].upper() + message[1:])
-    return order_id, message
+    """A store's delivery says an order imported here was cancelled (or refunded): as for the channels
+    that are pulled (canceled_after_import). Returns (order id, message), or None when no open order
+    here is that one."""
+    held = _hold_canceled(channel, [skip])
+    return (held[0][1], held[0][2]) if held else None
 
+
+def _hold_canceled(channel: SalesChannel, skips: Iterable[Skip]) -> list[tuple[str, int, str]]:
+    """(channel order id, order id, message) of each open order here that the channel has cancelled,
+    each put on hold with the message as its reason."""
+    canceled = {skip.channel_order_id for skip in skips if skip.canceled}
+    found = [(channel_order_id, order.id, f"Cancelled on {channel.name} after it was imported as "
+                                          f"{order.number}; void it here unless it has shipped")
+             for channel_order_id, order in sorted(existing_orders(channel.id, canceled).items())
+             if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED)]
+    db.session.rollback()  # end the read before the writes
+    for _, order_id, message in found:
+        order_services.record_channel_cancellation(None, order_id, message)
+    return found

@@ -219,9 +219,10 @@ def send_due_confirmations(channel_id: int, *, now: datetime | None = None,
 
     Nothing is sent for an Amazon channel that confirms by upload file. Accepted: status sent, sent_at,
     remote_id (eBay's fulfillment id). Refused for what it says (CONTENT_REFUSALS): status failed, for
-    a person to look at. Any other failure (throttling, 5xx, network, credentials, settings) is the
-    channel's, not the confirmation's: this one and the rest of the due ones stay pending, attempts + 1,
-    the next attempt after a capped exponential pause, last_error saying why; none is sent this run.
+    a person to look at. Any other failure leaves it pending, attempts + 1, its next attempt after a
+    capped exponential pause, last_error saying why (see _diagnose). When the failure is the channel's
+    (throttled, down, unreachable, credentials), the run stops there: the rest are not tried, keep their
+    place and pause, and their last_error says why they wait.
     """
     now = now or utcnow()
     result = ConfirmationRun()
@@ -323,12 +324,10 @@ def _diagnose(client: Any, error: ChannelError) -> tuple[ChannelError, str]:
             _check_login(client)
         except ChannelError as login_error:
             return _channel_failure(login_error), CHANNEL_DOWN
-        if not error.retryable:
-            return error, REFUSED
-        return ChannelError(error.message, status=error.status, retryable=True), THIS_ONE
+        return error, REFUSED
     if error.retryable and (error.status is None or error.status == 429 or error.status >= 500):
-        return ChannelError(error.message, status=error.status, retryable=True), CHANNEL_DOWN
-    return ChannelError(error.message, status=error.status, retryable=True), THIS_ONE
+        return error, CHANNEL_DOWN
+    return error, THIS_ONE
 
 
 def _note_waiting(confirmation_ids: list[int], why: ChannelError) -> None:
@@ -370,27 +369,40 @@ def retry_delay(attempts: int) -> timedelta:
 
 # ---------------------------------------------------------------- confirmations by hand: file and retry
 
-def awaiting_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
-    """The confirmations that wait to go to Amazon in an upload file, oldest first (at most FILE_BATCH):
-    every one not yet sent on a channel that confirms by file; on one that confirms by API, those the
+@dataclass
+class FileConfirmations:
+    """What waits to be confirmed to Amazon by upload file (at most FILE_BATCH, oldest first): every
+    confirmation not yet sent on a channel that confirms by file; on one that confirms by API, those the
     API refused, so that the seller can fall back to the file."""
-    if channel.kind is not ChannelKind.AMAZON:
-        return []
-    return [c for c in _waiting_for_file(channel) if amazon.not_for_upload_file(c) is None]
+    in_file: list[ShipmentConfirmation]
+    kept_out: dict[int, str]  # by id, why it cannot be in a file (amazon.not_for_upload_file): confirmed by hand
 
 
-def kept_out_of_file(channel: SalesChannel) -> dict[int, str]:
-    """The confirmations that wait for the file but cannot be in it, by id, with the reason
-    (amazon.not_for_upload_file): they are confirmed on Seller Central by hand, then marked here."""
+def file_confirmations(channel: SalesChannel) -> FileConfirmations:
+    found = FileConfirmations([], {})
     if channel.kind is not ChannelKind.AMAZON:
-        return {}
-    return {c.id: reason for c in _waiting_for_file(channel) if (reason := amazon.not_for_upload_file(c))}
+        return found
+    for confirmation in _waiting_for_file(channel):
+        reason = amazon.not_for_upload_file(confirmation)
+        if reason:
+            found.kept_out[confirmation.id] = reason
+        else:
+            found.in_file.append(confirmation)
+    return found
+
+
+def awaiting_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
+    """The confirmations an upload file of the channel holds now (FileConfirmations.in_file)."""
+    return file_confirmations(channel).in_file
+
+
+def _file_statuses(channel: SalesChannel) -> tuple[str, ...]:
+    return ("pending", "failed") if amazon.confirms_by_file(channel) else ("failed",)
 
 
 def _waiting_for_file(channel: SalesChannel) -> list[ShipmentConfirmation]:
-    waiting = ("pending", "failed") if amazon.confirms_by_file(channel) else ("failed",)
     return list(db.session.scalars(_with_shipment(sa.select(ShipmentConfirmation).where(
-        ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status.in_(waiting))
+        ShipmentConfirmation.channel_id == channel.id, ShipmentConfirmation.status.in_(_file_statuses(channel)))
         .order_by(ShipmentConfirmation.id).limit(FILE_BATCH)).options(
         selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.lines),
         selectinload(ShipmentConfirmation.shipment).selectinload(Shipment.order).selectinload(Order.events))))
@@ -427,10 +439,9 @@ def mark_uploaded(actor: User, channel_id: int, confirmation_ids: list[int]) -> 
         channel = db.session.get(SalesChannel, channel_id)
         if channel.kind is not ChannelKind.AMAZON:
             raise InvalidInput("Only an Amazon channel confirms by upload file", field="confirmations")
-        # What may be in a file now (_waiting_for_file): one put back in the API's queue since the page
-        # was read is the API's again, and must not be marked confirmed for a file that never held it.
-        for_file = ("pending", "failed") if amazon.confirms_by_file(channel) else ("failed",)
-        gone_back = [c.shipment.number for c in rows if c.status != "sent" and c.status not in for_file]
+        # What may be in a file now: one put back in the API's queue since the page was read is the
+        # API's again, and must not be marked confirmed for a file that never held it.
+        gone_back = [c.shipment.number for c in rows if c.status not in ("sent", *_file_statuses(channel))]
         if gone_back:
             raise InvalidState(f"{', '.join(gone_back)} went back to the API's queue since this page was read: "
                                "nothing changed; reload the page")

@@ -173,7 +173,7 @@ def test_the_channel_screens_show_the_last_sync_what_it_imported_and_its_errors(
     rows = re.findall(r"<tr><td>[^<]+</td><td>api</td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
                       r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
     assert rows == [("ok", "0", "0", "0", "1"), ("ok", "1", "0", "1", "0")]  # newest first: new, repeats, held, skipped
-    assert "202-0000061-0000061: cancelled on Amazon UK after it was imported as" in page
+    assert "202-0000061-0000061: Cancelled on Amazon UK after it was imported as" in page
 
 
 def test_an_admin_maps_a_channel_sku_on_screen_and_releases_the_order_it_held(app, shop):

@@ -111,7 +111,7 @@ def test_an_order_cancelled_on_amazon_after_import_is_left_as_it_is_and_reported
 
     order = orders_of(amazon)["202-0000015-0000015"]
     assert run.status == "ok" and run.skipped == 1
-    assert run.errors == [f"202-0000015-0000015: cancelled on Amazon UK after it was imported as {order.number}; "
+    assert run.errors == [f"202-0000015-0000015: Cancelled on Amazon UK after it was imported as {order.number}; "
                           f"void it here unless it has shipped"]
     assert order.status is OrderStatus.FINALIZED and shop.stock("A") == (5, 2)
     assert shop.event_kinds(order.id).count("channel_cancelled") == 1  # the order's page warns not to ship it
