@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app oms_web
+# Where `make run` serves: `make run PORT=5001` when 5000 is taken.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 .PHONY: run test bench screenshots install install-test clean
 
@@ -13,16 +16,6 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
-
-# htmx for offline sites and the tests: the same pinned file the pages load from the CDN, checked
-# against the integrity hash in oms_web/web.py; fetched from the npm registry, never committed.
-HTMX_VERSION := $(shell sed -n 's/^HTMX_VERSION = "\(.*\)"/\1/p' oms_web/web.py)
-HTMX_INTEGRITY := $(shell sed -n 's/^HTMX_INTEGRITY = "sha384-\(.*\)"/\1/p' oms_web/web.py)
-static/vendor/htmx.min.js: oms_web/web.py
-	mkdir -p static/vendor $(VENV)/npm
-	cd $(VENV)/npm && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar -xzf htmx.org-$(HTMX_VERSION).tgz package/dist/htmx.min.js
-	test "$$(openssl dgst -sha384 -binary $(VENV)/npm/package/dist/htmx.min.js | openssl base64 -A)" = "$(HTMX_INTEGRITY)"
-	cp $(VENV)/npm/package/dist/htmx.min.js $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -36,14 +29,14 @@ $(VENV)/.system-packages: | $(BIN)/python
 	if [ -n "$$missing" ]; then apt-get update && apt-get install -y chromium poppler-utils zbar-tools; fi
 	touch $@
 
-install: $(VENV)/.installed static/vendor/htmx.min.js
-install-test: $(VENV)/.installed-test $(VENV)/.system-packages static/vendor/htmx.min.js
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test $(VENV)/.system-packages
 
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	@echo "oms_web is at http://127.0.0.1:5000/"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "oms_web is at http://$(HOST):$(PORT)/"
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(BIN)/pytest
