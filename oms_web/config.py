@@ -34,9 +34,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
                        "tax_id": "US-000000000", "logo": None},
         "OMS_SHIP_FROM": {"name": "Demo Retail Ltd", "line1": "1 Warehouse Way", "city": "Springfield",
                           "region": "IL", "postal_code": "62701", "country": "US"},
-        # htmx from its pinned CDN address (with its integrity hash), or "local": the same file, fetched
-        # into static/vendor/ at set-up, for offline sites and the tests.
-        "OMS_HTMX": "cdn",
+        # htmx from static/vendor/ (it ships with the project), or "cdn": the same pinned file from
+        # jsDelivr. Local by default: the UI then works with no internet and the CSP names no other host.
+        "OMS_HTMX": "local",
         # A board left open all day must still be able to post: the token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
@@ -23,9 +23,15 @@ from .models import Role
 csrf = CSRFProtect()
 PUBLIC = "public"
 
+# htmx ships with the project (static/vendor/htmx.min.js, this version and hash) and is served from
+# there unless OMS_HTMX is "cdn". Either way the browser checks the integrity hash.
 HTMX_VERSION = "2.0.11"
 HTMX_CDN = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
 HTMX_INTEGRITY = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+
+
+def htmx_from_cdn(config) -> bool:
+    return config.get("OMS_HTMX") == "cdn"
 
 
 def allow(role: Role | str) -> Callable:
@@ -76,7 +82,7 @@ def _check_role() -> Response | None:
 
 
 def _security_headers(response: Response) -> Response:
-    htmx_source = "" if current_app.config.get("OMS_HTMX") == "local" else " https://cdn.jsdelivr.net"
+    htmx_source = " https://cdn.jsdelivr.net" if htmx_from_cdn(current_app.config) else ""
     response.headers.setdefault("Content-Security-Policy",
                                 f"default-src 'self'; script-src 'self'{htmx_source}; style-src 'self'; "
                                 "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -141,9 +147,10 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _shared() -> dict[str, Any]:
-        local = app.config.get("OMS_HTMX") == "local"
-        return {"Role": Role, "htmx_src": url_for("static", filename="vendor/htmx.min.js") if local else HTMX_CDN,
-                "htmx_integrity": None if local else HTMX_INTEGRITY}
+        # The local address is made in base.html: a context processor also runs for the PDFs, where
+        # there may be no request to build a URL from.
+        return {"Role": Role, "htmx_cdn": HTMX_CDN if htmx_from_cdn(app.config) else None,
+                "htmx_integrity": HTMX_INTEGRITY}
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:

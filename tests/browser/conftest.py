@@ -58,9 +58,9 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'oms-browser.sqlite3'}"
-    app = create_app(test_config(url, OMS_HTMX="local"))
+    app = create_app(test_config(url))  # htmx as a site gets it by default: from static/vendor/
     if not (Path(app.static_folder) / "vendor" / "htmx.min.js").exists():
-        pytest.fail("static/vendor/htmx.min.js is missing: `make test` fetches it")
+        pytest.fail("static/vendor/htmx.min.js is missing: it ships with the project")
     with app.app_context():
         upgrade()
     server = LiveServer(app)
@@ -174,14 +174,15 @@ def allow_refusals(page: Page, *statuses: int) -> None:
 @pytest.fixture
 def open_page(browser, live_server, shop) -> Iterator:
     """open_page() -> a page in a new browser context (its own cookies: another person's browser);
-    open_page(beside=page) -> another tab of the same browser. Console errors are checked at the end."""
+    open_page(beside=page) -> another tab of the same browser; open_page(java_script_enabled=False) and
+    other Playwright context options -> a browser set up so. Console errors are checked at the end."""
     contexts: list[BrowserContext] = []
 
-    def open_(beside: Page | None = None) -> Page:
+    def open_(beside: Page | None = None, **context_options) -> Page:
         if beside is not None:
             context = beside.context
         else:
-            context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
+            context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, **context_options)
             context.set_default_timeout(TIMEOUT_MS)
             contexts.append(context)
         page = context.new_page()

@@ -1,0 +1,35 @@
+"""The screens with no internet and with no script: htmx comes from this site, so a site that cannot
+reach a CDN still works; and a form whose script did not run still posts, never putting its CSRF
+token in a URL."""
+import re
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect
+
+from oms_web.models import PaymentStatus
+
+from .conftest import mark_window, same_window, sign_in
+from .pages import stage_badge
+
+
+def test_the_screens_work_when_no_other_host_can_be_reached(page, shop, live_server):
+    shop.product("MUG-BLUE", in_hand=5)
+    order = shop.order_for("Katherine Johnson", ("MUG-BLUE", 1), payment=PaymentStatus.PENDING)
+    own_host = urlsplit(live_server.url).netloc
+    elsewhere = []
+
+    def offline(route):  # as on a site without internet: every other host is unreachable
+        elsewhere.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    page.context.route(lambda url: urlsplit(url).netloc != own_host, offline)
+    sign_in(page, shop.staff, f"/orders/{order.id}")
+    expect(stage_badge(page)).to_have_text("Awaiting payment")
+
+    mark_window(page)
+    page.get_by_role("button", name="Mark paid").click()
+    expect(stage_badge(page)).not_to_have_text("Awaiting payment")
+    expect(page.locator("#order-timeline")).to_contain_text("Payment received")
+    assert same_window(page), "htmx did not load: the click reloaded the page"
+    assert shop.order_row(order.id).payment_status is PaymentStatus.PAID
+    assert elsewhere == [], "the page asked another host for something"
