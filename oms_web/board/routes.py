@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain import orders as order_services
@@ -13,7 +13,7 @@ from ..domain.errors import DomainError
 from ..domain.segments import segment_counts
 from ..extensions import db
 from ..models import Role, SalesChannel, Segment
-from ..web import allow, as_id, error_response, page_or_fragment, refreshed
+from ..web import allow, as_id, error_response, is_htmx, page_or_fragment, refreshed
 from . import bp
 
 SEGMENT_ORDER = list(Segment)
@@ -86,6 +86,9 @@ def bulk_allocate():
     message = f"Allocated {units} unit(s) across {len(ids) - len(refused)} order(s)."
     if refused:
         message += f" Not allocated: {'; '.join(refused[:5])}" + (" …" if len(refused) > 5 else "")
+    if not is_htmx():  # the board's form posted without its script: back to the board, the message on top
+        flash(message)
+        return redirect(url_for("board.index"))
     response = make_response(render_template("board/_bulk_result.html", message=message, refused=refused))
     response.headers["HX-Retarget"] = "#flash"
     return refreshed(response)

@@ -33,3 +33,32 @@ def test_the_screens_work_when_no_other_host_can_be_reached(page, shop, live_ser
     assert same_window(page), "htmx did not load: the click reloaded the page"
     assert shop.order_row(order.id).payment_status is PaymentStatus.PAID
     assert elsewhere == [], "the page asked another host for something"
+
+
+def test_with_no_script_an_order_action_is_a_plain_post_that_keeps_its_token_out_of_the_url(open_page, shop):
+    shop.product("MUG-BLUE", in_hand=5)
+    order = shop.order_for("Mary Jackson", ("MUG-BLUE", 1), payment=PaymentStatus.PENDING)
+    page = open_page(java_script_enabled=False)  # as when htmx was blocked or failed its integrity check
+    requests = []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    sign_in(page, shop.staff, f"/orders/{order.id}")
+    expect(stage_badge(page)).to_have_text("Awaiting payment")
+
+    page.get_by_role("button", name="Mark paid").click()
+    expect(stage_badge(page)).not_to_have_text("Awaiting payment")
+    expect(page.get_by_role("button", name="Mark paid")).to_have_count(0)
+    assert re.search(rf"/orders/{order.id}$", page.url), "after the post, the order's own page"
+    assert ("POST", f"{urlsplit(page.url).scheme}://{urlsplit(page.url).netloc}/orders/{order.id}/paid") in requests
+    assert not [url for _, url in requests if "csrf_token" in url], "a CSRF token went into a URL"
+    assert shop.order_row(order.id).payment_status is PaymentStatus.PAID
+
+
+def test_with_no_script_the_boards_allocate_now_posts_the_selected_orders(open_page, shop):
+    shop.product("LAMP-OAK")
+    order = shop.order_for("Dorothy Vaughan", ("LAMP-OAK", 2))
+    page = open_page(java_script_enabled=False)
+    sign_in(page, shop.staff, "/orders?segment=awaiting_stock")
+    page.get_by_role("checkbox", name=re.compile(order.number)).check()
+    page.get_by_role("button", name="Allocate now").click()
+    expect(page.locator("#flash")).to_contain_text("Allocated 0 unit(s) across 1 order(s).")
+    assert "csrf_token" not in page.url and urlsplit(page.url).path == "/orders"
