@@ -21,11 +21,12 @@ _FORM = re.compile(rf"<form\b({_JINJA_OR_CHAR}*)>(.*?)</form>", re.S)
 _STATE_CHANGING = re.compile(r"\bhx-(post|put|patch|delete)=")
 
 
-def _template_forms() -> list[tuple[str, str, str]]:
+def _template_forms() -> list:
     found = []
     for path in sorted(TEMPLATES.rglob("*.html")):
-        for match in _FORM.finditer(path.read_text()):
-            found.append((str(path.relative_to(TEMPLATES)), match.group(1), match.group(2)))
+        name = str(path.relative_to(TEMPLATES))
+        for n, match in enumerate(_FORM.finditer(path.read_text()), 1):
+            found.append(pytest.param(name, match.group(1), match.group(2), id=f"{name} form {n}"))
     return found
 
 
@@ -33,8 +34,7 @@ def test_the_templates_have_forms_to_check():
     assert len(_template_forms()) > 20
 
 
-@pytest.mark.parametrize("template, tag, body", _template_forms(),
-                         ids=lambda value: value if isinstance(value, str) and value.endswith(".html") else "")
+@pytest.mark.parametrize("template, tag, body", _template_forms())
 def test_every_form_with_a_csrf_token_in_the_templates_posts_to_its_address(template, tag, body):
     posts = "post_to(" in tag or ('method="post"' in tag and 'action="' in tag)
     if "csrf" in body or _STATE_CHANGING.search(tag):
