@@ -98,6 +98,20 @@ def money_problem(value: Any, places: int, *, rounded: bool = False) -> tuple[in
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)), None
 
 
+def to_cents(value: Any, field: str, problems: list[Problem], *, default: int | None = None, places: int = 2,
+             rounded: bool = False) -> int:
+    """An amount of money (money_problem) in integer cents; absent, `default`. Anything else adds a
+    Problem under `field`."""
+    if value is None or value == "":
+        if default is None:
+            problems.append(Problem(field, "is required"))
+        return default or 0
+    cents, why = money_problem(value, places, rounded=rounded)
+    if why:
+        problems.append(Problem(field, why))
+    return cents or 0
+
+
 class Reader:
     """One JSON object of a payload, read field by field; each problem is added to the shared list
     under the field's full name ("lines[0].sku")."""
@@ -175,16 +189,9 @@ class Reader:
             return 1
 
     def money(self, key: str, places: int, *, default: int | None = None, rounded: bool = False) -> int:
-        """An amount in integer cents. Absent: `default`, or a problem when there is none."""
-        value = self.data.get(key)
-        if value is None or value == "":
-            if default is None:
-                self.problem(key, "is required")
-            return default or 0
-        cents, why = money_problem(value, places, rounded=rounded)
-        if why:
-            self.problem(key, why)
-        return cents or 0
+        """An amount in integer cents (money_problem). Absent: `default`, or a problem when there is none."""
+        return to_cents(self.data.get(key), self.name(key), self.problems, default=default, places=places,
+                        rounded=rounded)
 
     def currency(self, key: str, default: str = "USD") -> tuple[str, int]:
         """(ISO 4217 code, its decimals); the default when absent. Upper case is the code's own spelling,

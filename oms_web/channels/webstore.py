@@ -18,22 +18,9 @@ from typing import Any
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import Address, Customer, Order, OrderLine, PaymentStatus, SalesChannel
 from .importing import Skip
-from .payloads import MAX_AMOUNT, PayloadError, Problem, Reader, money_problem, read_object
+from .payloads import MAX_AMOUNT, PayloadError, Problem, Reader, column_length, read_object, to_cents
 
 __all__ = ["MAX_AMOUNT", "PayloadError", "Problem", "from_json_api", "from_shopify", "from_woocommerce", "to_cents"]
-
-
-def to_cents(value: Any, field: str, problems: list[Problem], *, default: int | None = None, places: int = 2) -> int:
-    """An amount of money (a string like "12.50", or a JSON number) in integer cents, with no more
-    decimals than `places`; a Problem under `field` for anything else."""
-    if value is None or value == "":
-        if default is None:
-            problems.append(Problem(field, "is required"))
-        return default or 0
-    cents, why = money_problem(value, places)
-    if why:
-        problems.append(Problem(field, why))
-    return cents or 0
 
 
 def _placeholder_sku(store: str, line: Reader, ids: tuple[tuple[str, str], ...], *, digits_too: bool = False
@@ -51,13 +38,13 @@ def _lines(order: Reader, key: str, places: int, *, sku: str, quantity: str, pri
            placeholder: Callable[[Reader], str | None] | None = None) -> list[LineRequest]:
     """The order's lines (named lines[i] in problems, whatever the store calls them). `placeholder(line)`
     names a line the store sent without a SKU (None: refused)."""
-    items = order.objects(key, called="lines")
-    if not items and not any(p.field.startswith("lines") for p in order.problems):
+    if order.data.get(key) in (None, []):
         order.problem("lines", "at least one line is required")
     lines = []
-    for item in items or []:
+    for item in order.objects(key, called="lines") or []:
+        known = len(item.problems)
         line_sku = item.text(sku, OrderLine.sku)
-        if line_sku is None and not any(p.field == item.name(sku) for p in item.problems):
+        if line_sku is None and len(item.problems) == known:  # none given (a SKU of a wrong kind is refused)
             line_sku = placeholder(item) if placeholder else None
             if not line_sku:
                 item.problem(sku, "is required" + (" (or the line's id)" if placeholder else ""))
@@ -87,7 +74,7 @@ def _address(data: Reader | None, keys: dict[str, str]) -> dict[str, Any] | None
 
 def _fits(text: str | None, column: Any) -> str | None:
     """`text` when it fits `column` (an email address stands in for a missing name only if it fits)."""
-    return text if text and len(text) <= column.type.length else None
+    return text if text and len(text) <= column_length(column) else None
 
 
 def _full_name(data: Reader | None, first: str, last: str, column: Any) -> str | None:
@@ -95,8 +82,8 @@ def _full_name(data: Reader | None, first: str, last: str, column: Any) -> str |
     if data is None:
         return None
     name = " ".join(filter(None, [data.text(first, column), data.text(last, column)])) or None
-    if name and len(name) > column.type.length:
-        data.problem(last, f"with {first}, must be at most {column.type.length} characters")
+    if name and len(name) > column_length(column):
+        data.problem(last, f"with {first}, must be at most {column_length(column)} characters")
         return None
     return name
 

@@ -201,6 +201,7 @@ def test_a_body_that_is_json_but_not_an_object_is_refused(send, shop, kind):
     ("api", "lines.0.unit_price", "9.990", ("unit_price_cents", 999)),  # the same amount, exactly
     ("api", "lines.0.unit_price", 9.99, ("unit_price_cents", 999)),
     ("api", "lines.0.sku", "M" * 64, ("sku", "M" * 64)),  # exactly the column's length
+    ("api", "lines.0.quantity", MAX_LINE_QUANTITY, ("ordered", MAX_LINE_QUANTITY)),  # the app's one maximum
     ("api", "ship_to.country", "fr", ("country", "FR")),
     ("shopify", "lines.0.price", "1250", ("unit_price_cents", 125000)),
     ("woo", "lines.0.price", 10.833333333, ("unit_price_cents", 1083)),  # Woo divides its line total
@@ -210,7 +211,7 @@ def test_what_the_channel_documents_is_taken_exactly(send, shop, kind, path, val
     assert response.status_code in (200, 201), response.get_json()
     order = fresh_order(shop, response.get_json().get("order_id") or response.get_json()["id"])
     name, expected = stored
-    where = (order.lines[0] if name in ("unit_price_cents", "sku") else
+    where = (order.lines[0] if name in ("unit_price_cents", "sku", "ordered") else
              order.ship_to if name == "country" else order)
     assert (where[name] if isinstance(where, dict) else getattr(where, name)) == expected
 
