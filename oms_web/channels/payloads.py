@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..domain.errors import InvalidInput
 from ..domain.orders import check_quantity
-from ..models import Order
 from .importing import MoneyError, currency_places, parse_time
 
 MAX_AMOUNT = Decimal("1000000")  # a line's unit price or a charge above this is a mistake
@@ -219,7 +219,7 @@ class Reader:
             return None
         return code
 
-    def time(self, key: str) -> Any:
+    def time(self, key: str) -> datetime | None:
         """An ISO 8601 timestamp as naive UTC; None when absent."""
         value = self.data.get(key)
         if value is None or value == "":

@@ -18,9 +18,9 @@ from typing import Any
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import Address, Customer, Order, OrderLine, PaymentStatus, SalesChannel
 from .importing import Skip
-from .payloads import MAX_AMOUNT, PayloadError, Problem, Reader, column_length, read_object, to_cents
+from .payloads import PayloadError, Problem, Reader, column_length, read_object, to_cents
 
-__all__ = ["MAX_AMOUNT", "PayloadError", "Problem", "from_json_api", "from_shopify", "from_woocommerce", "to_cents"]
+__all__ = ["PayloadError", "Problem", "from_json_api", "from_shopify", "from_woocommerce", "to_cents"]
 
 
 def _placeholder_sku(store: str, line: Reader, ids: tuple[tuple[str, str], ...], *, digits_too: bool = False
