@@ -247,6 +247,26 @@ def test_the_openapi_document_describes_the_order_endpoint(app, api):
     assert set(schema["required"]) == {"order_id", "customer", "lines"}
 
 
+def test_the_openapi_document_states_the_limits_and_answers_the_api_keeps(app, api):
+    from oms_web.domain.orders import MAX_LINE_QUANTITY
+
+    document = app.test_client().get("/api/v1/openapi.json", headers={"Host": "evil.example"}).get_json()
+    assert "evil.example" not in json.dumps(document) and document["servers"] == [{"url": "/api/v1"}]
+    post = document["paths"]["/orders"]["post"]
+    assert {"400", "413"} <= set(post["responses"])
+    schemes = document["components"]["securitySchemes"].values()
+    assert {"type": "apiKey", "in": "header", "name": "X-API-Key"}.items() <= next(
+        s for s in schemes if s["type"] == "apiKey").items()
+    schema = post["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    line = schema["lines"]["items"]["properties"]
+    assert line["quantity"]["maximum"] == MAX_LINE_QUANTITY and line["sku"]["maxLength"] == 64
+    assert schema["ship_to"]["properties"]["postal_code"]["maxLength"] == 20
+    assert "USD" in schema["currency"]["enum"] and "EURO" not in schema["currency"]["enum"]
+    # The key goes in X-API-Key as well as in Authorization, as the document says.
+    response = app.test_client().post("/api/v1/orders", json=ORDER, headers={"X-API-Key": api.key})
+    assert response.status_code == 201
+
+
 # ---------------------------------------------------------------- webhooks
 
 SHOPIFY = {"id": 820982911946154508, "name": "#1001", "email": "jon@example.com", "currency": "USD",

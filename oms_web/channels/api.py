@@ -6,15 +6,17 @@ freely); a new one 201. Bad input answers 422 listing every problem; nothing is 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, request
 
 from ..domain.errors import DomainError
+from ..domain.orders import MAX_LINE_QUANTITY
 from ..extensions import db
-from ..models import ChannelKind, Order, SalesChannel
+from ..models import ChannelKind, Customer, Order, OrderLine, SalesChannel
 from ..web import PUBLIC, allow, csrf
-from .importing import DUPLICATE, Imported, import_order
+from .importing import CURRENCY_PLACES, DUPLICATE, Imported, import_order
 from .keys import channel_of_key
-from .webstore import PayloadError, from_json_api
+from .payloads import BodyError, column_length, load_json
+from .webstore import ADDRESS_COLUMNS, PayloadError, from_json_api
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # machine clients authenticate with their API key, not a browser session
@@ -58,9 +60,12 @@ def create_order():
         return _error(401, "A valid API key is required (Authorization: Bearer <key>)")
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "The order is too large")
-    payload = request.get_json(silent=True)
-    if payload is None:
-        return _error(400, "The body must be JSON (Content-Type: application/json)")
+    try:
+        if not request.is_json:
+            raise BodyError("The body must be JSON")
+        payload = load_json(request.get_data())
+    except BodyError as error:
+        return _error(400, f"{error} (Content-Type: application/json)", [{"field": "body", "message": str(error)}])
     try:
         imported = import_order(channel_id, from_json_api(channel_id, payload))
     except PayloadError as error:
@@ -74,13 +79,22 @@ def create_order():
 @bp.route("/openapi.json")
 @allow(PUBLIC)
 def openapi():
-    return jsonify(openapi_document(url_for("api.create_order", _external=True).rsplit("/orders", 1)[0]))
+    return jsonify(openapi_document())
 
 
-def openapi_document(server: str) -> dict:
-    money = {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "12.50"}
-    address = {"type": "object", "properties": {k: {"type": "string"} for k in
-                                                ("name", "line1", "line2", "city", "region", "postal_code", "country")}}
+def _text(column, **more) -> dict:
+    """A string field of the document, as long as the column it is kept in."""
+    return {"type": "string", "maxLength": column_length(column), **more}
+
+
+def openapi_document() -> dict:
+    """The order API's OpenAPI document. Its limits are the ones the order is read with (payloads,
+    webstore); its server is relative, so the document names no host a request could have forged."""
+    money = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$", "example": "12.50",
+             "description": "ASCII digits, with no more decimals than the currency has (none for JPY)"}
+    address = {"type": "object", "properties": {
+        ours: ({"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166 two-letter code"}
+               if ours == "country" else _text(column)) for ours, column in ADDRESS_COLUMNS.items()}}
     problem = {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}
     order_out = {"type": "object", "properties": {
         "id": {"type": "integer"}, "number": {"type": "string"}, "channel_order_id": {"type": "string"},
@@ -89,38 +103,51 @@ def openapi_document(server: str) -> dict:
         "duplicate": {"type": "boolean"}}}
     error = {"type": "object", "properties": {"error": {"type": "string"},
                                              "problems": {"type": "array", "items": problem}}}
+
+    def answer(description: str, schema: dict) -> dict:
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
+
     return {
         "openapi": "3.0.3",
         "info": {"title": "oms_web order API", "version": "1",
                  "description": "Send your web store's orders. Each arrives Finalized with stock allocated; "
-                                "sending the same order_id again returns the order already received."},
-        "servers": [{"url": server}],
-        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"apiKey": []}],
+                                "sending the same order_id again returns the order already received. "
+                                "Every field must be of the type shown: nothing is converted or cut."},
+        "servers": [{"url": bp.url_prefix}],
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key>"},
+            "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                             "description": "the same key, for clients that cannot send Authorization"}}},
+        "security": [{"bearer": []}, {"apiKeyHeader": []}],
         "paths": {"/orders": {"post": {
             "summary": "Receive an order",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["order_id", "customer", "lines"],
                 "properties": {
-                    "order_id": {"type": "string", "maxLength": 64, "description": "Your store's order id"},
-                    "currency": {"type": "string", "minLength": 3, "maxLength": 3, "default": "USD"},
+                    "order_id": _text(Order.channel_order_id, description="Your store's order id"),
+                    "currency": {"type": "string", "enum": sorted(c for c, p in CURRENCY_PLACES.items() if p <= 2),
+                                 "default": "USD", "description": "ISO 4217 (either case)"},
                     "payment_status": {"type": "string", "enum": ["paid", "pending"], "default": "paid",
                                        "description": "pending: the order waits under Awaiting payment "
                                                       "with its stock set aside; send it again with paid "
                                                       "(or without this field) to release it for shipping"},
-                    "shipping": money, "service_level": {"type": "string"},
+                    "shipping": money, "service_level": _text(Order.service_level),
                     "customer": {"type": "object", "required": ["name"], "properties": {
-                        "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
-                        "phone": {"type": "string"}}},
+                        "name": _text(Customer.name), "email": _text(Customer.email, format="email"),
+                        "phone": _text(Customer.phone)}},
                     "ship_to": address, "bill_to": address,
                     "lines": {"type": "array", "minItems": 1, "items": {
                         "type": "object", "required": ["sku", "quantity", "unit_price"], "properties": {
-                            "sku": {"type": "string"}, "quantity": {"type": "integer", "minimum": 1},
-                            "unit_price": money, "name": {"type": "string"}, "line_id": {"type": "string"}}}}}}}}},
+                            "sku": _text(OrderLine.sku),
+                            "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_LINE_QUANTITY},
+                            "unit_price": money, "name": _text(OrderLine.name),
+                            "line_id": _text(OrderLine.channel_line_id)}}}}}}}},
             "responses": {
-                "201": {"description": "Received", "content": {"application/json": {"schema": order_out}}},
-                "200": {"description": "Received before: the same order", "content": {"application/json": {"schema": order_out}}},
-                "401": {"description": "No valid API key", "content": {"application/json": {"schema": error}}},
-                "422": {"description": "Problems with the order; nothing saved", "content": {"application/json": {"schema": error}}},
+                "201": answer("Received", order_out),
+                "200": answer("Received before: the same order", order_out),
+                "400": answer("The body is not JSON (or is nested too deeply to read); nothing saved", error),
+                "401": answer("No valid API key", error),
+                "413": answer("The body is too large; nothing saved", error),
+                "422": answer("Problems with the order, each with its field; nothing saved", error),
             }}}},
     }

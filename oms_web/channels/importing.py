@@ -92,6 +92,33 @@ def unit_cents(line_total: Any, quantity: int) -> int | None:
     return int((amount / quantity / _CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+# ISO 4217 codes in use, by the decimals of their minor unit. Amounts are kept in cents, so a currency
+# with three decimals (the Kuwaiti dinar) cannot be held to its smallest unit: known, and refused as such.
+_CURRENCIES_BY_PLACES = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    2: "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD "
+       "CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD "
+       "GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA "
+       "MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR "
+       "RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD "
+       "TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG ZWL",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+CURRENCY_PLACES = {code: places for places, codes in _CURRENCIES_BY_PLACES.items() for code in codes.split()}
+
+
+def currency_places(code: str) -> int:
+    """The decimals of a currency's minor unit (USD 2, JPY 0). Raises MoneyError for a code that is not
+    ISO 4217 ("EURO", "€€€") or one whose minor unit is finer than the cent we keep."""
+    places = CURRENCY_PLACES.get(code)
+    if places is None:
+        raise MoneyError(f"{code!r} is not an ISO 4217 currency code")
+    if places > 2:
+        raise MoneyError(f"{code} has {places} decimals; amounts are kept to two")
+    return places
+
+
 # ---------------------------------------------------------------- addresses
 
 _COUNTRIES = {
@@ -146,9 +173,10 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        # 9999-12-31T23:00:00-05:00 is a valid timestamp that overflows on its way to UTC
+        return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    except (ValueError, OverflowError):
         return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 # ---------------------------------------------------------------- orders in

@@ -20,6 +20,7 @@ from ..models import ChannelKind, SalesChannel
 from ..web import PUBLIC, allow, csrf
 from .importing import Skip, cancellation_delivered, existing_orders, import_order
 from .keys import signature_valid
+from .payloads import BodyError, load_json
 from .webstore import WOO_TO_FULFIL, PayloadError, from_shopify, from_woocommerce
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -37,13 +38,17 @@ def _channel(channel_id: int, kind: ChannelKind) -> SalesChannel | None:
     return channel if channel is not None and channel.kind is kind and channel.active else None
 
 
-def _receive(channel: SalesChannel, mapper: Mapper, *, creates: bool = True):
-    payload = request.get_json(silent=True, force=True)
+def _receive(channel: SalesChannel, mapper: Mapper, raw: bytes, *, creates: Callable[[Any], bool]):
+    """The signed delivery `raw` read and taken in. `creates(payload)`: whether this topic may make a new order."""
+    try:
+        payload = load_json(raw)
+    except BodyError as error:
+        return jsonify({"result": "refused", "problems": [{"field": "body", "message": str(error)}]}), 400
     try:
         new = mapper(channel, payload)
         if isinstance(new, Skip):
             return _not_to_ship(channel, new)
-        if not creates and not existing_orders(channel.id, [new.channel_order_id or ""]):
+        if not creates(payload) and not existing_orders(channel.id, [new.channel_order_id or ""]):
             db.session.rollback()
             return jsonify({"result": "ignored", "reason": "an update of an order not received here"}), 200
         imported = import_order(channel.id, new)
@@ -73,7 +78,7 @@ def shopify(channel_id: int):
     topic = request.headers.get("X-Shopify-Topic", "orders/create")
     if topic not in SHOPIFY_TOPICS:
         return jsonify({"result": "ignored", "reason": f"only {', '.join(SHOPIFY_TOPICS)} are handled"}), 200
-    return _receive(channel, from_shopify, creates=SHOPIFY_TOPICS[topic])
+    return _receive(channel, from_shopify, raw, creates=lambda _payload: SHOPIFY_TOPICS[topic])
 
 
 @bp.route("/woocommerce/<int:channel_id>", methods=["POST"])
@@ -87,14 +92,14 @@ def woocommerce(channel_id: int):
         return jsonify({"result": "pong"}), 200
     if channel is None or not signature_valid(channel.secret, raw, signature):
         return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
-    return _receive(channel, from_woocommerce, creates=_woo_update_may_create())
+    return _receive(channel, from_woocommerce, raw, creates=_woo_update_may_create)
 
 
-def _woo_update_may_create() -> bool:
+def _woo_update_may_create(payload: Any) -> bool:
     """order.created makes orders. An order.updated makes one only while the order is still to be
     fulfilled in Woo (its order.created was missed, or came as `failed` and the customer paid since);
     a `completed` one may be an order shipped before the store was connected, not to be shipped again."""
     if request.headers.get("X-WC-Webhook-Topic", "order.created") != "order.updated":
         return True
-    payload = request.get_json(silent=True, force=True)
-    return isinstance(payload, dict) and payload.get("status") in WOO_TO_FULFIL
+    # isinstance first: a list is no status, and `in` a set would raise on it
+    return isinstance(payload, dict) and isinstance(payload.get("status"), str) and payload["status"] in WOO_TO_FULFIL

@@ -11,130 +11,81 @@ Our own JSON API keeps sku required, as its OpenAPI document says.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
-from ..models import PaymentStatus, SalesChannel
+from ..models import Address, Customer, Order, OrderLine, PaymentStatus, SalesChannel
 from .importing import Skip
+from .payloads import PayloadError, Problem, Reader, column_length, read_object, to_cents
+
+__all__ = ["PayloadError", "Problem", "from_json_api", "from_shopify", "from_woocommerce", "to_cents"]
 
 
-MAX_AMOUNT = Decimal("1000000")  # a line's unit price or a charge above this is a mistake
-
-
-@dataclass
-class Problem:
-    field: str
-    message: str
-
-
-class PayloadError(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
-        self.problems = problems
-
-
-def to_cents(value: Any, field: str, problems: list[Problem], *, default: int | None = None) -> int:
-    if value is None or value == "":
-        if default is not None:
-            return default
-        problems.append(Problem(field, "is required"))
-        return 0
-    if isinstance(value, bool):
-        problems.append(Problem(field, "must be an amount like \"12.50\""))
-        return 0
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        problems.append(Problem(field, "must be an amount like \"12.50\""))
-        return 0
-    if not amount.is_finite() or amount < 0:
-        problems.append(Problem(field, "must be zero or more"))
-        return 0
-    if amount > MAX_AMOUNT:
-        problems.append(Problem(field, f"must be at most {MAX_AMOUNT:,}"))
-        return 0
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _quantity(value: Any, field: str, problems: list[Problem]) -> int:
-    # ASCII digits only: str.isdigit() admits "²", which int() refuses.
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not re.fullmatch(r"[0-9]{1,6}", text) or int(text) < 1:
-        problems.append(Problem(field, "must be a whole number from 1 to 999,999"))
-        return 1
-    return int(text)
-
-
-def _text(value: Any, limit: int = 200) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text[:limit] or None
-
-
-def _status(value: Any) -> str | None:
-    """A store's order status word; None for anything else (a list or an object is no status)."""
-    return _text(value, 40) if isinstance(value, str) else None
-
-
-def _address(data: Any, keys: dict[str, str]) -> dict[str, Any] | None:
-    if not isinstance(data, dict):
-        return None
-    address = {ours: _text(data.get(theirs)) for ours, theirs in keys.items()}
-    if address.get("country"):
-        address["country"] = address["country"].upper()[:2]
-    return address if any(address.values()) else None
-
-
-def _store_id(value: Any) -> str | None:
-    """A store's numeric id as text; None for none (WooCommerce writes 0 for "no variation")."""
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    return text if re.fullmatch(r"[0-9]{1,30}", text) and int(text) > 0 else None
-
-
-def _placeholder_sku(store: str, item: dict[str, Any], ids: tuple[tuple[str, str], ...]) -> str | None:
+def _placeholder_sku(store: str, line: Reader, ids: tuple[tuple[str, str], ...], *, digits_too: bool = False
+                     ) -> str | None:
     """The first of the line's ids the store gave, as a SKU: ("variant_id", "VARIANT") → STORE-VARIANT-<id>."""
     for key, label in ids:
-        found = _store_id(item.get(key))
+        found = line.store_id(key, digits_too=digits_too)
         if found:
-            return f"{store}-{label}-{found}"[:64]
+            return f"{store}-{label}-{found}"
     return None
 
 
-def _require_object(payload: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise PayloadError([Problem("body", "must be a JSON object")])
-    return payload
-
-
-def _lines(items: Any, problems: list[Problem], *, sku: str, quantity: str, price: str, name: str, line_id: str,
-           price_is_total: bool = False, placeholder: Callable[[dict[str, Any]], str | None] | None = None
-           ) -> list[LineRequest]:
-    """The order's lines. `placeholder(item)` names a line the store sent without a SKU (None: refused)."""
-    if not isinstance(items, list) or not items:
-        problems.append(Problem("lines", "at least one line is required"))
-        return []
+def _lines(order: Reader, key: str, places: int, *, sku: str, quantity: str, price: str, name: str, line_id: str,
+           numeric_ids: bool = True, price_is_total: bool = False, price_rounded: bool = False,
+           placeholder: Callable[[Reader], str | None] | None = None) -> list[LineRequest]:
+    """The order's lines (named lines[i] in problems, whatever the store calls them). `placeholder(line)`
+    names a line the store sent without a SKU (None: refused)."""
+    if order.data.get(key) in (None, []):
+        order.problem("lines", "at least one line is required")
     lines = []
-    for index, item in enumerate(items):
-        where = f"lines[{index}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(where, "must be an object"))
-            continue
-        line_sku = _text(item.get(sku), 64) or (placeholder(item) if placeholder else None)
-        if not line_sku:
-            problems.append(Problem(f"{where}.{sku}", "is required" + (" (or the line's id)" if placeholder else "")))
-        qty = _quantity(item.get(quantity), f"{where}.{quantity}", problems)
-        cents = to_cents(item.get(price), f"{where}.{price}", problems)
+    for item in order.objects(key, called="lines") or []:
+        known = len(item.problems)
+        line_sku = item.text(sku, OrderLine.sku)
+        if line_sku is None and len(item.problems) == known:  # none given (a SKU of a wrong kind is refused)
+            line_sku = placeholder(item) if placeholder else None
+            if not line_sku:
+                item.problem(sku, "is required" + (" (or the line's id)" if placeholder else ""))
+        qty = item.quantity(quantity)
+        cents = item.money(price, places, rounded=price_rounded)
         if price_is_total:
             cents = int((Decimal(cents) / qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         lines.append(LineRequest(sku=line_sku or "", quantity=qty, unit_price_cents=cents,
-                                 name=_text(item.get(name)), channel_line_id=_text(item.get(line_id), 64)))
+                                 name=item.text(name, OrderLine.name),
+                                 channel_line_id=(item.store_id(line_id) if numeric_ids
+                                                  else item.text(line_id, OrderLine.channel_line_id))))
     return lines
+
+
+# Where each part of an address is kept: the Address model's columns (the ship-to JSON has the same parts).
+ADDRESS_COLUMNS = {"name": Address.name, "line1": Address.line1, "line2": Address.line2, "city": Address.city,
+                   "region": Address.region, "postal_code": Address.postal_code, "country": Address.country}
+
+
+def _address(data: Reader | None, keys: dict[str, str]) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    address = {ours: (data.country(theirs, ADDRESS_COLUMNS[ours]) if ours == "country"
+                      else data.text(theirs, ADDRESS_COLUMNS[ours])) for ours, theirs in keys.items()}
+    return address if any(address.values()) else None
+
+
+def _fits(text: str | None, column: Any) -> str | None:
+    """`text` when it fits `column` (an email address stands in for a missing name only if it fits)."""
+    return text if text and len(text) <= column_length(column) else None
+
+
+def _full_name(data: Reader | None, first: str, last: str, column: Any) -> str | None:
+    """"First Last" from two fields, refused when together they do not fit `column`."""
+    if data is None:
+        return None
+    name = " ".join(filter(None, [data.text(first, column), data.text(last, column)])) or None
+    if name and len(name) > column_length(column):
+        data.problem(last, f"with {first}, must be at most {column_length(column)} characters")
+        return None
+    return name
 
 
 OUR_ADDRESS = {"name": "name", "line1": "line1", "line2": "line2", "city": "city", "region": "region",
@@ -143,30 +94,25 @@ OUR_ADDRESS = {"name": "name", "line1": "line1", "line2": "line2", "city": "city
 
 def from_json_api(channel_id: int, payload: Any) -> NewOrder:
     """The documented JSON order (see the OpenAPI document served at /api/v1/openapi.json)."""
-    payload = _require_object(payload)
-    problems: list[Problem] = []
-    order_id = _text(payload.get("order_id"), 64)
-    if not order_id:
-        problems.append(Problem("order_id", "is required: your store's order id"))
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-    if not _text(customer.get("name")):
-        problems.append(Problem("customer.name", "is required"))
-    payment = payload.get("payment_status", "paid")
-    if payment not in ("paid", "pending"):
-        problems.append(Problem("payment_status", "must be \"paid\" or \"pending\""))
-    currency = _text(payload.get("currency"), 3) or "USD"
-    lines = _lines(payload.get("lines"), problems, sku="sku", quantity="quantity", price="unit_price", name="name",
-                   line_id="line_id")
-    shipping = to_cents(payload.get("shipping"), "shipping", problems, default=0)
-    if problems:
-        raise PayloadError(problems)
-    ship_to = _address(payload.get("ship_to"), OUR_ADDRESS)
-    return NewOrder(channel_id=channel_id, channel_order_id=order_id, lines=lines, currency=currency.upper(),
-                    customer=CustomerDetails(name=_text(customer.get("name")) or "", email=_text(customer.get("email"), 254),
-                                             phone=_text(customer.get("phone"), 40), ship_to=ship_to,
-                                             bill_to=_address(payload.get("bill_to"), OUR_ADDRESS) or ship_to),
-                    payment_status=PaymentStatus(payment), shipping_cents=shipping,
-                    service_level=_text(payload.get("service_level"), 40))
+    order = read_object(payload)
+    order_id = order.text("order_id", Order.channel_order_id, required="is required: your store's order id")
+    customer = order.object("customer", required=True)
+    name = customer.text("name", Customer.name, required=True) if customer else None
+    email = customer.text("email", Customer.email) if customer else None
+    phone = customer.text("phone", Customer.phone) if customer else None
+    payment = order.one_of("payment_status", ("paid", "pending"), "paid")
+    currency, places = order.currency("currency")
+    lines = _lines(order, "lines", places, sku="sku", quantity="quantity", price="unit_price", name="name",
+                   line_id="line_id", numeric_ids=False)
+    shipping = order.money("shipping", places, default=0)
+    ship_to = _address(order.object("ship_to"), OUR_ADDRESS)
+    bill_to = _address(order.object("bill_to"), OUR_ADDRESS)
+    service_level = order.text("service_level", Order.service_level)
+    order.check()
+    return NewOrder(channel_id=channel_id, channel_order_id=order_id, lines=lines, currency=currency,
+                    customer=CustomerDetails(name=name or "", email=email, phone=phone, ship_to=ship_to,
+                                             bill_to=bill_to or ship_to),
+                    payment_status=PaymentStatus(payment), shipping_cents=shipping, service_level=service_level)
 
 
 SHOPIFY_ADDRESS = {"name": "name", "line1": "address1", "line2": "address2", "city": "city", "region": "province",
@@ -182,32 +128,34 @@ SHOPIFY_LINE_IDS = (("variant_id", "VARIANT"), ("product_id", "PRODUCT"), ("id",
 def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
     """A Shopify order body (orders/create, orders/paid, orders/updated, orders/cancelled). A Skip for
     an order that must not be fulfilled (cancelled, voided, refunded)."""
-    payload = _require_object(payload)
-    status = _status(payload.get("financial_status"))
-    if payload.get("cancelled_at") or status in SHOPIFY_NOT_TO_SHIP:
-        reason = "cancelled" if payload.get("cancelled_at") else status
-        return Skip(str(payload.get("id") or ""), f"{reason} on {channel.name}", canceled=True)
-    problems: list[Problem] = []
-    if payload.get("id") in (None, ""):
-        problems.append(Problem("id", "is required"))
-    lines = _lines(payload.get("line_items"), problems, sku="sku", quantity="quantity", price="price", name="title",
-                   line_id="id", placeholder=lambda item: _placeholder_sku("SHOPIFY", item, SHOPIFY_LINE_IDS))
-    shipping = sum(to_cents(s.get("price"), "shipping_lines.price", problems, default=0)
-                   for s in payload.get("shipping_lines") or [] if isinstance(s, dict))
-    if problems:
-        raise PayloadError(problems)
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-    ship_to = _address(payload.get("shipping_address"), SHOPIFY_ADDRESS)
-    name = (" ".join(filter(None, [_text(customer.get("first_name")), _text(customer.get("last_name"))]))
-            or (ship_to or {}).get("name") or _text(payload.get("email")) or "Shopify customer")
-    return NewOrder(channel_id=channel.id, channel_order_id=str(payload["id"]), lines=lines,
-                    currency=(_text(payload.get("currency"), 3) or "USD").upper(),
-                    customer=CustomerDetails(name=name, email=_text(payload.get("email") or customer.get("email"), 254),
-                                             phone=_text((payload.get("shipping_address") or {}).get("phone"), 40),
-                                             ship_to=ship_to, bill_to=_address(payload.get("billing_address"), SHOPIFY_ADDRESS) or ship_to),
+    order = read_object(payload)
+    order_id = order.store_id("id", required=True)
+    status = order.word("financial_status")
+    cancelled = order.time("cancelled_at")
+    order.check()
+    if cancelled or status in SHOPIFY_NOT_TO_SHIP:
+        return Skip(order_id or "", f"{'cancelled' if cancelled else status} on {channel.name}", canceled=True)
+    currency, places = order.currency("currency")
+    lines = _lines(order, "line_items", places, sku="sku", quantity="quantity", price="price", name="title",
+                   line_id="id", placeholder=lambda line: _placeholder_sku("SHOPIFY", line, SHOPIFY_LINE_IDS))
+    shipping = sum(line.money("price", places, default=0) for line in order.objects("shipping_lines") or [])
+    customer = order.object("customer")
+    ship_to_data = order.object("shipping_address")
+    ship_to = _address(ship_to_data, SHOPIFY_ADDRESS)
+    bill_to = _address(order.object("billing_address"), SHOPIFY_ADDRESS)
+    email = order.text("email", Customer.email)
+    name = (_full_name(customer, "first_name", "last_name", Customer.name)
+            or (ship_to or {}).get("name") or _fits(email, Customer.name) or "Shopify customer")
+    phone = ship_to_data.text("phone", Customer.phone) if ship_to_data else None
+    email = email or (customer.text("email", Customer.email) if customer else None)
+    placed_at = order.time("created_at")
+    number = order.text("name", Order.channel_order_id)
+    order.check()
+    return NewOrder(channel_id=channel.id, channel_order_id=order_id, lines=lines, currency=currency,
+                    customer=CustomerDetails(name=name, email=email, phone=phone, ship_to=ship_to,
+                                             bill_to=bill_to or ship_to),
                     payment_status=PaymentStatus.PAID if status in SHOPIFY_PAID else PaymentStatus.PENDING,
-                    shipping_cents=shipping, placed_at=_when(payload.get("created_at")),
-                    extra={"name": payload.get("name")})
+                    shipping_cents=shipping, placed_at=placed_at, extra={"name": number})
 
 
 WOO_ADDRESS = {"line1": "address_1", "line2": "address_2", "city": "city", "region": "state",
@@ -221,49 +169,39 @@ WOO_NOT_TO_SHIP = WOO_CANCELLED | {"failed"}
 WOO_LINE_IDS = (("variation_id", "VARIATION"), ("product_id", "PRODUCT"), ("id", "LINE"))
 
 
-def _woo_address(data: Any) -> dict[str, Any] | None:
+def _woo_address(data: Reader | None) -> dict[str, Any] | None:
     address = _address(data, WOO_ADDRESS)
-    if address is not None and isinstance(data, dict):
-        address["name"] = " ".join(filter(None, [_text(data.get("first_name")), _text(data.get("last_name"))])) or None
+    if address is not None and data is not None:
+        address["name"] = _full_name(data, "first_name", "last_name", Address.name)
     return address
 
 
 def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
     """A WooCommerce order body (order.created, order.updated). A Skip for an order that must not be
     fulfilled (cancelled, refunded, deleted: `canceled`; payment failed)."""
-    payload = _require_object(payload)
-    status = _status(payload.get("status"))
+    order = read_object(payload)
+    order_id = order.store_id("id", required=True)
+    status = order.word("status")
+    order.check()
     if status in WOO_NOT_TO_SHIP:
-        return Skip(str(payload.get("id") or ""), f"{status} on {channel.name}", canceled=status in WOO_CANCELLED)
-    problems: list[Problem] = []
-    if payload.get("id") in (None, ""):
-        problems.append(Problem("id", "is required"))
-    lines = _lines(payload.get("line_items"), problems, sku="sku", quantity="quantity", price="price", name="name",
-                   line_id="id", placeholder=lambda item: _placeholder_sku("WOO", item, WOO_LINE_IDS))
-    shipping = to_cents(payload.get("shipping_total"), "shipping_total", problems, default=0)
-    if problems:
-        raise PayloadError(problems)
-    billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
-    ship_to = _woo_address(payload.get("shipping")) or _woo_address(billing)
-    name = (ship_to or {}).get("name") or _text(billing.get("email")) or "WooCommerce customer"
-    return NewOrder(channel_id=channel.id, channel_order_id=str(payload["id"]), lines=lines,
-                    currency=(_text(payload.get("currency"), 3) or "USD").upper(),
-                    customer=CustomerDetails(name=name, email=_text(billing.get("email"), 254),
-                                             phone=_text(billing.get("phone"), 40), ship_to=ship_to,
-                                             bill_to=_woo_address(billing) or ship_to),
+        return Skip(order_id or "", f"{status} on {channel.name}", canceled=status in WOO_CANCELLED)
+    currency, places = order.currency("currency")
+    # Woo's `price` is its line total divided by the quantity, sent as a float (10.833333...): rounded
+    # to the currency's decimals, not refused. Its totals are exact strings and are held to them.
+    lines = _lines(order, "line_items", places, sku="sku", quantity="quantity", price="price", name="name",
+                   line_id="id", price_rounded=True,
+                   placeholder=lambda line: _placeholder_sku("WOO", line, WOO_LINE_IDS, digits_too=True))
+    shipping = order.money("shipping_total", places, default=0)
+    billing = order.object("billing")
+    ship_to = _woo_address(order.object("shipping")) or _woo_address(billing)
+    bill_to = _woo_address(billing)
+    email = billing.text("email", Customer.email) if billing else None
+    phone = billing.text("phone", Customer.phone) if billing else None
+    placed_at = order.time("date_created_gmt")
+    order.check()
+    name = (ship_to or {}).get("name") or _fits(email, Customer.name) or "WooCommerce customer"
+    return NewOrder(channel_id=channel.id, channel_order_id=order_id, lines=lines, currency=currency,
+                    customer=CustomerDetails(name=name, email=email, phone=phone, ship_to=ship_to,
+                                             bill_to=bill_to or ship_to),
                     payment_status=PaymentStatus.PAID if status in WOO_PAID else PaymentStatus.PENDING,
-                    shipping_cents=shipping, placed_at=_when(payload.get("date_created_gmt")))
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        from datetime import timezone
-
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
+                    shipping_cents=shipping, placed_at=placed_at)

@@ -392,8 +392,14 @@ def test_the_same_shopify_delivery_ten_times_at_once_is_one_order_with_stock_com
     ("shopify", {"financial_status": ["paid"]}), ("shopify", {"financial_status": {}}),
     ("woocommerce", {"status": ["processing"]}), ("woocommerce", {"status": 7}),
 ])
-def test_an_odd_status_is_taken_for_not_paid_rather_than_crashed_on(hooks, shop, kind, odd):
+def test_a_status_that_is_not_text_is_refused_rather_than_guessed_at(hooks, kind, odd):
+    # SPEC, Bad input: a value of the wrong JSON type is refused. (It used to be taken for "not paid".)
     send, body = (hooks.to_shopify, SHOPIFY) if kind == "shopify" else (hooks.to_woo, WOO)
     response = send({**body, **odd})
-    assert response.status_code == 200 and response.get_json()["result"] == "imported"
-    assert fresh_order(shop, response.get_json()["order_id"]).segment is Segment.AWAITING_PAYMENT
+    assert response.status_code == 422 and nothing_written()
+    assert [p["field"] for p in response.get_json()["problems"]] == list(odd)
+
+
+def test_an_order_updated_delivery_with_a_list_for_its_status_is_refused_not_crashed_on(hooks):
+    response = hooks.to_woo({**WOO, "status": ["processing"]}, topic="order.updated")
+    assert response.status_code == 422 and nothing_written()
