@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, current_app, has_request_context, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
@@ -141,6 +141,8 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _shared() -> dict[str, Any]:
+        if not has_request_context():  # a document rendered by a worker: no page, no script, no URL to build
+            return {"Role": Role}
         local = app.config.get("OMS_HTMX") == "local"
         return {"Role": Role, "htmx_src": url_for("static", filename="vendor/htmx.min.js") if local else HTMX_CDN,
                 "htmx_integrity": None if local else HTMX_INTEGRITY}

@@ -3,6 +3,7 @@ emptied between tests, and `shop`, a helper that makes users, products, channels
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,10 @@ class OwnContextClient(FlaskClient):
 
 
 def test_config(url: str, **extra) -> dict:
+    """An app's settings for a test; its task queue in a file of its own (tests/queue.py runs workers on it)."""
+    queue_path = Path(tempfile.mkdtemp(prefix="oms-queue-")) / "queue.sqlite3"
     return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret-key",
-            "OMS_DEFAULT_TAX_RATE_BP": 2000, **extra}
+            "OMS_DEFAULT_TAX_RATE_BP": 2000, "OMS_QUEUE_PATH": str(queue_path), **extra}
 
 
 def empty_database() -> None:
