@@ -43,6 +43,7 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	@echo "oms_web is at http://127.0.0.1:5000/"
+	$(FLASK) worker & worker=$$!; trap 'kill -INT $$worker 2>/dev/null; wait $$worker' INT TERM EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install-test
