@@ -69,3 +69,12 @@ def test_staff_and_managers_cannot_see_or_retry_jobs(shop, sign_in):
         before = state(shop)
         assert client.htmx_post(f"/jobs/{jobs['failed'].id}/retry").status_code == 403
         assert state(shop) == before
+
+
+def test_sync_now_queues_a_pull_for_the_workers(shop, as_admin):
+    amazon = shop.channel("Amazon UK", ChannelKind.AMAZON)
+    response = as_admin.post_form(f"/channels/{amazon.id}/sync")
+    assert response.status_code == 302
+    [job] = db.session.scalars(sa.select(Job)).all()
+    assert (job.kind, job.params, job.status, job.user_id) == ("channel_pull", {"channel_id": amazon.id}, "queued",
+                                                                shop.admin.id)
