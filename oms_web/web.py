@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, has_request_context, make_response, redirect, render_template, request, url_for
+from flask import (Flask, Response, abort, current_app, has_request_context, make_response, redirect, render_template,
+                   request, url_for)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter

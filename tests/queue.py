@@ -94,5 +94,6 @@ def wait_for(job_id: int, until: Callable[[Job], bool], worker: Worker, timeout:
         if worker.process.poll() is not None:
             raise AssertionError(f"the worker stopped ({worker.process.returncode}):\n{worker.output()[-3000:]}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} is still {job.status} ({job.done}/{job.total}):\n{worker.output()[-3000:]}")
+            raise AssertionError(f"job {job_id} is still {job.status} ({job.done}/{job.total}):\n"
+                                 f"{worker.output()[-3000:]}")
         time.sleep(0.02)

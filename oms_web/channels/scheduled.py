@@ -20,8 +20,9 @@ from .manage import MARKETPLACES
 def every_minutes(channel: SalesChannel) -> int:
     """How often the channel is pulled: its own setting, else the site's (OMS_SYNC_EVERY_MINUTES)."""
     own = (channel.settings or {}).get("sync_every_minutes")
-    minutes = own if isinstance(own, int) and not isinstance(own, bool) else current_app.config["OMS_SYNC_EVERY_MINUTES"]
-    return max(1, int(minutes))
+    if isinstance(own, int) and not isinstance(own, bool):
+        return max(1, own)
+    return max(1, int(current_app.config["OMS_SYNC_EVERY_MINUTES"]))
 
 
 def queue_due_channel_work(now: datetime | None = None) -> list[Job]:
