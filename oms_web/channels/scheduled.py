@@ -4,7 +4,7 @@ shipment confirmations that are due between pulls. The same sync that `channels 
 repeated order one order."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,7 +29,7 @@ def queue_due_channel_work(now: datetime | None = None) -> list[Job]:
     """Queue each active marketplace's pull when its slot comes round, and its confirmations when some
     are due. The jobs are keyed by channel and slot, so every worker's scheduler adds each one once."""
     now = now or utcnow()
-    minute = int(now.timestamp() // 60)
+    minute = int(now.replace(tzinfo=timezone.utc).timestamp() // 60)  # the database's times are naive UTC
     queued = []
     channels = db.session.scalars(sa.select(SalesChannel).where(SalesChannel.kind.in_(MARKETPLACES),
                                                                 SalesChannel.active).order_by(SalesChannel.id)).all()

@@ -3,7 +3,7 @@ task queue's job runner against the fake Amazon (tests/test_tasks.py runs the sa
 processes)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -11,7 +11,7 @@ from oms_web import tasks
 from oms_web.channels.scheduled import queue_due_channel_work
 from oms_web.channels.sync import LOCK_FOR
 from oms_web.extensions import db
-from oms_web.models import ChannelSync, Job, Order, SalesChannel, utcnow
+from oms_web.models import ChannelSync, Job, Order, SalesChannel, ShipmentConfirmation, utcnow
 
 from ..queue import job_state
 from .fakes import amazon_order
@@ -56,3 +56,23 @@ def test_a_switched_off_channel_is_not_scheduled(shop, amazon):
     db.session.commit()
     assert queue_due_channel_work(ON_THE_HOUR) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_due_confirmations_are_sent_by_a_job_between_pulls(shop, amazon, amazon_fake):
+    from .test_confirmations import ship
+
+    shop.product("A", in_hand=10)
+    amazon_fake.add(amazon_order("202-0000001-0000001", items=[("A", 2, "25.00")]))
+    [pull] = queue_due_channel_work(ON_THE_HOUR)
+    tasks.run_job(pull.id)
+    order = db.session.scalar(sa.select(Order).where(Order.channel_id == amazon.id))
+    confirmation_id = ship(shop, order)
+    now = utcnow() + timedelta(minutes=1)
+    if now.minute % 5 == 0:
+        now += timedelta(minutes=1)  # a minute when no pull is due: the confirmations go on their own
+    [job] = queue_due_channel_work(now)
+    assert (job.kind, job.params) == ("confirmations", {"channel_id": amazon.id})
+    tasks.run_job(job.id)
+    assert job_state(job.id).status == "done"
+    sent = db.session.get(ShipmentConfirmation, confirmation_id)
+    assert sent.status == "sent" and sent.attempts == 1
