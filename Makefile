@@ -36,6 +36,7 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	@echo "oms_web is at http://$(HOST):$(PORT)/"
+	$(FLASK) worker & worker=$$!; trap 'kill -INT $$worker 2>/dev/null; wait $$worker' INT TERM EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-test

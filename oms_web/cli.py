@@ -16,6 +16,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(check_stock)
     app.cli.add_command(seed_demo)
     app.cli.add_command(channels_cli)
+    app.cli.add_command(worker)
 
 
 @click.command("create-user")
@@ -71,6 +72,23 @@ def seed_demo(order_count: int, if_empty: bool) -> None:
     from .seed import seed_demo_data
 
     seed_demo_data(order_count, if_empty=if_empty, echo=click.echo)
+
+
+@click.command("worker")
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Jobs run at once by this worker.")
+def worker(threads: int) -> None:
+    """Run a worker: take jobs off the task queue (print batches, channel pulls, confirmations) and run
+    the schedule. Start as many as you like, here or on other machines (with OMS_REDIS_URL); Ctrl-C
+    stops one after the jobs in hand, and a worker killed outright loses nothing (its jobs run again)."""
+    import logging
+
+    from flask import current_app
+
+    from .tasks import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(current_app._get_current_object(), threads)
 
 
 channels_cli = click.Group("channels", help="Sales channels: create them, pull their orders.")

@@ -19,6 +19,11 @@ ENVIRONMENT_SETTINGS = {
     "OMS_HTMX": "OMS_HTMX",
     "OMS_PROXIES": "OMS_PROXIES",
     "OMS_TIMEZONE": "OMS_TIMEZONE",
+    "OMS_QUEUE_PATH": "OMS_QUEUE_PATH",
+    "OMS_QUEUE_NAME": "OMS_QUEUE_NAME",
+    "OMS_JOB_LEASE_SECONDS": "OMS_JOB_LEASE_SECONDS",
+    "OMS_JOB_RETRY_DELAY_SECONDS": "OMS_JOB_RETRY_DELAY_SECONDS",
+    "OMS_SYNC_EVERY_MINUTES": "OMS_SYNC_EVERY_MINUTES",
 }
 
 
@@ -37,6 +42,15 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # htmx from static/vendor/ (it ships with the project), or "cdn": the same pinned file from
         # jsDelivr. Local by default: the UI then works with no internet and the CSP names no other host.
         "OMS_HTMX": "local",
+        # The task queue (oms_web/tasks.py): its SQLite file, unless OMS_REDIS_URL puts it on Redis; its
+        # name there (workers share a queue by name); how long a running job may go without a heartbeat
+        # before it is taken for dead and run again; the first retry's pause (doubled each time).
+        "OMS_QUEUE_PATH": str(Path(instance_path) / "queue.sqlite3"),
+        "OMS_QUEUE_NAME": "oms_web",
+        "OMS_JOB_LEASE_SECONDS": 60,
+        "OMS_JOB_RETRY_DELAY_SECONDS": 10,
+        # How often a marketplace channel (Amazon, eBay) is pulled, unless its settings say (sync_every_minutes).
+        "OMS_SYNC_EVERY_MINUTES": 5,
         # A board left open all day must still be able to post: the token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,

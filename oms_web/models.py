@@ -477,22 +477,41 @@ class Counter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
-class PrintJob(db.Model):
-    """A batch of documents being rendered in the background, so a long batch can show its progress."""
+class Job(db.Model):
+    """A piece of background work (a print batch, a channel's pull, its confirmations) and its state.
 
-    __tablename__ = "print_jobs"
+    The queue only carries the job's id: what it is, how far it got, its error and its result live
+    here, so any web process shows its progress, and a job whose worker died (its heartbeat stopped)
+    is found and run again. `worker` is the token of the run that holds it; a run writes its result
+    only while it still holds the job, so a job is done once however often it is delivered.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.Index("ix_jobs_status", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))
-    order_ids: Mapped[list[int]] = mapped_column(sa.JSON)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # print channel_pull confirmations
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # One job per key (a channel's pull in one time slot): a schedule run by every worker adds it once.
+    key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(sa.String(10), default="queued")  # queued running done failed
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
-    message: Mapped[str | None] = mapped_column(sa.String(300))
-    pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    result: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    worker: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def order_ids(self) -> list[int]:
+        return list(self.params.get("order_ids", []))
 
 
 class ChannelSync(db.Model):

@@ -2,7 +2,11 @@
 emptied between tests, and `shop`, a helper that makes users, products, channels and orders."""
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -84,9 +88,17 @@ class OwnContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+# Every app of a run gets its task queue in a file of its own here (tests/queue.py runs workers on it).
+_QUEUES = Path(tempfile.mkdtemp(prefix="oms-queues-"))
+atexit.register(shutil.rmtree, _QUEUES, ignore_errors=True)
+_queue_numbers = itertools.count(1)
+
+
 def test_config(url: str, **extra) -> dict:
+    """An app's settings for a test, with a task queue of its own."""
+    queue_path = _QUEUES / f"queue-{os.getpid()}-{next(_queue_numbers)}.sqlite3"
     return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret-key",
-            "OMS_DEFAULT_TAX_RATE_BP": 2000, **extra}
+            "OMS_DEFAULT_TAX_RATE_BP": 2000, "OMS_QUEUE_PATH": str(queue_path), **extra}
 
 
 def empty_database() -> None:

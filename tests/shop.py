@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 from oms_web.domain import inventory, orders
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
-from oms_web.models import ChannelKind, Order, PaymentStatus, Product, Role, SalesChannel, User
+from oms_web.models import ChannelKind, Job, Order, PaymentStatus, Product, Role, SalesChannel, User
 
 _numbers = itertools.count(1)
 
@@ -131,6 +131,7 @@ class Shop:
                               .order_by(Shipment.id)),
             "ledger rows": db.session.scalar(sa.select(count).select_from(StockMove)),
             "events": db.session.scalar(sa.select(count).select_from(OrderEvent)),
+            "jobs": rows(sa.select(Job.id, Job.status, Job.attempts, Job.error).order_by(Job.id)),
             "invoices": db.session.scalar(sa.select(count).select_from(Invoice)),
             "customers": db.session.scalar(sa.select(count).select_from(Customer)),
             "counters": rows(sa.select(Counter.name, Counter.value).order_by(Counter.name)),

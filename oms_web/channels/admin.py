@@ -2,10 +2,8 @@
 and the shipment confirmations waiting: Amazon's upload file, marking it uploaded, retrying refused ones."""
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
@@ -133,21 +131,10 @@ def sync_now(channel_id: int):
     channel = _load(channel_id)
     if channel.kind not in manage.MARKETPLACES:
         return error_response(422, "Only Amazon and eBay channels are pulled; web stores send their orders.")
-    from .sync import sync_channel
+    from ..tasks import enqueue
 
-    app = current_app._get_current_object()
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                sync_channel(channel_id)
-            except Exception:  # recorded on the sync row; the log has the rest
-                app.logger.exception("sync of channel %s failed", channel_id)
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=run, daemon=True, name=f"sync-{channel_id}").start()
-    flash("Sync started: its result appears under Recent syncs in a moment.")
+    enqueue("channel_pull", {"channel_id": channel_id}, user_id=current_user.id)
+    flash("Sync queued: a worker runs it, and its result appears under Recent syncs in a moment.")
     return redirect(url_for("channels.detail", channel_id=channel_id))
 
 

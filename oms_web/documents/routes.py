@@ -12,7 +12,7 @@ from flask_login import current_user
 from ..domain.errors import NotFound
 from ..domain.printing import record_printing
 from ..extensions import db
-from ..models import Invoice, PrintJob, Role, Shipment
+from ..models import Invoice, Job, Role, Shipment
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
 from .render import KINDS, NothingToPrint, build, invoices_pdf, labels_pdf, packing_slips_pdf
@@ -75,7 +75,7 @@ def bulk(kind: str):
         return error_response(422, "Select at least one order first.")
     if len(ids) > INLINE_BATCH:
         job = jobs.start(kind, ids, current_user)
-        return render_template("documents/job.html", job=job, kind=KINDS[kind])
+        return render_template("documents/job.html", job=job, kind=KINDS[kind], no_worker=False)
     try:
         printed = build(kind, ids)
     except NothingToPrint as nothing:
@@ -84,9 +84,9 @@ def bulk(kind: str):
     return pdf_response(printed.pdf, f"{kind}-{len(ids)}-orders.pdf")
 
 
-def _job(job_id: int) -> PrintJob:
-    job = db.session.get(PrintJob, job_id)
-    if job is None or (job.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
+def _job(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != "print" or (job.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
         raise NotFound("There is no such print job")
     return job
 
@@ -96,14 +96,15 @@ def _job(job_id: int) -> PrintJob:
 def job_status(job_id: int):
     job = _job(job_id)
     template = "documents/_job_progress.html" if is_htmx() else "documents/job.html"
-    return render_template(template, job=job, kind=KINDS.get(job.kind, job.kind), stale=jobs.is_stale(job))
+    return render_template(template, job=job, kind=KINDS.get(job.params.get("document"), "documents"),
+                           no_worker=jobs.waiting_for_worker(job))
 
 
 @bp.route("/print-jobs/<int:job_id>.pdf")
 @allow(Role.STAFF)
 def job_pdf(job_id: int):
     job = _job(job_id)
-    pdf = db.session.scalar(sa.select(PrintJob.pdf).where(PrintJob.id == job_id))
+    pdf = db.session.scalar(sa.select(Job.result).where(Job.id == job_id))
     if job.status != "done" or pdf is None:
         raise NotFound("This batch is not ready")
-    return pdf_response(pdf, f"{job.kind}-{len(job.order_ids)}-orders.pdf")
+    return pdf_response(pdf, f"{job.params['document']}-{len(job.order_ids)}-orders.pdf")

@@ -10,7 +10,7 @@ from flask import url_for
 from oms_web import create_app
 from oms_web.domain import invoicing, shipping
 from oms_web.extensions import db
-from oms_web.models import PrintJob, Role
+from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
 
 from ..conftest import test_config as config_for_tests
@@ -71,6 +71,8 @@ ACCESS = {
     "overview.index": MANAGER,
     "users.index": ADMIN,
     "users.update": ADMIN,
+    "jobs.index": ADMIN,
+    "jobs.retry": ADMIN,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -100,8 +102,8 @@ def url_values(shop) -> dict:
     order = shop.web_order(("A", 3))
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
     invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
-    job = PrintJob(kind="labels", order_ids=[order.id], user_id=shop.admin.id, status="done", done=1, total=1,
-                   pdf=b"%PDF-1.4 test")
+    job = Job(kind="print", params={"document": "labels", "order_ids": [order.id]}, user_id=shop.admin.id,
+              status="done", done=1, total=1, attempts=1, result=b"%PDF-1.4 test")
     db.session.add(job)
     db.session.commit()
     return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
