@@ -12,7 +12,6 @@ from werkzeug.wrappers import Request
 
 from oms_web import create_app
 from oms_web.channels.manage import create_channel
-from oms_web.config import byte_count, from_environment
 from oms_web.models import ChannelKind
 
 from . import conftest
@@ -167,6 +166,8 @@ def test_the_larger_limit_is_only_for_the_report_upload(app, shop):
 # ---------------------------------------------------------------- settings
 
 def test_the_limits_come_from_the_environment(monkeypatch):
+    from oms_web.config import byte_count, from_environment
+
     monkeypatch.setenv("OMS_MAX_REQUEST_BYTES", "8388608")
     monkeypatch.setenv("OMS_MAX_REPORT_BYTES", "104857600")
     assert from_environment()["MAX_CONTENT_LENGTH"] == "8388608"
