@@ -55,11 +55,16 @@ def body_limit(setting: str) -> Callable:
     return mark
 
 
-def request_limit() -> int | None:
+def request_limit() -> int:
     """The most bytes this request's body may have: its view's own setting, else MAX_CONTENT_LENGTH."""
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     setting = getattr(view, "oms_body_limit", None)
-    return current_app.config[setting] if setting is not None else current_app.config["MAX_CONTENT_LENGTH"]
+    limit = current_app.config[setting] if setting is not None else current_app.config["MAX_CONTENT_LENGTH"]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # Such a body is nothing but text fields, all held in memory: werkzeug bounds it by
+        # MAX_FORM_MEMORY_SIZE when it has a Content-Length, and not at all when it is chunked.
+        limit = min(limit, current_app.config["MAX_FORM_MEMORY_SIZE"])
+    return limit
 
 
 def bound_request() -> None:
@@ -67,8 +72,6 @@ def bound_request() -> None:
     its limit is refused now, unread; a chunked one (no Content-Length) as soon as its reading passes
     the limit."""
     limit = request_limit()
-    if limit is None:
-        return
     if request.content_length is not None:
         request.max_content_length = limit
         if request.content_length > limit:
@@ -216,8 +219,7 @@ def _size(size: int) -> str:
 
 def _http_message(error: HTTPException) -> str:
     if isinstance(error, RequestEntityTooLarge):
-        limit = request_limit()
-        return "The request is too large" + (f" (at most {_size(limit)})" if limit else "") + "; nothing was saved."
+        return f"The request is too large (at most {_size(request_limit())}); nothing was saved."
     return HTTP_MESSAGES.get(error.code or 500, error.description or "The request could not be understood.")
 
 
@@ -270,6 +272,9 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         response = error_response(error.code or 500, _http_message(error))
+        for name, value in error.get_headers():  # Allow of a 405, Retry-After of a 429, ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
         if isinstance(error, RequestEntityTooLarge):
             # The rest of the body is never read: the server must not wait for it to keep the connection.
             response.headers["Connection"] = "close"
