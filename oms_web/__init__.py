@@ -22,7 +22,7 @@ class OmsFlask(Flask):
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = OmsFlask(__name__, instance_path=str(PROJECT_ROOT / "instance"), instance_relative_config=True,
-                template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
+                   template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
     if test_config is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from types import TracebackType
 
 import sqlalchemy.exc
@@ -29,15 +28,15 @@ def is_outage(error: BaseException | None) -> bool:
 class FailureLog:
     """Writes the first failure of a kind in each window and counts the rest, per process."""
 
-    def __init__(self, app: Flask, window_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.app, self.window, self.clock = app, window_seconds, clock
+    def __init__(self, app: Flask, window_seconds: float) -> None:
+        self.app, self.window = app, window_seconds
         self._lock = threading.Lock()
         self._windows: dict[tuple, tuple[float, int]] = {}  # kind -> (window start, failures not written)
 
     def record(self, exc_info: ExcInfo) -> None:
         error = exc_info[1]
         kind = _kind(error)
-        now = self.clock()
+        now = time.monotonic()
         with self._lock:
             started, unwritten = self._windows.get(kind, (None, 0))
             if started is not None and now - started < self.window:
@@ -47,9 +46,10 @@ class FailureLog:
         also = f" ({unwritten} more like it in the {self.window:g} s before, not written)" if unwritten else ""
         where = f" on {request.method} {request.path}" if has_request_context() else ""
         if is_outage(error):
-            first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0:1]
-            self.app.logger.error("The database is not answering%s: %s%s", where,
-                                  first_line[0] if first_line else type(error).__name__, also)
+            # The driver's own first line ("connection to server at ... failed: Connection refused"),
+            # not SQLAlchemy's copy of the statement and its parameters.
+            reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0]
+            self.app.logger.error("The database is not answering%s: %s%s", where, reason, also)
         else:
             self.app.logger.error("Exception%s%s", where, also, exc_info=exc_info)
 
