@@ -8,14 +8,21 @@ from flask import Flask
 
 from . import config
 from .extensions import db, login_manager, migrate
+from .failures import FailureLog
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
 
+class OmsFlask(Flask):
+    def log_exception(self, exc_info) -> None:  # type: ignore[override]
+        # Not a traceback per request: an outage under load would fill the disk (failures.FailureLog).
+        self.extensions["oms_failures"].record(exc_info)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"), instance_relative_config=True,
-                template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
+    app = OmsFlask(__name__, instance_path=str(PROJECT_ROOT / "instance"), instance_relative_config=True,
+                   template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
     if test_config is None:
@@ -26,6 +33,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["OMS_DEFAULT_TAX_RATE_BP"] = int(app.config["OMS_DEFAULT_TAX_RATE_BP"])
     app.config["OMS_TIMEZONE"] = config.time_zone(app.config["OMS_TIMEZONE"])
+    for setting in config.BYTE_SETTINGS:
+        app.config[setting] = config.byte_count(setting, app.config[setting])
+    app.extensions["oms_failures"] = FailureLog(app, float(app.config["OMS_FAILURE_LOG_SECONDS"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
 

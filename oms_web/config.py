@@ -24,7 +24,12 @@ ENVIRONMENT_SETTINGS = {
     "OMS_JOB_LEASE_SECONDS": "OMS_JOB_LEASE_SECONDS",
     "OMS_JOB_RETRY_DELAY_SECONDS": "OMS_JOB_RETRY_DELAY_SECONDS",
     "OMS_SYNC_EVERY_MINUTES": "OMS_SYNC_EVERY_MINUTES",
+    "OMS_MAX_REQUEST_BYTES": "MAX_CONTENT_LENGTH",
+    "OMS_MAX_REPORT_BYTES": "OMS_MAX_REPORT_BYTES",
 }
+
+# Settings that are byte counts: taken from the environment as whole numbers (an "MB" is for the README).
+BYTE_SETTINGS = ("MAX_CONTENT_LENGTH", "OMS_MAX_REPORT_BYTES", "MAX_FORM_MEMORY_SIZE")
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -55,6 +60,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Every request body is bounded before it is read (web.bound_request): a body declared larger is
+        # refused with 413 at once, a chunked one as soon as it passes the limit. Orders, webhooks and
+        # forms are far below 4 MB; only the report-file upload takes more, with its own limit.
+        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        "OMS_MAX_REPORT_BYTES": 50 * 1024 * 1024,
+        # A form's text fields are held in memory: each at most this, and at most this many parts.
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        "MAX_FORM_PARTS": 1_000,
+        # The log says once per this many seconds that a kind of failure (the database not answering, a
+        # bug) happened, and how often since: an outage under load must not write a traceback per request.
+        "OMS_FAILURE_LOG_SECONDS": 10,
     }
 
 
@@ -92,3 +108,12 @@ def time_zone(name: Any) -> ZoneInfo:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         raise RuntimeError(f"OMS_TIMEZONE={name!r} is not a time zone name (try Europe/London or America/New_York)") from None
+
+
+def byte_count(name: str, value: Any) -> int:
+    """A size limit in bytes: a whole number above zero, else the app stops with a clear message (a
+    typo must not lift the limit)."""
+    text = str(value).strip().replace("_", "")
+    if not text.isascii() or not text.isdigit() or int(text) <= 0:
+        raise RuntimeError(f"{name}={value!r} is not a number of bytes (for 8 MB write 8388608)")
+    return int(text)

@@ -1,23 +1,29 @@
-"""What every screen shares: who may open a route, page-or-fragment rendering, errors, security headers.
+"""What every screen shares: who may open a route, how large a request may be, page-or-fragment
+rendering, errors, security headers.
 
 Routes are closed by default: a view without `@allow(...)` answers 403, and a test walks the URL map
 to prove every rule carries a role. Page or fragment is decided by the HX-Request header only.
+Every request body is bounded before it is read (`bound_request`); the order API and the webhooks
+answer every error in JSON, never a page (`answers_json`).
 """
 from __future__ import annotations
 
-import functools
+import io
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request
+from flask import Flask, Response, abort, current_app, jsonify, make_response, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from .domain.errors import DomainError, NotAllowed, NotFound
-from .extensions import db
+from .extensions import db, login_manager
+from .failures import is_outage
 from .models import Role
 
 csrf = CSRFProtect()
@@ -42,6 +48,79 @@ def allow(role: Role | str) -> Callable:
         return view
 
     return mark
+
+
+def body_limit(setting: str) -> Callable:
+    """Mark a view that takes a body of another size than MAX_CONTENT_LENGTH: at most the named setting."""
+
+    def mark(view: Callable) -> Callable:
+        view.oms_body_limit = setting  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def request_limit() -> int:
+    """The most bytes this request's body may have: its view's own setting, else MAX_CONTENT_LENGTH."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    setting = getattr(view, "oms_body_limit", None)
+    limit = current_app.config[setting] if setting is not None else current_app.config["MAX_CONTENT_LENGTH"]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # Such a body is nothing but text fields, all held in memory: werkzeug bounds it by
+        # MAX_FORM_MEMORY_SIZE when it has a Content-Length, and not at all when it is chunked.
+        limit = min(limit, current_app.config["MAX_FORM_MEMORY_SIZE"])
+    return limit
+
+
+def bound_request() -> None:
+    """Runs before anything reads the body (the CSRF check parses forms). A body declared larger than
+    its limit is refused now, unread; a chunked one (no Content-Length) as soon as its reading passes
+    the limit."""
+    limit = request_limit()
+    if request.content_length is not None:
+        request.max_content_length = limit
+        if request.content_length > limit:
+            raise RequestEntityTooLarge()
+    elif "wsgi.input_terminated" in request.environ:
+        # werkzeug's own cap would stop reading a chunked body at the limit and hand over the bytes read
+        # so far as if they were all of it (a cut order, a signature that fails for no clear reason):
+        # this one refuses the body instead, on the byte past the limit (werkzeug's, a byte further, is
+        # never reached).
+        request.environ["wsgi.input"] = _Capped(request.environ["wsgi.input"], limit)
+        request.max_content_length = limit + 1
+
+
+class _Capped(io.RawIOBase):
+    """A chunked body that raises 413 when more than `limit` bytes arrive."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream, self._left = stream, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise RequestEntityTooLarge()
+        self._left -= len(data)
+        buffer[:len(data)] = data
+        return len(data)
+
+
+# The machine clients' addresses: the order API and the store webhooks.
+JSON_PATHS = ("/api/", "/webhooks/")
+
+
+def answers_json() -> bool:
+    """The order API and the webhooks answer every error in JSON (a store's client cannot read a page)."""
+    return request.path.startswith(JSON_PATHS)
+
+
+def json_error(status: int, message: str, problems: list[dict] | None = None) -> Response:
+    response = jsonify({"error": message, "problems": problems or []})
+    response.status_code = status
+    return response
 
 
 def is_htmx() -> bool:
@@ -97,6 +176,8 @@ def _security_headers(response: Response) -> Response:
 
 
 def error_response(status: int, message: str, field: str | None = None) -> Response:
+    if answers_json():
+        return json_error(status, message, [{"field": field, "message": message}] if field else None)
     if is_htmx():
         response = make_response(render_template("errors/_message.html", message=message, field=field), status)
         # Shown in the page's message area unless the route re-renders its own form with the error.
@@ -137,12 +218,45 @@ def as_id(text: str | None) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
 
 
+def _size(size: int) -> str:
+    return f"{size / 1048576:.3g} MB" if size >= 1048576 else f"{size / 1024:.3g} KB"
+
+
+def _http_message(error: HTTPException) -> str:
+    if isinstance(error, RequestEntityTooLarge):
+        return f"The request is too large (at most {_size(request_limit())}); nothing was saved."
+    return HTTP_MESSAGES.get(error.code or 500, error.description or "The request could not be understood.")
+
+
+HTTP_MESSAGES = {
+    400: "The request could not be understood.", 401: "Sign in or send a valid key first.",
+    403: "Your role does not allow this.", 404: "There is nothing here.", 405: "That action is not available here.",
+    415: "The body must be JSON (Content-Type: application/json).",
+    429: "Too many attempts: wait a moment and try again.",
+    503: "The database is not answering; nothing was changed. Try again in a moment.",
+}
+
+
+def _outage_response() -> Response:
+    """The error page without the database: the signed-in user is not loaded (the page header would
+    ask the database for them, and the error page itself would fail)."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass  # its connection went with the database; the pool makes a new one once it is back
+    login_manager._update_request_context_with_user()  # anonymous for this response only; the session stays
+    return error_response(503, HTTP_MESSAGES[503])
+
+
 def register_web(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter  # before the blueprints add their rules
+    # In this order: the role first (nobody unknown gets a larger limit or a form parsed), then the
+    # body's bound, then the CSRF check that reads the form.
+    app.before_request(_check_role)
+    app.before_request(bound_request)
     csrf.init_app(app)
     app.add_template_filter(format_money, "money")
     app.add_template_filter(local_time, "local_time")
-    app.before_request(_check_role)
     app.after_request(_security_headers)
 
     @app.context_processor
@@ -161,12 +275,21 @@ def register_web(app: Flask) -> None:
     def _csrf_error(error: CSRFError) -> Response:
         return error_response(400, "This form has expired or was not sent from this site. Reload the page and try again.")
 
-    for status, message in ((403, "Your role does not allow this."), (404, "There is nothing here."),
-                            (405, "That action is not available here."), (400, "The request could not be understood.")):
-        app.register_error_handler(status, functools.partial(lambda m, s, e: error_response(s, m), message, status))
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        response = error_response(error.code or 500, _http_message(error))
+        for name, value in error.get_headers():  # Allow of a 405, Retry-After of a 429, ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        if isinstance(error, RequestEntityTooLarge):
+            # The rest of the body is never read: the server must not wait for it to keep the connection.
+            response.headers["Connection"] = "close"
+        return response
 
     @app.errorhandler(500)
-    def _server_error(error: Exception) -> Response:
+    def _server_error(error: InternalServerError) -> Response:
+        if is_outage(error.original_exception):
+            return _outage_response()
         db.session.rollback()
         return error_response(500, "Something went wrong on our side; nothing was changed. Try again.")
 
