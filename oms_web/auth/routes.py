@@ -50,16 +50,17 @@ def login():
     error = None
     email = (request.form.get("email") or "").strip().lower()
     if request.method == "POST":
-        address = request.remote_addr or "unknown"
-        if throttle.blocked(email, address):
+        # Counted before the password is checked: however many attempts arrive at once, no more
+        # passwords are checked than the limits allow.
+        attempt = throttle.admit(email, request.remote_addr or "unknown")
+        if attempt is None:
             error = "Too many failed sign-ins. Wait 15 minutes and try again."
         else:
             user = db.session.scalar(sa.select(User).where(User.email == email))
             if user is None or not user.active or not user.check_password(request.form.get("password") or ""):
-                throttle.failed(email, address)
                 error = "Wrong email or password."
             else:
-                throttle.succeeded(email)
+                attempt.signed_in()
                 session.clear()  # a new session at sign-in: nothing carried over from before
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
