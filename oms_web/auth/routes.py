@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -11,6 +10,7 @@ from ..extensions import db, login_manager
 from ..models import Role, User
 from ..web import PUBLIC, allow, is_htmx
 from . import bp, throttle
+from .passwords import authenticate
 
 
 @login_manager.user_loader
@@ -56,8 +56,8 @@ def login():
         if attempt is None:
             error = "Too many failed sign-ins. Wait 15 minutes and try again."
         else:
-            user = db.session.scalar(sa.select(User).where(User.email == email))
-            if user is None or not user.active or not user.check_password(request.form.get("password") or ""):
+            user = authenticate(email, request.form.get("password") or "")
+            if user is None:
                 error = "Wrong email or password."
             else:
                 attempt.signed_in()

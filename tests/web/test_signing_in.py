@@ -1,14 +1,17 @@
 """The sign-in throttle, on SQLite and PostgreSQL: failures are limited per account and address under a
-higher per-account ceiling; Redis down falls back to the database."""
+higher per-account ceiling; an unknown email costs what a known one does; Redis down falls back to the
+database."""
 from __future__ import annotations
 
 import html
 import logging
+import statistics
 import time
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 from oms_web.auth import throttle
 from oms_web.extensions import db
@@ -99,6 +102,30 @@ def test_an_ended_window_starts_again(web_app, shop):
     db.session.execute(sa.update(SignInCount).values(window_ends=int(time.time()) - 1))
     db.session.commit()
     assert guesser.login(shop.staff.email).status_code == 302
+
+
+# ---------------------------------------------------------------- the same work for every email
+
+def test_an_unknown_email_takes_as_long_as_a_known_one(shop, auth):
+    """The known account's hash is made as set_password makes it in production (the other tests' users
+    have cheap ones); an unknown email must cost a password check of the same kind."""
+    shop.staff.password_hash = generate_password_hash(PASSWORD)
+    shop.manager.password_hash = generate_password_hash(PASSWORD)
+    shop.manager.active = False
+    db.session.commit()
+
+    def timed(email: str) -> float:
+        started = time.perf_counter()
+        _says(auth.login(email, "a wrong password"), 401, WRONG)
+        return time.perf_counter() - started
+
+    timed("warm.up@example.com")
+    known = [timed(shop.staff.email) for _ in range(3)]
+    unknown = [timed(f"nobody{n}@example.com") for n in range(3)]
+    disabled = [timed(shop.manager.email) for _ in range(2)]
+    assert statistics.median(unknown) > 0.6 * statistics.median(known), (known, unknown)
+    assert statistics.median(disabled) > 0.6 * statistics.median(known), (known, disabled)
+    assert statistics.median(unknown) < 1.7 * statistics.median(known), (known, unknown)
 
 
 # ---------------------------------------------------------------- Redis
