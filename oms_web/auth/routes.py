@@ -10,6 +10,7 @@ from ..extensions import db, login_manager
 from ..models import Role, User
 from ..web import PUBLIC, allow, is_htmx
 from . import bp, throttle
+from .forms import SignInForm
 from .passwords import authenticate
 
 
@@ -47,16 +48,18 @@ def _safe_next(target: str | None) -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
+    form = SignInForm()
     error = None
-    email = (request.form.get("email") or "").strip().lower()
     if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/login.html", form=form, error=None), 422
         # Counted before the password is checked: however many attempts arrive at once, no more
         # passwords are checked than the limits allow.
-        attempt = throttle.admit(email, request.remote_addr or "unknown")
+        attempt = throttle.admit(form.email.data, request.remote_addr or "unknown")
         if attempt is None:
             error = "Too many failed sign-ins. Wait 15 minutes and try again."
         else:
-            user = authenticate(email, request.form.get("password") or "")
+            user = authenticate(form.email.data, form.password.data)
             if user is None:
                 error = "Wrong email or password."
             else:
@@ -64,7 +67,7 @@ def login():
                 session.clear()  # a new session at sign-in: nothing carried over from before
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
+    return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])

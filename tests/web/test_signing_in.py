@@ -1,6 +1,6 @@
-"""The sign-in throttle, on SQLite and PostgreSQL: failures are limited per account and address under a
-higher per-account ceiling; an unknown email costs what a known one does; Redis down falls back to the
-database."""
+"""The sign-in form's bounds and its throttle, on SQLite and PostgreSQL: bad fields are refused before
+anything counts them; failures are limited per account and address under a higher per-account
+ceiling; an unknown email costs what a known one does; Redis down falls back to the database."""
 from __future__ import annotations
 
 import html
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from oms_web.auth import throttle
+from oms_web.auth.forms import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
 from oms_web.extensions import db
 from oms_web.models import SignInCount, User
 
@@ -47,6 +48,32 @@ def _says(response, status: int, message: str) -> None:
     body = html.unescape(response.get_data(as_text=True))
     assert response.status_code == status, body[:800]
     assert message in body
+
+
+# ---------------------------------------------------------------- the form's bounds
+
+@pytest.mark.parametrize(("email", "password", "message"), [
+    ("a" * (EMAIL_MAX_LENGTH - 11) + "@example.com", PASSWORD, f"An email has at most {EMAIL_MAX_LENGTH} characters."),
+    ("x" * 5_000_000, PASSWORD, f"An email has at most {EMAIL_MAX_LENGTH} characters."),
+    ("staff\x00@example.com", PASSWORD, "Email cannot contain a NUL character."),
+    ("staff@example.com", "correct horse\x00battery", "Password cannot contain a NUL character."),
+    ("staff@example.com", "p" * (PASSWORD_MAX_LENGTH + 1), f"A password has at most {PASSWORD_MAX_LENGTH:,} characters."),
+    ("", PASSWORD, "Enter your email."),
+])
+def test_a_bad_field_is_refused_with_its_message_before_anything_counts_it(shop, client, auth, email, password, message):
+    before = state(shop)
+    response = auth.login(email, password)
+    _says(response, 422, message)
+    assert len(response.get_data()) < 20_000, "the refused value is not echoed back"
+    assert state(shop) == before
+    assert _counted() == 0, "a refused field reached the throttle's counts"
+    assert client.get("/orders").status_code == 302
+
+
+def test_an_email_of_the_columns_length_is_taken(shop, auth):
+    email = "a" * (EMAIL_MAX_LENGTH - 12) + "@example.com"
+    _says(auth.login(email), 401, WRONG)  # within the bound: an ordinary wrong sign-in
+    assert _counted() == len(throttle.LIMITS)
 
 
 # ---------------------------------------------------------------- the throttle
