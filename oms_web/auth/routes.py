@@ -10,7 +10,7 @@ from ..extensions import db, login_manager
 from ..models import Role, User
 from ..web import PUBLIC, allow, is_htmx
 from . import bp, throttle
-from .forms import SignInForm
+from .forms import PasswordChangeForm, SignInForm, field_errors
 from .passwords import authenticate
 
 
@@ -52,7 +52,7 @@ def login():
     error = None
     if request.method == "POST":
         if not form.validate():
-            return render_template("auth/login.html", form=form, error=None), 422
+            return render_template("auth/login.html", form=form, errors=field_errors(form), error=None), 422
         # Counted before the password is checked: however many attempts arrive at once, no more
         # passwords are checked than the limits allow.
         attempt = throttle.admit(form.email.data, request.remote_addr or "unknown")
@@ -67,7 +67,7 @@ def login():
                 session.clear()  # a new session at sign-in: nothing carried over from before
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
+    return render_template("auth/login.html", form=form, errors={}, error=error), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -85,15 +85,18 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(Role.STAFF)
 def change_password():
+    form = PasswordChangeForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
         user: User = current_user._get_current_object()
-        new = request.form.get("new_password") or ""
-        if not user.check_password(request.form.get("current_password") or ""):
+        new = form.new_password.data or ""
+        if not form.validate():
+            errors = field_errors(form)
+        elif not user.check_password(form.current_password.data or ""):
             errors["current_password"] = "That is not your current password."
         elif len(new) < 10:
             errors["new_password"] = "Use at least 10 characters."
-        elif new != request.form.get("confirm_password"):
+        elif new != form.confirm_password.data:
             errors["confirm_password"] = "The two new passwords differ."
         else:
             user.set_password(new)
@@ -102,4 +105,4 @@ def change_password():
             login_user(user)  # this browser stays signed in; every other session ends
             flash("Password changed. Other sessions have been signed out.")
             return redirect(url_for("board.index"))
-    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+    return render_template("auth/password.html", form=form, errors=errors), (422 if errors else 200)

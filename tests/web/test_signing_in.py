@@ -64,6 +64,8 @@ def test_a_bad_field_is_refused_with_its_message_before_anything_counts_it(shop,
     before = state(shop)
     response = auth.login(email, password)
     _says(response, 422, message)
+    assert f'<p class="field-error" id="e-{"password" if "assword" in message else "email"}">' in \
+        html.unescape(response.get_data(as_text=True)), "the message is not next to its field"
     assert len(response.get_data()) < 20_000, "the refused value is not echoed back"
     assert state(shop) == before
     assert _counted() == 0, "a refused field reached the throttle's counts"
@@ -74,6 +76,22 @@ def test_an_email_of_the_columns_length_is_taken(shop, auth):
     email = "a" * (EMAIL_MAX_LENGTH - 12) + "@example.com"
     _says(auth.login(email), 401, WRONG)  # within the bound: an ordinary wrong sign-in
     assert _counted() == len(throttle.LIMITS)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("current_password", "correct horse\x00battery", "Current password cannot contain a NUL character."),
+    ("new_password", "a new long\x00password", "New password cannot contain a NUL character."),
+    ("confirm_password", "p" * (PASSWORD_MAX_LENGTH + 1), f"A password has at most {PASSWORD_MAX_LENGTH:,} characters."),
+    ("new_password", "p" * 5_000_000, f"A password has at most {PASSWORD_MAX_LENGTH:,} characters."),
+])
+def test_a_password_change_with_a_bad_field_is_refused_with_its_message(shop, sign_in, field, value, message):
+    browser = sign_in(shop.staff)
+    form = {"current_password": PASSWORD, "new_password": "a new long password", "confirm_password": "a new long password"}
+    before = state(shop)
+    response = browser.post_form("/account/password", {**form, field: value})
+    _says(response, 422, message)
+    assert f'aria-describedby="e-{field}"' in response.get_data(as_text=True), "the message is not next to its field"
+    assert state(shop) == before
 
 
 # ---------------------------------------------------------------- the throttle
