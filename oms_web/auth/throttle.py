@@ -18,10 +18,10 @@ worker process shares them, and nothing is kept in a process's memory but whethe
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,9 +29,6 @@ from flask import current_app
 from ..database import write_transaction
 from ..extensions import db
 from ..models import SignInCount
-
-if TYPE_CHECKING:
-    import logging
 
 WINDOW_SECONDS = 15 * 60
 # In this order every store takes its counts, so that two attempts never wait on each other in a cycle.
@@ -53,8 +50,6 @@ def _keys(email: str, address: str) -> dict[str, str]:
 
 class DatabaseCounts:
     """The counts as rows of sign_in_counts, each taken with one guarded upsert."""
-
-    name = "the database"
 
     def admit(self, keys: dict[str, str]) -> bool:
         now = int(time.time())
@@ -125,7 +120,7 @@ end
 
 
 class RedisCounts:
-    name = "Redis"
+    """The counts as Redis keys that expire with their window, each step one Lua script."""
 
     def __init__(self, url: str, log: logging.Logger) -> None:
         import redis
