@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 from oms_web.auth import throttle
 from oms_web.auth.forms import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
 from oms_web.extensions import db
-from oms_web.models import SignInCount, User
+from oms_web.models import SignInCount
 
 from .conftest import PASSWORD, Auth, WebClient, state
 
@@ -177,6 +177,13 @@ def test_an_unknown_email_takes_as_long_as_a_known_one(shop, auth):
     assert statistics.median(unknown) > 0.6 * statistics.median(known), (known, unknown)
     assert statistics.median(disabled) > 0.6 * statistics.median(known), (known, disabled)
     assert statistics.median(unknown) < 1.7 * statistics.median(known), (known, unknown)
+
+
+def test_the_unknown_accounts_hash_is_made_the_way_set_password_makes_one():
+    """set_password takes werkzeug's default method (the other tests patch in a cheap one)."""
+    from oms_web.auth.passwords import NO_ONES_HASH
+
+    assert NO_ONES_HASH.split("$")[0] == generate_password_hash("anything").split("$")[0]
 
 
 # ---------------------------------------------------------------- Redis
