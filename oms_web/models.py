@@ -121,6 +121,19 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role.value}>"
 
 
+class SignInCount(db.Model):
+    """How many password checks one throttling key (an account, an address, or both) has been granted
+    in its current window: auth/throttle.py's counts when Redis is not there to keep them, shared by
+    every worker process through the database."""
+
+    __tablename__ = "sign_in_counts"
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    checks: Mapped[int]
+    # When the window ends, in seconds since the epoch: a plain number compares alike on every database.
+    window_ends: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"))
+
+
 POSTGRESQL_ONLY_INDEXES = {"ix_customers_name_trgm"}
 # SQLite's full-text table of customer names (migration 0007) and the tables FTS5 keeps for it: made
 # and kept by the migration and its triggers, not by the models.

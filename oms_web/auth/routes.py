@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -11,6 +10,8 @@ from ..extensions import db, login_manager
 from ..models import Role, User
 from ..web import PUBLIC, allow, is_htmx
 from . import bp, throttle
+from .forms import PasswordChangeForm, SignInForm, field_errors
+from .passwords import authenticate
 
 
 @login_manager.user_loader
@@ -47,23 +48,26 @@ def _safe_next(target: str | None) -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
+    form = SignInForm()
     error = None
-    email = (request.form.get("email") or "").strip().lower()
     if request.method == "POST":
-        address = request.remote_addr or "unknown"
-        if throttle.blocked(email, address):
+        if not form.validate():
+            return render_template("auth/login.html", form=form, errors=field_errors(form), error=None), 422
+        # Counted before the password is checked: however many attempts arrive at once, no more
+        # passwords are checked than the limits allow.
+        attempt = throttle.admit(form.email.data, request.remote_addr or "unknown")
+        if attempt is None:
             error = "Too many failed sign-ins. Wait 15 minutes and try again."
         else:
-            user = db.session.scalar(sa.select(User).where(User.email == email))
-            if user is None or not user.active or not user.check_password(request.form.get("password") or ""):
-                throttle.failed(email, address)
+            user = authenticate(form.email.data, form.password.data)
+            if user is None:
                 error = "Wrong email or password."
             else:
-                throttle.succeeded(email)
+                attempt.signed_in()
                 session.clear()  # a new session at sign-in: nothing carried over from before
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
+    return render_template("auth/login.html", form=form, errors={}, error=error), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -81,15 +85,18 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(Role.STAFF)
 def change_password():
+    form = PasswordChangeForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
         user: User = current_user._get_current_object()
-        new = request.form.get("new_password") or ""
-        if not user.check_password(request.form.get("current_password") or ""):
+        new = form.new_password.data or ""
+        if not form.validate():
+            errors = field_errors(form)
+        elif not user.check_password(form.current_password.data or ""):
             errors["current_password"] = "That is not your current password."
         elif len(new) < 10:
             errors["new_password"] = "Use at least 10 characters."
-        elif new != request.form.get("confirm_password"):
+        elif new != form.confirm_password.data:
             errors["confirm_password"] = "The two new passwords differ."
         else:
             user.set_password(new)
@@ -98,4 +105,4 @@ def change_password():
             login_user(user)  # this browser stays signed in; every other session ends
             flash("Password changed. Other sessions have been signed out.")
             return redirect(url_for("board.index"))
-    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+    return render_template("auth/password.html", form=form, errors=errors), (422 if errors else 200)

@@ -128,7 +128,6 @@ def shop(live_server) -> Iterator[LiveShop]:
     """The live server's database, emptied, with an admin, a manager, a staff user and two channels."""
     with live_server.app.app_context():
         empty_database()
-        live_server.app.extensions.pop("oms_throttle", None)  # failed sign-ins of earlier tests
         yield LiveShop()
         db.session.remove()
 

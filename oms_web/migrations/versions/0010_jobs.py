@@ -5,7 +5,7 @@ and its heartbeat) lives in the database, so the web pages read it and a job who
 found and run again. The print jobs of print_jobs are carried over as jobs of kind "print".
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 10:40:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
