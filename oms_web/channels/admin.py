@@ -131,6 +131,8 @@ def sku_map(channel_id: int):
     try:
         # The channel's SKU is matched against the SKUs its order lines carry; ours must be a product's.
         channel_sku = form_text("channel_sku", OrderLine.sku, label="The channel's SKU") or ""
+        if request.form.get("remove") not in (None, "1"):
+            raise InvalidInput("Reload the channel's page to remove a mapping", field="channel_sku")
         product_sku = None if request.form.get("remove") else (
             form_text("product_sku", Product.sku, label="Our SKU") or "")
         manage.set_sku_mapping(channel_id, channel_sku, product_sku)
