@@ -15,7 +15,7 @@ import flask
 from flask import Flask, Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
@@ -146,14 +146,15 @@ class NulInText(BadRequest):
 
 
 class TextValues(ImmutableMultiDict):
-    """The one place every form and query value passes (Werkzeug builds `request.args` and `request.form`
-    with the request's parameter_storage_class): a NUL in a name or a value is a 400 for every route at
-    once. Uploaded files (the `request.files` Werkzeug builds with this class too) are not text."""
+    """The one place every form and query value passes (Werkzeug builds `request.args`, `request.form` and
+    `request.files` with the request's parameter_storage_class): a NUL in a name, a value or an uploaded
+    file's name is a 400 for every route at once. (A file's content is not text, and is not looked at.)"""
 
     def __init__(self, mapping=None) -> None:
         super().__init__(mapping)
         for key, value in self.items(multi=True):
-            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            text = value.filename or "" if isinstance(value, FileStorage) else value
+            if "\x00" in key or "\x00" in text:
                 raise NulInText(key)
 
 

@@ -536,3 +536,18 @@ def test_a_date_at_the_ends_of_the_range_lists_orders(shop, as_staff, order):
     response = as_staff.get("/orders?from=1900-01-01&to=9998-12-31")
     assert response.status_code == 200
     assert order.number in response.get_data(as_text=True)
+
+
+def test_a_nul_in_an_uploaded_files_name_is_a_400(shop, as_admin):
+    import io
+
+    from oms_web.channels.reports import AMAZON_ALL_ORDERS
+    from oms_web.models import ChannelKind
+
+    amazon = shop.channel("Amazon", ChannelKind.AMAZON)
+    before = every_row()
+    response = as_admin.post_form(f"/channels/{amazon.id}/reports",
+                                  {"kind": AMAZON_ALL_ORDERS, "file": (io.BytesIO(b"order-id\tsku\n"), "orders\x00.txt")},
+                                  content_type="multipart/form-data")
+    assert_refused(response, 400, "“file” holds a NUL character", htmx=False)
+    assert every_row() == before
