@@ -153,7 +153,7 @@ class TextValues(ImmutableMultiDict):
     def __init__(self, mapping=None) -> None:
         super().__init__(mapping)
         for key, value in self.items(multi=True):
-            text = value.filename or "" if isinstance(value, FileStorage) else value
+            text = (value.filename or "") if isinstance(value, FileStorage) else value
             if "\x00" in key or "\x00" in text:
                 raise NulInText(key)
 

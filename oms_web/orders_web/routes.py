@@ -176,8 +176,12 @@ def _shipment_of(order_id: int, shipment_id: int) -> Shipment:
 @allow(Role.STAFF)
 def shipment_shipped(order_id: int, shipment_id: int):
     _shipment_of(order_id, shipment_id)
-    return _act(order_id, "shipment", lambda: shipping.mark_shipped(
-        current_user, shipment_id, *(value or "" for value in _carrier_fields("carrier", "tracking_number").values())))
+
+    def run() -> None:
+        fields = _carrier_fields("carrier", "tracking_number")
+        shipping.mark_shipped(current_user, shipment_id, fields["carrier"] or "", fields["tracking_number"] or "")
+
+    return _act(order_id, "shipment", run)
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/delivered", methods=["POST"])

@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..domain.errors import InvalidInput
 from ..extensions import db
 from ..models import Role, User
-from ..domain.errors import InvalidInput
 from ..web import allow, column_length, error_response, form_text, is_htmx
 from . import bp
 

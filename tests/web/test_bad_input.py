@@ -366,8 +366,8 @@ def test_bulk_printing_without_a_real_selection_is_refused(shop, as_staff, order
 
 # ---------------------------------------------------------------- values longer than their column (PostgreSQL's 500s)
 
-NEW_CUSTOMER = {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com", "customer_phone": "+44 20 7946 0000",
-                "ship_line1": "12 St James's Sq", "ship_city": "London", "ship_postal_code": "SW1Y 4JH",
+NEW_CUSTOMER = {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com",
+                "customer_phone": "+44 20 7946 0000", "ship_line1": "12 St James's Sq", "ship_city": "London", "ship_postal_code": "SW1Y 4JH",
                 "ship_country": "GB", "sku": "A", "quantity": "1"}
 
 
@@ -388,13 +388,10 @@ def test_a_manual_order_with_a_value_longer_than_its_column_is_refused(shop, as_
 
 def test_a_manual_order_takes_a_name_and_phone_as_long_as_their_columns(shop, as_staff):
     shop.product("A", in_hand=5)
-    response = as_staff.post_form("/orders/new", {**NEW_CUSTOMER, "customer_name": "N" * 200, "customer_phone": "7" * 40})
+    response = as_staff.post_form("/orders/new", {**NEW_CUSTOMER, "customer_name": "N" * 200,
+                                                  "customer_phone": "7" * 40})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    from oms_web.extensions import db
-    from oms_web.models import Customer
-
-    customer = db.session.scalar(__import__("sqlalchemy").select(Customer))
-    assert (customer.name, customer.phone) == ("N" * 200, "7" * 40)
+    assert [(row[1], row[3]) for row in every_row()["customers"]] == [("N" * 200, "7" * 40)]
 
 
 @pytest.mark.parametrize(("field", "length", "message"), [
@@ -505,8 +502,8 @@ def test_a_nul_in_the_boards_query_string_is_a_400(shop, as_staff, query):
     assert every_row() == before
 
 
-@pytest.mark.parametrize("path", ["/products?q=%00", "/products/lookup?q=A%00", "/customers/lookup?customer_search=ab%00",
-                                  "/orders/counts?q=%00"])
+@pytest.mark.parametrize("path", ["/products?q=%00", "/products/lookup?q=A%00",
+                                  "/customers/lookup?customer_search=ab%00", "/orders/counts?q=%00"])
 def test_a_nul_in_any_query_string_is_a_400(shop, as_staff, path):
     response = as_staff.get(path)
     assert response.status_code == 400
@@ -547,7 +544,8 @@ def test_a_nul_in_an_uploaded_files_name_is_a_400(shop, as_admin):
     amazon = shop.channel("Amazon", ChannelKind.AMAZON)
     before = every_row()
     response = as_admin.post_form(f"/channels/{amazon.id}/reports",
-                                  {"kind": AMAZON_ALL_ORDERS, "file": (io.BytesIO(b"order-id\tsku\n"), "orders\x00.txt")},
+                                  {"kind": AMAZON_ALL_ORDERS,
+                                   "file": (io.BytesIO(b"order-id\tsku\n"), "orders\x00.txt")},
                                   content_type="multipart/form-data")
     assert_refused(response, 400, "“file” holds a NUL character", htmx=False)
     assert every_row() == before
