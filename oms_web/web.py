@@ -14,11 +14,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+import flask
 from flask import Flask, Response, abort, current_app, jsonify, make_response, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from .domain.errors import DomainError, NotAllowed, NotFound
@@ -248,7 +250,36 @@ def _outage_response() -> Response:
     return error_response(503, HTTP_MESSAGES[503])
 
 
+class NulInText(BadRequest):
+    """A form or query value holding a NUL character: PostgreSQL refuses it in any text, so the request
+    is refused before a view reads it, on every database alike."""
+
+    def __init__(self, field: str) -> None:
+        name = field[:60].replace("\x00", "")
+        super().__init__(f"The field “{name}” holds a NUL character (\\0), which no text may contain: "
+                         "remove it and send again.")
+        self.field = field
+
+
+class TextValues(ImmutableMultiDict):
+    """The one place every form and query value passes (Werkzeug builds `request.args`, `request.form` and
+    `request.files` with the request's parameter_storage_class): a NUL in a name, a value or an uploaded
+    file's name is a 400 for every route at once. (A file's content is not text, and is not looked at.)"""
+
+    def __init__(self, mapping=None) -> None:
+        super().__init__(mapping)
+        for key, value in self.items(multi=True):
+            text = (value.filename or "") if isinstance(value, FileStorage) else value
+            if "\x00" in key or "\x00" in text:
+                raise NulInText(key)
+
+
+class Request(flask.Request):
+    parameter_storage_class = TextValues
+
+
 def register_web(app: Flask) -> None:
+    app.request_class = Request
     app.url_map.converters["int"] = DatabaseIdConverter  # before the blueprints add their rules
     # In this order: the role first (nobody unknown gets a larger limit or a form parsed), then the
     # body's bound, then the CSRF check that reads the form.
@@ -270,6 +301,10 @@ def register_web(app: Flask) -> None:
     def _domain_error(error: DomainError) -> Response:
         status = 404 if isinstance(error, NotFound) else 403 if isinstance(error, NotAllowed) else 422
         return error_response(status, error.message, error.field)
+
+    @app.errorhandler(NulInText)
+    def _nul_in_text(error: NulInText) -> Response:
+        return error_response(400, error.description, error.field)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Response:
@@ -311,3 +346,33 @@ def form_int(name: str, *, label: str, minimum: int = 0, maximum: int = 1_000_00
     if value < minimum or value > maximum:
         raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}", field=name)
     return value
+
+
+def column_length(column: Any) -> int:
+    """The most characters a text column holds, read from the model (`Customer.phone`): the one source
+    of every form's length limit, so that a form never accepts what PostgreSQL would refuse."""
+    length = getattr(column.type, "length", None)
+    if not length:
+        raise TypeError(f"{column} has no length: give the text a maximum of its own")
+    return length
+
+
+def checked_text(text: str | None, column: Any = None, *, field: str, label: str, required: bool = False,
+                 maximum: int | None = None) -> str | None:
+    """A text value stripped, None when empty. Raises a DomainError naming the field when it is required
+    and empty, or longer than its column holds (or than `maximum`, for text kept outside a column)."""
+    from .domain.errors import InvalidInput
+
+    text = (text or "").strip()
+    limit = maximum if maximum is not None else column_length(column)
+    if len(text) > limit:
+        raise InvalidInput(f"{label} has at most {limit:,} characters ({len(text):,} given)", field=field)
+    if not text and required:
+        raise InvalidInput(f"{label} is required", field=field)
+    return text or None
+
+
+def form_text(name: str, column: Any = None, *, label: str, required: bool = False,
+              maximum: int | None = None) -> str | None:
+    """The form's text field `name`, checked against its column as checked_text() does."""
+    return checked_text(request.form.get(name), column, field=name, label=label, required=required, maximum=maximum)

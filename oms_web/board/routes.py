@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..domain import orders as order_services
 from ..domain.board import BoardFilter, board_page
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, InvalidInput
 from ..domain.segments import segment_counts
 from ..extensions import db
 from ..models import Role, SalesChannel, Segment
@@ -18,13 +18,22 @@ from . import bp
 
 SEGMENT_ORDER = list(Segment)
 DEFAULT_SEGMENT = "all"
+# The days the date filter takes: Python's calendar ends at 9999-12-31, and the filter reaches a day
+# past its "to" in the shop's time zone, so a day at either end would overflow instead of matching nothing.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+DATE_LABELS = {"from": "The From date", "to": "The To date"}
 
 
 def _date(name: str) -> date | None:
+    """The day of a date filter; text that is no date is ignored, as the browser's date field never sends it."""
     try:
-        return date.fromisoformat(request.args.get(name, "").strip())
+        day = date.fromisoformat(request.args.get(name, "").strip())
     except ValueError:
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(f"{DATE_LABELS[name]} must be a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, "
+                           "written like 2026-01-31", field=name)
+    return day
 
 
 def _filters() -> tuple[str, BoardFilter, dict]:

@@ -12,7 +12,7 @@ from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, Product, Role, StockMove
-from ..web import allow, error_response, form_int, is_htmx, page_or_fragment, refreshed
+from ..web import allow, column_length, error_response, form_int, form_text, is_htmx, page_or_fragment, refreshed
 from . import bp
 
 PAGE_SIZE = 100
@@ -78,7 +78,7 @@ def receive(product_id: int):
     load_product(product_id)
     try:
         quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=100_000)
-        inventory.receive_stock(current_user, product_id, quantity, request.form.get("note"))
+        inventory.receive_stock(current_user, product_id, quantity, form_text("note", StockMove.note, label="The note"))
     except DomainError as error:
         return _row(product_id, status=422, errors={error.field or "quantity": error.message})
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
@@ -90,7 +90,8 @@ def adjust(product_id: int):
     load_product(product_id)
     try:
         counted = form_int("counted", label="Counted quantity", minimum=0, maximum=10_000_000)
-        inventory.adjust_stock(current_user, product_id, counted, request.form.get("note", ""))
+        inventory.adjust_stock(current_user, product_id, counted,
+                               form_text("note", StockMove.note, label="The reason") or "")
     except DomainError as error:
         return _row(product_id, status=422, errors={error.field or "counted": error.message})
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
@@ -130,9 +131,9 @@ def new():
 
 def _product_from_form() -> Product:
     sku = (request.form.get("sku") or "").strip().upper()
-    name = (request.form.get("name") or "").strip()
-    if not sku or len(sku) > 64 or " " in sku:
-        raise InvalidInput("Give a SKU of up to 64 characters, without spaces", field="sku")
+    if not sku or len(sku) > column_length(Product.sku) or " " in sku:
+        raise InvalidInput(f"Give a SKU of up to {column_length(Product.sku)} characters, without spaces", field="sku")
+    name = form_text("name", Product.name, label="The name")
     if not name:
         raise InvalidInput("Give the product a name", field="name")
     price = (request.form.get("price") or "").strip()
@@ -145,6 +146,6 @@ def _product_from_form() -> Product:
     except (DecimalException, ValueError):
         raise InvalidInput("Price must be an amount like 12.50", field="price") from None
     tax = form_int("tax_rate_bp", label="Tax rate (basis points)", maximum=10_000, required=False)
-    return Product(sku=sku, name=name[:200], price_cents=int(cents),
+    return Product(sku=sku, name=name, price_cents=int(cents),
                    weight_grams=form_int("weight_grams", label="Weight", maximum=1_000_000, required=False) or 0,
                    tax_rate_bp=tax, reorder_point=form_int("reorder_point", label="Reorder point", required=False) or 0)

@@ -8,12 +8,15 @@ from flask_login import current_user
 
 from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
 from ..extensions import db
-from ..models import ChannelKind, ChannelSync, Role, SalesChannel, ShipmentConfirmation, utcnow
-from ..web import allow, as_id, body_limit, error_response, is_htmx
+from ..models import ChannelKind, ChannelSync, OrderLine, Product, Role, SalesChannel, ShipmentConfirmation, utcnow
+from ..web import allow, as_id, body_limit, error_response, form_text, is_htmx
 from . import amazon, manage, sync
 from .keys import masked
 
 bp = Blueprint("channels", __name__)
+# A marketplace's address, id or credential, kept in the channel's JSON settings (no column to bound it):
+# their refresh tokens run to a few hundred characters.
+MAX_SETTING_LENGTH = 4096
 
 
 def _load(channel_id: int) -> SalesChannel:
@@ -48,7 +51,8 @@ def index():
         try:
             if kind is None:
                 raise InvalidInput("Choose what kind of channel this is", field="kind")
-            created = manage.create_channel(request.form.get("name", ""), kind, request.form.get("secret"))
+            created = manage.create_channel(form_text("name", SalesChannel.name, label="The name") or "", kind,
+                                            form_text("secret", SalesChannel.secret, label="The webhook secret"))
         except DomainError as error:
             errors[error.field or "name"] = error.message
     return render_template("channels/index.html", rows=_overview(), kinds=list(ChannelKind), errors=errors,
@@ -62,10 +66,15 @@ def detail(channel_id: int):
     if request.method == "POST":
         confirm_by = request.form.get("confirm_by") if channel.kind is ChannelKind.AMAZON else None
         try:
+            if request.form.get("active") not in ("0", "1"):
+                raise InvalidInput("Choose whether the channel takes orders", field="active")
             manage.update_channel(
-                channel_id, active=request.form.get("active") == "1", secret=request.form.get("secret"),
-                settings={k: request.form.get(k, "") for k in manage.PLAIN_SETTINGS.get(channel.kind, ())},
-                credentials={k: request.form.get(f"cred_{k}", "") for k in manage.CREDENTIALS.get(channel.kind, ())},
+                channel_id, active=request.form["active"] == "1",
+                secret=form_text("secret", SalesChannel.secret, label="The webhook secret"),
+                settings={k: form_text(k, label=_label(k), maximum=MAX_SETTING_LENGTH) or ""
+                          for k in manage.PLAIN_SETTINGS.get(channel.kind, ())},
+                credentials={k: form_text(f"cred_{k}", label=_label(k), maximum=MAX_SETTING_LENGTH) or ""
+                             for k in manage.CREDENTIALS.get(channel.kind, ())},
                 confirm_by=confirm_by)
         except InvalidInput as error:
             return render_template("channels/detail.html", **_detail_context(
@@ -73,6 +82,10 @@ def detail(channel_id: int):
         flash("Channel saved.")
         return redirect(url_for("channels.detail", channel_id=channel_id))
     return render_template("channels/detail.html", **_detail_context(channel))
+
+
+def _label(setting: str) -> str:
+    return setting.replace("_", " ").capitalize()  # as the channel's page labels it
 
 
 def _detail_context(channel: SalesChannel, **extra) -> dict:
@@ -113,8 +126,13 @@ def new_key(channel_id: int):
 def sku_map(channel_id: int):
     errors = {}
     try:
-        manage.set_sku_mapping(channel_id, request.form.get("channel_sku", ""),
-                               None if request.form.get("remove") else request.form.get("product_sku", ""))
+        # The channel's SKU is matched against the SKUs its order lines carry; ours must be a product's.
+        channel_sku = form_text("channel_sku", OrderLine.sku, label="The channel's SKU") or ""
+        if request.form.get("remove") not in (None, "1"):
+            raise InvalidInput("Reload the channel's page to remove a mapping", field="channel_sku")
+        product_sku = None if request.form.get("remove") else (
+            form_text("product_sku", Product.sku, label="Our SKU") or "")
+        manage.set_sku_mapping(channel_id, channel_sku, product_sku)
     except DomainError as error:
         errors[error.field or "channel_sku"] = error.message
     db.session.expire_all()

@@ -12,9 +12,9 @@ from ..domain import invoicing, orders as order_services, shipping
 from ..domain.errors import DomainError, NotFound
 from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (ChannelKind, Customer, Order, OrderEvent, PaymentStatus, Product, Role,
+from ..models import (Address, ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
                       SalesChannel, Shipment)
-from ..web import MAX_ID, allow, as_id, form_int, is_htmx, refreshed
+from ..web import MAX_ID, allow, as_id, checked_text, form_int, form_text, is_htmx, refreshed
 from . import bp
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
@@ -115,7 +115,8 @@ def release(order_id: int):
 @bp.route("/orders/<int:order_id>/void", methods=["POST"])
 @allow(Role.ADMIN)
 def void(order_id: int):
-    return _act(order_id, "void", lambda: order_services.void_order(current_user, order_id, request.form.get("reason", "")))
+    return _act(order_id, "void", lambda: order_services.void_order(
+        current_user, order_id, form_text("reason", Order.void_reason, label="The reason") or ""))
 
 
 @bp.route("/orders/<int:order_id>/notes", methods=["POST"])
@@ -137,7 +138,7 @@ def edit_lines(order_id: int):
             quantity = form_int(f"qty-{line.id}", label=f"Quantity of {line.sku}", required=False)
             if quantity is not None and quantity != line.ordered:
                 changes.append(LineChange(quantity=quantity, line_id=line.id))
-        sku = (request.form.get("new_sku") or "").strip()
+        sku = form_text("new_sku", OrderLine.sku, label="The SKU")
         if sku:
             changes.append(LineChange(quantity=form_int("new_qty", label="Quantity", minimum=1), sku=sku))
         order_services.edit_order(current_user, order_id, changes)
@@ -152,11 +153,16 @@ def ship(order_id: int):
         order = load_order(order_id)
         quantities = {line.id: form_int(f"ship-{line.id}", label=f"Units of {line.sku}", required=False) or 0
                       for line in order.lines}
-        shipping.ship_lines(current_user, order_id, quantities, carrier=request.form.get("carrier"),
-                            service_level=request.form.get("service_level"),
-                            tracking_number=request.form.get("tracking_number"))
+        shipping.ship_lines(current_user, order_id, quantities, **_carrier_fields("carrier", "service_level",
+                                                                                 "tracking_number"))
 
     return _act(order_id, "ship", run)
+
+
+def _carrier_fields(*names: str) -> dict[str, str | None]:
+    """The shipment's carrier, service and tracking number from the form, each within its column."""
+    labels = {"carrier": "The carrier", "service_level": "The service", "tracking_number": "The tracking number"}
+    return {name: form_text(name, getattr(Shipment, name), label=labels[name]) for name in names}
 
 
 def _shipment_of(order_id: int, shipment_id: int) -> Shipment:
@@ -170,8 +176,12 @@ def _shipment_of(order_id: int, shipment_id: int) -> Shipment:
 @allow(Role.STAFF)
 def shipment_shipped(order_id: int, shipment_id: int):
     _shipment_of(order_id, shipment_id)
-    return _act(order_id, "shipment", lambda: shipping.mark_shipped(
-        current_user, shipment_id, request.form.get("carrier", ""), request.form.get("tracking_number", "")))
+
+    def run() -> None:
+        fields = _carrier_fields("carrier", "tracking_number")
+        shipping.mark_shipped(current_user, shipment_id, fields["carrier"] or "", fields["tracking_number"] or "")
+
+    return _act(order_id, "shipment", run)
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/delivered", methods=["POST"])
@@ -219,6 +229,10 @@ def new():
                            channels=_manual_channels()), (422 if errors else 200)
 
 
+SHIP_TO_LABELS = {"line1": "The street", "line2": "Street, line 2", "city": "The city", "region": "State / region",
+                  "postal_code": "The postal code", "country": "The country"}
+
+
 def _new_order_from_form() -> NewOrder:
     from ..domain.errors import InvalidInput
 
@@ -226,26 +240,28 @@ def _new_order_from_form() -> NewOrder:
     channels = _manual_channels()
     channel_id = form_int("channel", label="Channel", required=False) or (channels[0].id if channels else 0)
     lines = []
-    for index, (sku, quantity) in enumerate(zip(form.getlist("sku"), form.getlist("quantity"))):
-        sku = sku.strip()
+    for sku, quantity in zip(form.getlist("sku"), form.getlist("quantity")):
+        # The product picker may offer "SKU name": the SKU is its first word.
+        sku = checked_text(sku.strip().split(" ")[0], OrderLine.sku, field="lines", label="A SKU")
         if not sku:
             continue
         if not re.fullmatch(r"[0-9]{1,18}", quantity.strip()) or int(quantity) < 1:
             raise InvalidInput(f"Quantity of {sku} must be a whole number of at least 1", field="lines")
-        lines.append(LineRequest(sku=sku.split(" ")[0], quantity=int(quantity)))
+        lines.append(LineRequest(sku=sku, quantity=int(quantity)))
     if not lines:  # an empty draft is only a step towards a mistake; ask for the lines now
         raise InvalidInput("Add at least one line: a product and its quantity", field="lines")
     customer_id = form_int("customer_id", label="Customer", maximum=MAX_ID, required=False)
     details = None
     if customer_id is None:
-        ship_to = {k: form.get(f"ship_{k}", "").strip() or None
-                   for k in ("line1", "line2", "city", "region", "postal_code", "country")}
+        name = form_text("customer_name", Customer.name, label="The name")
+        email = form_text("customer_email", Customer.email, label="The email")
+        phone = form_text("customer_phone", Customer.phone, label="The phone number")
+        ship_to = {k: form_text(f"ship_{k}", getattr(Address, k), label=label) for k, label in SHIP_TO_LABELS.items()}
         if not ship_to["line1"] or not ship_to["city"] or not ship_to["postal_code"] or not ship_to["country"]:
             raise InvalidInput("Enter the ship-to address: street, city, postal code and country", field="ship_line1")
-        ship_to["country"] = ship_to["country"].upper()[:2]
-        ship_to["name"] = form.get("customer_name", "").strip()
-        details = CustomerDetails(name=form.get("customer_name", ""), email=form.get("customer_email"),
-                                  phone=form.get("customer_phone"), ship_to=ship_to)
+        ship_to["country"] = ship_to["country"].upper()
+        ship_to["name"] = name or ""
+        details = CustomerDetails(name=name or "", email=email, phone=phone, ship_to=ship_to)
     return NewOrder(channel_id=channel_id, lines=lines, customer=details, customer_id=customer_id,
                     payment_status=PaymentStatus.PAID)
 
@@ -259,7 +275,7 @@ def new_line():
 @bp.route("/customers/lookup")
 @allow(Role.STAFF)
 def customer_lookup():
-    text = (request.args.get("customer_search") or "").strip()
+    text = (request.args.get("customer_search") or "").strip()[:100]  # as the board's search: longer finds nothing more
     customers = []
     if len(text) >= 2:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

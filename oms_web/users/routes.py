@@ -5,9 +5,10 @@ import sqlalchemy as sa
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..domain.errors import InvalidInput
 from ..extensions import db
 from ..models import Role, User
-from ..web import allow, error_response, is_htmx
+from ..web import allow, column_length, error_response, form_text, is_htmx
 from . import bp
 
 
@@ -32,8 +33,13 @@ def index():
     if request.method == "POST":
         email = (form.get("email") or "").strip().lower()
         role = form.get("role", "")
-        if "@" not in email or len(email) > 254:
-            errors["email"] = "Enter an email address"
+        name = None
+        try:
+            name = form_text("name", User.name, label="The name")
+        except InvalidInput as error:
+            errors["name"] = error.message
+        if "@" not in email or len(email) > column_length(User.email):
+            errors["email"] = f"Enter an email address of up to {column_length(User.email)} characters"
         elif db.session.scalar(sa.select(User.id).where(User.email == email)):
             errors["email"] = "A user with that email exists already"
         if role not in {r.value for r in Role}:
@@ -41,7 +47,8 @@ def index():
         if len(form.get("password") or "") < 10:
             errors["password"] = "Use at least 10 characters"
         if not errors:
-            user = User(email=email, name=(form.get("name") or "").strip()[:120] or email.split("@")[0], role=Role(role))
+            user = User(email=email, name=name or email.split("@")[0][:column_length(User.name)],
+                        role=Role(role))
             user.set_password(form["password"])
             db.session.add(user)
             db.session.commit()

@@ -101,6 +101,26 @@ def web_app(sqlite_app):
 
 
 @pytest.fixture
+def web_app_on_both_backends(app):
+    """The app on SQLite and, when OMS_TEST_DATABASE_URL is set, on PostgreSQL too (the root conftest's
+    `app`), CSRF protection on: for the bad-input tests, as PostgreSQL enforces the column lengths that
+    SQLite ignores and refuses a NUL in text. A module takes it with `web_app = use_both_backends()`."""
+    assert app.config.get("WTF_CSRF_ENABLED", True)
+    app.test_client_class = WebClient
+    return app
+
+
+def use_both_backends():
+    """A module's `web_app` fixture that runs its tests on both databases."""
+
+    @pytest.fixture
+    def web_app(web_app_on_both_backends):
+        return web_app_on_both_backends
+
+    return web_app
+
+
+@pytest.fixture
 def shop(web_app, quick_password_hashes) -> Shop:
     return Shop()
 
@@ -140,6 +160,16 @@ def state(shop: Shop) -> dict:
         sa.select(Product.id, Product.sku, Product.name, Product.price_cents, Product.active).order_by(Product.id)).all()]
     db.session.rollback()
     return snap
+
+
+def every_row() -> dict[str, list[tuple]]:
+    """Every row of every table, read straight from the database: two equal results prove that a refused
+    request changed nothing at all (a channel's secret and settings, a customer, an upload included)."""
+    db.session.rollback()
+    rows = {table.name: [tuple(row) for row in db.session.execute(
+        sa.select(table).order_by(*table.primary_key.columns)).all()] for table in db.metadata.sorted_tables}
+    db.session.rollback()
+    return rows
 
 
 @pytest.fixture

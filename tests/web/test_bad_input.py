@@ -1,4 +1,5 @@
-"""Every form's bad input: a 4xx with the message (a fragment for htmx, a page otherwise), and nothing changed."""
+"""Every form's bad input: a 4xx with the message (a fragment for htmx, a page otherwise), and nothing changed,
+on SQLite and (with OMS_TEST_DATABASE_URL) on PostgreSQL, which enforces the lengths SQLite ignores."""
 from __future__ import annotations
 
 import html
@@ -8,7 +9,9 @@ import pytest
 from oms_web.domain import shipping
 from oms_web.models import PaymentStatus, Role
 
-from .conftest import state
+from .conftest import every_row, state, use_both_backends
+
+web_app = use_both_backends()
 
 
 def assert_refused(response, status: int, message: str, *, htmx: bool) -> None:
@@ -24,12 +27,13 @@ def assert_refused(response, status: int, message: str, *, htmx: bool) -> None:
 
 def refuses(shop, client, path: str, data: dict, status: int, message: str, *, ways=("htmx", "page")) -> None:
     """Send the same bad input as htmx and as a plain form post; each is refused and changes nothing."""
-    before = state(shop)
+    before, rows = state(shop), every_row()
     for way in ways:
         htmx = way == "htmx"
         response = client.htmx_post(path, data) if htmx else client.post_form(path, data)
         assert_refused(response, status, message, htmx=htmx)
         assert state(shop) == before, f"a refused {way} post to {path} changed something"
+        assert every_row() == rows, f"a refused {way} post to {path} changed a row"
 
 
 @pytest.fixture
@@ -358,3 +362,190 @@ def test_a_get_on_an_action_is_refused_as_not_available(shop, as_staff, order):
 def test_bulk_printing_without_a_real_selection_is_refused(shop, as_staff, order, kind):
     refuses(shop, as_staff, f"/orders/print/{kind}", {"order_ids": ["²", "99999999999999999999999", "x"]}, 422,
             "Select at least one order first.")
+
+
+# ---------------------------------------------------------------- values longer than their column (PostgreSQL's 500s)
+
+NEW_CUSTOMER = {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com",
+                "customer_phone": "+44 20 7946 0000", "ship_line1": "12 St James's Sq", "ship_city": "London", "ship_postal_code": "SW1Y 4JH",
+                "ship_country": "GB", "sku": "A", "quantity": "1"}
+
+
+@pytest.mark.parametrize(("field", "length", "message"), [
+    ("customer_name", 201, "The name has at most 200 characters"),
+    ("customer_phone", 41, "The phone number has at most 40 characters"),
+    ("customer_email", 255, "The email has at most 254 characters"),
+    ("ship_line1", 201, "The street has at most 200 characters"),
+    ("ship_city", 101, "The city has at most 100 characters"),
+    ("ship_postal_code", 21, "The postal code has at most 20 characters"),
+    ("ship_country", 3, "The country has at most 2 characters"),
+    ("sku", 65, "A SKU has at most 64 characters"),
+])
+def test_a_manual_order_with_a_value_longer_than_its_column_is_refused(shop, as_staff, field, length, message):
+    shop.product("A", in_hand=5)
+    refuses(shop, as_staff, "/orders/new", {**NEW_CUSTOMER, field: "x" * length}, 422, message, ways=("page",))
+
+
+def test_a_manual_order_takes_a_name_and_phone_as_long_as_their_columns(shop, as_staff):
+    shop.product("A", in_hand=5)
+    response = as_staff.post_form("/orders/new", {**NEW_CUSTOMER, "customer_name": "N" * 200,
+                                                  "customer_phone": "7" * 40})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert [(row[1], row[3]) for row in every_row()["customers"]] == [("N" * 200, "7" * 40)]
+
+
+@pytest.mark.parametrize(("field", "length", "message"), [
+    ("carrier", 61, "The carrier has at most 60 characters"),
+    ("service_level", 61, "The service has at most 60 characters"),
+    ("tracking_number", 81, "The tracking number has at most 80 characters"),
+])
+def test_shipping_with_a_carrier_or_service_longer_than_its_column_is_refused(shop, as_staff, order, field, length,
+                                                                              message):
+    data = {f"ship-{order.lines[0].id}": "1", "carrier": "UPS", "service_level": "Ground", field: "x" * length}
+    refuses(shop, as_staff, f"/orders/{order.id}/ship", data, 422, message)
+
+
+@pytest.mark.parametrize(("field", "length", "message"), [
+    ("carrier", 61, "The carrier has at most 60 characters"),
+    ("tracking_number", 81, "The tracking number has at most 80 characters"),
+])
+def test_marking_shipped_with_a_carrier_longer_than_its_column_is_refused(shop, as_staff, order, field, length,
+                                                                          message):
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    refuses(shop, as_staff, f"/orders/{order.id}/shipments/{shipment.id}/shipped",
+            {"carrier": "UPS", "tracking_number": "1Z999", field: "x" * length}, 422, message)
+
+
+def test_a_carrier_as_long_as_its_column_ships(shop, as_staff, order):
+    response = as_staff.htmx_post(f"/orders/{order.id}/ship", {f"ship-{order.lines[0].id}": "1", "carrier": "C" * 60,
+                                                               "service_level": "S" * 60})
+    assert response.status_code == 200
+    assert shop.snapshot()["shipments"][0][2] == "C" * 60
+
+
+def test_a_webhook_secret_longer_than_its_column_is_refused(shop, as_admin):
+    from oms_web.models import ChannelKind
+
+    refuses(shop, as_admin, "/channels", {"name": "Shop 2", "kind": "shopify", "secret": "s" * 257}, 422,
+            "The webhook secret has at most 256 characters", ways=("page",))
+    shopify = shop.channel("Shopify", ChannelKind.SHOPIFY)
+    refuses(shop, as_admin, f"/channels/{shopify.id}", {"active": "1", "secret": "s" * 257}, 422,
+            "The webhook secret has at most 256 characters", ways=("page",))
+
+
+def test_a_webhook_secret_as_long_as_its_column_is_kept(shop, as_admin):
+    from oms_web.extensions import db
+    from oms_web.models import ChannelKind, SalesChannel
+
+    shopify = shop.channel("Shopify", ChannelKind.SHOPIFY)
+    assert as_admin.post_form(f"/channels/{shopify.id}", {"active": "1", "secret": "s" * 256}).status_code == 302
+    assert db.session.get(SalesChannel, shopify.id).secret == "s" * 256
+
+
+@pytest.mark.parametrize(("path", "data", "message"), [
+    ("/products/new", {"sku": "NEW-1", "name": "n" * 201, "price": "1"}, "The name has at most 200 characters"),
+    ("/products/new", {"sku": "N" * 65, "name": "New", "price": "1"}, "Give a SKU of up to 64 characters"),
+    ("/users", {"email": "new@example.com", "name": "n" * 121, "role": "staff", "password": "long enough password"},
+     "The name has at most 120 characters"),
+    ("/users", {"email": "n" * 250 + "@example.com", "role": "staff", "password": "long enough password"},
+     "Enter an email address of up to 254 characters"),
+    ("/channels", {"name": "n" * 81, "kind": "api"}, "The name has at most 80 characters"),
+])
+def test_a_plain_form_with_a_value_longer_than_its_column_is_refused(shop, as_admin, path, data, message):
+    refuses(shop, as_admin, path, data, 422, message, ways=("page",))
+
+
+def test_stock_notes_longer_than_the_ledger_keeps_are_refused(shop, as_manager):
+    product = shop.product("A", in_hand=5)
+    refuses(shop, as_manager, f"/products/{product.id}/receive", {"quantity": "1", "note": "n" * 301}, 422,
+            "The note has at most 300 characters")
+    refuses(shop, as_manager, f"/products/{product.id}/adjust", {"counted": "7", "note": "n" * 301}, 422,
+            "The reason has at most 300 characters")
+
+
+def test_a_void_reason_or_a_new_lines_sku_longer_than_its_column_is_refused(shop, as_staff, as_admin, order):
+    refuses(shop, as_admin, f"/orders/{order.id}/void", {"reason": "r" * 501}, 422,
+            "The reason has at most 500 characters")
+    refuses(shop, as_staff, f"/orders/{order.id}/lines", {"new_sku": "S" * 65, "new_qty": "1"}, 422,
+            "The SKU has at most 64 characters")
+
+
+def test_channel_settings_and_sku_map_longer_than_they_keep_are_refused(shop, as_admin):
+    from oms_web.models import ChannelKind
+
+    amazon = shop.channel("Amazon", ChannelKind.AMAZON)
+    refuses(shop, as_admin, f"/channels/{amazon.id}", {"active": "1", "base_url": "u" * 4097}, 422,
+            "Base url has at most 4,096 characters", ways=("page",))
+    refuses(shop, as_admin, f"/channels/{amazon.id}", {"active": "1", "cred_refresh_token": "t" * 4097}, 422,
+            "Refresh token has at most 4,096 characters", ways=("page",))
+    refuses(shop, as_admin, f"/channels/{amazon.id}", {"active": "maybe"}, 422,
+            "Choose whether the channel takes orders", ways=("page",))
+    shop.product("A")
+    refuses(shop, as_admin, f"/channels/{amazon.id}/sku-map", {"channel_sku": "c" * 65, "product_sku": "A"}, 422,
+            "The channel's SKU has at most 64 characters")
+    refuses(shop, as_admin, f"/channels/{amazon.id}/sku-map", {"channel_sku": "THEIRS", "product_sku": "A" * 65}, 422,
+            "Our SKU has at most 64 characters")
+
+
+# ---------------------------------------------------------------- NUL bytes and out-of-range dates
+
+NUL_MESSAGE = "holds a NUL character"
+
+
+@pytest.mark.parametrize("query", ["q=%00", "q=SO-%001", "channel=1%00", "from=2026-01-01%00", "segment=%00",
+                                   "q%00=x"])
+def test_a_nul_in_the_boards_query_string_is_a_400(shop, as_staff, query):
+    before = every_row()
+    for htmx in (False, True):
+        response = (as_staff.htmx_get if htmx else as_staff.get)(f"/orders?{query}")
+        assert_refused(response, 400, NUL_MESSAGE, htmx=htmx)
+    assert every_row() == before
+
+
+@pytest.mark.parametrize("path", ["/products?q=%00", "/products/lookup?q=A%00",
+                                  "/customers/lookup?customer_search=ab%00", "/orders/counts?q=%00"])
+def test_a_nul_in_any_query_string_is_a_400(shop, as_staff, path):
+    response = as_staff.get(path)
+    assert response.status_code == 400
+    assert NUL_MESSAGE in html.unescape(response.get_data(as_text=True))
+
+
+def test_a_nul_in_a_form_field_is_a_400_naming_the_field(shop, as_staff, as_admin, order):
+    refuses(shop, as_staff, f"/orders/{order.id}/notes", {"note": "call\x00back"}, 400, "“note” holds a NUL character")
+    refuses(shop, as_staff, f"/orders/{order.id}/ship", {f"ship-{order.lines[0].id}": "1", "carrier": "U\x00PS"}, 400,
+            "“carrier” holds a NUL character")
+    refuses(shop, as_staff, "/orders/new", {**NEW_CUSTOMER, "customer_name": "Ada\x00"}, 400,
+            "“customer_name” holds a NUL character", ways=("page",))
+    refuses(shop, as_admin, "/channels", {"name": "Shop\x00", "kind": "api"}, 400, NUL_MESSAGE, ways=("page",))
+    refuses(shop, as_staff, f"/orders/{order.id}/notes", {"note\x00": "x"}, 400, NUL_MESSAGE)
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=9999-12-31", "from=0001-01-01", "to=0001-01-01",
+                                   "from=2026-01-01&to=9999-12-31"])
+def test_a_date_out_of_range_on_the_board_is_a_422(shop, as_staff, order, query):
+    for htmx in (False, True):
+        response = (as_staff.htmx_get if htmx else as_staff.get)(f"/orders?{query}")
+        assert_refused(response, 422, "must be a day from 1900-01-01 to 9998-12-31", htmx=htmx)
+    assert as_staff.get(f"/orders/counts?{query}").status_code == 422
+
+
+def test_a_date_at_the_ends_of_the_range_lists_orders(shop, as_staff, order):
+    response = as_staff.get("/orders?from=1900-01-01&to=9998-12-31")
+    assert response.status_code == 200
+    assert order.number in response.get_data(as_text=True)
+
+
+def test_a_nul_in_an_uploaded_files_name_is_a_400(shop, as_admin):
+    import io
+
+    from oms_web.channels.reports import AMAZON_ALL_ORDERS
+    from oms_web.models import ChannelKind
+
+    amazon = shop.channel("Amazon", ChannelKind.AMAZON)
+    before = every_row()
+    response = as_admin.post_form(f"/channels/{amazon.id}/reports",
+                                  {"kind": AMAZON_ALL_ORDERS,
+                                   "file": (io.BytesIO(b"order-id\tsku\n"), "orders\x00.txt")},
+                                  content_type="multipart/form-data")
+    assert_refused(response, 400, "“file” holds a NUL character", htmx=False)
+    assert every_row() == before

@@ -1,0 +1,210 @@
+"""Every field of every form the screens render gets an over-long value and a NUL byte: each is refused with
+a 4xx and changes no row, on SQLite and (with OMS_TEST_DATABASE_URL) on PostgreSQL.
+
+The forms are found by rendering the screens and reading their HTML, so a field added to a template is
+tested without a line here; the table below only says what a valid post of each form looks like (the
+control: the same post without the bad value goes through), and every POST rule of the URL map must be
+either a form found on a screen or named below with the reason it has no field to test.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+
+from oms_web.domain import shipping
+from oms_web.extensions import db
+from oms_web.models import ChannelKind, SalesChannel
+
+from .conftest import every_row, use_both_backends
+
+web_app = use_both_backends()
+
+TOO_LONG = 5_000  # longer than any column, note or setting the forms keep
+NUL = "ab\x00cd"
+
+# What a valid post of each form carries where the screen leaves a field empty (by endpoint).
+VALID = {
+    "orders.new": {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com", "customer_phone": "+44 20",
+                   "ship_line1": "12 St James's Sq", "ship_city": "London", "ship_postal_code": "SW1Y 4JH",
+                   "ship_country": "GB", "sku": "A", "quantity": "1"},
+    "orders.void": {"reason": "customer asked"},
+    "orders.add_note": {"note": "called the customer"},
+    "orders.edit_lines": {"new_sku": "A", "new_qty": "1"},
+    "orders.ship": {"carrier": "UPS", "service_level": "Ground", "tracking_number": "1Z999"},
+    "orders.shipment_shipped": {"carrier": "UPS", "tracking_number": "1Z999"},
+    "catalog.receive": {"quantity": "5", "note": "PO 1"},
+    "catalog.adjust": {"counted": "20", "note": "stocktake"},
+    "catalog.new": {"sku": "NEW-1", "name": "New product", "price": "12.50"},
+    "users.index": {"email": "new@example.com", "name": "New", "password": "long enough password"},
+    "channels.index": {"name": "Second store", "secret": "s3cret"},
+    "channels.sku_map": {"channel_sku": "THEIRS-2", "product_sku": "A"},
+    "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
+                             "confirm_password": "a new long password"},
+}
+# POST rules whose forms have no field a person fills in (a button, or the board's order checkboxes), or
+# that are not browser forms at all. Their ids in hidden fields are tested where a form carries them.
+NO_FIELD_TO_TEST = {
+    "orders.finalize", "orders.allocate", "orders.paid", "orders.release", "orders.shipment_delivered",
+    "board.bulk_allocate", "documents.bulk", "channels.new_key", "channels.sync_now", "auth.logout",
+    "channels.confirmations_uploaded", "channels.confirmations_retry",
+}
+NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce"}  # JSON, with their own tests
+SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
+# The report upload's control needs a file; its kind is checked before the file is read.
+NO_CONTROL = {"channels.report"}
+# Not given an over-long value: a password (never stored, only its hash: the request size limit bounds
+# it, not a column), and a search box inside a form, which the form's post ignores (its GET is tested).
+def length_checked(name: str, kind: str) -> bool:
+    return "password" not in name and kind != "search"
+
+
+@dataclass
+class Form:
+    endpoint: str
+    path: str
+    htmx: bool
+    fields: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (kind, value shown)
+    has_file: bool = False
+
+
+class _Forms(HTMLParser):
+    """The POST forms of a page: where each posts, and each field's kind and the value the page shows."""
+
+    def __init__(self, page_path: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page_path, self.forms, self.current, self.select, self.textarea = page_path, [], None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            target = a.get("hx-post") or (a.get("action") or self.page_path if (a.get("method") or "").lower() == "post"
+                                          else None)
+            self.current = Form("", target, "hx-post" in a) if target else None
+            if self.current:
+                self.forms.append(self.current)
+        if self.current is None or "form" in a:  # a field of another form (the board's filters) is not this one's
+            return
+        name = a.get("name")
+        if tag == "input" and name and name != "csrf_token":
+            kind = (a.get("type") or "text").lower()
+            if a.get("inputmode") in ("decimal", "numeric"):
+                kind = "number"  # a number in a text box (a price): refused for not being one
+            if kind == "file":
+                self.current.has_file = True
+            elif kind not in ("checkbox", "submit", "button"):
+                self.current.fields.setdefault(name, (kind, a.get("value") or ""))
+        elif tag == "select" and name:
+            self.select = name
+            self.current.fields.setdefault(name, ("select", ""))
+        elif tag == "option" and self.select:
+            kind, value = self.current.fields[self.select]
+            if not value or "selected" in a:
+                self.current.fields[self.select] = (kind, a.get("value", ""))
+        elif tag == "textarea" and name:
+            self.textarea = name
+            self.current.fields.setdefault(name, ("textarea", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+@pytest.fixture
+def screens(shop):
+    """Data that makes every form appear: a draft, a finalized order with units to ship and a packed
+    shipment, a held order, a product, users, and an API, a Shopify and an Amazon channel (with a SKU map)."""
+    shop.product("A", in_hand=20)
+    order = shop.web_order(("A", 3))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    draft = shop.draft(("A", 1))
+    shopify = shop.channel("Shopify", ChannelKind.SHOPIFY)
+    amazon = shop.channel("Amazon", ChannelKind.AMAZON)
+    amazon_row = db.session.get(SalesChannel, amazon.id)
+    amazon_row.settings = {"sku_map": {"AMZ-A": "A"}, "base_url": "http://127.0.0.1:9/"}
+    db.session.commit()
+    product_id = shop.product_row("A").id
+    # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
+    return [f"/orders/{draft.id}", f"/orders/{order.id}", "/orders", "/orders/new", "/products", "/products/new",
+            f"/products/{product_id}", "/users", "/channels", f"/channels/{shop.web.id}", f"/channels/{shopify.id}",
+            f"/channels/{amazon.id}", "/account/password", "/overview"], shipment
+
+
+def _forms(web_app, client, pages: list[str]) -> list[Form]:
+    """The distinct forms of the pages: one of each endpoint and set of fields (a row's form once)."""
+    adapter = web_app.url_map.bind("localhost")
+    found: dict[tuple, Form] = {}
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        parser = _Forms(page)
+        parser.feed(response.get_data(as_text=True))
+        for form in parser.forms:
+            form.path = urlsplit(html.unescape(form.path)).path
+            form.endpoint = adapter.match(form.path, method="POST")[0]
+            found.setdefault((form.endpoint, tuple(sorted(form.fields))), form)
+    return list(found.values())
+
+
+def _post(client, form: Form, data: dict, token: str):
+    if form.htmx:
+        return client.htmx_post(form.path, data, token=token)
+    return client.post_form(form.path, data, token=token)
+
+
+def _valid(form: Form) -> dict:
+    data = {name: value for name, (_, value) in form.fields.items()}
+    data.update({k: v for k, v in VALID.get(form.endpoint, {}).items() if k in form.fields})
+    return data
+
+
+def test_every_form_field_refuses_an_over_long_value_and_a_nul(web_app, shop, sign_in, screens):
+    pages, _ = screens
+    admin = sign_in(shop.admin)
+    token = admin.csrf_token()
+    forms = _forms(web_app, admin, pages)
+    post_rules = {rule.endpoint for rule in web_app.url_map.iter_rules() if "POST" in rule.methods}
+    with_fields = {form.endpoint for form in forms if form.fields}
+    assert post_rules - with_fields - NO_FIELD_TO_TEST - NOT_BROWSER_FORMS - SIGNED_OUT_FORMS == set(), \
+        "a POST rule whose form was found on no screen: render it in `screens` or say why it has no field"
+    assert with_fields & NO_FIELD_TO_TEST == set(), "a form named as fieldless has fields now: test them"
+
+    failures = []
+    tried = 0
+    for form in sorted(forms, key=lambda f: f.endpoint):
+        for name, (kind, _) in sorted(form.fields.items()):
+            bad_values = [("NUL", NUL)]
+            if length_checked(name, kind):
+                bad_values.append(("over-long", ("9" if kind in ("number", "hidden") else "x") * TOO_LONG))
+            for what, value in bad_values:
+                tried += 1
+                before = every_row()
+                response = _post(admin, form, {**_valid(form), name: value}, token)
+                body = html.unescape(response.get_data(as_text=True))
+                where = f"{what} {name!r} ({kind}) posted to {form.path} ({form.endpoint})"
+                if not 400 <= response.status_code < 500:
+                    failures.append(f"{where}: {response.status_code}")
+                elif what == "NUL" and (response.status_code != 400 or f"“{name}” holds a NUL character" not in body):
+                    failures.append(f"{where}: {response.status_code} without the NUL message")
+                elif what == "over-long" and kind not in ("number", "hidden", "select") \
+                        and not any(words in body for words in ("at most", "up to", "under")):
+                    failures.append(f"{where}: refused, but not for its length: {body[:200]!r}")
+                if every_row() != before:
+                    failures.append(f"{where}: changed a row")
+    assert tried > 60, f"only {tried} bad posts: the screens lost their forms"
+    assert failures == [], "\n".join(failures)
+
+    # The control: each form's valid post goes through, so the refusals above were for the bad value alone.
+    for form in sorted(forms, key=lambda f: f.endpoint):
+        if not form.fields or form.endpoint in NO_CONTROL or form.endpoint == "auth.change_password":
+            continue
+        response = _post(admin, form, _valid(form), token)
+        assert response.status_code < 400, (form.endpoint, form.path, _valid(form),
+                                            html.unescape(response.get_data(as_text=True))[:600])
