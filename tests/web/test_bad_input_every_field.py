@@ -50,7 +50,7 @@ VALID = {
 NO_FIELD_TO_TEST = {
     "orders.finalize", "orders.allocate", "orders.paid", "orders.release", "orders.shipment_delivered",
     "board.bulk_allocate", "documents.bulk", "channels.new_key", "channels.sync_now", "auth.logout",
-    "channels.confirmations_uploaded", "channels.confirmations_retry",
+    "channels.confirmations_uploaded", "channels.confirmations_retry", "jobs.retry",
 }
 NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce"}  # JSON, with their own tests
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
