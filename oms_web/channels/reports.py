@@ -8,7 +8,8 @@ the run as a ChannelSync row.
 
 Reading of the formats, where CHANNELS.md leaves it open:
 - Amazon `item-price` is the line's price × quantity (as in the API); the unit price is divided out.
-- Amazon `fulfillment-channel` "Amazon" (AFN) orders, and cancelled or shipped ones, are skipped.
+- Amazon `fulfillment-channel` "Amazon" (AFN) orders are skipped. What to import is decided per item
+  row by its `item-status` (Unshipped items in, Shipped and Cancelled ones out), not by `order-status`.
   A `payments-date` column that is present but empty means the order is not paid yet.
 - eBay `Sold For` is the unit price; `Paid On Date` empty means not paid yet; a row with a
   `Tracking Number` was shipped already. `Item Number` and `Transaction ID` are kept as the line's
@@ -371,14 +372,15 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
         if first.get("fulfillment-channel", "").lower() in ("amazon", "afn"):
             parsed.skips.append(Skip(order_id, "fulfilled by Amazon (AFN)"))
             continue
-        if status in ("cancelled", "canceled"):
+        states = [_item_state(row, status) for row in group.rows]
+        if status in ("cancelled", "canceled") or all(state == "cancelled" for state in states):
             parsed.skips.append(Skip(order_id, "cancelled on Amazon", canceled=True))
             continue
-        if status.startswith("shipped"):
+        if all(state != "to ship" for state in states):
             parsed.skips.append(Skip(order_id, "shipped already"))
             continue
-        for row in group.rows:
-            if row.get("item-status", "").lower() in ("cancelled", "canceled"):
+        for row, state in zip(group.rows, states):
+            if state != "to ship":  # units already sent (or cancelled) must not be allocated again
                 continue
             try:
                 quantity = _quantity(row.get("quantity", ""), "quantity")
@@ -406,6 +408,18 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
             service_level=clean(first.get("ship-service-level", ""), 40),
             placed_at=parse_time(first.get("purchase-date", ""))))
     return parsed
+
+
+def _item_state(row: Row, order_status: str) -> str:
+    """"to ship", "shipped" or "cancelled", from the row's own `item-status`: an order's status only
+    summarises its items (a Shipped order may hold Unshipped seller-fulfilled items, a PartiallyShipped
+    one holds both). A file without the column falls back on the order's status."""
+    status = (row.get("item-status", "") or order_status).lower()
+    if status in ("cancelled", "canceled"):
+        return "cancelled"
+    if status.startswith("shipped"):  # Shipped, "Shipped - Delivered to Buyer"
+        return "shipped"
+    return "to ship"
 
 
 def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:

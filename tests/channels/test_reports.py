@@ -63,8 +63,8 @@ def test_an_all_orders_report_is_read_by_header_name_whatever_columns_it_adds_dr
         all_orders_row("026-0000001-0000001", "B", "3", "10.00", **{"shipping-price": "4.99"}),  # same order, 2nd item
         all_orders_row("026-0000002-0000002", "A", "1", "9.99", **{"fulfillment-channel": "Amazon"}),  # FBA
         all_orders_row("026-0000003-0000003", "A", "1", "9.99", **{"order-status": "Pending", "item-status": "Unshipped"}),
-        all_orders_row("026-0000004-0000004", "A", "1", "9.99", **{"order-status": "Shipped"}),
-        all_orders_row("026-0000005-0000005", "A", "1", "9.99", **{"order-status": "Cancelled"}),
+        all_orders_row("026-0000004-0000004", "A", "1", "9.99", **{"order-status": "Shipped", "item-status": "Shipped"}),
+        all_orders_row("026-0000005-0000005", "A", "1", "9.99", **{"order-status": "Cancelled", "item-status": "Cancelled"}),
     ]
 
     run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, tsv(headers, rows).encode())
@@ -326,4 +326,38 @@ def test_a_batch_that_collides_with_an_order_made_meanwhile_is_redone_one_order_
     made = orders_of(amazon)
     assert sorted(made) == ["X1", "X2"] and made["X2"].lines[0].ordered == 3
     assert shop.stock("A") == (10, 5)
+    assert check_invariants() == []
+
+
+def test_an_all_orders_report_imports_each_orders_unshipped_items_and_never_its_shipped_ones(shop):
+    """order-status only summarises an order: what to import is decided row by row from item-status."""
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    shop.product("B", in_hand=10)
+    shop.product("C", in_hand=10)
+    rows = [
+        # Shipped says the order, but its seller-fulfilled item still waits: it is ours to ship.
+        all_orders_row("026-0000001-0000001", "A", "1", "10.00", **{"order-status": "Shipped"}),
+        # Partly shipped: B went out already, C did not, and the cancelled A never will.
+        all_orders_row("026-0000002-0000002", "B", "2", "20.00",
+                       **{"order-status": "PartiallyShipped", "item-status": "Shipped"}),
+        all_orders_row("026-0000002-0000002", "C", "3", "30.00",
+                       **{"order-status": "PartiallyShipped", "item-status": "Unshipped"}),
+        all_orders_row("026-0000002-0000002", "A", "1", "10.00",
+                       **{"order-status": "PartiallyShipped", "item-status": "Cancelled"}),
+        # Every item shipped: nothing to import.
+        all_orders_row("026-0000003-0000003", "A", "1", "10.00",
+                       **{"order-status": "Shipped", "item-status": "Shipped - Delivered to Buyer"}),
+    ]
+
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, tsv(ALL_ORDERS, rows).encode())
+
+    assert (run.status, run.imported, run.skipped, run.errors) == ("ok", 2, 1, [])
+    orders = orders_of(amazon)
+    assert sorted(orders) == ["026-0000001-0000001", "026-0000002-0000002"]
+    assert [(l.sku, l.ordered) for l in orders["026-0000001-0000001"].lines] == [("A", 1)]
+    assert [(l.sku, l.ordered, l.unit_price_cents) for l in orders["026-0000002-0000002"].lines] == [("C", 3, 1000)]
+    assert shop.stock("A") == (10, 1) and shop.stock("B") == (10, 0) and shop.stock("C") == (10, 3)
+    preview = reports.preview(amazon, reports.AMAZON_ALL_ORDERS, tsv(ALL_ORDERS, rows).encode())
+    assert [(s.channel_order_id, s.reason) for s in preview.skipped] == [("026-0000003-0000003", "shipped already")]
     assert check_invariants() == []
