@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -507,6 +508,10 @@ _CURRENCY_MARKS = (("AU $", "AUD"), ("AU$", "AUD"), ("C $", "CAD"), ("CA $", "CA
                    ("$", "USD"))
 
 
+# Seller Hub's lines about the file: "3 record(s) downloaded, from Nov-01-26 to Nov-03-26", "Seller ID : shop".
+_EBAY_NOTE = re.compile(r"\s*(\d[\d,.]*\s+record\(s\)\s+downloaded\b|seller\s+id\s*:)", re.IGNORECASE)
+
+
 def _ebay_currency(*amounts: str) -> str | None:
     for amount in amounts:
         text = (amount or "").strip().upper()
@@ -541,10 +546,12 @@ def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
     current = ""
     keyed: list[tuple[str, _EbayRow]] = []
     for row in rows:
+        if _EBAY_NOTE.match(", ".join(value for value in row.row.values() if value)):
+            continue  # the file's own notes, whichever column they land in: never an order, never a skip
         order_id = row.order or by_record.get(row.record, "")
         is_item = bool(row.item_number or row.sku)
         if not order_id and not is_item:
-            continue  # "12 record(s) downloaded", "Seller ID: …": the file's own notes
+            continue  # a line of the file's own notes that we do not know by its words
         if not order_id and is_item:
             order_id = current  # an item row under its order's summary row
         if not order_id:

@@ -361,3 +361,30 @@ def test_an_all_orders_report_imports_each_orders_unshipped_items_and_never_its_
     preview = reports.preview(amazon, reports.AMAZON_ALL_ORDERS, tsv(ALL_ORDERS, rows).encode())
     assert [(s.channel_order_id, s.reason) for s in preview.skipped] == [("026-0000003-0000003", "shipped already")]
     assert check_invariants() == []
+
+
+# A Seller Hub file whose first column is the order number, so its unquoted closing lines land in the
+# order number's column.
+EBAY_ORDER_FIRST_CSV = '''
+Order Number,Sales Record Number,Buyer Name,Ship To Name,Ship To City,Ship To Country,Item Number,Item Title,Custom Label,Quantity,Sold For,Postage And Handling,Total Price,Sale Date,Paid On Date,Tracking Number,Transaction ID
+12-55555-55555,1005,Ann,Ann,Sydney,Australia,110000000011,Thing,A,1,AU $5.00,AU $1.00,AU $6.00,Nov-01-26,Nov-01-26,,2000000011
+12-66666-66666,1006,Bo,Bo,Perth,Australia,110000000012,Thing,A,2,AU $5.00,AU $1.00,AU $11.00,Nov-01-26,Nov-01-26,,2000000012
+12-77777-77777,1007,Cy,Cy,Perth,Australia,110000000013,Thing,A,1,AU $5.00,AU $1.00,AU $6.00,Nov-01-26,Nov-01-26,9400111,2000000013
+
+3 record(s) downloaded, from Nov-01-26 to Nov-03-26
+Seller ID : our_shop
+'''
+
+
+def test_the_ebay_files_closing_lines_are_neither_orders_nor_skipped_orders(shop):
+    ebay = channel("eBay AU", ChannelKind.EBAY)
+    shop.product("A", in_hand=5)
+
+    preview = reports.preview(ebay, reports.EBAY_ORDERS, EBAY_ORDER_FIRST_CSV.encode())
+    run = reports.import_file(ebay, reports.EBAY_ORDERS, EBAY_ORDER_FIRST_CSV.encode())
+
+    assert [s.channel_order_id for s in preview.skipped] == ["12-77777-77777"]  # shipped: it has tracking
+    assert preview.errors == [] and len(preview.orders) == 2
+    assert (run.imported, run.skipped, run.errors) == (2, 1, [])
+    assert sorted(orders_of(ebay)) == ["12-55555-55555", "12-66666-66666"]
+    assert check_invariants() == []
