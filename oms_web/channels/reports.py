@@ -17,6 +17,7 @@ Reading of the formats, where CHANNELS.md leaves it open:
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -30,7 +31,7 @@ import sqlalchemy as sa
 from ..database import write_transaction
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder, _products_by_sku
 from ..extensions import db
-from ..domain.errors import InvalidState, NotFound
+from ..domain.errors import InvalidInput, InvalidState, NotFound
 from ..models import ChannelKind, ChannelSync, PaymentStatus, ReportUpload, SalesChannel, utcnow
 from .ebay import csv_line_id
 from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, clean, existing_orders,
@@ -45,10 +46,17 @@ KINDS_FOR: dict[ChannelKind, dict[str, str]] = {
     ChannelKind.EBAY: {EBAY_ORDERS: "eBay Seller Hub orders report (CSV)"},
 }
 MAX_QUANTITY = 100_000
+# A real report of a busy month is well under this; the limit keeps one upload from holding a worker
+# for minutes (the byte limit alone lets through 50 MB of empty lines).
+MAX_LINES = 300_000
+MAX_ORDER_ID = 64  # Order.channel_order_id
 
 
-class ReportError(ValueError):
-    """The file as a whole cannot be read as the kind of report it was said to be."""
+class ReportError(InvalidInput):
+    """The file as a whole cannot be read as the kind of report it was said to be (nothing is kept)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="report")
 
 
 @dataclass(frozen=True)
@@ -108,13 +116,12 @@ class Preview:
 # ---------------------------------------------------------------- the two public actions
 
 def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
-    """Read the file and say what an import would do: orders, lines, unknown SKUs, repeats, bad rows."""
+    """Read the file and say what an import would do: orders, lines, unknown SKUs, repeats, bad rows.
+
+    Raises ReportError when the file as a whole cannot be read (wrong kind, no header, binary, too long).
+    """
     result = Preview(kind=kind)
-    try:
-        parsed = parse(channel, kind, data)
-    except ReportError as error:
-        result.errors.append(RowError(0, str(error)))
-        return result
+    parsed = parse(channel, kind, data)
     result.errors, result.skipped, result.lines = parsed.errors, parsed.skips, parsed.lines
     seen = existing_orders(channel.id, (o.channel_order_id for o in parsed.orders))
     skus = {line.sku for order in parsed.orders for line in order.lines}
@@ -146,7 +153,9 @@ def keep_upload(channel: SalesChannel, kind: str, filename: str, data: bytes, us
     with write_transaction():
         db.session.execute(sa.delete(ReportUpload).where(ReportUpload.imported_at.is_(None),
                                                          ReportUpload.created_at < utcnow() - UPLOAD_KEPT_FOR))
-        upload = ReportUpload(channel_id=channel.id, kind=kind, filename=(filename or "report")[:200], size=len(data),
+        # Only the name's printable characters: PostgreSQL refuses a NUL in text, and the name is shown.
+        name = "".join(ch for ch in filename or "" if ch.isprintable())[:200].strip() or "report"
+        upload = ReportUpload(channel_id=channel.id, kind=kind, filename=name, size=len(data),
                               content=data, uploaded_by=user_id)
         db.session.add(upload)
         db.session.flush()
@@ -244,15 +253,36 @@ def parse(channel: SalesChannel, kind: str, data: bytes) -> ParsedFile:
 # ---------------------------------------------------------------- reading files
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without a byte order mark), else Windows-1252 / Latin-1, as Amazon's EU files are."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """UTF-8 (with or without a byte order mark), else Windows-1252 / Latin-1, as Amazon's EU files are;
+    UTF-16 with its byte order mark, as Excel saves "Unicode text".
+
+    Raises ReportError for a file that is not text (a NUL byte: a workbook, an image, a UTF-16 file
+    without its mark) or has more than MAX_LINES lines.
+    """
+    if data.startswith(b"PK\x03\x04"):
+        raise ReportError("This is a zip file or an Excel workbook, not a report: "
+                          "upload the report as Amazon or eBay gives it (text), not opened and saved in Excel")
+    text = None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    if text is None:
+        for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    assert text is not None  # Latin-1 reads any byte
+    if "\x00" in text:
+        raise ReportError("The file holds binary data (NUL bytes), not the text of a report: is it the right file?")
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > MAX_LINES:
+        raise ReportError(f"The file has {lines:,} lines; a report file may have at most {MAX_LINES:,}: "
+                          f"split it by date and upload the parts")
+    return text
 
 
 def _header_key(name: str) -> str:
@@ -275,27 +305,31 @@ class Row(dict):
 
 def _table(text: str, delimiter: str, *, header_marks: tuple[str, ...], quoting: int) -> tuple[set[str], list[Row]]:
     """The header's names (from the first row naming one of `header_marks`) and the rows after it that
-    hold anything. A name that repeats keeps its first column."""
+    hold anything. A name that repeats keeps its first column. Raises ReportError for a file that has
+    no such header or that csv cannot read."""
     keys: list[str] | None = None
     rows: list[Row] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
-    for cells in reader:
-        if keys is None:
-            found = [_header_key(cell) for cell in cells]
-            if any(mark in found for mark in header_marks):
-                seen: set[str] = set()
-                keys = []
-                for key in found:
-                    keys.append(key if key not in seen else f"{key} (repeated)")
-                    seen.add(key)
-                width = len(keys)
-            continue
-        if len(cells) < width:
-            cells += [""] * (width - len(cells))
-        row = Row(zip(keys, map(str.strip, cells)))
-        if any(row.values()):
-            row.line = reader.line_num
-            rows.append(row)
+    try:
+        for cells in reader:
+            if keys is None:
+                found = [_header_key(cell) for cell in cells]
+                if any(mark in found for mark in header_marks):
+                    seen: set[str] = set()
+                    keys = []
+                    for key in found:
+                        keys.append(key if key not in seen else f"{key} (repeated)")
+                        seen.add(key)
+                    width = len(keys)
+                continue
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            row = Row(zip(keys, map(str.strip, cells)))
+            if any(row.values()):
+                row.line = reader.line_num
+                rows.append(row)
+    except csv.Error as error:  # a field over csv's limit (131,072 characters), an unclosed quote
+        raise ReportError(f"Line {reader.line_num} cannot be read ({error}): is this the right kind of file?") from None
     if keys is None:
         raise ReportError(f"No header line naming {' or '.join(repr(m) for m in header_marks)}: "
                           f"is this the right kind of file?")
@@ -334,6 +368,9 @@ def _group(rows: Iterable[Row], key: Callable[[Row], str], parsed: ParsedFile, w
         order_id = key(row)
         if not order_id:
             parsed.errors.append(RowError(row.line, f"no {what}"))
+            continue
+        if len(order_id) > MAX_ORDER_ID:
+            parsed.errors.append(RowError(row.line, f"{what} {order_id[:20]!r}… is longer than {MAX_ORDER_ID} characters"))
             continue
         group = groups.get(order_id)
         if group is None:
@@ -556,6 +593,10 @@ def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
             order_id = current  # an item row under its order's summary row
         if not order_id:
             parsed.errors.append(RowError(row.line, "an item row with no order number"))
+            continue
+        if len(order_id) > MAX_ORDER_ID:
+            parsed.errors.append(RowError(row.line, f"order number {order_id[:20]!r}… is longer than "
+                                                    f"{MAX_ORDER_ID} characters"))
             continue
         if row.record:
             by_record.setdefault(row.record, order_id)

@@ -257,10 +257,9 @@ def test_a_file_without_the_order_id_column_is_refused_as_a_whole(shop):
     data = tsv([h for h in ALL_ORDERS if h != "amazon-order-id"],
                [all_orders_row("026-0000001-0000000", "A", "1", "10.00")]).encode()
 
-    preview = reports.preview(amazon, reports.AMAZON_ALL_ORDERS, data)
+    shop.refused(reports.ReportError, reports.preview, amazon, reports.AMAZON_ALL_ORDERS, data, match="amazon-order-id")
     run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data)
 
-    assert preview.orders == [] and "amazon-order-id" in str(preview.errors[0])
     assert run.status == "failed" and run.imported == 0 and "amazon-order-id" in run.errors[0]
     assert orders_of(amazon) == {}
     assert check_invariants() == []
@@ -388,3 +387,14 @@ def test_the_ebay_files_closing_lines_are_neither_orders_nor_skipped_orders(shop
     assert (run.imported, run.skipped, run.errors) == (2, 1, [])
     assert sorted(orders_of(ebay)) == ["12-55555-55555", "12-66666-66666"]
     assert check_invariants() == []
+
+
+def test_an_excel_unicode_text_report_in_utf16_is_read_like_any_other(shop):
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv(ALL_ORDERS, [all_orders_row("026-0000001-0000001", "A", "2", "25.00", **{"ship-city": "Zürich"})])
+
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data.encode("utf-16"))  # with its byte order mark
+
+    assert (run.status, run.imported) == ("ok", 1)
+    assert orders_of(amazon)["026-0000001-0000001"].ship_to["city"] == "Zürich"
