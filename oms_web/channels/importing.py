@@ -168,6 +168,7 @@ class Outcome:
     order_id: int | None
     outcome: str  # imported | held | duplicate | refused
     error: str | None = None
+    paid_now: bool = False  # a repeat that brought the payment of an order awaiting it
 
 
 @dataclass
@@ -178,9 +179,11 @@ class Tally:
     duplicates: int = 0
     held: int = 0
     skipped: int = 0
+    updated: int = 0  # changes to orders imported before (paid, repriced, cancelled)
     errors: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> None:
+        self.updated += outcome.paid_now
         if outcome.outcome == IMPORTED:
             self.imported += 1
         elif outcome.outcome == HELD:
@@ -245,7 +248,9 @@ def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
         chunk = [_for_channel(channel.id, new) for new in new_orders[start:start + CHUNK_ORDERS]]
         created = order_services.create_orders(None, chunk)
         outcomes.extend(_outcome(new, result) for new, result in zip(chunk, created))
-        _settle_payments(chunk, created)
+        paid = set(_settle_payments(chunk, created))
+        outcomes[-len(chunk):] = [replace(o, paid_now=o.order_id in paid) if o.order_id in paid else o
+                                  for o in outcomes[-len(chunk):]]
         if progress:
             progress(len(chunk))
     return outcomes

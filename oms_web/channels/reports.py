@@ -29,13 +29,15 @@ import sqlalchemy as sa
 
 
 from ..database import write_transaction
-from ..domain.orders import CustomerDetails, LineRequest, NewOrder, _products_by_sku
+from ..domain.orders import (CustomerDetails, LineRequest, NewOrder, _products_by_sku, channel_price_changes,
+                             record_channel_prices)
 from ..extensions import db
 from ..domain.errors import InvalidInput, InvalidState, NotFound
-from ..models import ChannelKind, ChannelSync, PaymentStatus, ReportUpload, SalesChannel, utcnow
+from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, ReportUpload, SalesChannel,
+                      utcnow)
 from .ebay import csv_line_id
-from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, clean, existing_orders,
-                        import_orders, parse_time, ship_to, unit_cents)
+from .importing import (DUPLICATE, MoneyError, Outcome, Skip, Tally, canceled_after_import, cents, clean,
+                        existing_orders, import_orders, parse_time, ship_to, unit_cents)
 
 AMAZON_ALL_ORDERS = "amazon-all-orders"
 AMAZON_UNSHIPPED = "amazon-unshipped"
@@ -92,12 +94,22 @@ class PreviewOrder:
     awaiting_payment: bool
 
 
+@dataclass(frozen=True)
+class PreviewUpdate:
+    """A change the file brings to an order imported before."""
+
+    channel_order_id: str
+    number: str  # the order's number here
+    change: str  # what the import will do, in words
+
+
 @dataclass
 class Preview:
     """What importing the file would do; nothing written."""
 
     kind: str
     orders: list[PreviewOrder] = field(default_factory=list)
+    updates: list[PreviewUpdate] = field(default_factory=list)
     lines: int = 0
     unknown_skus: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
@@ -107,6 +119,11 @@ class Preview:
     @property
     def new_orders(self) -> int:
         return sum(1 for order in self.orders if order.status != "duplicate")
+
+    @property
+    def to_import(self) -> bool:
+        """Whether the Import button has anything to do: new orders, or changes to orders imported before."""
+        return bool(self.new_orders or self.updates)
 
     @property
     def held_orders(self) -> int:
@@ -140,8 +157,34 @@ def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
                                  else known[line.sku].price_cents if line.sku in known else 0)
                 for line in order.lines),
             status=status, awaiting_payment=order.payment_status is PaymentStatus.PENDING))
+    result.updates = _updates(channel, parsed, seen)
     db.session.rollback()  # a read only
     return result
+
+
+def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order]) -> list[PreviewUpdate]:
+    """What the file changes in orders imported before, as import_file will apply it: payments
+    (importing.import_orders), prices (record_channel_prices), cancellations (canceled_after_import)."""
+    updates = []
+    for new in parsed.orders:
+        order = seen.get(new.channel_order_id)
+        if order is None:
+            continue
+        if (new.payment_status is PaymentStatus.PAID and order.payment_status is PaymentStatus.PENDING
+                and order.status is OrderStatus.FINALIZED):
+            updates.append(PreviewUpdate(new.channel_order_id, order.number, "paid: clear to ship"))
+        repriced = channel_price_changes(order, new.lines)
+        if repriced:
+            updates.append(PreviewUpdate(new.channel_order_id, order.number, "takes the channel's price of " + ", ".join(
+                f"{line.sku} ({price / 100:.2f} {order.currency} a unit)" for line, price in repriced)))
+    canceled = existing_orders(channel.id, (skip.channel_order_id for skip in parsed.skips if skip.canceled))
+    told = set(db.session.scalars(sa.select(OrderEvent.order_id).where(
+        OrderEvent.order_id.in_([order.id for order in canceled.values()]), OrderEvent.kind == "channel_cancelled")))
+    for channel_order_id, order in sorted(canceled.items()):
+        if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED) and order.id not in told:
+            updates.append(PreviewUpdate(channel_order_id, order.number,
+                                         "cancelled on the channel: held under Needs attention for an admin to void"))
+    return updates
 
 
 UPLOAD_KEPT_FOR = timedelta(days=1)  # an upload nobody confirmed is cleared out after this
@@ -221,10 +264,13 @@ def import_file(channel: SalesChannel, kind: str, data: bytes, *,
             progress(done, total)
 
     try:
-        for outcome in import_orders(db.session.get(SalesChannel, channel_id), parsed.orders, progress=advance):
+        outcomes = import_orders(db.session.get(SalesChannel, channel_id), parsed.orders, progress=advance)
+        for outcome in outcomes:
             tally.count(outcome)
+        tally.updated += _take_prices(db.session.get(SalesChannel, channel_id), parsed.orders, outcomes)
         tally.skipped = len(parsed.skips)
         for message in canceled_after_import(db.session.get(SalesChannel, channel_id), parsed.skips):
+            tally.updated += 1
             tally.error(message)
     except BaseException as error:
         tally.error(f"Import stopped: {error}")
@@ -234,11 +280,24 @@ def import_file(channel: SalesChannel, kind: str, data: bytes, *,
     return db.session.get(ChannelSync, run_id)
 
 
+def _take_prices(channel: SalesChannel, new_orders: list[NewOrder], outcomes: list[Outcome]) -> int:
+    """Orders imported before take the prices the file now gives (record_channel_prices). Returns how
+    many changed. A read finds them first: most repeats change nothing, and need no lock."""
+    repeats = {o.channel_order_id: new for new, o in zip(new_orders, outcomes) if o.outcome == DUPLICATE}
+    found = existing_orders(channel.id, repeats)
+    changed = [order.id for channel_order_id, order in found.items()
+               if channel_price_changes(order, repeats[channel_order_id].lines)]
+    by_id = {order.id: repeats[channel_order_id] for channel_order_id, order in found.items()}
+    db.session.rollback()  # end the read before the writes
+    return sum(1 for order_id in sorted(changed) if record_channel_prices(None, order_id, by_id[order_id].lines))
+
+
 def _finish(run_id: int, status: str, tally: Tally) -> None:
     with write_transaction():
         run = db.session.get(ChannelSync, run_id)
         run.status = status
         run.imported, run.duplicates, run.held, run.skipped = tally.imported, tally.duplicates, tally.held, tally.skipped
+        run.updated = tally.updated
         run.errors = list(tally.errors)
         run.finished_at = utcnow()
 

@@ -699,6 +699,59 @@ def record_channel_cancellation(actor: User | None, order_id: int, message: str)
     return True
 
 
+def channel_price_changes(order: Order, requests: list[LineRequest]) -> list[tuple[OrderLine, int]]:
+    """The lines of a channel order whose unit price the channel now gives otherwise (an Amazon order
+    still Pending comes without prices and took the catalogue's), each with the channel's price. A read.
+
+    Empty once anything of the order is invoiced (an invoice's figures are final) or the order is
+    closed. A line is matched by the channel's line id, else by its product (or unknown SKU) when that
+    appears once in the order and once in what the channel sent.
+    """
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED) or any(l.invoiced for l in order.lines):
+        return []
+    products = _products_by_sku(order.channel, {r.sku for r in requests})
+
+    def sent_as(sku: str) -> tuple[str, Any]:
+        product = products.get(sku)
+        return ("product", product.id) if product else ("sku", sku)
+
+    def held_as(line: OrderLine) -> tuple[str, Any]:
+        return ("product", line.product_id) if line.product_id else ("sku", line.sku)
+
+    by_line_id = {r.channel_line_id: r for r in requests if r.channel_line_id}
+    sent = [sent_as(r.sku) for r in requests]
+    by_product = {key: r for key, r in zip(sent, requests) if sent.count(key) == 1}
+    held = [held_as(line) for line in order.lines]
+    changes = []
+    for line, key in zip(order.lines, held):
+        request = by_line_id.get(line.channel_line_id) if line.channel_line_id in by_line_id \
+            else by_product.get(key) if held.count(key) == 1 else None
+        price = request.unit_price_cents if request else None
+        if price is not None and price >= 0 and price != line.unit_price_cents:
+            changes.append((line, price))
+    return changes
+
+
+@service
+def record_channel_prices(actor: User | None, order_id: int, requests: list[LineRequest]) -> bool:
+    """A later delivery of a channel order gives its lines' prices (see channel_price_changes): the
+    lines take them, the order's totals follow, and the timeline says what changed (event "repriced").
+
+    Returns False, changing nothing, when no price changes (or the order is invoiced or closed).
+    """
+    order = lock_order(order_id)
+    changes = channel_price_changes(order, requests)
+    if not changes:
+        return False
+    moved = [{"sku": line.sku, "from_cents": line.unit_price_cents, "to_cents": price} for line, price in changes]
+    for line, price in changes:
+        line.unit_price_cents = price
+    events.record(order, actor, "repriced", f"Prices from {order.channel.name} for "
+                                            f"{', '.join(m['sku'] for m in moved)}", lines=moved)
+    refresh_order(order)
+    return True
+
+
 @service
 def finalize_order(actor: User, order_id: int) -> Order:
     """Draft → Finalized, allocating stock (what cannot be covered is backordered).

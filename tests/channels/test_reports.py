@@ -398,3 +398,52 @@ def test_an_excel_unicode_text_report_in_utf16_is_read_like_any_other(shop):
 
     assert (run.status, run.imported) == ("ok", 1)
     assert orders_of(amazon)["026-0000001-0000001"].ship_to["city"] == "Zürich"
+
+
+def test_a_pending_order_without_prices_takes_the_catalogues_then_the_channels_once_a_report_has_them(shop):
+    from oms_web.domain import invoicing, shipping
+    from oms_web.domain.orders import mark_paid
+    from oms_web.models import OrderEvent
+
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10, price_cents=1500)
+    shop.product("B", in_hand=10, price_cents=800)
+    pending = {"order-status": "Pending", "item-price": ""}  # Amazon gives no price until the order is paid
+    first = tsv(ALL_ORDERS, [all_orders_row("026-0000001-0000001", "A", "2", "", **pending),
+                             all_orders_row("026-0000001-0000001", "B", "1", "", **pending),
+                             all_orders_row("026-0000002-0000002", "A", "1", "", **pending)])
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, first.encode())
+    found = orders_of(amazon)
+    order = found["026-0000001-0000001"]
+    assert [(l.sku, l.unit_price_cents) for l in order.lines] == [("A", 1500), ("B", 800)]
+    assert order.payment_status is PaymentStatus.PENDING and order.subtotal_cents == 3800
+    # The second order is shipped and invoiced at the catalogue price: its invoice's figures are final.
+    other = found["026-0000002-0000002"]
+    mark_paid(shop.staff, other.id)
+    shipment = shipping.ship_lines(shop.staff, other.id, {other.lines[0].id: 1})
+    invoicing.issue_invoice(shop.staff, other.id, shipment.id)
+
+    paid = tsv(ALL_ORDERS, [all_orders_row("026-0000001-0000001", "A", "2", "25.00"),
+                            all_orders_row("026-0000001-0000001", "B", "1", "7.99"),
+                            all_orders_row("026-0000002-0000002", "A", "1", "9.99")])
+    preview = reports.preview(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, paid.encode())
+    assert preview.new_orders == 0 and preview.to_import
+    assert [(u.channel_order_id, u.change) for u in preview.updates] == [
+        ("026-0000001-0000001", "paid: clear to ship"),
+        ("026-0000001-0000001", "takes the channel's price of A (12.50 GBP a unit), B (7.99 GBP a unit)")]
+    run = reports.import_file(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, paid.encode())
+
+    assert (run.imported, run.duplicates, run.updated) == (0, 2, 2)  # as the preview said: paid, repriced
+    after = orders_of(amazon)
+    order = after["026-0000001-0000001"]
+    assert [(l.sku, l.unit_price_cents) for l in order.lines] == [("A", 1250), ("B", 799)]
+    assert order.payment_status is PaymentStatus.PAID and order.subtotal_cents == 3299
+    assert order.total_cents == order.subtotal_cents + order.tax_cents + order.shipping_cents
+    assert [l.unit_price_cents for l in after["026-0000002-0000002"].lines] == [1500]  # invoiced: left alone
+    (event,) = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id,
+                                                              OrderEvent.kind == "repriced")).all()
+    assert event.data["lines"] == [{"sku": "A", "from_cents": 1500, "to_cents": 1250},
+                                   {"sku": "B", "from_cents": 800, "to_cents": 799}]
+    again = reports.import_file(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, paid.encode())
+    assert again.updated == 0  # nothing left to change
+    assert check_invariants() == []

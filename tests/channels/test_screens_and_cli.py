@@ -264,3 +264,61 @@ def test_an_upload_named_with_a_nul_byte_is_kept_under_its_printable_name(app, s
     assert response.status_code == 200
     db.session.rollback()
     assert db.session.scalars(sa.select(ReportUpload.filename)).all() == ["orders.txt"]
+
+
+def test_a_report_bringing_only_payments_and_cancellations_is_previewed_and_applied(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    first = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00", **{"order-status": "Pending"}),
+                             all_orders_row("202-2", "MUG", "1", "5.00"),
+                             all_orders_row("202-3", "MUG", "1", "5.00")])
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, first.encode())
+    # A day later: 202-1 is paid, 202-2 was cancelled by the buyer, 202-3 is as it was. No new order.
+    later = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00"),
+                             all_orders_row("202-2", "MUG", "1", "5.00",
+                                            **{"order-status": "Cancelled", "item-status": "Cancelled"}),
+                             all_orders_row("202-3", "MUG", "1", "5.00")])
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+    before = shop.snapshot()
+
+    preview = client.post(f"{page}/reports", content_type="multipart/form-data", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+        "file": (io.BytesIO(later.encode()), "orders.txt")})
+
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and shop.snapshot() == before
+    assert "Changes to orders imported before (2)" in html
+    assert "paid: clear to ship" in html and "cancelled on the channel" in html
+    button = re.search(r"<button class=\"primary\"[^>]*>[^<]*</button>", html).group(0)
+    assert "disabled" not in button and "Import 0 order(s) and apply 2 change(s)" in button
+    upload_id = re.search(r'name="upload" value="([0-9]+)"', html).group(1)
+
+    done = client.post(f"{page}/reports", data={"csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+                                                "confirmed": "1", "upload": upload_id})
+
+    assert done.status_code == 200 and "Report imported" in done.get_data(as_text=True)
+    db.session.rollback()
+    found = {o.channel_order_id: o for o in db.session.scalars(sa.select(Order).execution_options(populate_existing=True))}
+    assert found["202-1"].payment_status.value == "paid"
+    assert found["202-2"].hold_reason and "Cancelled on Amazon" in found["202-2"].hold_reason
+    assert found["202-3"].hold_reason is None
+    run = db.session.scalars(sa.select(ChannelSync).order_by(ChannelSync.id.desc())).first()
+    assert (run.imported, run.updated) == (0, 2)
+    assert order_count() == 3 and check_invariants() == []
+
+
+def test_a_report_that_changes_nothing_offers_nothing_to_import(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    report = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00")])
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, report.encode())
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+
+    preview = client.post(f"{page}/reports", content_type="multipart/form-data", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+        "file": (io.BytesIO(report.encode()), "orders.txt")})
+
+    button = re.search(r"<button class=\"primary\"[^>]*>[^<]*</button>", preview.get_data(as_text=True)).group(0)
+    assert "disabled" in button and "Import 0 order(s)" in button
