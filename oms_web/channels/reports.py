@@ -33,8 +33,8 @@ from ..domain.orders import (CustomerDetails, LineRequest, NewOrder, _products_b
                              record_channel_prices)
 from ..extensions import db
 from ..domain.errors import InvalidInput, InvalidState, NotFound
-from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, ReportUpload, SalesChannel,
-                      utcnow)
+from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, Product, ReportUpload,
+                      SalesChannel, utcnow)
 from .ebay import csv_line_id
 from .importing import (DUPLICATE, MoneyError, Outcome, Skip, Tally, canceled_after_import, cents, clean,
                         existing_orders, import_orders, parse_time, ship_to, unit_cents)
@@ -140,7 +140,7 @@ def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
     result = Preview(kind=kind)
     parsed = parse(channel, kind, data)
     result.errors, result.skipped, result.lines = parsed.errors, parsed.skips, parsed.lines
-    seen = existing_orders(channel.id, (o.channel_order_id for o in parsed.orders))
+    seen = existing_orders(channel.id, (o.channel_order_id for o in parsed.orders), with_lines=True)
     skus = {line.sku for order in parsed.orders for line in order.lines}
     known = _products_by_sku(channel, skus)
     result.unknown_skus = sorted(skus - known.keys())
@@ -157,12 +157,13 @@ def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
                                  else known[line.sku].price_cents if line.sku in known else 0)
                 for line in order.lines),
             status=status, awaiting_payment=order.payment_status is PaymentStatus.PENDING))
-    result.updates = _updates(channel, parsed, seen)
+    result.updates = _updates(channel, parsed, seen, known)
     db.session.rollback()  # a read only
     return result
 
 
-def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order]) -> list[PreviewUpdate]:
+def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order],
+             products: dict[str, Product]) -> list[PreviewUpdate]:
     """What the file changes in orders imported before, as import_file will apply it: payments
     (importing.import_orders), prices (record_channel_prices), cancellations (canceled_after_import)."""
     updates = []
@@ -173,7 +174,7 @@ def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order]) 
         if (new.payment_status is PaymentStatus.PAID and order.payment_status is PaymentStatus.PENDING
                 and order.status is OrderStatus.FINALIZED):
             updates.append(PreviewUpdate(new.channel_order_id, order.number, "paid: clear to ship"))
-        repriced = channel_price_changes(order, new.lines)
+        repriced = channel_price_changes(order, new.lines, products)
         if repriced:
             updates.append(PreviewUpdate(new.channel_order_id, order.number, "takes the channel's price of " + ", ".join(
                 f"{line.sku} ({price / 100:.2f} {order.currency} a unit)" for line, price in repriced)))
@@ -284,9 +285,10 @@ def _take_prices(channel: SalesChannel, new_orders: list[NewOrder], outcomes: li
     """Orders imported before take the prices the file now gives (record_channel_prices). Returns how
     many changed. A read finds them first: most repeats change nothing, and need no lock."""
     repeats = {o.channel_order_id: new for new, o in zip(new_orders, outcomes) if o.outcome == DUPLICATE}
-    found = existing_orders(channel.id, repeats)
+    found = existing_orders(channel.id, repeats, with_lines=True)
+    products = _products_by_sku(channel, {line.sku for new in repeats.values() for line in new.lines})
     changed = [order.id for channel_order_id, order in found.items()
-               if channel_price_changes(order, repeats[channel_order_id].lines)]
+               if channel_price_changes(order, repeats[channel_order_id].lines, products)]
     by_id = {order.id: repeats[channel_order_id] for channel_order_id, order in found.items()}
     db.session.rollback()  # end the read before the writes
     return sum(1 for order_id in sorted(changed) if record_channel_prices(None, order_id, by_id[order_id].lines))

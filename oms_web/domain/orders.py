@@ -699,17 +699,22 @@ def record_channel_cancellation(actor: User | None, order_id: int, message: str)
     return True
 
 
-def channel_price_changes(order: Order, requests: list[LineRequest]) -> list[tuple[OrderLine, int]]:
+def channel_price_changes(order: Order, requests: list[LineRequest],
+                          products: dict[str, Product] | None = None) -> list[tuple[OrderLine, int]]:
     """The lines of a channel order whose unit price the channel now gives otherwise (an Amazon order
     still Pending comes without prices and took the catalogue's), each with the channel's price. A read.
 
     Empty once anything of the order is invoiced (an invoice's figures are final) or the order is
     closed. A line is matched by the channel's line id, else by its product (or unknown SKU) when that
-    appears once in the order and once in what the channel sent.
+    appears once in the order and once in what the channel sent. `products`: the channel's SKUs resolved
+    already (_products_by_sku), for a caller that looks at many orders.
     """
     if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED) or any(l.invoiced for l in order.lines):
         return []
-    products = _products_by_sku(order.channel, {r.sku for r in requests})
+    if all(r.unit_price_cents is None for r in requests):
+        return []
+    if products is None:
+        products = _products_by_sku(order.channel, {r.sku for r in requests})
 
     def sent_as(sku: str) -> tuple[str, Any]:
         product = products.get(sku)
