@@ -495,7 +495,7 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
             continue
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
-            customer=CustomerDetails(name=first.first("buyer-name", "recipient-name") or "Amazon customer",
+            customer=CustomerDetails(name=clean(first.first("buyer-name", "recipient-name")) or "Amazon customer",
                                      email=clean(first.get("buyer-email", ""), 254) or None,
                                      ship_to=ship_to(name=first.get("recipient-name", ""),
                                                      city=first.get("ship-city", ""),
@@ -547,7 +547,7 @@ def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
             customer=CustomerDetails(
-                name=first.first("buyer-name", "recipient-name") or "Amazon customer",
+                name=clean(first.first("buyer-name", "recipient-name")) or "Amazon customer",
                 email=clean(first.get("buyer-email", ""), 254),
                 phone=clean(first.first("buyer-phone-number", "ship-phone-number"), 40),
                 ship_to=ship_to(name=first.get("recipient-name", ""), line1=first.get("ship-address-1", ""),
@@ -709,7 +709,7 @@ def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
         name = first("ship_name") or first("buyer_name") or first("username") or "eBay buyer"
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=lines,
-            customer=CustomerDetails(name=first("buyer_name") or name, email=clean(first("email"), 254),
+            customer=CustomerDetails(name=clean(first("buyer_name") or name) or "eBay buyer", email=clean(first("email"), 254),
                                      phone=clean(first("ship_phone"), 40),
                                      ship_to=ship_to(name=name, line1=first("address1"), line2=first("address2"),
                                                      city=first("city"), region=first("state"), postal_code=first("zip"),

@@ -447,3 +447,23 @@ def test_a_pending_order_without_prices_takes_the_catalogues_then_the_channels_o
     again = reports.import_file(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, paid.encode())
     assert again.updated == 0  # nothing left to change
     assert check_invariants() == []
+
+
+def test_report_cells_longer_than_their_columns_are_cut_to_them_on_postgresql_too(shop):
+    """PostgreSQL refuses a value over its column where SQLite keeps it: every text a report brings is
+    cut to its column before it reaches the database (names, addresses, service level, currency)."""
+    amazon = channel("Amazon DE", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    long = "ü" * 100_000  # under csv's field limit, far over every column
+    row = {"order-id": "303-0000001-0000001", "order-item-id": "5", "buyer-name": long, "sku": "A",
+           "product-name": long, "quantity-purchased": "1", "quantity-to-ship": "1", "currency": "EURO" + long,
+           "item-price": "9.99", "ship-service-level": long, "recipient-name": long, "ship-address-1": long,
+           "ship-city": long, "ship-state": long, "ship-postal-code": long, "ship-country": long,
+           "ship-phone-number": long, "purchase-date": long, "payments-date": long}
+
+    run = reports.import_file(amazon, reports.AMAZON_UNSHIPPED, tsv(UNSHIPPED, [row]).encode())
+
+    assert (run.status, run.imported, run.errors) == ("ok", 1, [])
+    order = orders_of(amazon)["303-0000001-0000001"]
+    assert len(order.customer_name) == 200 and len(order.lines[0].name) == 200 and order.currency == "EUR"
+    assert check_invariants() == []
