@@ -27,6 +27,9 @@ from .segments import is_complete, pending_counts, restore_pending_counts, segme
 
 MAX_LINE_QUANTITY = 100_000
 MAX_NOTE_LENGTH = 2_000
+# OrderLine.unit_price_cents is a 32-bit INTEGER on PostgreSQL; no real price or shipping charge comes
+# near it, and a total of 100,000 units at it still fits the 64-bit totals.
+MAX_PRICE_CENTS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ def check_quantity(value: Any, *, field_name: str = "quantity", allow_zero: bool
 def _check_price(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput("Unit price must be zero or more, in cents", field="unit_price")
+    if value > MAX_PRICE_CENTS:
+        raise InvalidInput(f"Unit price must be at most {MAX_PRICE_CENTS:,} cents", field="unit_price")
     return value
 
 
@@ -261,6 +266,8 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
                                field="sku")
     if isinstance(new.shipping_cents, bool) or not isinstance(new.shipping_cents, int) or new.shipping_cents < 0:
         raise InvalidInput("Shipping must be zero or more, in cents", field="shipping")
+    if new.shipping_cents > MAX_PRICE_CENTS:
+        raise InvalidInput(f"Shipping must be at most {MAX_PRICE_CENTS:,} cents", field="shipping")
     return from_channel
 
 
@@ -732,7 +739,7 @@ def channel_price_changes(order: Order, requests: list[LineRequest],
         request = by_line_id.get(line.channel_line_id) if line.channel_line_id in by_line_id \
             else by_product.get(key) if held.count(key) == 1 else None
         price = request.unit_price_cents if request else None
-        if price is not None and price >= 0 and price != line.unit_price_cents:
+        if price is not None and 0 <= price <= MAX_PRICE_CENTS and price != line.unit_price_cents:
             changes.append((line, price))
     return changes
 

@@ -467,3 +467,21 @@ def test_report_cells_longer_than_their_columns_are_cut_to_them_on_postgresql_to
     order = orders_of(amazon)["303-0000001-0000001"]
     assert len(order.customer_name) == 200 and len(order.lines[0].name) == 200 and order.currency == "EUR"
     assert check_invariants() == []
+
+
+def test_a_price_or_shipping_charge_beyond_any_order_refuses_its_order_alone(shop):
+    """Such an amount overflowed the price column (a 500 on both databases, the whole file lost)."""
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv(ALL_ORDERS, [all_orders_row("026-0000001-0000001", "A", "1", "99999999999.99"),
+                            all_orders_row("026-0000002-0000002", "A", "1", "9.99",
+                                           **{"shipping-price": "99999999999999999999.00"}),
+                            all_orders_row("026-0000003-0000003", "A", "1", "9.99")])
+
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data.encode())
+
+    assert (run.status, run.imported) == ("ok", 1)
+    assert [error.split(":")[0] for error in run.errors] == ["026-0000001-0000001", "026-0000002-0000002"]
+    assert "at most" in run.errors[0] and "at most" in run.errors[1]
+    assert sorted(orders_of(amazon)) == ["026-0000003-0000003"] and shop.stock("A") == (10, 1)
+    assert check_invariants() == []
