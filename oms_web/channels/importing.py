@@ -194,6 +194,12 @@ class Tally:
         else:
             self.error(f"{outcome.channel_order_id}: {outcome.error}")
 
+    def changed(self, message: str) -> None:
+        """An order imported before was changed (held as cancelled on the channel): counted, and said
+        with the run's messages, where a person reads it."""
+        self.updated += 1
+        self.error(message)
+
     def error(self, message: str, limit: int = 200) -> None:
         if len(self.errors) < limit:
             self.errors.append(message[:500])

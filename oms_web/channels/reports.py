@@ -271,8 +271,7 @@ def import_file(channel: SalesChannel, kind: str, data: bytes, *,
         tally.updated += _take_prices(db.session.get(SalesChannel, channel_id), parsed.orders, outcomes)
         tally.skipped = len(parsed.skips)
         for message in canceled_after_import(db.session.get(SalesChannel, channel_id), parsed.skips):
-            tally.updated += 1
-            tally.error(message)
+            tally.changed(message)
     except BaseException as error:
         tally.error(f"Import stopped: {error}")
         _finish(run_id, "failed", tally)
