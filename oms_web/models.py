@@ -541,6 +541,7 @@ class ChannelSync(db.Model):
     duplicates: Mapped[int] = mapped_column(default=0)
     held: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0, server_default="0")  # changes to orders imported before: paid, repriced, cancelled
     errors: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     cursor_before: Mapped[str | None] = mapped_column(sa.String(200))
     cursor_after: Mapped[str | None] = mapped_column(sa.String(200))

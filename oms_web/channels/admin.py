@@ -185,7 +185,12 @@ def report(channel_id: int):
     if not content:
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": "Choose a report file"})), 422
-    preview = reports.preview(channel, kind, content)
+    try:
+        preview = reports.preview(channel, kind, content)
+    except reports.ReportError as error:  # nothing kept: the file is refused at the upload
+        db.session.rollback()
+        return render_template("channels/detail.html", **_detail_context(
+            channel, errors={"report": error.message})), 422
     upload_id = reports.keep_upload(channel, kind, upload.filename or "", content, current_user.id)
     return render_template("channels/report_preview.html", channel=_load(channel_id), kind=kind, preview=preview,
                            upload_id=upload_id,

@@ -28,6 +28,7 @@ import requests
 
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
+from ..tables import write_table
 from .importing import Skip, cents, clean, parse_time, ship_to, unit_cents
 from .transport import ChannelError, Transport, require_credentials, token_from
 
@@ -353,7 +354,7 @@ def confirmation_upload_file(confirmations: Iterable[ShipmentConfirmation]) -> s
     the item and quantity left blank, which Amazon reads as the whole order: only a shipment of the
     whole order may be written so (see not_for_upload_file).
     """
-    rows = ["\t".join(UPLOAD_COLUMNS)]
+    rows: list[tuple[Any, ...]] = [UPLOAD_COLUMNS]
     for confirmation in confirmations:
         shipment = confirmation.shipment
         code, name = carrier_code(shipment.carrier)
@@ -361,10 +362,9 @@ def confirmation_upload_file(confirmations: Iterable[ShipmentConfirmation]) -> s
         known = all(line.order_line.channel_line_id for line in shipment.lines)
         items = [(line.order_line.channel_line_id, line.quantity) for line in shipment.lines] if known else [("", "")]
         for item_id, quantity in items:
-            rows.append("\t".join(_tsv(value) for value in (
-                shipment.order.channel_order_id, item_id, quantity, ship_date, code,
-                name if code == "Other" else "", shipment.tracking_number, shipment.service_level)))
-    return "\n".join(rows) + "\n"
+            rows.append((shipment.order.channel_order_id, item_id, quantity, ship_date, code,
+                         name if code == "Other" else "", shipment.tracking_number, shipment.service_level))
+    return write_table(rows, delimiter="\t")
 
 
 def not_for_upload_file(confirmation: ShipmentConfirmation) -> str | None:
@@ -383,8 +383,3 @@ def not_for_upload_file(confirmation: ShipmentConfirmation) -> str | None:
     return (f"Not in the file: it ships {'an edited order' if whole else 'part of an order'} whose Amazon item "
             "ids are unknown (imported from the All Orders report), and a file row without them confirms the "
             "whole order as Amazon sold it. Confirm it on Seller Central by hand, then mark it confirmed here.")
-
-
-def _tsv(value: Any) -> str:
-    # A tab or newline inside a value would shift every column after it.
-    return " ".join(str(value or "").split())

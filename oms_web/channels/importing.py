@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..domain import orders as order_services
 from ..domain.orders import NewOrder
@@ -196,6 +197,7 @@ class Outcome:
     order_id: int | None
     outcome: str  # imported | held | duplicate | refused
     error: str | None = None
+    paid_now: bool = False  # a repeat that brought the payment of an order awaiting it
 
 
 @dataclass
@@ -206,9 +208,11 @@ class Tally:
     duplicates: int = 0
     held: int = 0
     skipped: int = 0
+    updated: int = 0  # changes to orders imported before (paid, repriced, cancelled)
     errors: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> None:
+        self.updated += outcome.paid_now
         if outcome.outcome == IMPORTED:
             self.imported += 1
         elif outcome.outcome == HELD:
@@ -217,6 +221,12 @@ class Tally:
             self.duplicates += 1
         else:
             self.error(f"{outcome.channel_order_id}: {outcome.error}")
+
+    def changed(self, message: str) -> None:
+        """An order imported before was changed (held as cancelled on the channel): counted, and said
+        with the run's messages, where a person reads it."""
+        self.updated += 1
+        self.error(message)
 
     def error(self, message: str, limit: int = 200) -> None:
         if len(self.errors) < limit:
@@ -273,7 +283,9 @@ def import_orders(channel: SalesChannel, new_orders: Sequence[NewOrder], *,
         chunk = [_for_channel(channel.id, new) for new in new_orders[start:start + CHUNK_ORDERS]]
         created = order_services.create_orders(None, chunk)
         outcomes.extend(_outcome(new, result) for new, result in zip(chunk, created))
-        _settle_payments(chunk, created)
+        paid = set(_settle_payments(chunk, created))
+        outcomes[-len(chunk):] = [replace(o, paid_now=o.order_id in paid) if o.order_id in paid else o
+                                  for o in outcomes[-len(chunk):]]
         if progress:
             progress(len(chunk))
     return outcomes
@@ -318,12 +330,14 @@ def _awaiting_payment(order_ids: list[int]) -> list[int]:
     return waiting
 
 
-def existing_orders(channel_id: int, channel_order_ids: Iterable[str]) -> dict[str, Order]:
-    """The channel's orders already here, by channel order id (a read; nothing is locked)."""
+def existing_orders(channel_id: int, channel_order_ids: Iterable[str], *, with_lines: bool = False) -> dict[str, Order]:
+    """The channel's orders already here, by channel order id (a read; nothing is locked); `with_lines`
+    loads their lines too, in one query per 500 orders."""
     ids = sorted({i for i in channel_order_ids if i})
     found: dict[str, Order] = {}
+    options = (selectinload(Order.lines),) if with_lines else ()
     for start in range(0, len(ids), 500):
-        for order in db.session.scalars(sa.select(Order).where(
+        for order in db.session.scalars(sa.select(Order).options(*options).where(
                 Order.channel_id == channel_id, Order.channel_order_id.in_(ids[start:start + 500]))):
             found[order.channel_order_id] = order
     return found

@@ -8,7 +8,8 @@ the run as a ChannelSync row.
 
 Reading of the formats, where CHANNELS.md leaves it open:
 - Amazon `item-price` is the line's price × quantity (as in the API); the unit price is divided out.
-- Amazon `fulfillment-channel` "Amazon" (AFN) orders, and cancelled or shipped ones, are skipped.
+- Amazon `fulfillment-channel` "Amazon" (AFN) orders are skipped. What to import is decided per item
+  row by its `item-status` (Unshipped items in, Shipped and Cancelled ones out), not by `order-status`.
   A `payments-date` column that is present but empty means the order is not paid yet.
 - eBay `Sold For` is the unit price; `Paid On Date` empty means not paid yet; a row with a
   `Tracking Number` was shipped already. `Item Number` and `Transaction ID` are kept as the line's
@@ -16,8 +17,10 @@ Reading of the formats, where CHANNELS.md leaves it open:
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,13 +29,15 @@ import sqlalchemy as sa
 
 
 from ..database import write_transaction
-from ..domain.orders import CustomerDetails, LineRequest, NewOrder, _products_by_sku
+from ..domain.orders import (CustomerDetails, LineRequest, NewOrder, _products_by_sku, channel_price_changes,
+                             record_channel_prices)
 from ..extensions import db
-from ..domain.errors import InvalidState, NotFound
-from ..models import ChannelKind, ChannelSync, PaymentStatus, ReportUpload, SalesChannel, utcnow
+from ..domain.errors import InvalidInput, InvalidState, NotFound
+from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, Product, ReportUpload,
+                      SalesChannel, utcnow)
 from .ebay import csv_line_id
-from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, clean, existing_orders,
-                        import_orders, parse_time, ship_to, unit_cents)
+from .importing import (DUPLICATE, MoneyError, Outcome, Skip, Tally, canceled_after_import, cents, clean,
+                        existing_orders, import_orders, parse_time, ship_to, unit_cents)
 
 AMAZON_ALL_ORDERS = "amazon-all-orders"
 AMAZON_UNSHIPPED = "amazon-unshipped"
@@ -43,10 +48,17 @@ KINDS_FOR: dict[ChannelKind, dict[str, str]] = {
     ChannelKind.EBAY: {EBAY_ORDERS: "eBay Seller Hub orders report (CSV)"},
 }
 MAX_QUANTITY = 100_000
+# A real report of a busy month is well under this; the limit keeps one upload from holding a worker
+# for minutes (the byte limit alone lets through 50 MB of empty lines).
+MAX_LINES = 300_000
+MAX_ORDER_ID = 64  # Order.channel_order_id
 
 
-class ReportError(ValueError):
-    """The file as a whole cannot be read as the kind of report it was said to be."""
+class ReportError(InvalidInput):
+    """The file as a whole cannot be read as the kind of report it was said to be (nothing is kept)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="report")
 
 
 @dataclass(frozen=True)
@@ -82,12 +94,22 @@ class PreviewOrder:
     awaiting_payment: bool
 
 
+@dataclass(frozen=True)
+class PreviewUpdate:
+    """A change the file brings to an order imported before."""
+
+    channel_order_id: str
+    number: str  # the order's number here
+    change: str  # what the import will do, in words
+
+
 @dataclass
 class Preview:
     """What importing the file would do; nothing written."""
 
     kind: str
     orders: list[PreviewOrder] = field(default_factory=list)
+    updates: list[PreviewUpdate] = field(default_factory=list)
     lines: int = 0
     unknown_skus: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
@@ -99,6 +121,11 @@ class Preview:
         return sum(1 for order in self.orders if order.status != "duplicate")
 
     @property
+    def to_import(self) -> bool:
+        """Whether the Import button has anything to do: new orders, or changes to orders imported before."""
+        return bool(self.new_orders or self.updates)
+
+    @property
     def held_orders(self) -> int:
         return sum(1 for order in self.orders if order.status == "held")
 
@@ -106,15 +133,14 @@ class Preview:
 # ---------------------------------------------------------------- the two public actions
 
 def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
-    """Read the file and say what an import would do: orders, lines, unknown SKUs, repeats, bad rows."""
+    """Read the file and say what an import would do: orders, lines, unknown SKUs, repeats, bad rows.
+
+    Raises ReportError when the file as a whole cannot be read (wrong kind, no header, binary, too long).
+    """
     result = Preview(kind=kind)
-    try:
-        parsed = parse(channel, kind, data)
-    except ReportError as error:
-        result.errors.append(RowError(0, str(error)))
-        return result
+    parsed = parse(channel, kind, data)
     result.errors, result.skipped, result.lines = parsed.errors, parsed.skips, parsed.lines
-    seen = existing_orders(channel.id, (o.channel_order_id for o in parsed.orders))
+    seen = existing_orders(channel.id, (o.channel_order_id for o in parsed.orders), with_lines=True)
     skus = {line.sku for order in parsed.orders for line in order.lines}
     known = _products_by_sku(channel, skus)
     result.unknown_skus = sorted(skus - known.keys())
@@ -131,8 +157,35 @@ def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
                                  else known[line.sku].price_cents if line.sku in known else 0)
                 for line in order.lines),
             status=status, awaiting_payment=order.payment_status is PaymentStatus.PENDING))
+    result.updates = _updates(channel, parsed, seen, known)
     db.session.rollback()  # a read only
     return result
+
+
+def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order],
+             products: dict[str, Product]) -> list[PreviewUpdate]:
+    """What the file changes in orders imported before, as import_file will apply it: payments
+    (importing.import_orders), prices (record_channel_prices), cancellations (canceled_after_import)."""
+    updates = []
+    for new in parsed.orders:
+        order = seen.get(new.channel_order_id)
+        if order is None:
+            continue
+        if (new.payment_status is PaymentStatus.PAID and order.payment_status is PaymentStatus.PENDING
+                and order.status is OrderStatus.FINALIZED):
+            updates.append(PreviewUpdate(new.channel_order_id, order.number, "paid: clear to ship"))
+        repriced = channel_price_changes(order, new.lines, products)
+        if repriced:
+            updates.append(PreviewUpdate(new.channel_order_id, order.number, "takes the channel's price of " + ", ".join(
+                f"{line.sku} ({price / 100:.2f} {order.currency} a unit)" for line, price in repriced)))
+    canceled = existing_orders(channel.id, (skip.channel_order_id for skip in parsed.skips if skip.canceled))
+    told = set(db.session.scalars(sa.select(OrderEvent.order_id).where(
+        OrderEvent.order_id.in_([order.id for order in canceled.values()]), OrderEvent.kind == "channel_cancelled")))
+    for channel_order_id, order in sorted(canceled.items()):
+        if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED) and order.id not in told:
+            updates.append(PreviewUpdate(channel_order_id, order.number,
+                                         "cancelled on the channel: held under Needs attention for an admin to void"))
+    return updates
 
 
 UPLOAD_KEPT_FOR = timedelta(days=1)  # an upload nobody confirmed is cleared out after this
@@ -144,7 +197,9 @@ def keep_upload(channel: SalesChannel, kind: str, filename: str, data: bytes, us
     with write_transaction():
         db.session.execute(sa.delete(ReportUpload).where(ReportUpload.imported_at.is_(None),
                                                          ReportUpload.created_at < utcnow() - UPLOAD_KEPT_FOR))
-        upload = ReportUpload(channel_id=channel.id, kind=kind, filename=(filename or "report")[:200], size=len(data),
+        # Only the name's printable characters: PostgreSQL refuses a NUL in text, and the name is shown.
+        name = "".join(ch for ch in filename or "" if ch.isprintable())[:200].strip() or "report"
+        upload = ReportUpload(channel_id=channel.id, kind=kind, filename=name, size=len(data),
                               content=data, uploaded_by=user_id)
         db.session.add(upload)
         db.session.flush()
@@ -210,11 +265,13 @@ def import_file(channel: SalesChannel, kind: str, data: bytes, *,
             progress(done, total)
 
     try:
-        for outcome in import_orders(db.session.get(SalesChannel, channel_id), parsed.orders, progress=advance):
+        outcomes = import_orders(db.session.get(SalesChannel, channel_id), parsed.orders, progress=advance)
+        for outcome in outcomes:
             tally.count(outcome)
+        tally.updated += _take_prices(db.session.get(SalesChannel, channel_id), parsed.orders, outcomes)
         tally.skipped = len(parsed.skips)
         for message in canceled_after_import(db.session.get(SalesChannel, channel_id), parsed.skips):
-            tally.error(message)
+            tally.changed(message)
     except BaseException as error:
         tally.error(f"Import stopped: {error}")
         _finish(run_id, "failed", tally)
@@ -223,11 +280,25 @@ def import_file(channel: SalesChannel, kind: str, data: bytes, *,
     return db.session.get(ChannelSync, run_id)
 
 
+def _take_prices(channel: SalesChannel, new_orders: list[NewOrder], outcomes: list[Outcome]) -> int:
+    """Orders imported before take the prices the file now gives (record_channel_prices). Returns how
+    many changed. A read finds them first: most repeats change nothing, and need no lock."""
+    repeats = {o.channel_order_id: new for new, o in zip(new_orders, outcomes) if o.outcome == DUPLICATE}
+    found = existing_orders(channel.id, repeats, with_lines=True)
+    products = _products_by_sku(channel, {line.sku for new in repeats.values() for line in new.lines})
+    changed = [order.id for channel_order_id, order in found.items()
+               if channel_price_changes(order, repeats[channel_order_id].lines, products)]
+    by_id = {order.id: repeats[channel_order_id] for channel_order_id, order in found.items()}
+    db.session.rollback()  # end the read before the writes
+    return sum(1 for order_id in sorted(changed) if record_channel_prices(None, order_id, by_id[order_id].lines))
+
+
 def _finish(run_id: int, status: str, tally: Tally) -> None:
     with write_transaction():
         run = db.session.get(ChannelSync, run_id)
         run.status = status
         run.imported, run.duplicates, run.held, run.skipped = tally.imported, tally.duplicates, tally.held, tally.skipped
+        run.updated = tally.updated
         run.errors = list(tally.errors)
         run.finished_at = utcnow()
 
@@ -242,15 +313,36 @@ def parse(channel: SalesChannel, kind: str, data: bytes) -> ParsedFile:
 # ---------------------------------------------------------------- reading files
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without a byte order mark), else Windows-1252 / Latin-1, as Amazon's EU files are."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """UTF-8 (with or without a byte order mark), else Windows-1252 / Latin-1, as Amazon's EU files are;
+    UTF-16 with its byte order mark, as Excel saves "Unicode text".
+
+    Raises ReportError for a file that is not text (a NUL byte: a workbook, an image, a UTF-16 file
+    without its mark) or has more than MAX_LINES lines.
+    """
+    if data.startswith(b"PK\x03\x04"):
+        raise ReportError("This is a zip file or an Excel workbook, not a report: "
+                          "upload the report as Amazon or eBay gives it (text), not opened and saved in Excel")
+    text = None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    if text is None:
+        for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    assert text is not None  # Latin-1 reads any byte
+    if "\x00" in text:
+        raise ReportError("The file holds binary data (NUL bytes), not the text of a report: is it the right file?")
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > MAX_LINES:
+        raise ReportError(f"The file has {lines:,} lines; a report file may have at most {MAX_LINES:,}: "
+                          f"split it by date and upload the parts")
+    return text
 
 
 def _header_key(name: str) -> str:
@@ -273,27 +365,31 @@ class Row(dict):
 
 def _table(text: str, delimiter: str, *, header_marks: tuple[str, ...], quoting: int) -> tuple[set[str], list[Row]]:
     """The header's names (from the first row naming one of `header_marks`) and the rows after it that
-    hold anything. A name that repeats keeps its first column."""
+    hold anything. A name that repeats keeps its first column. Raises ReportError for a file that has
+    no such header or that csv cannot read."""
     keys: list[str] | None = None
     rows: list[Row] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
-    for cells in reader:
-        if keys is None:
-            found = [_header_key(cell) for cell in cells]
-            if any(mark in found for mark in header_marks):
-                seen: set[str] = set()
-                keys = []
-                for key in found:
-                    keys.append(key if key not in seen else f"{key} (repeated)")
-                    seen.add(key)
-                width = len(keys)
-            continue
-        if len(cells) < width:
-            cells += [""] * (width - len(cells))
-        row = Row(zip(keys, map(str.strip, cells)))
-        if any(row.values()):
-            row.line = reader.line_num
-            rows.append(row)
+    try:
+        for cells in reader:
+            if keys is None:
+                found = [_header_key(cell) for cell in cells]
+                if any(mark in found for mark in header_marks):
+                    seen: set[str] = set()
+                    keys = []
+                    for key in found:
+                        keys.append(key if key not in seen else f"{key} (repeated)")
+                        seen.add(key)
+                    width = len(keys)
+                continue
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            row = Row(zip(keys, map(str.strip, cells)))
+            if any(row.values()):
+                row.line = reader.line_num
+                rows.append(row)
+    except csv.Error as error:  # a field over csv's limit (131,072 characters), an unclosed quote
+        raise ReportError(f"Line {reader.line_num} cannot be read ({error}): is this the right kind of file?") from None
     if keys is None:
         raise ReportError(f"No header line naming {' or '.join(repr(m) for m in header_marks)}: "
                           f"is this the right kind of file?")
@@ -333,6 +429,9 @@ def _group(rows: Iterable[Row], key: Callable[[Row], str], parsed: ParsedFile, w
         if not order_id:
             parsed.errors.append(RowError(row.line, f"no {what}"))
             continue
+        if len(order_id) > MAX_ORDER_ID:
+            parsed.errors.append(RowError(row.line, f"{what} {order_id[:20]!r}… is longer than {MAX_ORDER_ID} characters"))
+            continue
         group = groups.get(order_id)
         if group is None:
             group = groups[order_id] = _Group(row.line)
@@ -371,14 +470,15 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
         if first.get("fulfillment-channel", "").lower() in ("amazon", "afn"):
             parsed.skips.append(Skip(order_id, "fulfilled by Amazon (AFN)"))
             continue
-        if status in ("cancelled", "canceled"):
+        states = [_item_state(row, status) for row in group.rows]
+        if status in ("cancelled", "canceled") or all(state == "cancelled" for state in states):
             parsed.skips.append(Skip(order_id, "cancelled on Amazon", canceled=True))
             continue
-        if status.startswith("shipped"):
+        if all(state != "to ship" for state in states):
             parsed.skips.append(Skip(order_id, "shipped already"))
             continue
-        for row in group.rows:
-            if row.get("item-status", "").lower() in ("cancelled", "canceled"):
+        for row, state in zip(group.rows, states):
+            if state != "to ship":  # units already sent (or cancelled) must not be allocated again
                 continue
             try:
                 quantity = _quantity(row.get("quantity", ""), "quantity")
@@ -394,7 +494,7 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
             continue
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
-            customer=CustomerDetails(name=first.first("buyer-name", "recipient-name") or "Amazon customer",
+            customer=CustomerDetails(name=clean(first.first("buyer-name", "recipient-name")) or "Amazon customer",
                                      email=clean(first.get("buyer-email", ""), 254) or None,
                                      ship_to=ship_to(name=first.get("recipient-name", ""),
                                                      city=first.get("ship-city", ""),
@@ -406,6 +506,18 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
             service_level=clean(first.get("ship-service-level", ""), 40),
             placed_at=parse_time(first.get("purchase-date", ""))))
     return parsed
+
+
+def _item_state(row: Row, order_status: str) -> str:
+    """"to ship", "shipped" or "cancelled", from the row's own `item-status`: an order's status only
+    summarises its items (a Shipped order may hold Unshipped seller-fulfilled items, a PartiallyShipped
+    one holds both). A file without the column falls back on the order's status."""
+    status = (row.get("item-status", "") or order_status).lower()
+    if status in ("cancelled", "canceled"):
+        return "cancelled"
+    if status.startswith("shipped"):  # Shipped, "Shipped - Delivered to Buyer"
+        return "shipped"
+    return "to ship"
 
 
 def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:
@@ -434,7 +546,7 @@ def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
             customer=CustomerDetails(
-                name=first.first("buyer-name", "recipient-name") or "Amazon customer",
+                name=clean(first.first("buyer-name", "recipient-name")) or "Amazon customer",
                 email=clean(first.get("buyer-email", ""), 254),
                 phone=clean(first.first("buyer-phone-number", "ship-phone-number"), 40),
                 ship_to=ship_to(name=first.get("recipient-name", ""), line1=first.get("ship-address-1", ""),
@@ -493,6 +605,10 @@ _CURRENCY_MARKS = (("AU $", "AUD"), ("AU$", "AUD"), ("C $", "CAD"), ("CA $", "CA
                    ("$", "USD"))
 
 
+# Seller Hub's lines about the file: "3 record(s) downloaded, from Nov-01-26 to Nov-03-26", "Seller ID : shop".
+_EBAY_NOTE = re.compile(r"\s*(\d[\d,.]*\s+record\(s\)\s+downloaded\b|seller\s+id\s*:)", re.IGNORECASE)
+
+
 def _ebay_currency(*amounts: str) -> str | None:
     for amount in amounts:
         text = (amount or "").strip().upper()
@@ -527,14 +643,20 @@ def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
     current = ""
     keyed: list[tuple[str, _EbayRow]] = []
     for row in rows:
+        if _EBAY_NOTE.match(", ".join(value for value in row.row.values() if value)):
+            continue  # the file's own notes, whichever column they land in: never an order, never a skip
         order_id = row.order or by_record.get(row.record, "")
         is_item = bool(row.item_number or row.sku)
         if not order_id and not is_item:
-            continue  # "12 record(s) downloaded", "Seller ID: …": the file's own notes
+            continue  # a line of the file's own notes that we do not know by its words
         if not order_id and is_item:
             order_id = current  # an item row under its order's summary row
         if not order_id:
             parsed.errors.append(RowError(row.line, "an item row with no order number"))
+            continue
+        if len(order_id) > MAX_ORDER_ID:
+            parsed.errors.append(RowError(row.line, f"order number {order_id[:20]!r}… is longer than "
+                                                    f"{MAX_ORDER_ID} characters"))
             continue
         if row.record:
             by_record.setdefault(row.record, order_id)
@@ -586,7 +708,7 @@ def _ebay_orders(channel_id: int, text: str) -> ParsedFile:
         name = first("ship_name") or first("buyer_name") or first("username") or "eBay buyer"
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=lines,
-            customer=CustomerDetails(name=first("buyer_name") or name, email=clean(first("email"), 254),
+            customer=CustomerDetails(name=clean(first("buyer_name") or name) or "eBay buyer", email=clean(first("email"), 254),
                                      phone=clean(first("ship_phone"), 40),
                                      ship_to=ship_to(name=name, line1=first("address1"), line2=first("address2"),
                                                      city=first("city"), region=first("state"), postal_code=first("zip"),

@@ -151,6 +151,7 @@ def _finish(run_id: int, channel_id: int, hold: datetime, status: str, tally: Ta
         run = db.session.get(ChannelSync, run_id)
         run.status = status
         run.imported, run.duplicates, run.held, run.skipped = tally.imported, tally.duplicates, tally.held, tally.skipped
+        run.updated = tally.updated
         run.errors = list(tally.errors)
         run.finished_at = utcnow()
         if status == "ok":
@@ -190,7 +191,7 @@ def _pull(channel_id: int, marketplace: Marketplace, tally: Tally, holds: list[d
             tally.count(outcome)
         tally.skipped += len(skips)
         for message in canceled_after_import(db.session.get(SalesChannel, channel_id), skips):
-            tally.error(message)
+            tally.changed(message)
         db.session.rollback()  # end the reads: no transaction stays open across the next calls to the channel
         done += len(page)
         if progress:

@@ -27,6 +27,9 @@ from .segments import is_complete, pending_counts, restore_pending_counts, segme
 
 MAX_LINE_QUANTITY = 100_000
 MAX_NOTE_LENGTH = 2_000
+# OrderLine.unit_price_cents is a 32-bit INTEGER on PostgreSQL; no real price or shipping charge comes
+# near it, and a total of 100,000 units at it still fits the 64-bit totals.
+MAX_PRICE_CENTS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ def check_quantity(value: Any, *, field_name: str = "quantity", allow_zero: bool
 def _check_price(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput("Unit price must be zero or more, in cents", field="unit_price")
+    if value > MAX_PRICE_CENTS:
+        raise InvalidInput(f"Unit price must be at most {MAX_PRICE_CENTS:,} cents", field="unit_price")
     return value
 
 
@@ -261,6 +266,8 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
                                field="sku")
     if isinstance(new.shipping_cents, bool) or not isinstance(new.shipping_cents, int) or new.shipping_cents < 0:
         raise InvalidInput("Shipping must be zero or more, in cents", field="shipping")
+    if new.shipping_cents > MAX_PRICE_CENTS:
+        raise InvalidInput(f"Shipping must be at most {MAX_PRICE_CENTS:,} cents", field="shipping")
     return from_channel
 
 
@@ -696,6 +703,64 @@ def record_channel_cancellation(actor: User | None, order_id: int, message: str)
     if order.status is OrderStatus.FINALIZED and not order.hold_reason:
         order.hold_reason = message[:300]
         refresh_order(order)
+    return True
+
+
+def channel_price_changes(order: Order, requests: list[LineRequest],
+                          products: dict[str, Product] | None = None) -> list[tuple[OrderLine, int]]:
+    """The lines of a channel order whose unit price the channel now gives otherwise (an Amazon order
+    still Pending comes without prices and took the catalogue's), each with the channel's price. A read.
+
+    Empty once anything of the order is invoiced (an invoice's figures are final) or the order is
+    closed. A line is matched by the channel's line id, else by its product (or unknown SKU) when that
+    appears once in the order and once in what the channel sent. `products`: the channel's SKUs resolved
+    already (_products_by_sku), for a caller that looks at many orders.
+    """
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED) or any(l.invoiced for l in order.lines):
+        return []
+    if all(r.unit_price_cents is None for r in requests):
+        return []
+    if products is None:
+        products = _products_by_sku(order.channel, {r.sku for r in requests})
+
+    def sent_as(sku: str) -> tuple[str, Any]:
+        product = products.get(sku)
+        return ("product", product.id) if product else ("sku", sku)
+
+    def held_as(line: OrderLine) -> tuple[str, Any]:
+        return ("product", line.product_id) if line.product_id else ("sku", line.sku)
+
+    by_line_id = {r.channel_line_id: r for r in requests if r.channel_line_id}
+    sent = [sent_as(r.sku) for r in requests]
+    by_product = {key: r for key, r in zip(sent, requests) if sent.count(key) == 1}
+    held = [held_as(line) for line in order.lines]
+    changes = []
+    for line, key in zip(order.lines, held):
+        request = by_line_id.get(line.channel_line_id) if line.channel_line_id in by_line_id \
+            else by_product.get(key) if held.count(key) == 1 else None
+        price = request.unit_price_cents if request else None
+        if price is not None and 0 <= price <= MAX_PRICE_CENTS and price != line.unit_price_cents:
+            changes.append((line, price))
+    return changes
+
+
+@service
+def record_channel_prices(actor: User | None, order_id: int, requests: list[LineRequest]) -> bool:
+    """A later delivery of a channel order gives its lines' prices (see channel_price_changes): the
+    lines take them, the order's totals follow, and the timeline says what changed (event "repriced").
+
+    Returns False, changing nothing, when no price changes (or the order is invoiced or closed).
+    """
+    order = lock_order(order_id)
+    changes = channel_price_changes(order, requests)
+    if not changes:
+        return False
+    moved = [{"sku": line.sku, "from_cents": line.unit_price_cents, "to_cents": price} for line, price in changes]
+    for line, price in changes:
+        line.unit_price_cents = price
+    events.record(order, actor, "repriced", f"Prices from {order.channel.name} for "
+                                            f"{', '.join(m['sku'] for m in moved)}", lines=moved)
+    refresh_order(order)
     return True
 
 

