@@ -19,10 +19,11 @@ from ..database import RetryTransaction, may_retry, service
 from ..extensions import db
 from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
                       SalesChannel, StockMove, User, utcnow)
-from . import events, stock
+from . import events, money, stock
 from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
                      QuantityTooLarge, Shortfall)
 from .locking import lock_order, lock_orders, lock_products
+from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
 
 MAX_LINE_QUANTITY = 100_000
@@ -36,6 +37,8 @@ class LineRequest:
     unit_price_cents: int | None = None  # None: the product's price
     name: str | None = None
     channel_line_id: str | None = None
+    discount_cents: int = 0  # the line's discounts, in cents, for all its units
+    tax_cents: int | None = None  # the line's tax as the channel charged it; None: at the product's rate
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,13 @@ class NewOrder:
     channel_order_id: str | None = None
     payment_status: PaymentStatus = PaymentStatus.PAID
     currency: str = "USD"
-    shipping_cents: int = 0
+    shipping_cents: int = 0  # after any shipping discount
+    shipping_tax_cents: int = 0
+    # An order-wide discount (a coupon the channel does not spread over the lines) and the tax of the
+    # lines that state none: each is spread over those lines in proportion to their value.
+    discount_cents: int = 0
+    tax_cents: int | None = None
+    tax_included: bool = False  # the channel's prices include their tax (EU shops)
     service_level: str | None = None
     placed_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -96,16 +105,11 @@ def _check_price(value: Any) -> int:
     return value
 
 
-def line_tax_cents(quantity: int, unit_price_cents: int, tax_rate_bp: int) -> int:
-    """Tax on a line, rounded half up to the cent."""
-    return (quantity * unit_price_cents * tax_rate_bp + 5_000) // 10_000
-
-
 def refresh_order(order: Order) -> None:
     """Recompute what follows from the lines: totals, Fulfilled once complete, and the board segment."""
-    order.subtotal_cents = sum(l.ordered * l.unit_price_cents for l in order.lines)
-    order.tax_cents = sum(line_tax_cents(l.ordered, l.unit_price_cents, l.tax_rate_bp) for l in order.lines)
-    order.total_cents = order.subtotal_cents + order.tax_cents + order.shipping_cents
+    figures = money.order_totals(order)
+    order.subtotal_cents, order.discount_cents = figures.subtotal_cents, figures.discount_cents
+    order.tax_cents, order.total_cents = figures.tax_cents, figures.total_cents
     if is_complete(order):
         order.status = OrderStatus.FULFILLED
         order.fulfilled_at = utcnow()
@@ -259,9 +263,32 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
         if len(request.sku) > 64 or len(request.channel_line_id or "") > 64:
             raise InvalidInput(f"SKU {request.sku[:20]}…: a SKU or a channel line id has at most 64 characters",
                                field="sku")
-    if isinstance(new.shipping_cents, bool) or not isinstance(new.shipping_cents, int) or new.shipping_cents < 0:
-        raise InvalidInput("Shipping must be zero or more, in cents", field="shipping")
+    _check_cents(new.shipping_cents, "Shipping", "shipping")
+    _check_cents(new.shipping_tax_cents, "Shipping tax", "shipping_tax")
+    _check_cents(new.discount_cents, "The order's discount", "discount")
+    if new.tax_cents is not None:
+        _check_cents(new.tax_cents, "Tax", "tax")
+    net: int | None = 0  # None: a line takes the catalogue's price, not known yet
+    for request in new.lines:
+        _check_cents(request.discount_cents, f"{request.sku[:20]}: the discount", "discount")
+        if request.tax_cents is not None:
+            _check_cents(request.tax_cents, f"{request.sku[:20]}: the tax", "tax")
+        if request.unit_price_cents is None:
+            net = None
+            continue
+        line_gross = request.quantity * request.unit_price_cents
+        if request.discount_cents > line_gross:
+            raise InvalidInput(f"{request.sku[:20]}: the discount is more than the line's price", field="discount")
+        if net is not None:
+            net += line_gross - request.discount_cents
+    if net is not None and new.discount_cents > net:
+        raise InvalidInput("The order's discount is more than its lines' price", field="discount")
     return from_channel
+
+
+def _check_cents(value: Any, what: str, field_name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} must be zero or more, in cents", field=field_name)
 
 
 def _customer_of(new: NewOrder) -> tuple[Customer, CustomerDetails]:
@@ -294,6 +321,7 @@ def _order_values(channel: SalesChannel, new: NewOrder, products: dict[str, Prod
         channel_id=channel.id, channel_order_id=(new.channel_order_id or "").strip() or None,
         ship_to=details.ship_to, bill_to=details.bill_to or details.ship_to,
         currency=(new.currency or "USD").upper()[:3], shipping_cents=new.shipping_cents,
+        shipping_tax_cents=new.shipping_tax_cents, tax_included=new.tax_included,
         service_level=new.service_level, payment_status=new.payment_status,
         status=OrderStatus.FINALIZED if from_channel else OrderStatus.DRAFT,
         created_at=new.placed_at or now, finalized_at=now if from_channel else None,
@@ -308,8 +336,25 @@ def _order_values(channel: SalesChannel, new: NewOrder, products: dict[str, Prod
             channel_line_id=request.channel_line_id, ordered=request.quantity, allocated=0, shipped=0, invoiced=0,
             unit_price_cents=request.unit_price_cents if request.unit_price_cents is not None
             else (product.price_cents if product else 0),
-            tax_rate_bp=_tax_rate(product)))
+            tax_rate_bp=_tax_rate(product), discount_cents=request.discount_cents, tax_cents=request.tax_cents))
+    _spread_order_money(new, lines)
     return order, lines
+
+
+def _spread_order_money(new: NewOrder, lines: list[dict[str, Any]]) -> None:
+    """The order-wide discount over all lines, and the order's tax over the lines that state none, each
+    in proportion to the lines' value: partial invoices then carry their share, and add up exactly."""
+    if new.discount_cents:
+        parts = money.spread(new.discount_cents, [l["ordered"] * l["unit_price_cents"] - l["discount_cents"]
+                                                  for l in lines])
+        for line, part in zip(lines, parts):
+            line["discount_cents"] += part
+    untaxed = [l for l in lines if l["tax_cents"] is None]
+    if new.tax_cents is not None and untaxed:
+        parts = money.spread(new.tax_cents, [l["ordered"] * l["unit_price_cents"] - l["discount_cents"]
+                                             for l in untaxed])
+        for line, part in zip(untaxed, parts):
+            line["tax_cents"] = part
 
 
 def _record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]]) -> None:
@@ -468,10 +513,10 @@ class _Draft(SimpleNamespace):
 
 _ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", "segment", "hold_reason",
                   "customer_id", "customer_name", "email", "ship_to", "bill_to", "service_level", "currency",
-                  "subtotal_cents", "tax_cents", "shipping_cents", "total_cents", "created_at", "updated_at",
-                  "finalized_at")
+                  "subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "shipping_tax_cents",
+                  "tax_included", "total_cents", "created_at", "updated_at", "finalized_at")
 _LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
-                 "unit_price_cents", "tax_rate_bp")
+                 "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents")
 
 
 def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesChannel]],
@@ -782,7 +827,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
         if change.line_id is None:
             product = products[change.sku.strip()]
             line = OrderLine(product=product, sku=product.sku, name=product.name, ordered=change.quantity,
-                             allocated=0, shipped=0, invoiced=0, tax_rate_bp=_tax_rate(product),
+                             allocated=0, shipped=0, invoiced=0, tax_rate_bp=_tax_rate(product), discount_cents=0,
                              unit_price_cents=change.unit_price_cents if change.unit_price_cents is not None
                              else product.price_cents)
             order.lines.append(line)
@@ -792,6 +837,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
             line.unit_price_cents = change.unit_price_cents
         if finalized and stock.release_line(line, actor, keep=max(change.quantity - line.shipped, 0)):
             freed.add(line.product_id)
+        money.rescale_line(line, change.quantity)
         line.ordered = change.quantity
         if line.ordered == 0:
             order.lines.remove(line)

@@ -1,0 +1,88 @@
+"""The order's money: how a line's tax and discount are reckoned, how an order's total adds up, and how
+a figure is split into parts (over lines, over partial invoices) that add up to it exactly.
+
+Amounts are integer cents. A channel states its discounts and taxes to the cent; we keep its figures
+rather than recompute them, so that the order's total is the channel's total. A split is never
+rounded part by part (parts rounded alone drift a cent from their whole): either the whole is spread
+by largest remainder, or each part is "the share so far, less what earlier parts took".
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+def line_tax_cents(quantity: int, unit_price_cents: int, tax_rate_bp: int) -> int:
+    """Tax at a rate (basis points) on quantity × unit price, rounded half up to the cent."""
+    return rate_tax_cents(quantity * unit_price_cents, tax_rate_bp)
+
+
+def rate_tax_cents(amount_cents: int, tax_rate_bp: int) -> int:
+    """Tax at a rate (basis points) on an amount, rounded half up to the cent."""
+    return (amount_cents * tax_rate_bp + 5_000) // 10_000
+
+
+def share(amount: int, part: int, whole: int) -> int:
+    """amount × part / whole, rounded half up: the part's share of a whole's amount (0 for no whole)."""
+    if whole <= 0:
+        return 0
+    return (2 * amount * part + whole) // (2 * whole)
+
+
+def spread(amount: int, weights: Sequence[int]) -> list[int]:
+    """`amount` split in proportion to the weights, in whole cents that add up to it exactly (largest
+    remainder; ties go to the earlier weight). No weight at all: the amount goes evenly."""
+    if not weights:
+        return []
+    total = sum(weights)
+    if total <= 0:
+        weights, total = [1] * len(weights), len(weights)
+    parts = [amount * w // total for w in weights]
+    left = amount - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
+    for i in by_remainder[:left]:
+        parts[i] += 1
+    return parts
+
+
+def line_gross_cents(line: Any) -> int:
+    """The line's price before its discounts: ordered × unit price."""
+    return line.ordered * line.unit_price_cents
+
+
+def line_tax(line: Any) -> int:
+    """The line's tax for its ordered units: the channel's figure, else at the line's rate on its net."""
+    if line.tax_cents is not None:
+        return line.tax_cents
+    return rate_tax_cents(line_gross_cents(line) - line.discount_cents, line.tax_rate_bp)
+
+
+def rescale_line(line: Any, quantity: int) -> None:
+    """A line's stated discount and tax for a new quantity, in proportion (an edited channel line)."""
+    if quantity == line.ordered or line.ordered <= 0:
+        return
+    line.discount_cents = share(line.discount_cents, quantity, line.ordered)
+    if line.tax_cents is not None:
+        line.tax_cents = share(line.tax_cents, quantity, line.ordered)
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+    shipping_cents: int
+    total_cents: int
+
+
+def totals(subtotal: int, discount: int, tax: int, shipping: int, tax_included: bool) -> Totals:
+    """What the customer pays: subtotal − discount + shipping, plus the tax unless the prices include it."""
+    return Totals(subtotal, discount, tax, shipping, subtotal - discount + shipping + (0 if tax_included else tax))
+
+
+def order_totals(order: Any) -> Totals:
+    """The order's figures from its lines, its shipping and its shipping's tax."""
+    return totals(sum(line_gross_cents(l) for l in order.lines), sum(l.discount_cents for l in order.lines),
+                  sum(line_tax(l) for l in order.lines) + order.shipping_tax_cents, order.shipping_cents,
+                  order.tax_included)
