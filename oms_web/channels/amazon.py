@@ -26,9 +26,9 @@ from typing import Any
 
 import requests
 
-from ..domain.orders import CustomerDetails, LineRequest, NewOrder
+from ..domain.orders import CustomerDetails, NewOrder
 from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
-from .importing import Skip, cents, clean, parse_time, ship_to, unit_cents
+from .importing import Skip, cents, charged_line, clean, decimal_amount, parse_time, ship_to
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -69,6 +69,12 @@ class AmazonItem:
     item_price: str | None  # price × quantity, as Amazon's money string
     shipping_price: str | None
     currency: str | None
+    # The rest of the item's money (money strings, for all its units): Amazon's total adds the taxes
+    # and takes off the discounts.
+    item_tax: str | None = None
+    shipping_tax: str | None = None
+    promotion_discount: str | None = None
+    shipping_discount: str | None = None
 
 
 @dataclass
@@ -166,11 +172,23 @@ class OrdersApiV0:
         for raw in payload.get("OrderItems") or []:
             price = raw.get("ItemPrice") or {}
             shipping = raw.get("ShippingPrice") or {}
+
+            def amount(key: str, less: str | None = None) -> str | None:
+                """The item's money field (less its counterpart, e.g. ItemTax less PromotionDiscountTax)."""
+                value = (raw.get(key) or {}).get("Amount")
+                taken = (raw.get(less) or {}).get("Amount") if less else None
+                if value is None or taken is None:
+                    return value
+                return str(decimal_amount(value) - decimal_amount(taken))
+
             items.append(AmazonItem(
                 order_item_id=str(raw.get("OrderItemId") or ""), sku=str(raw.get("SellerSKU") or "").strip(),
                 title=raw.get("Title"), quantity_ordered=int(raw.get("QuantityOrdered") or 0),
                 quantity_shipped=int(raw.get("QuantityShipped") or 0), item_price=price.get("Amount"),
-                shipping_price=shipping.get("Amount"), currency=price.get("CurrencyCode")))
+                shipping_price=shipping.get("Amount"), currency=price.get("CurrencyCode"),
+                item_tax=amount("ItemTax", "PromotionDiscountTax"),
+                shipping_tax=amount("ShippingTax", "ShippingDiscountTax"),
+                promotion_discount=amount("PromotionDiscount"), shipping_discount=amount("ShippingDiscount")))
         return items
 
     def confirmation_path(self, order_id: str) -> str:
@@ -311,16 +329,18 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
     if order.status not in UNPAID | TO_SHIP:
         return Skip(order.order_id, f"{order.status} on Amazon: nothing left to ship")
     lines = []
-    shipping = 0
+    shipping = shipping_tax = 0
     currency = order.currency
     for item in order.items:
         # A partly shipped order was partly shipped without us: only what is left is ours to ship.
         left = item.quantity_ordered - item.quantity_shipped
         if left <= 0:
             continue
-        lines.append(LineRequest(sku=item.sku, quantity=left, unit_price_cents=unit_cents(item.item_price,
-                                 item.quantity_ordered), name=clean(item.title), channel_line_id=item.order_item_id))
-        shipping += cents(item.shipping_price) or 0
+        lines.append(charged_line(sku=item.sku, quantity=left, line_total=item.item_price,
+                                  charged_for=item.quantity_ordered, discount=item.promotion_discount,
+                                  tax=item.item_tax, name=clean(item.title), channel_line_id=item.order_item_id))
+        shipping += (cents(item.shipping_price) or 0) - abs(cents(item.shipping_discount) or 0)
+        shipping_tax += cents(item.shipping_tax) or 0
         currency = currency or item.currency
     if not lines:
         return Skip(order.order_id, "no items left to ship")
@@ -330,7 +350,8 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
         customer=CustomerDetails(name=name, email=clean(order.buyer_email, 254),
                                  phone=(order.address or {}).get("phone"), ship_to=order.address),
         payment_status=PaymentStatus.PENDING if order.status in UNPAID else PaymentStatus.PAID,
-        currency=(currency or "USD")[:3], shipping_cents=max(shipping, 0), service_level=clean(order.service_level, 40),
+        currency=(currency or "USD")[:3], shipping_cents=max(shipping, 0), shipping_tax_cents=max(shipping_tax, 0),
+        service_level=clean(order.service_level, 40),
         placed_at=parse_time(order.purchase_date))
 
 

@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from ..domain import money
 from ..domain import orders as order_services
-from ..domain.orders import NewOrder
+from ..domain.orders import LineRequest, NewOrder
 from ..extensions import db
 from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
 from .arrivals import arrivals
@@ -90,6 +91,32 @@ def unit_cents(line_total: Any, quantity: int) -> int | None:
     if amount is None or quantity <= 0:
         return None
     return int((amount / quantity / _CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def charged_line(*, sku: str, quantity: int, line_total: Any, charged_for: int | None = None, discount: Any = None,
+                 tax: Any = None, name: str | None = None, channel_line_id: str | None = None) -> LineRequest:
+    """A line of `quantity` units whose channel states its money for `charged_for` units (default: the
+    same): the price of them all (`line_total`, price × quantity), their discount and their tax, as
+    money strings. Discounts written negative ("-5.00", as Amazon's reports do) count as discounts.
+
+    The unit price is rounded up to the cent and the rounding goes into the discount, so that
+    quantity × unit − discount is the channel's line total exactly (19.99 for 3 units: 6.67 each, 0.02
+    off). For fewer units than were charged (a partly shipped order) discount and tax are their share.
+    """
+    charged_for = charged_for or quantity
+    total = cents(line_total, default=None)
+    discount_cents = abs(cents(discount) or 0)
+    tax_cents = None if tax is None or (isinstance(tax, str) and not tax.strip()) else abs(cents(tax) or 0)
+    unit = None
+    if total is not None and charged_for > 0:
+        total = abs(total)
+        unit = -(-total // charged_for)
+        discount_cents += unit * charged_for - total
+    if charged_for != quantity:
+        discount_cents = money.share(discount_cents, quantity, charged_for)
+        tax_cents = None if tax_cents is None else money.share(tax_cents, quantity, charged_for)
+    return LineRequest(sku=sku, quantity=quantity, unit_price_cents=unit, name=name, channel_line_id=channel_line_id,
+                       discount_cents=discount_cents, tax_cents=tax_cents)
 
 
 # ---------------------------------------------------------------- addresses

@@ -113,9 +113,11 @@ def _require_object(payload: Any) -> dict[str, Any]:
 
 
 def _lines(items: Any, problems: list[Problem], *, sku: str, quantity: str, price: str, name: str, line_id: str,
-           price_is_total: bool = False, placeholder: Callable[[dict[str, Any]], str | None] | None = None
+           price_is_total: bool = False, placeholder: Callable[[dict[str, Any]], str | None] | None = None,
+           money: Callable[[dict[str, Any], str, int, list[Problem]], dict[str, Any]] | None = None
            ) -> list[LineRequest]:
-    """The order's lines. `placeholder(item)` names a line the store sent without a SKU (None: refused)."""
+    """The order's lines. `placeholder(item)` names a line the store sent without a SKU (None: refused);
+    `money(item, where, quantity, problems)` gives the line's discount and tax (and may set its unit price)."""
     if not isinstance(items, list) or not items:
         problems.append(Problem("lines", "at least one line is required"))
         return []
@@ -132,9 +134,30 @@ def _lines(items: Any, problems: list[Problem], *, sku: str, quantity: str, pric
         cents = to_cents(item.get(price), f"{where}.{price}", problems)
         if price_is_total:
             cents = int((Decimal(cents) / qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        lines.append(LineRequest(sku=line_sku or "", quantity=qty, unit_price_cents=cents,
-                                 name=_text(item.get(name)), channel_line_id=_text(item.get(line_id), 64)))
+        line = dict(sku=line_sku or "", quantity=qty, unit_price_cents=cents, name=_text(item.get(name)),
+                    channel_line_id=_text(item.get(line_id), 64))
+        if money is not None:
+            line.update(money(item, where, qty, problems))
+        lines.append(LineRequest(**line))
     return lines
+
+
+def _sum_of(entries: Any, key: str, field: str, problems: list[Problem]) -> int | None:
+    """The sum of `key` over a list of objects (Shopify's discount_allocations, tax_lines); None when the
+    list is absent, so that "no figure" and "zero" stay apart."""
+    if entries is None:
+        return None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        problems.append(Problem(field, "must be a list of objects"))
+        return 0
+    return sum(to_cents(e.get(key), f"{field}[{i}].{key}", problems, default=0) for i, e in enumerate(entries))
+
+
+def _charged_unit(line_total: int, quantity: int) -> tuple[int, int]:
+    """(unit price, rounding) of a line the store prices as a total: the unit rounded up to the cent, and
+    what that adds over the total, which the line then takes as a discount (its total stays exact)."""
+    unit = -(-line_total // quantity)
+    return unit, unit * quantity - line_total
 
 
 OUR_ADDRESS = {"name": "name", "line1": "line1", "line2": "line2", "city": "city", "region": "region",
@@ -156,8 +179,14 @@ def from_json_api(channel_id: int, payload: Any) -> NewOrder:
         problems.append(Problem("payment_status", "must be \"paid\" or \"pending\""))
     currency = _text(payload.get("currency"), 3) or "USD"
     lines = _lines(payload.get("lines"), problems, sku="sku", quantity="quantity", price="unit_price", name="name",
-                   line_id="line_id")
+                   line_id="line_id", money=_api_line_money)
     shipping = to_cents(payload.get("shipping"), "shipping", problems, default=0)
+    charges = dict(shipping_tax_cents=to_cents(payload.get("shipping_tax"), "shipping_tax", problems, default=0),
+                   discount_cents=to_cents(payload.get("discount"), "discount", problems, default=0),
+                   tax_cents=None if payload.get("tax") is None else to_cents(payload.get("tax"), "tax", problems))
+    tax_included = payload.get("prices_include_tax", False)
+    if not isinstance(tax_included, bool):
+        problems.append(Problem("prices_include_tax", "must be true or false"))
     if problems:
         raise PayloadError(problems)
     ship_to = _address(payload.get("ship_to"), OUR_ADDRESS)
@@ -165,8 +194,15 @@ def from_json_api(channel_id: int, payload: Any) -> NewOrder:
                     customer=CustomerDetails(name=_text(customer.get("name")) or "", email=_text(customer.get("email"), 254),
                                              phone=_text(customer.get("phone"), 40), ship_to=ship_to,
                                              bill_to=_address(payload.get("bill_to"), OUR_ADDRESS) or ship_to),
-                    payment_status=PaymentStatus(payment), shipping_cents=shipping,
-                    service_level=_text(payload.get("service_level"), 40))
+                    payment_status=PaymentStatus(payment), shipping_cents=shipping, tax_included=tax_included,
+                    service_level=_text(payload.get("service_level"), 40), **charges)
+
+
+def _api_line_money(item: dict[str, Any], where: str, quantity: int, problems: list[Problem]) -> dict[str, Any]:
+    """A line's optional `discount` (for all its units) and `tax` (without it: the product's rate)."""
+    tax = item.get("tax")
+    return {"discount_cents": to_cents(item.get("discount"), f"{where}.discount", problems, default=0),
+            "tax_cents": None if tax is None else to_cents(tax, f"{where}.tax", problems)}
 
 
 SHOPIFY_ADDRESS = {"name": "name", "line1": "address1", "line2": "address2", "city": "city", "region": "province",
@@ -191,9 +227,9 @@ def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
     if payload.get("id") in (None, ""):
         problems.append(Problem("id", "is required"))
     lines = _lines(payload.get("line_items"), problems, sku="sku", quantity="quantity", price="price", name="title",
-                   line_id="id", placeholder=lambda item: _placeholder_sku("SHOPIFY", item, SHOPIFY_LINE_IDS))
-    shipping = sum(to_cents(s.get("price"), "shipping_lines.price", problems, default=0)
-                   for s in payload.get("shipping_lines") or [] if isinstance(s, dict))
+                   line_id="id", placeholder=lambda item: _placeholder_sku("SHOPIFY", item, SHOPIFY_LINE_IDS),
+                   money=_shopify_line_money)
+    charges = _shopify_charges(payload, lines, problems)
     if problems:
         raise PayloadError(problems)
     customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
@@ -206,8 +242,45 @@ def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
                                              phone=_text((payload.get("shipping_address") or {}).get("phone"), 40),
                                              ship_to=ship_to, bill_to=_address(payload.get("billing_address"), SHOPIFY_ADDRESS) or ship_to),
                     payment_status=PaymentStatus.PAID if status in SHOPIFY_PAID else PaymentStatus.PENDING,
-                    shipping_cents=shipping, placed_at=_when(payload.get("created_at")),
+                    placed_at=_when(payload.get("created_at")), **charges,
                     extra={"name": payload.get("name")})
+
+
+def _shopify_line_money(item: dict[str, Any], where: str, quantity: int, problems: list[Problem]) -> dict[str, Any]:
+    """A line's discounts (its discount_allocations: its own and its share of the order's) and its
+    tax_lines, each for all its units."""
+    return {"discount_cents": _sum_of(item.get("discount_allocations"), "amount", f"{where}.discount_allocations",
+                                      problems) or 0,
+            "tax_cents": _sum_of(item.get("tax_lines"), "price", f"{where}.tax_lines", problems)}
+
+
+def _shopify_charges(payload: dict[str, Any], lines: list[LineRequest], problems: list[Problem]) -> dict[str, Any]:
+    """The order's shipping (each shipping line's discounted_price), the shipping's tax, and what the
+    lines do not carry: total_discounts of an order whose lines have no discount_allocations, the
+    total_tax (less the shipping's) of an order whose lines have no tax_lines. `taxes_included`: the
+    prices include their tax, so total_price does not add it."""
+    shipping_lines = payload.get("shipping_lines") or []
+    if not isinstance(shipping_lines, list) or not all(isinstance(s, dict) for s in shipping_lines):
+        problems.append(Problem("shipping_lines", "must be a list of objects"))
+        shipping_lines = []
+    shipping = shipping_tax = 0
+    for index, entry in enumerate(shipping_lines):
+        where = f"shipping_lines[{index}]"
+        charged = entry.get("discounted_price")
+        shipping += to_cents(entry.get("price") if charged in (None, "") else charged,
+                             f"{where}.{'price' if charged in (None, '') else 'discounted_price'}", problems, default=0)
+        shipping_tax += _sum_of(entry.get("tax_lines"), "price", f"{where}.tax_lines", problems) or 0
+    items = payload.get("line_items") if isinstance(payload.get("line_items"), list) else []
+    charges: dict[str, Any] = {"shipping_cents": shipping, "shipping_tax_cents": shipping_tax}
+    if not any(isinstance(i, dict) and i.get("discount_allocations") for i in items):
+        charges["discount_cents"] = to_cents(payload.get("total_discounts"), "total_discounts", problems, default=0)
+    if payload.get("total_tax") not in (None, "") and all(line.tax_cents is None for line in lines):
+        charges["tax_cents"] = max(to_cents(payload.get("total_tax"), "total_tax", problems) - shipping_tax, 0)
+    taxes_included = payload.get("taxes_included", False)
+    if not isinstance(taxes_included, bool):
+        problems.append(Problem("taxes_included", "must be true or false"))
+    charges["tax_included"] = taxes_included is True
+    return charges
 
 
 WOO_ADDRESS = {"line1": "address_1", "line2": "address_2", "city": "city", "region": "state",
@@ -239,8 +312,10 @@ def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
     if payload.get("id") in (None, ""):
         problems.append(Problem("id", "is required"))
     lines = _lines(payload.get("line_items"), problems, sku="sku", quantity="quantity", price="price", name="name",
-                   line_id="id", placeholder=lambda item: _placeholder_sku("WOO", item, WOO_LINE_IDS))
+                   line_id="id", placeholder=lambda item: _placeholder_sku("WOO", item, WOO_LINE_IDS),
+                   money=_woo_line_money)
     shipping = to_cents(payload.get("shipping_total"), "shipping_total", problems, default=0)
+    charges = _woo_charges(payload, lines, problems)
     if problems:
         raise PayloadError(problems)
     billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
@@ -252,7 +327,36 @@ def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
                                              phone=_text(billing.get("phone"), 40), ship_to=ship_to,
                                              bill_to=_woo_address(billing) or ship_to),
                     payment_status=PaymentStatus.PAID if status in WOO_PAID else PaymentStatus.PENDING,
-                    shipping_cents=shipping, placed_at=_when(payload.get("date_created_gmt")))
+                    shipping_cents=shipping, placed_at=_when(payload.get("date_created_gmt")), **charges)
+
+
+def _woo_line_money(item: dict[str, Any], where: str, quantity: int, problems: list[Problem]) -> dict[str, Any]:
+    """A line priced as WooCommerce prices it: `subtotal` before discounts and `total` after, both for
+    all its units and before tax (Woo keeps line totals net even when prices are entered with tax),
+    and its `total_tax`. Without a subtotal the line's `price` stands, with no discount."""
+    money: dict[str, Any] = {}
+    if item.get("subtotal") not in (None, ""):
+        subtotal = to_cents(item.get("subtotal"), f"{where}.subtotal", problems)
+        total = to_cents(item.get("total"), f"{where}.total", problems, default=subtotal)
+        unit, rounding = _charged_unit(subtotal, quantity)
+        money.update(unit_price_cents=unit, discount_cents=max(subtotal - total, 0) + rounding)
+    if item.get("total_tax") not in (None, ""):
+        money["tax_cents"] = to_cents(item.get("total_tax"), f"{where}.total_tax", problems)
+    return money
+
+
+def _woo_charges(payload: dict[str, Any], lines: list[LineRequest], problems: list[Problem]) -> dict[str, Any]:
+    """The shipping's tax, and what the lines do not carry: discount_total when no line has a subtotal,
+    total_tax (less the shipping's) when no line has a total_tax."""
+    items = payload.get("line_items") if isinstance(payload.get("line_items"), list) else []
+    charges: dict[str, Any] = {
+        "shipping_tax_cents": to_cents(payload.get("shipping_tax"), "shipping_tax", problems, default=0)}
+    if not any(isinstance(i, dict) and i.get("subtotal") not in (None, "") for i in items):
+        charges["discount_cents"] = to_cents(payload.get("discount_total"), "discount_total", problems, default=0)
+    if payload.get("total_tax") not in (None, "") and all(line.tax_cents is None for line in lines):
+        charges["tax_cents"] = max(to_cents(payload.get("total_tax"), "total_tax", problems)
+                                   - charges["shipping_tax_cents"], 0)
+    return charges
 
 
 def _when(value: Any) -> datetime | None:
