@@ -108,7 +108,16 @@ def openapi_document(server: str) -> dict:
                                        "description": "pending: the order waits under Awaiting payment "
                                                       "with its stock set aside; send it again with paid "
                                                       "(or without this field) to release it for shipping"},
-                    "shipping": money, "service_level": {"type": "string"},
+                    "shipping": money,
+                    "shipping_tax": {**money, "description": "Tax on the shipping; on the order's first invoice"},
+                    "discount": {**money, "description": "An order-wide discount (a coupon), spread over the "
+                                                         "lines in proportion to their value"},
+                    "tax": {**money, "description": "The tax of the lines that state none of their own, spread "
+                                                    "over them; without it those lines are taxed at the product's rate"},
+                    "prices_include_tax": {"type": "boolean", "default": False,
+                                           "description": "true: prices and shipping include their tax, which the "
+                                                          "total then does not add"},
+                    "service_level": {"type": "string"},
                     "customer": {"type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
                         "phone": {"type": "string"}}},
@@ -116,7 +125,9 @@ def openapi_document(server: str) -> dict:
                     "lines": {"type": "array", "minItems": 1, "items": {
                         "type": "object", "required": ["sku", "quantity", "unit_price"], "properties": {
                             "sku": {"type": "string"}, "quantity": {"type": "integer", "minimum": 1},
-                            "unit_price": money, "name": {"type": "string"}, "line_id": {"type": "string"}}}}}}}}},
+                            "unit_price": money, "name": {"type": "string"}, "line_id": {"type": "string"},
+                            "discount": {**money, "description": "The line's discount, for all its units"},
+                            "tax": {**money, "description": "The line's tax, for all its units"}}}}}}}}},
             "responses": {
                 "201": {"description": "Received", "content": {"application/json": {"schema": order_out}}},
                 "200": {"description": "Received before: the same order", "content": {"application/json": {"schema": order_out}}},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from oms_web.channels import reports
@@ -281,3 +282,49 @@ def test_a_json_api_order_with_discounts_shipping_and_tax_totals_as_sent(app, sh
     assert response.get_json()["total"] == "43.56"
     order = the_order(created.channel.id, "W-2001")
     assert_to_the_cent(shop, order, "43.56")
+
+
+# ---------------------------------------------------------------- bad money: a clear 4xx, nothing written
+
+def orders_written() -> int:
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Order))
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"discount": "-1.00"}, "discount"),
+    ({"discount": "50.00"}, "discount"),  # more than the lines cost
+    ({"tax": True}, "tax"),
+    ({"shipping_tax": "abc"}, "shipping_tax"),
+    ({"prices_include_tax": "yes"}, "prices_include_tax"),
+    ({"lines": [{"sku": "MUG", "quantity": 1, "unit_price": "9.99", "discount": "10.00"}]}, "discount"),
+    ({"lines": [{"sku": "MUG", "quantity": 1, "unit_price": "9.99", "tax": {"amount": "1.00"}}]}, "lines[0].tax"),
+])
+def test_bad_money_in_a_json_api_order_is_refused_with_422_and_nothing_written(app, shop, change, field):
+    products(shop, "MUG")
+    created = create_channel("Store API", ChannelKind.API)
+    body = {"order_id": "W-BAD", "customer": {"name": "Zoe Martin"},
+            "lines": [{"sku": "MUG", "quantity": 2, "unit_price": "9.99"}], **change}
+
+    response = app.test_client().post("/api/v1/orders", data=json.dumps(body), content_type="application/json",
+                                      headers={"Authorization": f"Bearer {created.api_key}"})
+
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert field in response.get_data(as_text=True)
+    assert orders_written() == 0
+
+
+@pytest.mark.parametrize("line_change", [{"discount_allocations": "10%"}, {"tax_lines": [{"price": "lots"}]},
+                                         {"discount_allocations": [{"amount": "-3.00"}]}])
+def test_bad_money_in_a_shopify_order_is_refused_with_422_and_nothing_written(app, shop, line_change):
+    products(shop, "LAMP-OAK")
+    channel = create_channel("Shopify DE", ChannelKind.SHOPIFY, "shopify-secret").channel
+    body = shopify_order(5550001003, taxes_included=False,
+                         line_items=[{**shopify_line(11, "LAMP-OAK", 2, "199.00", "0.00", "0.00", "0.19"), **line_change}],
+                         shipping_lines=[], total_tax="0.00", total_discounts="0.00", subtotal_price="398.00",
+                         total_price="398.00")
+
+    response = shopify_post(app, channel, body)
+
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert orders_written() == 0
