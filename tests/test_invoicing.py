@@ -287,3 +287,28 @@ def test_a_channel_lines_stated_tax_and_discount_follow_a_quantity_cut(shop):
     line = shop.line(order.id, "A")
     assert (line.discount_cents, line.tax_cents) == (300, 540)
     assert shop.order_row(order.id).total_cents == 3000 - 300 + 540
+
+
+def test_a_line_cut_to_what_was_invoiced_keeps_the_order_equal_to_its_invoices(shop):
+    """3 × 1.01 at 20%: the line's tax is 0.61 and two units' share of it 0.41; cut to those two units,
+    the line's tax must stay what its invoices charged (at the rate alone it would be 0.40)."""
+    shop.product("NUT", in_hand=10, price_cents=101, tax_rate_bp=2000)
+    order = shop.channel_order(LineRequest("NUT", 3))
+    line_id = order.lines[0].id
+    shipment = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+    invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    assert invoice.tax_cents == 41
+
+    orders.edit_order(shop.staff, order.id, [orders.LineChange(quantity=2, line_id=line_id)])
+
+    order = shop.order_row(order.id)
+    assert (order.tax_cents, order.total_cents) == (41, 202 + 41) == (invoice.tax_cents, invoice.total_cents)
+    assert check_invariants() == []
+
+    orders.edit_order(shop.staff, order.id, [orders.LineChange(quantity=4, line_id=line_id)])  # and up again
+    shipment = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+    invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    order = shop.order_row(order.id)
+    assert order.tax_cents == 41 + 41  # its invoiced figures fixed, the line's tax goes on in proportion
+    assert sum(i.total_cents for i in order.invoices) == order.total_cents
+    assert check_invariants() == []

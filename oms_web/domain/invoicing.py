@@ -24,8 +24,8 @@ def next_invoice_number() -> int:
     ).scalar_one()
 
 
-def _invoiced_so_far(order_id: int) -> dict[int, tuple[int, int]]:
-    """(discount, tax) already invoiced, by order line."""
+def invoiced_money(order_id: int) -> dict[int, tuple[int, int]]:
+    """(discount, tax) the order's invoices have charged so far, by order line."""
     rows = db.session.execute(
         sa.select(InvoiceLine.order_line_id, sa.func.sum(InvoiceLine.discount_cents), sa.func.sum(InvoiceLine.tax_cents))
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(Invoice.order_id == order_id)
@@ -61,7 +61,7 @@ def issue_invoice(actor: User, order_id: int, shipment_id: int | None = None) ->
         if not quantities:
             raise InvalidState(f"{order.number} has no shipped units waiting to be invoiced")
 
-    earlier = _invoiced_so_far(order.id)
+    earlier = invoiced_money(order.id)
     first = not order.invoices
     invoice = Invoice(number=next_invoice_number(), order=order, shipment_id=shipment_id, currency=order.currency,
                       shipping_cents=order.shipping_cents if first else 0, subtotal_cents=0, discount_cents=0,

@@ -58,13 +58,23 @@ def line_tax(line: Any) -> int:
     return rate_tax_cents(line_gross_cents(line) - line.discount_cents, line.tax_rate_bp)
 
 
-def rescale_line(line: Any, quantity: int) -> None:
-    """A line's stated discount and tax for a new quantity, in proportion (an edited channel line)."""
+def rescale_line(line: Any, quantity: int, invoiced: tuple[int, int] = (0, 0)) -> None:
+    """A line's discount and tax for a new quantity (an edited order). Stated figures go in proportion;
+    a line taxed at its rate stays so. Once some of its units are invoiced (`invoiced`: the discount and
+    tax its invoices charged), the line keeps exactly those for them and takes, for the other units,
+    the new figure less the invoiced units' share of it: its invoices still add up to the line."""
     if quantity == line.ordered or line.ordered <= 0:
         return
-    line.discount_cents = share(line.discount_cents, quantity, line.ordered)
-    if line.tax_cents is not None:
-        line.tax_cents = share(line.tax_cents, quantity, line.ordered)
+    discount = share(line.discount_cents, quantity, line.ordered)
+    tax = (share(line.tax_cents, quantity, line.ordered) if line.tax_cents is not None
+           else rate_tax_cents(quantity * line.unit_price_cents - discount, line.tax_rate_bp))
+    if line.invoiced:
+        discount_invoiced, tax_invoiced = invoiced
+        discount = discount_invoiced + discount - share(discount, line.invoiced, quantity)
+        line.tax_cents = tax_invoiced + tax - share(tax, line.invoiced, quantity)  # stated from now on
+    elif line.tax_cents is not None:
+        line.tax_cents = tax
+    line.discount_cents = discount
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, Payme
 from . import events, money, stock
 from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
                      QuantityTooLarge, Shortfall)
+from .invoicing import invoiced_money
 from .locking import lock_order, lock_orders, lock_products
 from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
@@ -823,6 +824,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
 
     finalized = order.status is OrderStatus.FINALIZED
     freed: set[int] = set()
+    invoiced_so_far = invoiced_money(order.id) if any(line.invoiced for line in order.lines) else {}
     for change in changes:
         if change.line_id is None:
             product = products[change.sku.strip()]
@@ -837,7 +839,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
             line.unit_price_cents = change.unit_price_cents
         if finalized and stock.release_line(line, actor, keep=max(change.quantity - line.shipped, 0)):
             freed.add(line.product_id)
-        money.rescale_line(line, change.quantity)
+        money.rescale_line(line, change.quantity, invoiced_so_far.get(line.id, (0, 0)))
         line.ordered = change.quantity
         if line.ordered == 0:
             order.lines.remove(line)
