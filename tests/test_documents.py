@@ -223,6 +223,7 @@ def test_an_invoice_shows_the_discounts_the_first_invoice_the_shipping_and_tax_i
 
     (page,) = text_of(invoices_pdf([first]))
 
+    assert re.search(r"LAMP\s+Product LAMP\s+1\s+USD 199.00\s+USD 19.90\s+19.00%", page), page  # the rate charged
     assert f"Subtotal {money(19_900)}" in page
     assert f"Discounts −{money(1_990)}" in page
     assert f"Shipping {money(590)}" in page and "Shipping is charged on the order's first invoice" in page

@@ -75,7 +75,7 @@ def issue_invoice(actor: User, order_id: int, shipment_id: int | None = None) ->
         invoiced_after = line.invoiced + quantity
         invoice.lines.append(InvoiceLine(
             order_line_id=line.id, sku=line.sku, name=line.name, quantity=quantity,
-            unit_price_cents=line.unit_price_cents, tax_rate_bp=line.tax_rate_bp,
+            unit_price_cents=line.unit_price_cents, tax_rate_bp=money.stated_rate_bp(line, order.tax_included),
             line_total_cents=quantity * line.unit_price_cents,
             discount_cents=money.share(line.discount_cents, invoiced_after, line.ordered) - discount_before,
             tax_cents=money.share(money.line_tax(line), invoiced_after, line.ordered) - tax_before))

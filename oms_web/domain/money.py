@@ -58,6 +58,16 @@ def line_tax(line: Any) -> int:
     return rate_tax_cents(line_gross_cents(line) - line.discount_cents, line.tax_rate_bp)
 
 
+def stated_rate_bp(line: Any, tax_included: bool) -> int:
+    """The rate (basis points) a line was taxed at: its own when taxed at its rate; for tax the channel
+    stated, what that tax is of the line's net (of the net less the tax, when prices include it), so
+    that an invoice never shows our catalogue's rate beside a channel's tax."""
+    if line.tax_cents is None:
+        return line.tax_rate_bp
+    base = line_gross_cents(line) - line.discount_cents - (line.tax_cents if tax_included else 0)
+    return (2 * line.tax_cents * 10_000 + base) // (2 * base) if base > 0 else 0
+
+
 def rescale_line(line: Any, quantity: int, invoiced: tuple[int, int] = (0, 0)) -> None:
     """A line's discount and tax for a new quantity (an edited order). Stated figures go in proportion;
     a line taxed at its rate stays so. Once some of its units are invoiced (`invoiced`: the discount and
