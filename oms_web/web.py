@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from .domain import money
 from .domain.errors import DomainError, NotAllowed, NotFound
 from .extensions import db
 from .models import Role
@@ -111,8 +112,7 @@ def local_time(moment: datetime | None, style: str = "%d %b %H:%M") -> str:
 
 
 def format_money(cents: int, currency: str = "USD") -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+    return money.amount_text(cents, currency)
 
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite (and a PostgreSQL bigint) stores

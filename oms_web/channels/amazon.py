@@ -90,6 +90,7 @@ class AmazonOrder:
     buyer_email: str | None
     address: dict[str, Any] | None
     items: list[AmazonItem] = field(default_factory=list)
+    total: str | None = None  # OrderTotal's Amount
 
 
 # ---------------------------------------------------------------- transport
@@ -146,7 +147,7 @@ class OrdersApiV0:
             order_id=str(raw["AmazonOrderId"]), status=str(raw.get("OrderStatus") or ""),
             fulfillment_channel=str(raw.get("FulfillmentChannel") or "MFN"),
             purchase_date=raw.get("PurchaseDate"), last_update_date=raw.get("LastUpdateDate"),
-            currency=total.get("CurrencyCode"), service_level=raw.get("ShipServiceLevel"),
+            currency=total.get("CurrencyCode"), total=total.get("Amount"), service_level=raw.get("ShipServiceLevel"),
             buyer_name=buyer.get("BuyerName"), buyer_email=buyer.get("BuyerEmail"),
             address=ship_to(name=address.get("Name"), line1=address.get("AddressLine1"),
                             line2=address.get("AddressLine2"), line3=address.get("AddressLine3"),
@@ -351,8 +352,10 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
                                  phone=(order.address or {}).get("phone"), ship_to=order.address),
         payment_status=PaymentStatus.PENDING if order.status in UNPAID else PaymentStatus.PAID,
         currency=(currency or "USD")[:3], shipping_cents=max(shipping, 0), shipping_tax_cents=max(shipping_tax, 0),
-        service_level=clean(order.service_level, 40),
-        placed_at=parse_time(order.purchase_date))
+        service_level=clean(order.service_level, 40), placed_at=parse_time(order.purchase_date),
+        # Amazon's total is the whole order's: comparable only while none of it has shipped without us.
+        channel_total_cents=cents(order.total, default=None)
+        if not any(item.quantity_shipped for item in order.items) else None)
 
 
 def first_cursor(now: datetime | None = None) -> str:

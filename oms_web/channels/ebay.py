@@ -185,8 +185,10 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
         return Skip(order_id, "already fulfilled on eBay")
     lines = []
     currency = None
+    partly_fulfilled = False
     for item in raw.get("lineItems") or []:
         if item.get("lineItemFulfillmentStatus") == "FULFILLED":
+            partly_fulfilled = True
             continue
         quantity = int(item.get("quantity") or 0)
         cost = item.get("lineItemCost") or {}
@@ -211,7 +213,6 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
     def amount(key: str) -> int:  # eBay writes its discounts negative
         return abs(cents((pricing.get(key) or {}).get("value")) or 0)
 
-    tax = (pricing.get("tax") or {}).get("value")
     return NewOrder(
         channel_id=channel.id, channel_order_id=order_id, lines=lines,
         customer=CustomerDetails(name=name, email=clean(to.get("email"), 254), ship_to=address,
@@ -220,7 +221,12 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
         currency=((pricing.get("total") or {}).get("currency") or currency or "USD")[:3],
         # The order's discount and tax are spread over its lines; total = subtotal − discount + delivery + tax.
         shipping_cents=max(amount("deliveryCost") - amount("deliveryDiscount"), 0),
-        discount_cents=amount("priceDiscount"), tax_cents=None if tax in (None, "") else amount("tax"),
+        # eBay's total holds the tax its pricingSummary states, and no other (tax eBay collects and remits
+        # itself is not the seller's): no stated tax is no tax, never our catalogue's rate.
+        discount_cents=amount("priceDiscount"), tax_cents=amount("tax"),
+        # eBay's total is the whole order's: comparable only while none of it has been fulfilled.
+        channel_total_cents=None if partly_fulfilled or not (pricing.get("total") or {}).get("value")
+        else amount("total"),
         service_level=clean(step.get("shippingServiceCode"), 40), placed_at=parse_time(raw.get("creationDate")))
 
 

@@ -280,6 +280,8 @@ def _shopify_charges(payload: dict[str, Any], lines: list[LineRequest], problems
     if not isinstance(taxes_included, bool):
         problems.append(Problem("taxes_included", "must be true or false"))
     charges["tax_included"] = taxes_included is True
+    if payload.get("total_price") not in (None, ""):
+        charges["channel_total_cents"] = to_cents(payload.get("total_price"), "total_price", problems)
     return charges
 
 
@@ -356,6 +358,8 @@ def _woo_charges(payload: dict[str, Any], lines: list[LineRequest], problems: li
     if payload.get("total_tax") not in (None, "") and all(line.tax_cents is None for line in lines):
         charges["tax_cents"] = max(to_cents(payload.get("total_tax"), "total_tax", problems)
                                    - charges["shipping_tax_cents"], 0)
+    if payload.get("total") not in (None, ""):
+        charges["channel_total_cents"] = to_cents(payload.get("total"), "total", problems)
     return charges
 
 

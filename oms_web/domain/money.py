@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def amount_text(cents: int, currency: str = "USD") -> str:
+    """An amount as staff read it: "USD 1,234.50" (integer arithmetic: no float ever rounds it)."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
 def line_tax_cents(quantity: int, unit_price_cents: int, tax_rate_bp: int) -> int:
     """Tax at a rate (basis points) on quantity × unit price, rounded half up to the cent."""
     return rate_tax_cents(quantity * unit_price_cents, tax_rate_bp)

@@ -77,6 +77,9 @@ class NewOrder:
     discount_cents: int = 0
     tax_cents: int | None = None
     tax_included: bool = False  # the channel's prices include their tax (EU shops)
+    # The total the channel states (Shopify's total_price, ...): should ours differ (a charge we do not
+    # carry, such as a tip or a duty), the order's timeline says so from the start.
+    channel_total_cents: int | None = None
     service_level: str | None = None
     placed_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -237,7 +240,7 @@ def _create_order_row_by_row(actor: User | None, channel: SalesChannel | None, n
         _refuse_duplicate(channel, channel_order_id)
         raise
     set_segment(order, segment_of(order), is_new=True)
-    _record_creation(order, actor, events.line_numbers(order.lines))
+    _record_creation(order, actor, events.line_numbers(order.lines), new.channel_total_cents)
     if not order.hold_reason and from_channel:
         _allocate_and_describe(order, actor)
     refresh_order(order)
@@ -269,6 +272,8 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
     _check_cents(new.discount_cents, "The order's discount", "discount")
     if new.tax_cents is not None:
         _check_cents(new.tax_cents, "Tax", "tax")
+    if new.channel_total_cents is not None:
+        _check_cents(new.channel_total_cents, "The channel's total", "total")
     net: int | None = 0  # None: a line takes the catalogue's price, not known yet
     for request in new.lines:
         _check_cents(request.discount_cents, f"{request.sku[:20]}: the discount", "discount")
@@ -358,18 +363,27 @@ def _spread_order_money(new: NewOrder, lines: list[dict[str, Any]]) -> None:
             line["tax_cents"] = part
 
 
-def _record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]]) -> None:
-    for kind, message, data in _creation_events(order.channel, order, numbers):
+def _record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]],
+                     channel_total: int | None = None) -> None:
+    for kind, message, data in _creation_events(order.channel, order, numbers, channel_total):
         events.record(order, actor, kind, message, **data)
 
 
-def _creation_events(channel: SalesChannel, order: Any, numbers: list[dict[str, Any]]) -> list[tuple[str, str, dict]]:
-    """The timeline of a new order: created (with its lines' numbers), and held when it is."""
+def _creation_events(channel: SalesChannel, order: Any, numbers: list[dict[str, Any]],
+                     channel_total: int | None = None) -> list[tuple[str, str, dict]]:
+    """The timeline of a new order: created (with its lines' numbers), held when it is, and a total
+    that differs from the one its channel states."""
     made = [("created", f"Created from {channel.name}"
              + (f" order {order.channel_order_id}" if order.channel_order_id else "")
              + (" as a draft" if order.status is OrderStatus.DRAFT else ""), {"lines": numbers})]
     if order.hold_reason:
         made.append(("held", order.hold_reason, {}))
+    total = money.order_totals(order).total_cents
+    if channel_total is not None and channel_total != total:
+        made.append(("total_differs", f"{channel.name} totals this order at "
+                     f"{money.amount_text(channel_total, order.currency)}; its lines, discounts, shipping and tax "
+                     f"come to {money.amount_text(total, order.currency)} here", {
+                         "channel_total_cents": channel_total, "total_cents": total}))
     return made
 
 
@@ -573,7 +587,7 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
                     committed[line.product_id] = committed.get(line.product_id, 0) + take
                     order.moves.append((line.product_id, take))
         set_segment(order, segment_of(order), is_new=True)
-        order.events = _creation_events(channel, order, numbers)
+        order.events = _creation_events(channel, order, numbers, new.channel_total_cents)
         taken = sum(units for _, units in order.moves)
         backordered = sum(line.ordered - line.allocated for line in order.lines)
         if not order.hold_reason and (taken or backordered):

@@ -328,3 +328,33 @@ def test_bad_money_in_a_shopify_order_is_refused_with_422_and_nothing_written(ap
 
     assert response.status_code == 422, response.get_data(as_text=True)
     assert orders_written() == 0
+
+
+def test_a_channel_total_that_ours_does_not_reach_is_said_on_the_timeline(app, shop):
+    """A charge we do not carry (here a Shopify tip) leaves the totals apart: the order says so."""
+    products(shop, "LAMP-OAK")
+    channel = create_channel("Shopify US", ChannelKind.SHOPIFY, "shopify-secret").channel
+    body = shopify_order(5550001004, taxes_included=False,
+                         line_items=[shopify_line(51, "LAMP-OAK", 2, "19.99", "0.00", "3.20", "0.08")],
+                         shipping_lines=[], total_tax="3.20", total_discounts="0.00", subtotal_price="39.98",
+                         total_price="48.18")
+    body["total_tip_received"] = "5.00"
+
+    assert shopify_post(app, channel, body).status_code in (200, 201)
+
+    order = the_order(channel.id, "5550001004")
+    assert order.total_cents == 4318
+    differs = [e for e in order.events if e.kind == "total_differs"]
+    assert [e.message for e in differs] == [
+        "Shopify US totals this order at EUR 48.18; its lines, discounts, shipping and tax come to EUR 43.18 here"]
+    assert not [e for e in the_order(channel.id, "5550001004").events if e.kind == "held"]
+
+
+def test_a_channel_total_that_ours_matches_adds_nothing_to_the_timeline(shop, ebay, ebay_fake):
+    products(shop, "BOOT-42")
+    ebay_fake.add(ebay_order("12-34567-89013", items=[("BOOT-42", 2, "179.98")], delivery="12.00"))
+
+    assert sync_channel(ebay.id, sleep=lambda s: None).imported == 1
+
+    order = the_order(ebay.id, "12-34567-89013")
+    assert order.total_cents == 19198 and "total_differs" not in [e.kind for e in order.events]
