@@ -99,9 +99,8 @@ def charged_line(*, sku: str, quantity: int, line_total: Any, charged_for: int |
     same): the price of them all (`line_total`, price × quantity), their discount and their tax, as
     money strings. Discounts written negative ("-5.00", as Amazon's reports do) count as discounts.
 
-    The unit price is rounded up to the cent and the rounding goes into the discount, so that
-    quantity × unit − discount is the channel's line total exactly (19.99 for 3 units: 6.67 each, 0.02
-    off). For fewer units than were charged (a partly shipped order) discount and tax are their share.
+    The unit price and its rounding are money.unit_of_total's. For fewer units than were charged (a
+    partly shipped order) discount and tax are their share.
     """
     charged_for = charged_for or quantity
     total = cents(line_total, default=None)
@@ -109,9 +108,8 @@ def charged_line(*, sku: str, quantity: int, line_total: Any, charged_for: int |
     tax_cents = None if tax is None or (isinstance(tax, str) and not tax.strip()) else abs(cents(tax) or 0)
     unit = None
     if total is not None and charged_for > 0:
-        total = abs(total)
-        unit = -(-total // charged_for)
-        discount_cents += unit * charged_for - total
+        unit, rounding = money.unit_of_total(abs(total), charged_for)
+        discount_cents += rounding
     if charged_for != quantity:
         discount_cents = money.share(discount_cents, quantity, charged_for)
         tax_cents = None if tax_cents is None else money.share(tax_cents, quantity, charged_for)

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from ..domain import money as order_money
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import PaymentStatus, SalesChannel
 from .importing import Skip
@@ -151,13 +152,6 @@ def _sum_of(entries: Any, key: str, field: str, problems: list[Problem]) -> int 
         problems.append(Problem(field, "must be a list of objects"))
         return 0
     return sum(to_cents(e.get(key), f"{field}[{i}].{key}", problems, default=0) for i, e in enumerate(entries))
-
-
-def _charged_unit(line_total: int, quantity: int) -> tuple[int, int]:
-    """(unit price, rounding) of a line the store prices as a total: the unit rounded up to the cent, and
-    what that adds over the total, which the line then takes as a discount (its total stays exact)."""
-    unit = -(-line_total // quantity)
-    return unit, unit * quantity - line_total
 
 
 OUR_ADDRESS = {"name": "name", "line1": "line1", "line2": "line2", "city": "city", "region": "region",
@@ -336,15 +330,15 @@ def _woo_line_money(item: dict[str, Any], where: str, quantity: int, problems: l
     """A line priced as WooCommerce prices it: `subtotal` before discounts and `total` after, both for
     all its units and before tax (Woo keeps line totals net even when prices are entered with tax),
     and its `total_tax`. Without a subtotal the line's `price` stands, with no discount."""
-    money: dict[str, Any] = {}
+    figures: dict[str, Any] = {}
     if item.get("subtotal") not in (None, ""):
         subtotal = to_cents(item.get("subtotal"), f"{where}.subtotal", problems)
         total = to_cents(item.get("total"), f"{where}.total", problems, default=subtotal)
-        unit, rounding = _charged_unit(subtotal, quantity)
-        money.update(unit_price_cents=unit, discount_cents=max(subtotal - total, 0) + rounding)
+        unit, rounding = order_money.unit_of_total(subtotal, quantity)
+        figures.update(unit_price_cents=unit, discount_cents=max(subtotal - total, 0) + rounding)
     if item.get("total_tax") not in (None, ""):
-        money["tax_cents"] = to_cents(item.get("total_tax"), f"{where}.total_tax", problems)
-    return money
+        figures["tax_cents"] = to_cents(item.get("total_tax"), f"{where}.total_tax", problems)
+    return figures
 
 
 def _woo_charges(payload: dict[str, Any], lines: list[LineRequest], problems: list[Problem]) -> dict[str, Any]:

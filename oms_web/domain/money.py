@@ -36,6 +36,14 @@ def share(amount: int, part: int, whole: int) -> int:
     return (2 * amount * part + whole) // (2 * whole)
 
 
+def unit_of_total(line_total: int, quantity: int) -> tuple[int, int]:
+    """(unit price, rounding) of a line a channel prices as a total for `quantity` units: the unit is
+    rounded up to the cent and the line takes the rounding as a discount, so quantity × unit − rounding
+    is the channel's total exactly (19.99 for 3: 6.67 each, 0.02 off)."""
+    unit = -(-line_total // quantity)
+    return unit, unit * quantity - line_total
+
+
 def spread(amount: int, weights: Sequence[int]) -> list[int]:
     """`amount` split in proportion to the weights, in whole cents that add up to it exactly (largest
     remainder; ties go to the earlier weight). No weight at all: the amount goes evenly."""

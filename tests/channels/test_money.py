@@ -147,29 +147,33 @@ def test_a_shopify_order_with_tax_on_top_and_a_shipping_discount_totals_as_shopi
 # ---------------------------------------------------------------- WooCommerce
 
 def test_a_woocommerce_order_with_a_coupon_and_taxes_totals_as_woocommerce_does(app, shop):
-    products(shop, "TEA-GREEN", "TEA-BLACK")
+    products(shop, "TEA-GREEN", "TEA-BLACK", "TEA-MINT")
     channel = create_channel("Woo", ChannelKind.WOOCOMMERCE, "woo-secret").channel
     body = {
         "id": 4321, "number": "4321", "status": "processing", "currency": "GBP", "prices_include_tax": False,
-        "date_created_gmt": "2026-11-20T09:00:00", "discount_total": "4.30", "discount_tax": "0.86",
-        "shipping_total": "3.95", "shipping_tax": "0.79", "cart_tax": "7.73", "total_tax": "8.52",
-        "total": "51.14", "customer_note": "",
+        "date_created_gmt": "2026-11-20T09:00:00", "discount_total": "5.30", "discount_tax": "1.06",
+        "shipping_total": "3.95", "shipping_tax": "0.79", "cart_tax": "9.53", "total_tax": "10.32",
+        "total": "61.94", "customer_note": "",
         "billing": {"first_name": "Tom", "last_name": "Baker", "company": "", "address_1": "5 Mill Lane",
                     "address_2": "", "city": "York", "state": "", "postcode": "YO1 7HH", "country": "GB",
                     "email": "tom@example.co.uk", "phone": "01904 000000"},
         "shipping": {"first_name": "Tom", "last_name": "Baker", "company": "", "address_1": "5 Mill Lane",
                      "address_2": "", "city": "York", "state": "", "postcode": "YO1 7HH", "country": "GB"},
-        # A 10% coupon, on lines priced net of tax: 29.97 → 26.97 and 13.00 → 11.70.
+        # A 10% coupon, on lines priced net of tax: 29.97 → 26.97, 13.00 → 11.70, 10.00 → 9.00 (3 units:
+        # 3.34 each, and 0.02 of rounding off with the coupon).
         "line_items": [
             {"id": 101, "name": "Green tea", "product_id": 501, "variation_id": 0, "quantity": 3, "sku": "TEA-GREEN",
              "subtotal": "29.97", "subtotal_tax": "5.99", "total": "26.97", "total_tax": "5.39",
              "taxes": [{"id": 1, "total": "5.39", "subtotal": "5.99"}], "price": 8.99},
             {"id": 102, "name": "Black tea", "product_id": 502, "variation_id": 0, "quantity": 2, "sku": "TEA-BLACK",
              "subtotal": "13.00", "subtotal_tax": "2.60", "total": "11.70", "total_tax": "2.34",
-             "taxes": [{"id": 1, "total": "2.34", "subtotal": "2.60"}], "price": 5.85}],
+             "taxes": [{"id": 1, "total": "2.34", "subtotal": "2.60"}], "price": 5.85},
+            {"id": 103, "name": "Mint tea", "product_id": 503, "variation_id": 0, "quantity": 3, "sku": "TEA-MINT",
+             "subtotal": "10.00", "subtotal_tax": "2.00", "total": "9.00", "total_tax": "1.80",
+             "taxes": [{"id": 1, "total": "1.80", "subtotal": "2.00"}], "price": 3}],
         "shipping_lines": [{"id": 201, "method_title": "Royal Mail", "total": "3.95", "total_tax": "0.79"}],
-        "coupon_lines": [{"id": 301, "code": "tea10", "discount": "4.30", "discount_tax": "0.86"}],
-    }  # total: 26.97 + 11.70 after the coupon, 3.95 shipping, 8.52 tax
+        "coupon_lines": [{"id": 301, "code": "tea10", "discount": "5.30", "discount_tax": "1.06"}],
+    }  # total: 26.97 + 11.70 + 9.00 after the coupon, 3.95 shipping, 10.32 tax
     raw = json.dumps(body).encode()
 
     response = app.test_client().post(f"/webhooks/woocommerce/{channel.id}", data=raw, content_type="application/json",
@@ -178,7 +182,7 @@ def test_a_woocommerce_order_with_a_coupon_and_taxes_totals_as_woocommerce_does(
 
     assert response.status_code in (200, 201), response.get_data(as_text=True)
     order = the_order(channel.id, "4321")
-    assert (order.subtotal_cents, order.discount_cents, order.shipping_cents, order.tax_cents) == (4297, 430, 395, 852)
+    assert (order.subtotal_cents, order.discount_cents, order.shipping_cents, order.tax_cents) == (5299, 532, 395, 1032)
     assert_to_the_cent(shop, order, body["total"])
 
 
