@@ -30,7 +30,6 @@ SHIP_TO_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "coun
 
 # ---------------------------------------------------------------- money
 
-_CENT = Decimal("0.01")
 _NOT_MONEY = re.compile(r"[^0-9.,\-]")
 
 
@@ -83,14 +82,6 @@ def cents(value: Any, *, default: int | None = 0) -> int | None:
     if amount is None:
         return default
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def unit_cents(line_total: Any, quantity: int) -> int | None:
-    """The unit price, in cents, of a line whose channel gives price × quantity; None when not given."""
-    amount = decimal_amount(line_total)
-    if amount is None or quantity <= 0:
-        return None
-    return int((amount / quantity / _CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def charged_line(*, sku: str, quantity: int, line_total: Any, charged_for: int | None = None, discount: Any = None,

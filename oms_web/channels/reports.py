@@ -32,7 +32,7 @@ from ..domain.errors import InvalidState, NotFound
 from ..models import ChannelKind, ChannelSync, PaymentStatus, ReportUpload, SalesChannel, utcnow
 from .ebay import csv_line_id
 from .importing import (MoneyError, Skip, Tally, canceled_after_import, cents, charged_line, clean,
-                        existing_orders, import_orders, parse_time, ship_to, unit_cents)
+                        existing_orders, import_orders, parse_time, ship_to)
 
 AMAZON_ALL_ORDERS = "amazon-all-orders"
 AMAZON_UNSHIPPED = "amazon-unshipped"
