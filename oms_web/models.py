@@ -264,9 +264,17 @@ class Order(db.Model):
     bill_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     service_level: Mapped[str | None] = mapped_column(sa.String(40))
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    # The money, all derived from the lines by domain.orders.refresh_order but shipping and its tax:
+    # total = subtotal - discount + shipping + tax (tax only when the prices do not include it already).
     subtotal_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    discount_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0, server_default="0")
+    # Every tax of the order: its lines' and its shipping's (shipping_tax_cents).
     tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    # What the customer pays for shipping, after any shipping discount; tax apart unless tax_included.
     shipping_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    shipping_tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0, server_default="0")
+    # The channel's prices (lines and shipping) include their tax, as EU shops' do: tax is shown, not added.
+    tax_included: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     total_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -336,6 +344,11 @@ class OrderLine(db.Model):
     invoiced: Mapped[int] = mapped_column(default=0)
     unit_price_cents: Mapped[int] = mapped_column()
     tax_rate_bp: Mapped[int] = mapped_column(default=0)
+    # The line's discounts (a channel's promotions, coupons, the order's discounts spread over its lines)
+    # and its tax, both for the `ordered` units, to the cent as the channel charged them. tax_cents None:
+    # the tax comes from tax_rate_bp (a manual order, a channel that states no tax).
+    discount_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0, server_default="0")
+    tax_cents: Mapped[int | None] = mapped_column(MONEY_TOTAL)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
@@ -396,6 +409,7 @@ class Invoice(db.Model):
     shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
     currency: Mapped[str] = mapped_column(sa.String(3))
     subtotal_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+    discount_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0, server_default="0")
     tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
     shipping_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
     total_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
@@ -423,7 +437,8 @@ class InvoiceLine(db.Model):
     quantity: Mapped[int] = mapped_column()
     unit_price_cents: Mapped[int] = mapped_column()
     tax_rate_bp: Mapped[int] = mapped_column()
-    line_total_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+    line_total_cents: Mapped[int] = mapped_column(MONEY_TOTAL)  # quantity × unit price, before discounts
+    discount_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0, server_default="0")
     tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")

@@ -23,6 +23,7 @@ from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from .domain import money
 from .domain.errors import DomainError, NotAllowed, NotFound
 from .extensions import db, login_manager
 from .failures import is_outage
@@ -200,8 +201,7 @@ def local_time(moment: datetime | None, style: str = "%d %b %H:%M") -> str:
 
 
 def format_money(cents: int, currency: str = "USD") -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+    return money.amount_text(cents, currency)
 
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite (and a PostgreSQL bigint) stores

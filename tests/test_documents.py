@@ -214,3 +214,25 @@ def test_a_large_batch_runs_as_a_job_that_shows_progress_then_the_pdf(sqlite_app
     pdf = client.get(job_url + ".pdf")
     assert pdf.status_code == 200 and len(PdfReader(io.BytesIO(pdf.data)).pages) == len(orders)
     assert signed_in(sqlite_app, shop.manager).get(job_url + ".pdf").status_code == 404  # another user's batch
+
+
+def test_an_invoice_shows_the_discounts_the_first_invoice_the_shipping_and_tax_included_prices(shop):
+    from oms_web.domain import orders
+    from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
+
+    shop.product("LAMP", in_hand=10, price_cents=100)
+    order = orders.create_order(None, NewOrder(
+        channel_id=shop.web.id, channel_order_id="5550001", customer=CustomerDetails(name="Lena Vogel"),
+        lines=[LineRequest("LAMP", 2, unit_price_cents=19_900, discount_cents=3_980, tax_cents=5_719)],
+        shipping_cents=590, shipping_tax_cents=94, tax_included=True))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    first = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+
+    (page,) = text_of(invoices_pdf([first]))
+
+    assert re.search(r"LAMP\s+Product LAMP\s+1\s+USD 199.00\s+USD 19.90\s+19.00%", page), page  # the rate charged
+    assert f"Subtotal {money(19_900)}" in page
+    assert f"Discounts −{money(1_990)}" in page
+    assert f"Shipping {money(590)}" in page and "Shipping is charged on the order's first invoice" in page
+    assert f"Tax included in the prices {money(2_860 + 94)}" in page
+    assert f"Total {money(19_900 - 1_990 + 590)}" in page

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from oms_web.domain import invoicing, orders, shipping
 from oms_web.domain.errors import InvalidInput, InvalidState, NotFound
 from oms_web.domain.invariants import check_invariants
-from oms_web.domain.orders import LineRequest, line_tax_cents
+from oms_web.domain.orders import LineRequest
 from oms_web.extensions import db
 from oms_web.models import Counter, Invoice, OrderStatus
 
@@ -23,10 +23,11 @@ def invoiced_units(invoice) -> dict[str, int]:
 def assert_totals_add_up(invoice) -> None:
     for line in invoice.lines:
         assert line.line_total_cents == line.quantity * line.unit_price_cents
-        assert line.tax_cents == line_tax_cents(line.quantity, line.unit_price_cents, line.tax_rate_bp)
     assert invoice.subtotal_cents == sum(line.line_total_cents for line in invoice.lines)
-    assert invoice.tax_cents == sum(line.tax_cents for line in invoice.lines)
-    assert invoice.total_cents == invoice.subtotal_cents + invoice.tax_cents + invoice.shipping_cents
+    assert invoice.discount_cents == sum(line.discount_cents for line in invoice.lines)
+    assert invoice.tax_cents == sum(line.tax_cents for line in invoice.lines)  # no shipping tax in these orders
+    assert invoice.total_cents == (invoice.subtotal_cents - invoice.discount_cents + invoice.tax_cents
+                                   + invoice.shipping_cents)
 
 
 @pytest.fixture
@@ -226,4 +227,88 @@ def test_invoiced_units_never_exceed_shipped_units(shop, two_shipments):
         assert 0 <= line.invoiced <= line.shipped
         assert line.invoiced == sum(il.quantity for inv in shop.order_row(order.id).invoices for il in inv.lines
                                     if il.order_line_id == line.id)
+    assert check_invariants() == []
+
+
+# ---------------------------------------------------------------- to the cent (issues 11 and 13)
+
+def invoice_unit_by_unit(shop, order_id: int, line_id: int, units: int) -> list:
+    for _ in range(units):
+        shipment = shipping.ship_lines(shop.staff, order_id, {line_id: 1})
+        invoicing.issue_invoice(shop.staff, order_id, shipment.id)
+    return shop.order_row(order_id).invoices
+
+
+def test_partial_invoices_add_up_to_the_orders_tax_with_no_rounding_drift(shop):
+    """3 × 3.33 at 20%: the line's tax is 2.00 (199.8 cents); rounded per invoice, three invoices of one
+    unit each would charge 0.67 three times, 2.01."""
+    shop.product("PEN", in_hand=10, price_cents=333, tax_rate_bp=2000)
+    order = shop.channel_order(LineRequest("PEN", 3), shipping_cents=495)
+    assert order.tax_cents == 200
+
+    invoices = invoice_unit_by_unit(shop, order.id, order.lines[0].id, 3)
+
+    assert [i.tax_cents for i in invoices] == [67, 66, 67]
+    assert sum(i.tax_cents for i in invoices) == order.tax_cents
+    assert sum(i.total_cents for i in invoices) == order.total_cents
+    assert [i.shipping_cents for i in invoices] == [495, 0, 0]  # shipping goes on the first invoice
+    assert check_invariants() == []
+
+
+def test_an_order_discount_is_spread_over_the_lines_and_their_invoices_to_the_cent(shop):
+    shop.product("A", in_hand=10, price_cents=1000, tax_rate_bp=2000)
+    shop.product("B", in_hand=10, price_cents=333, tax_rate_bp=2000)
+    order = orders.create_order(None, orders.NewOrder(
+        channel_id=shop.web.id, channel_order_id="W-DISCOUNT", lines=[LineRequest("A", 3), LineRequest("B", 3)],
+        customer=orders.CustomerDetails(name="Ada Lovelace"), discount_cents=100, shipping_cents=500,
+        shipping_tax_cents=100))
+    a, b = order.lines
+    # 1.00 off 30.00 and 9.99 in proportion: 0.75 and 0.25; tax at 20% on what is left.
+    assert (a.discount_cents, b.discount_cents) == (75, 25)
+    assert (order.subtotal_cents, order.discount_cents, order.shipping_cents) == (3999, 100, 500)
+    assert order.tax_cents == 585 + 195 + 100
+    assert order.total_cents == 3999 - 100 + 500 + 880
+
+    invoice_unit_by_unit(shop, order.id, a.id, 3)
+    shipment = shipping.ship_lines(shop.staff, order.id, {b.id: 3})
+    invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    invoices = shop.order_row(order.id).invoices
+
+    assert [i.discount_cents for i in invoices] == [25, 25, 25, 25]
+    assert sum(i.tax_cents for i in invoices) == order.tax_cents
+    assert sum(i.total_cents for i in invoices) == order.total_cents
+    assert check_invariants() == []
+
+
+def test_a_channel_lines_stated_tax_and_discount_follow_a_quantity_cut(shop):
+    shop.product("A", in_hand=10, price_cents=1000)
+    order = shop.channel_order(LineRequest("A", 4, unit_price_cents=1000, discount_cents=400, tax_cents=720))
+    orders.edit_order(shop.staff, order.id, [orders.LineChange(quantity=3, line_id=order.lines[0].id)])
+    line = shop.line(order.id, "A")
+    assert (line.discount_cents, line.tax_cents) == (300, 540)
+    assert shop.order_row(order.id).total_cents == 3000 - 300 + 540
+
+
+def test_a_line_cut_to_what_was_invoiced_keeps_the_order_equal_to_its_invoices(shop):
+    """3 × 1.01 at 20%: the line's tax is 0.61 and two units' share of it 0.41; cut to those two units,
+    the line's tax must stay what its invoices charged (at the rate alone it would be 0.40)."""
+    shop.product("NUT", in_hand=10, price_cents=101, tax_rate_bp=2000)
+    order = shop.channel_order(LineRequest("NUT", 3))
+    line_id = order.lines[0].id
+    shipment = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+    invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    assert invoice.tax_cents == 41
+
+    orders.edit_order(shop.staff, order.id, [orders.LineChange(quantity=2, line_id=line_id)])
+
+    order = shop.order_row(order.id)
+    assert (order.tax_cents, order.total_cents) == (41, 202 + 41) == (invoice.tax_cents, invoice.total_cents)
+    assert check_invariants() == []
+
+    orders.edit_order(shop.staff, order.id, [orders.LineChange(quantity=4, line_id=line_id)])  # and up again
+    shipment = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+    invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    order = shop.order_row(order.id)
+    assert order.tax_cents == 41 + 41  # its invoiced figures fixed, the line's tax goes on in proportion
+    assert sum(i.total_cents for i in order.invoices) == order.total_cents
     assert check_invariants() == []

@@ -26,10 +26,10 @@ from typing import Any
 
 import requests
 
-from ..domain.orders import CustomerDetails, LineRequest, NewOrder
+from ..domain.orders import CustomerDetails, NewOrder
 from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
 from ..tables import write_table
-from .importing import Skip, cents, clean, parse_time, ship_to, unit_cents
+from .importing import Skip, cents, charged_line, clean, decimal_amount, parse_time, ship_to
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -70,6 +70,12 @@ class AmazonItem:
     item_price: str | None  # price × quantity, as Amazon's money string
     shipping_price: str | None
     currency: str | None
+    # The rest of the item's money (money strings, for all its units): Amazon's total adds the taxes
+    # and takes off the discounts.
+    item_tax: str | None = None
+    shipping_tax: str | None = None
+    promotion_discount: str | None = None
+    shipping_discount: str | None = None
 
 
 @dataclass
@@ -85,6 +91,7 @@ class AmazonOrder:
     buyer_email: str | None
     address: dict[str, Any] | None
     items: list[AmazonItem] = field(default_factory=list)
+    total: str | None = None  # OrderTotal's Amount
 
 
 # ---------------------------------------------------------------- transport
@@ -141,7 +148,7 @@ class OrdersApiV0:
             order_id=str(raw["AmazonOrderId"]), status=str(raw.get("OrderStatus") or ""),
             fulfillment_channel=str(raw.get("FulfillmentChannel") or "MFN"),
             purchase_date=raw.get("PurchaseDate"), last_update_date=raw.get("LastUpdateDate"),
-            currency=total.get("CurrencyCode"), service_level=raw.get("ShipServiceLevel"),
+            currency=total.get("CurrencyCode"), total=total.get("Amount"), service_level=raw.get("ShipServiceLevel"),
             buyer_name=buyer.get("BuyerName"), buyer_email=buyer.get("BuyerEmail"),
             address=ship_to(name=address.get("Name"), line1=address.get("AddressLine1"),
                             line2=address.get("AddressLine2"), line3=address.get("AddressLine3"),
@@ -167,11 +174,23 @@ class OrdersApiV0:
         for raw in payload.get("OrderItems") or []:
             price = raw.get("ItemPrice") or {}
             shipping = raw.get("ShippingPrice") or {}
+
+            def amount(key: str, less: str | None = None) -> str | None:
+                """The item's money field (less its counterpart, e.g. ItemTax less PromotionDiscountTax)."""
+                value = (raw.get(key) or {}).get("Amount")
+                taken = (raw.get(less) or {}).get("Amount") if less else None
+                if value is None or taken is None:
+                    return value
+                return str(decimal_amount(value) - decimal_amount(taken))
+
             items.append(AmazonItem(
                 order_item_id=str(raw.get("OrderItemId") or ""), sku=str(raw.get("SellerSKU") or "").strip(),
                 title=raw.get("Title"), quantity_ordered=int(raw.get("QuantityOrdered") or 0),
                 quantity_shipped=int(raw.get("QuantityShipped") or 0), item_price=price.get("Amount"),
-                shipping_price=shipping.get("Amount"), currency=price.get("CurrencyCode")))
+                shipping_price=shipping.get("Amount"), currency=price.get("CurrencyCode"),
+                item_tax=amount("ItemTax", "PromotionDiscountTax"),
+                shipping_tax=amount("ShippingTax", "ShippingDiscountTax"),
+                promotion_discount=amount("PromotionDiscount"), shipping_discount=amount("ShippingDiscount")))
         return items
 
     def confirmation_path(self, order_id: str) -> str:
@@ -312,16 +331,18 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
     if order.status not in UNPAID | TO_SHIP:
         return Skip(order.order_id, f"{order.status} on Amazon: nothing left to ship")
     lines = []
-    shipping = 0
+    shipping = shipping_tax = 0
     currency = order.currency
     for item in order.items:
         # A partly shipped order was partly shipped without us: only what is left is ours to ship.
         left = item.quantity_ordered - item.quantity_shipped
         if left <= 0:
             continue
-        lines.append(LineRequest(sku=item.sku, quantity=left, unit_price_cents=unit_cents(item.item_price,
-                                 item.quantity_ordered), name=clean(item.title), channel_line_id=item.order_item_id))
-        shipping += cents(item.shipping_price) or 0
+        lines.append(charged_line(sku=item.sku, quantity=left, line_total=item.item_price,
+                                  charged_for=item.quantity_ordered, discount=item.promotion_discount,
+                                  tax=item.item_tax, name=clean(item.title), channel_line_id=item.order_item_id))
+        shipping += (cents(item.shipping_price) or 0) - abs(cents(item.shipping_discount) or 0)
+        shipping_tax += cents(item.shipping_tax) or 0
         currency = currency or item.currency
     if not lines:
         return Skip(order.order_id, "no items left to ship")
@@ -331,8 +352,11 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
         customer=CustomerDetails(name=name, email=clean(order.buyer_email, 254),
                                  phone=(order.address or {}).get("phone"), ship_to=order.address),
         payment_status=PaymentStatus.PENDING if order.status in UNPAID else PaymentStatus.PAID,
-        currency=(currency or "USD")[:3], shipping_cents=max(shipping, 0), service_level=clean(order.service_level, 40),
-        placed_at=parse_time(order.purchase_date))
+        currency=(currency or "USD")[:3], shipping_cents=max(shipping, 0), shipping_tax_cents=max(shipping_tax, 0),
+        service_level=clean(order.service_level, 40), placed_at=parse_time(order.purchase_date),
+        # Amazon's total is the whole order's: comparable only while none of it has shipped without us.
+        channel_total_cents=cents(order.total, default=None)
+        if not any(item.quantity_shipped for item in order.items) else None)
 
 
 def first_cursor(now: datetime | None = None) -> str:

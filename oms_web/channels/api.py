@@ -127,7 +127,16 @@ def openapi_document() -> dict:
                                        "description": "pending: the order waits under Awaiting payment "
                                                       "with its stock set aside; send it again with paid "
                                                       "(or without this field) to release it for shipping"},
-                    "shipping": money, "service_level": _text(Order.service_level),
+                    "shipping": money,
+                    "shipping_tax": {**money, "description": "Tax on the shipping; on the order's first invoice"},
+                    "discount": {**money, "description": "An order-wide discount (a coupon), spread over the "
+                                                         "lines in proportion to their value"},
+                    "tax": {**money, "description": "The tax of the lines that state none of their own, spread "
+                                                    "over them; without it those lines are taxed at the product's rate"},
+                    "prices_include_tax": {"type": "boolean", "default": False,
+                                           "description": "true: prices and shipping include their tax, which the "
+                                                          "total then does not add"},
+                    "service_level": _text(Order.service_level),
                     "customer": {"type": "object", "required": ["name"], "properties": {
                         "name": _text(Customer.name), "email": _text(Customer.email, format="email"),
                         "phone": _text(Customer.phone)}},
@@ -137,7 +146,9 @@ def openapi_document() -> dict:
                             "sku": _text(OrderLine.sku),
                             "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_LINE_QUANTITY},
                             "unit_price": money, "name": _text(OrderLine.name),
-                            "line_id": _text(OrderLine.channel_line_id)}}}}}}}},
+                            "line_id": _text(OrderLine.channel_line_id),
+                            "discount": {**money, "description": "The line's discount, for all its units"},
+                            "tax": {**money, "description": "The line's tax, for all its units"}}}}}}}}},
             "responses": {
                 "201": answer("Received", order_out),
                 "200": answer("Received before: the same order", order_out),

@@ -22,9 +22,9 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from ..domain.orders import CustomerDetails, LineRequest, NewOrder
+from ..domain.orders import CustomerDetails, NewOrder
 from ..models import Order, OrderLine, PaymentStatus, SalesChannel, ShipmentConfirmation
-from .importing import Skip, cents, clean, parse_time, ship_to, unit_cents
+from .importing import Skip, cents, charged_line, clean, parse_time, ship_to
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 TOKEN_PATH = "/identity/v1/oauth2/token"
@@ -185,8 +185,10 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
         return Skip(order_id, "already fulfilled on eBay")
     lines = []
     currency = None
+    partly_fulfilled = False
     for item in raw.get("lineItems") or []:
         if item.get("lineItemFulfillmentStatus") == "FULFILLED":
+            partly_fulfilled = True
             continue
         quantity = int(item.get("quantity") or 0)
         cost = item.get("lineItemCost") or {}
@@ -194,8 +196,8 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
         line_item_id = str(item.get("lineItemId") or "")
         # A listing without the seller's SKU still becomes a line: held until someone maps it.
         sku = clean(item.get("sku"), 64) or f"EBAY-{item.get('legacyItemId') or line_item_id}"[:64]
-        lines.append(LineRequest(sku=sku, quantity=quantity, unit_price_cents=unit_cents(cost.get("value"), quantity),
-                                 name=clean(item.get("title")), channel_line_id=line_item_id or None))
+        lines.append(charged_line(sku=sku, quantity=quantity, line_total=cost.get("value"), name=clean(item.get("title")),
+                                  channel_line_id=line_item_id or None))
     if not lines:
         return Skip(order_id, "no items left to ship")
     pricing = raw.get("pricingSummary") or {}
@@ -208,14 +210,23 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
                       postal_code=contact.get("postalCode"), country=contact.get("countryCode") or contact.get("country"),
                       phone=(to.get("primaryPhone") or {}).get("phoneNumber"))
     name = clean(to.get("fullName")) or clean((raw.get("buyer") or {}).get("username")) or "eBay buyer"
-    delivery = pricing.get("deliveryCost") or {}
+    def amount(key: str) -> int:  # eBay writes its discounts negative
+        return abs(cents((pricing.get(key) or {}).get("value")) or 0)
+
     return NewOrder(
         channel_id=channel.id, channel_order_id=order_id, lines=lines,
         customer=CustomerDetails(name=name, email=clean(to.get("email"), 254), ship_to=address,
                                  phone=(address or {}).get("phone")),
         payment_status=PaymentStatus.PAID if payment in PAID else PaymentStatus.PENDING,
         currency=((pricing.get("total") or {}).get("currency") or currency or "USD")[:3],
-        shipping_cents=max(cents(delivery.get("value")) or 0, 0),
+        # The order's discount and tax are spread over its lines; total = subtotal − discount + delivery + tax.
+        shipping_cents=max(amount("deliveryCost") - amount("deliveryDiscount"), 0),
+        # eBay's total holds the tax its pricingSummary states, and no other (tax eBay collects and remits
+        # itself is not the seller's): no stated tax is no tax, never our catalogue's rate.
+        discount_cents=amount("priceDiscount"), tax_cents=amount("tax"),
+        # eBay's total is the whole order's: comparable only while none of it has been fulfilled.
+        channel_total_cents=None if partly_fulfilled or not (pricing.get("total") or {}).get("value")
+        else amount("total"),
         service_level=clean(step.get("shippingServiceCode"), 40), placed_at=parse_time(raw.get("creationDate")))
 
 

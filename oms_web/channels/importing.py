@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ..domain import money
 from ..domain import orders as order_services
-from ..domain.orders import NewOrder
+from ..domain.orders import LineRequest, NewOrder
 from ..extensions import db
 from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
 from .arrivals import arrivals
@@ -30,7 +31,6 @@ SHIP_TO_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "coun
 
 # ---------------------------------------------------------------- money
 
-_CENT = Decimal("0.01")
 _NOT_MONEY = re.compile(r"[^0-9.,\-]")
 
 
@@ -85,12 +85,28 @@ def cents(value: Any, *, default: int | None = 0) -> int | None:
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def unit_cents(line_total: Any, quantity: int) -> int | None:
-    """The unit price, in cents, of a line whose channel gives price × quantity; None when not given."""
-    amount = decimal_amount(line_total)
-    if amount is None or quantity <= 0:
-        return None
-    return int((amount / quantity / _CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def charged_line(*, sku: str, quantity: int, line_total: Any, charged_for: int | None = None, discount: Any = None,
+                 tax: Any = None, name: str | None = None, channel_line_id: str | None = None) -> LineRequest:
+    """A line of `quantity` units whose channel states its money for `charged_for` units (default: the
+    same): the price of them all (`line_total`, price × quantity), their discount and their tax, as
+    money strings. Discounts written negative ("-5.00", as Amazon's reports do) count as discounts.
+
+    The unit price and its rounding are money.unit_of_total's. For fewer units than were charged (a
+    partly shipped order) discount and tax are their share.
+    """
+    charged_for = charged_for or quantity
+    total = cents(line_total, default=None)
+    discount_cents = abs(cents(discount) or 0)
+    tax_cents = None if tax is None or (isinstance(tax, str) and not tax.strip()) else abs(cents(tax) or 0)
+    unit = None
+    if total is not None and charged_for > 0:
+        unit, rounding = money.unit_of_total(abs(total), charged_for)
+        discount_cents += rounding
+    if charged_for != quantity:
+        discount_cents = money.share(discount_cents, quantity, charged_for)
+        tax_cents = None if tax_cents is None else money.share(tax_cents, quantity, charged_for)
+    return LineRequest(sku=sku, quantity=quantity, unit_price_cents=unit, name=name, channel_line_id=channel_line_id,
+                       discount_cents=discount_cents, tax_cents=tax_cents)
 
 
 # ISO 4217 codes in use, by the decimals of their minor unit. Amounts are kept in cents, so a currency

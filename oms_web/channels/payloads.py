@@ -229,6 +229,14 @@ class Reader:
             self.problem(key, "must be a date and time like \"2026-01-02T10:00:00Z\"")
         return moment
 
+    def flag(self, key: str, default: bool = False) -> bool:
+        """A JSON true or false; the default when absent. Anything else ("yes", 1) is refused."""
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(key, "must be true or false")
+            return default
+        return value
+
     def one_of(self, key: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.data.get(key, default)
         if not isinstance(value, str) or value not in allowed:

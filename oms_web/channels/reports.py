@@ -36,8 +36,8 @@ from ..domain.errors import InvalidInput, InvalidState, NotFound
 from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, Product, ReportUpload,
                       SalesChannel, utcnow)
 from .ebay import csv_line_id
-from .importing import (DUPLICATE, MoneyError, Outcome, Skip, Tally, canceled_after_import, cents, clean,
-                        existing_orders, import_orders, parse_time, ship_to, unit_cents)
+from .importing import (DUPLICATE, MoneyError, Outcome, Skip, Tally, canceled_after_import, cents, charged_line,
+                        clean, existing_orders, import_orders, parse_time, ship_to)
 
 AMAZON_ALL_ORDERS = "amazon-all-orders"
 AMAZON_UNSHIPPED = "amazon-unshipped"
@@ -89,7 +89,7 @@ class PreviewOrder:
     lines: int
     units: int
     currency: str
-    total_cents: int  # lines and shipping, before tax
+    total_cents: int  # lines less their discounts, and shipping, before tax
     status: str  # new | held (an unknown SKU) | duplicate (imported before)
     awaiting_payment: bool
 
@@ -152,9 +152,9 @@ def preview(channel: SalesChannel, kind: str, data: bytes) -> Preview:
         result.orders.append(PreviewOrder(
             channel_order_id=order.channel_order_id, customer=order.customer.name if order.customer else "",
             lines=len(order.lines), units=sum(line.quantity for line in order.lines), currency=order.currency,
-            total_cents=order.shipping_cents + sum(
+            total_cents=order.shipping_cents - order.discount_cents + sum(
                 line.quantity * (line.unit_price_cents if line.unit_price_cents is not None
-                                 else known[line.sku].price_cents if line.sku in known else 0)
+                                 else known[line.sku].price_cents if line.sku in known else 0) - line.discount_cents
                 for line in order.lines),
             status=status, awaiting_payment=order.payment_status is PaymentStatus.PENDING))
     result.updates = _updates(channel, parsed, seen, known)
@@ -419,6 +419,7 @@ class _Group:
     rows: list[Row] = field(default_factory=list)
     lines: list[LineRequest] = field(default_factory=list)
     shipping_cents: int = 0
+    shipping_tax_cents: int = 0
     bad: bool = False
 
 
@@ -453,11 +454,15 @@ def _amazon_rows(text: str, id_column: str, required: tuple[tuple[str, ...], ...
 
 
 def _add_amazon_line(group: _Group, row: Row, quantity: int, *, priced_for: int) -> None:
-    """An item row as an order line of `quantity` units; `item-price` is the price of `priced_for` units."""
-    group.lines.append(LineRequest(
-        sku=_sku(row.get("sku", "")), quantity=quantity, unit_price_cents=unit_cents(row.get("item-price", ""), priced_for),
+    """An item row as an order line of `quantity` units; the row's money (`item-price`, `item-tax`,
+    `item-promotion-discount`) is for `priced_for` units. Its shipping, less `ship-promotion-discount`,
+    and its `shipping-tax` go to the order."""
+    group.lines.append(charged_line(
+        sku=_sku(row.get("sku", "")), quantity=quantity, line_total=row.get("item-price", ""), charged_for=priced_for,
+        discount=row.get("item-promotion-discount", ""), tax=row.get("item-tax") or None,
         name=clean(row.get("product-name", "")), channel_line_id=clean(row.get("order-item-id", ""), 64)))
-    group.shipping_cents += cents(row.get("shipping-price", "")) or 0
+    group.shipping_cents += (cents(row.get("shipping-price", "")) or 0) - abs(cents(row.get("ship-promotion-discount", "")) or 0)
+    group.shipping_tax_cents += cents(row.get("shipping-tax", "")) or 0
 
 
 def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
@@ -503,6 +508,7 @@ def _amazon_all_orders(channel_id: int, text: str) -> ParsedFile:
                                                      country=first.get("ship-country", ""))),
             payment_status=PaymentStatus.PENDING if status == "pending" else PaymentStatus.PAID,
             currency=(first.get("currency", "") or "USD")[:3].upper(), shipping_cents=max(group.shipping_cents, 0),
+            shipping_tax_cents=max(group.shipping_tax_cents, 0),
             service_level=clean(first.get("ship-service-level", ""), 40),
             placed_at=parse_time(first.get("purchase-date", ""))))
     return parsed
@@ -556,6 +562,7 @@ def _amazon_unshipped(channel_id: int, text: str) -> ParsedFile:
                                 phone=first.get("ship-phone-number", ""))),
             payment_status=PaymentStatus.PENDING if unpaid else PaymentStatus.PAID,
             currency=(first.get("currency", "") or "USD")[:3].upper(), shipping_cents=max(group.shipping_cents, 0),
+            shipping_tax_cents=max(group.shipping_tax_cents, 0),
             service_level=clean(first.get("ship-service-level", ""), 40),
             placed_at=parse_time(first.get("purchase-date", ""))))
     return parsed

@@ -12,9 +12,9 @@ Our own JSON API keeps sku required, as its OpenAPI document says.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..domain import money as order_money
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import Address, Customer, Order, OrderLine, PaymentStatus, SalesChannel
 from .importing import Skip
@@ -33,11 +33,16 @@ def _placeholder_sku(store: str, line: Reader, ids: tuple[tuple[str, str], ...],
     return None
 
 
+LineMoney = Callable[[Reader, int, int], dict[str, Any]]
+
+
 def _lines(order: Reader, key: str, places: int, *, sku: str, quantity: str, price: str, name: str, line_id: str,
-           numeric_ids: bool = True, price_is_total: bool = False, price_rounded: bool = False,
-           placeholder: Callable[[Reader], str | None] | None = None) -> list[LineRequest]:
+           numeric_ids: bool = True, price_rounded: bool = False,
+           placeholder: Callable[[Reader], str | None] | None = None, money: LineMoney | None = None
+           ) -> list[LineRequest]:
     """The order's lines (named lines[i] in problems, whatever the store calls them). `placeholder(line)`
-    names a line the store sent without a SKU (None: refused)."""
+    names a line the store sent without a SKU (None: refused); `money(line, places, quantity)` gives the
+    line's discount and tax (and may set its unit price)."""
     if order.data.get(key) in (None, []):
         order.problem("lines", "at least one line is required")
     lines = []
@@ -49,14 +54,23 @@ def _lines(order: Reader, key: str, places: int, *, sku: str, quantity: str, pri
             if not line_sku:
                 item.problem(sku, "is required" + (" (or the line's id)" if placeholder else ""))
         qty = item.quantity(quantity)
-        cents = item.money(price, places, rounded=price_rounded)
-        if price_is_total:
-            cents = int((Decimal(cents) / qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        lines.append(LineRequest(sku=line_sku or "", quantity=qty, unit_price_cents=cents,
-                                 name=item.text(name, OrderLine.name),
-                                 channel_line_id=(item.store_id(line_id) if numeric_ids
-                                                  else item.text(line_id, OrderLine.channel_line_id))))
+        line = dict(sku=line_sku or "", quantity=qty, unit_price_cents=item.money(price, places, rounded=price_rounded),
+                    name=item.text(name, OrderLine.name),
+                    channel_line_id=(item.store_id(line_id) if numeric_ids
+                                     else item.text(line_id, OrderLine.channel_line_id)))
+        if money is not None:
+            line.update(money(item, places, qty))
+        lines.append(LineRequest(**line))
     return lines
+
+
+def _sum_of(data: Reader, key: str, amount: str, places: int) -> int | None:
+    """The sum of `amount` over a list of objects (Shopify's discount_allocations, tax_lines); None when
+    the list is absent, so that "no figure" and "zero" stay apart."""
+    entries = data.objects(key)
+    if entries is None:
+        return None
+    return sum(entry.money(amount, places, default=0) for entry in entries)
 
 
 # Where each part of an address is kept: the Address model's columns (the ship-to JSON has the same parts).
@@ -103,8 +117,12 @@ def from_json_api(channel_id: int, payload: Any) -> NewOrder:
     payment = order.one_of("payment_status", ("paid", "pending"), "paid")
     currency, places = order.currency("currency")
     lines = _lines(order, "lines", places, sku="sku", quantity="quantity", price="unit_price", name="name",
-                   line_id="line_id", numeric_ids=False)
+                   line_id="line_id", numeric_ids=False, money=_api_line_money)
     shipping = order.money("shipping", places, default=0)
+    charges = dict(shipping_tax_cents=order.money("shipping_tax", places, default=0),
+                   discount_cents=order.money("discount", places, default=0),
+                   tax_cents=None if order.data.get("tax") is None else order.money("tax", places))
+    tax_included = order.flag("prices_include_tax")
     ship_to = _address(order.object("ship_to"), OUR_ADDRESS)
     bill_to = _address(order.object("bill_to"), OUR_ADDRESS)
     service_level = order.text("service_level", Order.service_level)
@@ -112,7 +130,14 @@ def from_json_api(channel_id: int, payload: Any) -> NewOrder:
     return NewOrder(channel_id=channel_id, channel_order_id=order_id, lines=lines, currency=currency,
                     customer=CustomerDetails(name=name or "", email=email, phone=phone, ship_to=ship_to,
                                              bill_to=bill_to or ship_to),
-                    payment_status=PaymentStatus(payment), shipping_cents=shipping, service_level=service_level)
+                    payment_status=PaymentStatus(payment), shipping_cents=shipping, service_level=service_level,
+                    tax_included=tax_included, **charges)
+
+
+def _api_line_money(line: Reader, places: int, quantity: int) -> dict[str, Any]:
+    """A line's optional `discount` (for all its units) and `tax` (without it: the product's rate)."""
+    return {"discount_cents": line.money("discount", places, default=0),
+            "tax_cents": None if line.data.get("tax") is None else line.money("tax", places)}
 
 
 SHOPIFY_ADDRESS = {"name": "name", "line1": "address1", "line2": "address2", "city": "city", "region": "province",
@@ -137,8 +162,9 @@ def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
         return Skip(order_id or "", f"{'cancelled' if cancelled else status} on {channel.name}", canceled=True)
     currency, places = order.currency("currency")
     lines = _lines(order, "line_items", places, sku="sku", quantity="quantity", price="price", name="title",
-                   line_id="id", placeholder=lambda line: _placeholder_sku("SHOPIFY", line, SHOPIFY_LINE_IDS))
-    shipping = sum(line.money("price", places, default=0) for line in order.objects("shipping_lines") or [])
+                   line_id="id", placeholder=lambda line: _placeholder_sku("SHOPIFY", line, SHOPIFY_LINE_IDS),
+                   money=_shopify_line_money)
+    charges = _shopify_charges(order, places, lines)
     customer = order.object("customer")
     ship_to_data = order.object("shipping_address")
     ship_to = _address(ship_to_data, SHOPIFY_ADDRESS)
@@ -155,7 +181,36 @@ def from_shopify(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
                     customer=CustomerDetails(name=name, email=email, phone=phone, ship_to=ship_to,
                                              bill_to=bill_to or ship_to),
                     payment_status=PaymentStatus.PAID if status in SHOPIFY_PAID else PaymentStatus.PENDING,
-                    shipping_cents=shipping, placed_at=placed_at, extra={"name": number})
+                    placed_at=placed_at, extra={"name": number}, **charges)
+
+
+def _shopify_line_money(line: Reader, places: int, quantity: int) -> dict[str, Any]:
+    """A line's discounts (its discount_allocations: its own and its share of the order's) and its
+    tax_lines, each for all its units."""
+    return {"discount_cents": _sum_of(line, "discount_allocations", "amount", places) or 0,
+            "tax_cents": _sum_of(line, "tax_lines", "price", places)}
+
+
+def _shopify_charges(order: Reader, places: int, lines: list[LineRequest]) -> dict[str, Any]:
+    """The order's shipping (each shipping line's discounted_price), the shipping's tax, and what the
+    lines do not carry: total_discounts of an order whose lines have no discount_allocations, the
+    total_tax (less the shipping's) of an order whose lines have no tax_lines. `taxes_included`: the
+    prices include their tax, so total_price does not add it."""
+    shipping = shipping_tax = 0
+    for entry in order.objects("shipping_lines") or []:
+        charged = "price" if entry.data.get("discounted_price") in (None, "") else "discounted_price"
+        shipping += entry.money(charged, places, default=0)
+        shipping_tax += _sum_of(entry, "tax_lines", "price", places) or 0
+    items = order.data.get("line_items") if isinstance(order.data.get("line_items"), list) else []
+    charges: dict[str, Any] = {"shipping_cents": shipping, "shipping_tax_cents": shipping_tax,
+                               "tax_included": order.flag("taxes_included")}
+    if not any(isinstance(item, dict) and item.get("discount_allocations") for item in items):
+        charges["discount_cents"] = order.money("total_discounts", places, default=0)
+    if order.data.get("total_tax") not in (None, "") and all(line.tax_cents is None for line in lines):
+        charges["tax_cents"] = max(order.money("total_tax", places) - shipping_tax, 0)
+    if order.data.get("total_price") not in (None, ""):
+        charges["channel_total_cents"] = order.money("total_price", places)
+    return charges
 
 
 WOO_ADDRESS = {"line1": "address_1", "line2": "address_2", "city": "city", "region": "state",
@@ -190,8 +245,10 @@ def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
     # to the currency's decimals, not refused. Its totals are exact strings and are held to them.
     lines = _lines(order, "line_items", places, sku="sku", quantity="quantity", price="price", name="name",
                    line_id="id", price_rounded=True,
-                   placeholder=lambda line: _placeholder_sku("WOO", line, WOO_LINE_IDS, digits_too=True))
+                   placeholder=lambda line: _placeholder_sku("WOO", line, WOO_LINE_IDS, digits_too=True),
+                   money=_woo_line_money)
     shipping = order.money("shipping_total", places, default=0)
+    charges = _woo_charges(order, places, lines)
     billing = order.object("billing")
     ship_to = _woo_address(order.object("shipping")) or _woo_address(billing)
     bill_to = _woo_address(billing)
@@ -204,4 +261,33 @@ def from_woocommerce(channel: SalesChannel, payload: Any) -> NewOrder | Skip:
                     customer=CustomerDetails(name=name, email=email, phone=phone, ship_to=ship_to,
                                              bill_to=bill_to or ship_to),
                     payment_status=PaymentStatus.PAID if status in WOO_PAID else PaymentStatus.PENDING,
-                    shipping_cents=shipping, placed_at=placed_at)
+                    shipping_cents=shipping, placed_at=placed_at, **charges)
+
+
+def _woo_line_money(line: Reader, places: int, quantity: int) -> dict[str, Any]:
+    """A line priced as WooCommerce prices it: `subtotal` before discounts and `total` after, both for
+    all its units and before tax (Woo keeps line totals net even when prices are entered with tax),
+    and its `total_tax`. Without a subtotal the line's `price` stands, with no discount."""
+    figures: dict[str, Any] = {}
+    if line.data.get("subtotal") not in (None, ""):
+        subtotal = line.money("subtotal", places)
+        total = line.money("total", places, default=subtotal)
+        unit, rounding = order_money.unit_of_total(subtotal, quantity)
+        figures.update(unit_price_cents=unit, discount_cents=max(subtotal - total, 0) + rounding)
+    if line.data.get("total_tax") not in (None, ""):
+        figures["tax_cents"] = line.money("total_tax", places)
+    return figures
+
+
+def _woo_charges(order: Reader, places: int, lines: list[LineRequest]) -> dict[str, Any]:
+    """The shipping's tax, and what the lines do not carry: discount_total when no line has a subtotal,
+    total_tax (less the shipping's) when no line has a total_tax."""
+    items = order.data.get("line_items") if isinstance(order.data.get("line_items"), list) else []
+    charges: dict[str, Any] = {"shipping_tax_cents": order.money("shipping_tax", places, default=0)}
+    if not any(isinstance(item, dict) and item.get("subtotal") not in (None, "") for item in items):
+        charges["discount_cents"] = order.money("discount_total", places, default=0)
+    if order.data.get("total_tax") not in (None, "") and all(line.tax_cents is None for line in lines):
+        charges["tax_cents"] = max(order.money("total_tax", places) - charges["shipping_tax_cents"], 0)
+    if order.data.get("total") not in (None, ""):
+        charges["channel_total_cents"] = order.money("total", places)
+    return charges

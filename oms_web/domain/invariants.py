@@ -5,6 +5,7 @@
 3. every line: 0 <= shipped <= allocated <= ordered, and invoiced <= shipped.
 4. in hand and committed each equal the sum of the product's ledger deltas.
 5. invoice numbers are unique and gapless, in issue order.
+7. (its money part) a wholly invoiced order's invoices add up to its total and its tax exactly.
 Also checked, since the board relies on them: each order's stored segment and the segment counts.
 """
 from __future__ import annotations
@@ -70,9 +71,25 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
             found.append(Violation("5 gapless invoice numbers", f"invoice #{position} in issue order", position, number))
             break
 
+    found.extend(_check_invoiced_money())
     if segments:
         found.extend(_check_segments())
     return found
+
+
+def _check_invoiced_money() -> list[Violation]:
+    """Orders with every unit invoiced whose invoices do not add up to the order's total or tax."""
+    not_all_invoiced = sa.select(OrderLine.id).where(OrderLine.order_id == Order.id,
+                                                     OrderLine.invoiced < OrderLine.ordered).exists()
+    sums = (sa.select(Invoice.order_id, sa.func.sum(Invoice.total_cents).label("total"),
+                      sa.func.sum(Invoice.tax_cents).label("tax")).group_by(Invoice.order_id).subquery())
+    rows = db.session.execute(
+        sa.select(Order.id, Order.total_cents, Order.tax_cents, sums.c.total, sums.c.tax)
+        .join(sums, sums.c.order_id == Order.id)
+        .where(~not_all_invoiced, sa.or_(sums.c.total != Order.total_cents, sums.c.tax != Order.tax_cents)))
+    return [Violation("7 invoices add up to the order", f"order {Order.number_of(order_id)}",
+                      f"total {total}, tax {tax}", f"total {invoiced_total}, tax {invoiced_tax}")
+            for order_id, total, tax, invoiced_total, invoiced_tax in rows]
 
 
 def _check_segments() -> list[Violation]:

@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from ..database import service
 from ..extensions import db
 from ..models import Counter, Invoice, InvoiceLine, OrderStatus, Shipment, User
-from . import events
+from . import events, money
 from .errors import InvalidInput, InvalidState
 from .locking import lock_order
-from .orders import line_tax_cents
 
 INVOICE_COUNTER = "invoice_number"
 
@@ -25,11 +24,22 @@ def next_invoice_number() -> int:
     ).scalar_one()
 
 
+def invoiced_money(order_id: int) -> dict[int, tuple[int, int]]:
+    """(discount, tax) the order's invoices have charged so far, by order line."""
+    rows = db.session.execute(
+        sa.select(InvoiceLine.order_line_id, sa.func.sum(InvoiceLine.discount_cents), sa.func.sum(InvoiceLine.tax_cents))
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(Invoice.order_id == order_id)
+        .group_by(InvoiceLine.order_line_id))
+    return {line_id: (int(discount), int(tax)) for line_id, discount, tax in rows}
+
+
 @service
 def issue_invoice(actor: User, order_id: int, shipment_id: int | None = None) -> Invoice:
     """Invoice a shipment's units, or (without a shipment) every shipped unit not yet invoiced.
 
-    The order's shipping charge goes on its first invoice. Raises InvalidState when there is nothing
+    Each line's discount and tax are invoiced in proportion to its units, the last invoice of a line
+    taking the remainder; the order's shipping charge and shipping tax go on its first invoice. So an
+    order's invoices add up to its total and tax to the cent. Raises InvalidState when there is nothing
     to invoice or the shipment was invoiced already; InvalidInput for a shipment of another order.
     """
     order = lock_order(order_id)
@@ -51,21 +61,31 @@ def issue_invoice(actor: User, order_id: int, shipment_id: int | None = None) ->
         if not quantities:
             raise InvalidState(f"{order.number} has no shipped units waiting to be invoiced")
 
+    earlier = invoiced_money(order.id)
     first = not order.invoices
     invoice = Invoice(number=next_invoice_number(), order=order, shipment_id=shipment_id, currency=order.currency,
-                      shipping_cents=order.shipping_cents if first else 0, subtotal_cents=0, tax_cents=0,
-                      total_cents=0, issued_by_id=actor.id if actor else None)
+                      shipping_cents=order.shipping_cents if first else 0, subtotal_cents=0, discount_cents=0,
+                      tax_cents=0, total_cents=0, issued_by_id=actor.id if actor else None)
     for line_id in sorted(quantities):
         line, quantity = lines[line_id], quantities[line_id]
+        # The line's discount and tax so far (its share of the units invoiced after this one), less what
+        # earlier invoices took: the line's last invoice takes the remainder, so its invoices add up to
+        # the line's figures to the cent.
+        discount_before, tax_before = earlier.get(line.id, (0, 0))
+        invoiced_after = line.invoiced + quantity
         invoice.lines.append(InvoiceLine(
             order_line_id=line.id, sku=line.sku, name=line.name, quantity=quantity,
-            unit_price_cents=line.unit_price_cents, tax_rate_bp=line.tax_rate_bp,
+            unit_price_cents=line.unit_price_cents, tax_rate_bp=money.stated_rate_bp(line, order.tax_included),
             line_total_cents=quantity * line.unit_price_cents,
-            tax_cents=line_tax_cents(quantity, line.unit_price_cents, line.tax_rate_bp)))
-        line.invoiced = line.invoiced + quantity
-    invoice.subtotal_cents = sum(l.line_total_cents for l in invoice.lines)
-    invoice.tax_cents = sum(l.tax_cents for l in invoice.lines)
-    invoice.total_cents = invoice.subtotal_cents + invoice.tax_cents + invoice.shipping_cents
+            discount_cents=money.share(line.discount_cents, invoiced_after, line.ordered) - discount_before,
+            tax_cents=money.share(money.line_tax(line), invoiced_after, line.ordered) - tax_before))
+        line.invoiced = invoiced_after
+    figures = money.totals(
+        sum(l.line_total_cents for l in invoice.lines), sum(l.discount_cents for l in invoice.lines),
+        sum(l.tax_cents for l in invoice.lines) + (order.shipping_tax_cents if first else 0),
+        invoice.shipping_cents, order.tax_included)
+    invoice.subtotal_cents, invoice.discount_cents = figures.subtotal_cents, figures.discount_cents
+    invoice.tax_cents, invoice.total_cents = figures.tax_cents, figures.total_cents
     db.session.add(invoice)
     db.session.flush()
     events.record(order, actor, "invoiced", f"{invoice.display_number} issued for "

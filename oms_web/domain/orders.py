@@ -19,10 +19,12 @@ from ..database import RetryTransaction, may_retry, service
 from ..extensions import db
 from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
                       SalesChannel, StockMove, User, utcnow)
-from . import events, stock
+from . import events, money, stock
 from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
                      QuantityTooLarge, Shortfall)
+from .invoicing import invoiced_money
 from .locking import lock_order, lock_orders, lock_products
+from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
 
 MAX_LINE_QUANTITY = 100_000
@@ -39,6 +41,8 @@ class LineRequest:
     unit_price_cents: int | None = None  # None: the product's price
     name: str | None = None
     channel_line_id: str | None = None
+    discount_cents: int = 0  # the line's discounts, in cents, for all its units
+    tax_cents: int | None = None  # the line's tax as the channel charged it; None: at the product's rate
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,16 @@ class NewOrder:
     channel_order_id: str | None = None
     payment_status: PaymentStatus = PaymentStatus.PAID
     currency: str = "USD"
-    shipping_cents: int = 0
+    shipping_cents: int = 0  # after any shipping discount
+    shipping_tax_cents: int = 0
+    # An order-wide discount (a coupon the channel does not spread over the lines) and the tax of the
+    # lines that state none: each is spread over those lines in proportion to their value.
+    discount_cents: int = 0
+    tax_cents: int | None = None
+    tax_included: bool = False  # the channel's prices include their tax (EU shops)
+    # The total the channel states (Shopify's total_price, ...): should ours differ (a charge we do not
+    # carry, such as a tip or a duty), the order's timeline says so from the start.
+    channel_total_cents: int | None = None
     service_level: str | None = None
     placed_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,16 +114,11 @@ def _check_price(value: Any) -> int:
     return value
 
 
-def line_tax_cents(quantity: int, unit_price_cents: int, tax_rate_bp: int) -> int:
-    """Tax on a line, rounded half up to the cent."""
-    return (quantity * unit_price_cents * tax_rate_bp + 5_000) // 10_000
-
-
 def refresh_order(order: Order) -> None:
     """Recompute what follows from the lines: totals, Fulfilled once complete, and the board segment."""
-    order.subtotal_cents = sum(l.ordered * l.unit_price_cents for l in order.lines)
-    order.tax_cents = sum(line_tax_cents(l.ordered, l.unit_price_cents, l.tax_rate_bp) for l in order.lines)
-    order.total_cents = order.subtotal_cents + order.tax_cents + order.shipping_cents
+    figures = money.order_totals(order)
+    order.subtotal_cents, order.discount_cents = figures.subtotal_cents, figures.discount_cents
+    order.tax_cents, order.total_cents = figures.tax_cents, figures.total_cents
     if is_complete(order):
         order.status = OrderStatus.FULFILLED
         order.fulfilled_at = utcnow()
@@ -237,7 +245,7 @@ def _create_order_row_by_row(actor: User | None, channel: SalesChannel | None, n
         _refuse_duplicate(channel, channel_order_id)
         raise
     set_segment(order, segment_of(order), is_new=True)
-    _record_creation(order, actor, events.line_numbers(order.lines))
+    _record_creation(order, actor, events.line_numbers(order.lines), new.channel_total_cents)
     if not order.hold_reason and from_channel:
         _allocate_and_describe(order, actor)
     refresh_order(order)
@@ -264,11 +272,36 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
         if len(request.sku) > 64 or len(request.channel_line_id or "") > 64:
             raise InvalidInput(f"SKU {request.sku[:20]}…: a SKU or a channel line id has at most 64 characters",
                                field="sku")
-    if isinstance(new.shipping_cents, bool) or not isinstance(new.shipping_cents, int) or new.shipping_cents < 0:
-        raise InvalidInput("Shipping must be zero or more, in cents", field="shipping")
-    if new.shipping_cents > MAX_PRICE_CENTS:
-        raise InvalidInput(f"Shipping must be at most {MAX_PRICE_CENTS:,} cents", field="shipping")
+    _check_cents(new.shipping_cents, "Shipping", "shipping")
+    _check_cents(new.shipping_tax_cents, "Shipping tax", "shipping_tax")
+    _check_cents(new.discount_cents, "The order's discount", "discount")
+    if new.tax_cents is not None:
+        _check_cents(new.tax_cents, "Tax", "tax")
+    if new.channel_total_cents is not None:
+        _check_cents(new.channel_total_cents, "The channel's total", "total")
+    net: int | None = 0  # None: a line takes the catalogue's price, not known yet
+    for request in new.lines:
+        _check_cents(request.discount_cents, f"{request.sku[:20]}: the discount", "discount")
+        if request.tax_cents is not None:
+            _check_cents(request.tax_cents, f"{request.sku[:20]}: the tax", "tax")
+        if request.unit_price_cents is None:
+            net = None
+            continue
+        line_gross = request.quantity * request.unit_price_cents
+        if request.discount_cents > line_gross:
+            raise InvalidInput(f"{request.sku[:20]}: the discount is more than the line's price", field="discount")
+        if net is not None:
+            net += line_gross - request.discount_cents
+    if net is not None and new.discount_cents > net:
+        raise InvalidInput("The order's discount is more than its lines' price", field="discount")
     return from_channel
+
+
+def _check_cents(value: Any, what: str, field_name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} must be zero or more, in cents", field=field_name)
+    if value > MAX_PRICE_CENTS:
+        raise InvalidInput(f"{what} must be at most {MAX_PRICE_CENTS:,} cents", field=field_name)
 
 
 def _customer_of(new: NewOrder) -> tuple[Customer, CustomerDetails]:
@@ -301,6 +334,7 @@ def _order_values(channel: SalesChannel, new: NewOrder, products: dict[str, Prod
         channel_id=channel.id, channel_order_id=(new.channel_order_id or "").strip() or None,
         ship_to=details.ship_to, bill_to=details.bill_to or details.ship_to,
         currency=(new.currency or "USD").upper()[:3], shipping_cents=new.shipping_cents,
+        shipping_tax_cents=new.shipping_tax_cents, tax_included=new.tax_included,
         service_level=new.service_level, payment_status=new.payment_status,
         status=OrderStatus.FINALIZED if from_channel else OrderStatus.DRAFT,
         created_at=new.placed_at or now, finalized_at=now if from_channel else None,
@@ -315,22 +349,48 @@ def _order_values(channel: SalesChannel, new: NewOrder, products: dict[str, Prod
             channel_line_id=request.channel_line_id, ordered=request.quantity, allocated=0, shipped=0, invoiced=0,
             unit_price_cents=request.unit_price_cents if request.unit_price_cents is not None
             else (product.price_cents if product else 0),
-            tax_rate_bp=_tax_rate(product)))
+            tax_rate_bp=_tax_rate(product), discount_cents=request.discount_cents, tax_cents=request.tax_cents))
+    _spread_order_money(new, lines)
     return order, lines
 
 
-def _record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]]) -> None:
-    for kind, message, data in _creation_events(order.channel, order, numbers):
+def _spread_order_money(new: NewOrder, lines: list[dict[str, Any]]) -> None:
+    """The order-wide discount over all lines, and the order's tax over the lines that state none, each
+    in proportion to the lines' value: partial invoices then carry their share, and add up exactly."""
+    if new.discount_cents:
+        parts = money.spread(new.discount_cents, [l["ordered"] * l["unit_price_cents"] - l["discount_cents"]
+                                                  for l in lines])
+        for line, part in zip(lines, parts):
+            line["discount_cents"] += part
+    untaxed = [l for l in lines if l["tax_cents"] is None]
+    if new.tax_cents is not None and untaxed:
+        parts = money.spread(new.tax_cents, [l["ordered"] * l["unit_price_cents"] - l["discount_cents"]
+                                             for l in untaxed])
+        for line, part in zip(untaxed, parts):
+            line["tax_cents"] = part
+
+
+def _record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]],
+                     channel_total: int | None = None) -> None:
+    for kind, message, data in _creation_events(order.channel, order, numbers, channel_total):
         events.record(order, actor, kind, message, **data)
 
 
-def _creation_events(channel: SalesChannel, order: Any, numbers: list[dict[str, Any]]) -> list[tuple[str, str, dict]]:
-    """The timeline of a new order: created (with its lines' numbers), and held when it is."""
+def _creation_events(channel: SalesChannel, order: Any, numbers: list[dict[str, Any]],
+                     channel_total: int | None = None) -> list[tuple[str, str, dict]]:
+    """The timeline of a new order: created (with its lines' numbers), held when it is, and a total
+    that differs from the one its channel states."""
     made = [("created", f"Created from {channel.name}"
              + (f" order {order.channel_order_id}" if order.channel_order_id else "")
              + (" as a draft" if order.status is OrderStatus.DRAFT else ""), {"lines": numbers})]
     if order.hold_reason:
         made.append(("held", order.hold_reason, {}))
+    total = money.order_totals(order).total_cents
+    if channel_total is not None and channel_total != total:
+        made.append(("total_differs", f"{channel.name} totals this order at "
+                     f"{money.amount_text(channel_total, order.currency)}; its lines, discounts, shipping and tax "
+                     f"come to {money.amount_text(total, order.currency)} here", {
+                         "channel_total_cents": channel_total, "total_cents": total}))
     return made
 
 
@@ -475,10 +535,10 @@ class _Draft(SimpleNamespace):
 
 _ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", "segment", "hold_reason",
                   "customer_id", "customer_name", "email", "ship_to", "bill_to", "service_level", "currency",
-                  "subtotal_cents", "tax_cents", "shipping_cents", "total_cents", "created_at", "updated_at",
-                  "finalized_at")
+                  "subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "shipping_tax_cents",
+                  "tax_included", "total_cents", "created_at", "updated_at", "finalized_at")
 _LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
-                 "unit_price_cents", "tax_rate_bp")
+                 "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents")
 
 
 def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesChannel]],
@@ -534,7 +594,7 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
                     committed[line.product_id] = committed.get(line.product_id, 0) + take
                     order.moves.append((line.product_id, take))
         set_segment(order, segment_of(order), is_new=True)
-        order.events = _creation_events(channel, order, numbers)
+        order.events = _creation_events(channel, order, numbers, new.channel_total_cents)
         taken = sum(units for _, units in order.moves)
         backordered = sum(line.ordered - line.allocated for line in order.lines)
         if not order.hold_reason and (taken or backordered):
@@ -843,11 +903,12 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
 
     finalized = order.status is OrderStatus.FINALIZED
     freed: set[int] = set()
+    invoiced_so_far = invoiced_money(order.id) if any(line.invoiced for line in order.lines) else {}
     for change in changes:
         if change.line_id is None:
             product = products[change.sku.strip()]
             line = OrderLine(product=product, sku=product.sku, name=product.name, ordered=change.quantity,
-                             allocated=0, shipped=0, invoiced=0, tax_rate_bp=_tax_rate(product),
+                             allocated=0, shipped=0, invoiced=0, tax_rate_bp=_tax_rate(product), discount_cents=0,
                              unit_price_cents=change.unit_price_cents if change.unit_price_cents is not None
                              else product.price_cents)
             order.lines.append(line)
@@ -857,6 +918,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
             line.unit_price_cents = change.unit_price_cents
         if finalized and stock.release_line(line, actor, keep=max(change.quantity - line.shipped, 0)):
             freed.add(line.product_id)
+        money.rescale_line(line, change.quantity, invoiced_so_far.get(line.id, (0, 0)))
         line.ordered = change.quantity
         if line.ordered == 0:
             order.lines.remove(line)

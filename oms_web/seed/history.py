@@ -33,7 +33,7 @@ from itertools import count
 import sqlalchemy as sa
 
 from ..models import ChannelKind, OrderStatus, PaymentStatus, Segment
-from ..domain.orders import line_tax_cents
+from ..domain.money import line_tax_cents, share
 from ..domain.segments import segment_of
 from . import catalogue
 from .bulk import BulkWriter
@@ -668,7 +668,10 @@ class History:
         new_line_id = self.new_id["invoice_lines"]
         for line, quantity in sorted(plan.items, key=lambda item: item[0].id):
             line_total = quantity * line.price
-            line_tax = line_tax_cents(quantity, line.price, line.tax_bp)
+            # As invoicing.issue_invoice: the line's tax shared by units, so partial invoices add up to it.
+            whole_tax = line_tax_cents(line.ordered, line.price, line.tax_bp)
+            line_tax = (share(whole_tax, line.invoiced_now + quantity, line.ordered)
+                        - share(whole_tax, line.invoiced_now, line.ordered))
             self.rows["invoice_lines"].append((new_line_id(), invoice_id, line.id, line.sku,
                                                line.name, quantity, line.price, line.tax_bp, line_total, line_tax))
             line.invoiced_now += quantity

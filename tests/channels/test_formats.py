@@ -10,7 +10,7 @@ import requests
 
 from oms_web.channels.amazon import UPLOAD_COLUMNS, confirmation_upload_file
 from oms_web.channels.ebay import orders_query
-from oms_web.channels.importing import MoneyError, cents, country_code, ship_to, unit_cents
+from oms_web.channels.importing import MoneyError, cents, charged_line, country_code, ship_to
 from oms_web.channels.transport import Transport, operation_of, retry_after_s
 
 
@@ -33,11 +33,22 @@ def test_an_empty_amount_is_the_default_not_zero_by_accident():
     assert cents("") == 0 and cents(None, default=None) is None and cents("  ", default=None) is None
 
 
-def test_a_line_total_is_divided_into_a_unit_price_rounded_half_up():
-    assert unit_cents("25.00", 2) == 1250
-    assert unit_cents("10.00", 3) == 333
-    assert unit_cents("0.05", 2) == 3  # 2.5 cents rounds up
-    assert unit_cents("", 2) is None and unit_cents("5.00", 0) is None
+def priced(line_total: str, quantity: int, **money: str) -> tuple:
+    line = charged_line(sku="A", quantity=quantity, line_total=line_total, **money)
+    return line.unit_price_cents, line.discount_cents, line.tax_cents
+
+
+def test_a_line_total_is_divided_into_a_unit_price_that_keeps_the_total_to_the_cent():
+    assert priced("25.00", 2) == (1250, 0, None)
+    assert priced("10.00", 3) == (334, 2, None)  # 3 × 3.34 − 0.02 = 10.00
+    assert priced("0.05", 2) == (3, 1, None)
+    assert priced("", 2) == (None, 0, None)
+    assert priced("19.99", 3, discount="-5.00", tax="1.60") == (667, 502, 160)  # a discount written negative
+
+
+def test_units_left_of_a_partly_shipped_line_take_their_share_of_its_discount_and_tax():
+    line = charged_line(sku="A", quantity=1, charged_for=3, line_total="30.00", discount="3.00", tax="2.71")
+    assert (line.unit_price_cents, line.discount_cents, line.tax_cents) == (1000, 100, 90)
 
 
 def test_a_channel_address_maps_to_the_order_ship_to_keys():

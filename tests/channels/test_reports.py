@@ -75,8 +75,10 @@ def test_an_all_orders_report_is_read_by_header_name_whatever_columns_it_adds_dr
     orders = orders_of(amazon)
     assert sorted(orders) == ["026-0000001-0000001", "026-0000003-0000003"]
     two_items = orders["026-0000001-0000001"]
-    assert [(l.sku, l.ordered, l.allocated, l.unit_price_cents) for l in two_items.lines] == [
-        ("A", 2, 2, 1250), ("B", 3, 3, 333)]
+    # 10.00 for 3: 3.34 each less 0.02, so that the line costs what Amazon charged to the cent.
+    assert [(l.sku, l.ordered, l.allocated, l.unit_price_cents, l.discount_cents) for l in two_items.lines] == [
+        ("A", 2, 2, 1250, 0), ("B", 3, 3, 334, 2)]
+    assert two_items.subtotal_cents - two_items.discount_cents == 2500 + 1000
     assert two_items.shipping_cents == 499 and two_items.currency == "GBP"
     assert two_items.ship_to["postal_code"] == "LS1 4DY" and two_items.ship_to["country"] == "GB"
     assert orders["026-0000003-0000003"].segment is Segment.AWAITING_PAYMENT

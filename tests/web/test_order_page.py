@@ -181,3 +181,16 @@ def test_the_order_page_shows_only_the_actions_the_role_may_take(shop, as_staff,
     order = shop.web_order(("A", 1))
     assert f"/orders/{order.id}/void" not in as_staff.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f"/orders/{order.id}/void" in as_admin.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
+def test_the_order_page_shows_subtotal_discounts_shipping_tax_and_total(shop, as_staff):
+    shop.product("A", in_hand=10)
+    order = orders.create_order(None, NewOrder(
+        channel_id=shop.web.id, channel_order_id="W-MONEY", customer=CustomerDetails(name="Ada Lovelace"),
+        lines=[LineRequest("A", 3, unit_price_cents=1999, discount_cents=600, tax_cents=479)],
+        shipping_cents=499, shipping_tax_cents=44))
+
+    page = re.sub(r"<[^>]+>", " ", as_staff.get(f"/orders/{order.id}").get_data(as_text=True))
+    page = re.sub(r"\s+", " ", page)
+
+    assert "Subtotal USD 59.97 Discounts −USD 6.00 Shipping USD 4.99 Tax USD 5.23 Total USD 64.19" in page
