@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
 from ..extensions import db
-from ..models import (Order, OrderLine, OrderStatus, Product, SalesChannel, Segment, Shipment, ShipmentLine,
+from ..models import (HourlyOrderCount, Order, OrderLine, OrderStatus, Product, SalesChannel, Segment, Shipment, ShipmentLine,
                       ShipmentStatus)
+from .hourly_counts import first_hour_from
 from .segments import segment_counts
 
 FINALIZED_SEGMENTS = (Segment.NEEDS_ATTENTION, Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK,
@@ -64,16 +64,7 @@ def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> 
         sa.select(Product).where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)
         .order_by(Product.stock_in_hand - Product.stock_committed, Product.sku).limit(10)).all()
     days = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
-    index = {d: i for i, d in enumerate(days)}
-    per_channel: dict[int, list[int]] = {}
-    # Counted per UTC hour by the database, then put on the shop's days here (a zone half an hour off
-    # UTC puts half an hour's orders on the neighbouring day).
-    for hour, channel_id, n in db.session.execute(
-            sa.select(_utc_hour(Order.created_at).label("hour"), Order.channel_id, sa.func.count())
-            .where(Order.created_at >= utc_start_of(days[0], zone)).group_by("hour", Order.channel_id)):
-        local_day = datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(zone).date()
-        if local_day in index:
-            per_channel.setdefault(channel_id, [0] * CHART_DAYS)[index[local_day]] += n
+    per_channel = orders_per_day(days, zone)
     channels = [ChannelSeries(channel.name, per_channel.get(channel.id, [0] * CHART_DAYS))
                 for channel in db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.id))]
     return OverviewFigures(segments=segments, by_status=by_status, total=sum(segments.values()),
@@ -87,18 +78,18 @@ def utc_start_of(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-class _utc_hour(sa.sql.functions.FunctionElement):
-    """'YYYY-MM-DD HH' of a timestamp column, in SQLite's words or PostgreSQL's."""
+def orders_per_day(days: list[date], zone: tzinfo) -> dict[int, list[int]]:
+    """Orders per channel on each of the shop's consecutive `days`, from the hourly counters.
 
-    type = sa.String()
-    inherit_cache = True
-
-
-@compiles(_utc_hour, "sqlite")
-def _utc_hour_sqlite(element, compiler, **kw) -> str:
-    return f"strftime('%Y-%m-%d %H', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_utc_hour, "postgresql")
-def _utc_hour_postgresql(element, compiler, **kw) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD HH24')"
+    An hour counts on the shop's day its start falls on (a zone half an hour off UTC puts half an
+    hour's orders on the neighbouring day). The database sums the hours between the days' first
+    hours, so a month costs a few hundred counter rows, whatever the number of orders."""
+    first_hours = [first_hour_from(utc_start_of(day, zone)) for day in [*days, days[-1] + timedelta(days=1)]]
+    hour = HourlyOrderCount.utc_hour
+    day = sa.case(*[(hour < first, i) for i, first in enumerate(first_hours[1:-1])], else_=len(days) - 1)
+    per_channel: dict[int, list[int]] = {}
+    for channel_id, index, n in db.session.execute(
+            sa.select(HourlyOrderCount.channel_id, day, sa.func.sum(HourlyOrderCount.orders))
+            .where(hour >= first_hours[0], hour < first_hours[-1]).group_by(HourlyOrderCount.channel_id, day)):
+        per_channel.setdefault(channel_id, [0] * len(days))[index] += int(n)
+    return per_channel

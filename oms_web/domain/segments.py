@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Order, OrderStatus, PaymentStatus, Segment, SegmentCount, ShipmentStatus
+from . import hourly_counts
 
 _PENDING = "oms_segment_deltas"
 
@@ -49,7 +50,9 @@ def is_complete(order: Order) -> bool:
 
 def set_segment(order: Order, segment: Segment, *, is_new: bool = False) -> None:
     deltas: Tally = db.session.info.setdefault(_PENDING, Tally())
-    if not is_new:
+    if is_new:  # every service that makes an order comes here once for it
+        hourly_counts.count_new_order(order)
+    else:
         if order.segment is segment:
             return
         deltas[order.segment] -= 1
@@ -72,15 +75,19 @@ def flush_segment_counts(session: Session) -> None:
 
 def discard_pending_counts(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    hourly_counts.discard_pending_hourly_counts(session)
 
 
-def pending_counts() -> Tally:
-    """A copy of the count changes queued so far, to put back when a savepoint is rolled back."""
-    return Tally(db.session.info.get(_PENDING, Tally()))
+def pending_counts() -> tuple[Tally, Tally]:
+    """A copy of the count changes queued so far (segments, and orders per hour), to put back when a
+    savepoint is rolled back."""
+    return Tally(db.session.info.get(_PENDING, Tally())), hourly_counts.pending_hourly_counts()
 
 
-def restore_pending_counts(saved: Tally) -> None:
-    db.session.info[_PENDING] = Tally(saved)
+def restore_pending_counts(saved: tuple[Tally, Tally]) -> None:
+    segments, hours = saved
+    db.session.info[_PENDING] = Tally(segments)
+    hourly_counts.restore_pending_hourly_counts(hours)
 
 
 def segment_counts() -> dict[Segment, int]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..database import write_transaction
 from ..domain.invoicing import INVOICE_COUNTER
+from ..domain.hourly_counts import recount_hourly_counts
 from ..domain.orders import default_tax_rate_bp
 from ..extensions import db
 from ..models import Counter, Order, Product, SalesChannel, Segment, User, utcnow
@@ -77,7 +78,8 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
             # Rows are written with explicit ids: keep other writers out until the sequences are moved on.
             connection.execute(sa.text(
                 "LOCK TABLE products, customers, addresses, orders, order_lines, shipments, shipment_lines, "
-                "invoices, invoice_lines, stock_ledger, order_events, counters, segment_counts IN EXCLUSIVE MODE"))
+                "invoices, invoice_lines, stock_ledger, order_events, counters, segment_counts, "
+                "hourly_order_counts IN EXCLUSIVE MODE"))
         else:
             # A big page cache while the indexes grow: fewer pages spill into the WAL mid-transaction.
             connection.exec_driver_sql("PRAGMA cache_size = -1048576")  # 1 GiB
@@ -94,6 +96,7 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
                                .values(value=result.invoices))
             _refresh_segments(result.legacy_orders)
             _recount_segments()
+            recount_hourly_counts()  # the history's orders bypassed the services that keep them
         finally:
             if dialect == "sqlite":
                 connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again

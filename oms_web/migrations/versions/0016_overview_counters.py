@@ -1,0 +1,43 @@
+"""overview at scale: orders per UTC hour and channel kept as counters, back-filled from the orders
+
+The overview grouped a month of orders by hour and channel on every 5-second poll (215 ms at
+1,000,000 orders); the services now keep these counts in the same transaction as the orders.
+
+Revision ID: 0016
+Revises: 0007
+Create Date: 2026-11-30 11:15:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0016'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+# Whole hours since 1970-01-01 00:00 UTC of orders.created_at (naive UTC), as the app computes it
+# (oms_web.domain.hourly_counts); written out here so that this migration never changes with the app.
+HOUR_OF_ORDER = {
+    "sqlite": "CAST(strftime('%s', substr(created_at, 1, 19)) AS INTEGER) / 3600",  # whole seconds: strftime rounds
+    "postgresql": "CAST(floor(extract(epoch FROM created_at) / 3600) AS INTEGER)",
+}
+
+
+def upgrade():
+    op.create_table('hourly_order_counts',
+    sa.Column('utc_hour', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('channel_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('orders', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['sales_channels.id'], name=op.f('fk_hourly_order_counts_channel_id_sales_channels')),
+    sa.PrimaryKeyConstraint('utc_hour', 'channel_id', name=op.f('pk_hourly_order_counts'))
+    )
+    hour = HOUR_OF_ORDER[op.get_bind().dialect.name]
+    op.execute(f"INSERT INTO hourly_order_counts (utc_hour, channel_id, orders) "
+               f"SELECT {hour}, channel_id, COUNT(*) FROM orders GROUP BY {hour}, channel_id")
+
+
+def downgrade():
+    op.drop_table('hourly_order_counts')
