@@ -3,7 +3,6 @@
 migration's back-fill, and check-stock walking open orders in batches."""
 from __future__ import annotations
 
-import os
 from collections import Counter as Tally
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -14,14 +13,15 @@ from flask_migrate import upgrade
 
 from oms_web import create_app
 from oms_web.database import write_transaction
-from oms_web.domain import invariants, orders
+from oms_web.domain import inventory, invariants, orders
 from oms_web.domain.errors import InvalidInput
 from oms_web.domain.hourly_counts import miscounted_hours
 from oms_web.domain.invariants import check_invariants
+from oms_web.domain.locking import backordered_lines
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.domain.reports import CHART_DAYS, orders_per_day
 from oms_web.extensions import db
-from oms_web.models import HourlyOrderCount, Order, Segment, utcnow
+from oms_web.models import HourlyOrderCount, Order, OrderLine, Segment, utcnow
 
 from .conftest import PG_SKIP_REASON, PG_URL, run_database_url
 from .conftest import test_config as app_settings
@@ -155,3 +155,62 @@ def test_the_migration_back_fills_the_counts_from_the_orders(database_at_0007):
     expected = Tally(((moment.replace(tzinfo=timezone.utc).timestamp() // 3600), channel) for _, channel, moment in rows)
     assert stored_counts() == {(int(h), c): n for (h, c), n in expected.items()}
     assert miscounted_hours() == []
+
+
+# ------------------------------------------------------------------ the backorder index: open orders' lines only
+
+def flags() -> dict[int, list[bool]]:
+    found: dict[int, list[bool]] = {}
+    for order_id, flag in db.session.execute(sa.select(OrderLine.order_id, OrderLine.order_open).order_by(OrderLine.id)):
+        found.setdefault(order_id, []).append(flag)
+    db.session.rollback()
+    return found
+
+
+def uses_backorder_index(query: sa.Select) -> bool:
+    """Whether the database's plan for `query` reads ix_order_lines_backordered (PostgreSQL told to
+    prefer an index where one serves: on a test's few rows it would rightly read the table)."""
+    dialect = db.session.get_bind().dialect
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = db.session.execute(sa.text("EXPLAIN " + sql)).scalars().all()
+    else:
+        plan = [row[-1] for row in db.session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
+    db.session.rollback()
+    return any("ix_order_lines_backordered" in step for step in plan)
+
+
+def test_only_open_orders_lines_wait_for_stock_and_the_queries_walk_the_narrow_index(shop):
+    shop.product("A")
+    waiting = shop.web_order(("A", 2)).id
+    draft = shop.draft(("A", 1)).id
+    held = shop.web_order(("A", 1), ("NOPE", 1)).id
+    voided = shop.web_order(("A", 3)).id
+    orders.void_order(shop.admin, voided, "Customer changed their mind")
+    assert flags() == {waiting: [True], draft: [False], held: [False, False], voided: [False]}
+
+    orders.finalize_order(shop.staff, draft)
+    shop.product("NOPE")
+    orders.release_hold(shop.staff, held)
+    assert flags() == {waiting: [True], draft: [True], held: [True, True], voided: [False]}
+    assert check_invariants() == []
+
+    product_id = shop.product_row("A").id
+    assert uses_backorder_index(backordered_lines(product_id))
+    overview_backorders = (sa.select(OrderLine.product_id, sa.func.sum(OrderLine.ordered - OrderLine.allocated))
+                           .where(OrderLine.waits_for_stock()).group_by(OrderLine.product_id))
+    assert uses_backorder_index(overview_backorders)
+
+    inventory.receive_stock(shop.manager, product_id, 10, "delivery")
+    assert check_invariants() == []
+    assert [shop.line(o, "A").allocated for o in (waiting, draft, held, voided)] == [2, 1, 1, 0]
+
+
+def test_check_stock_reports_a_line_whose_copy_of_its_orders_state_is_wrong(shop):
+    shop.product("A")
+    order = shop.web_order(("A", 2)).id
+    with write_transaction():
+        db.session.execute(sa.update(OrderLine).values(order_open=False))
+    (violation,) = check_invariants()
+    assert violation.where.startswith(f"order {order} line") and violation.found == "not open"

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Invoice, Order, OrderLine, OrderStatus, Product, SegmentCount, StockMove
 from .hourly_counts import miscounted_hours, start_of_hour
-from .segments import segment_of
+from .segments import lines_with_a_wrong_open_flag, segment_of
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
     if segments:
         found.extend(_check_segments())
         found.extend(_check_hourly_counts())
+    found.extend(Violation("line's copy of its order's state", f"order {order_id} line {line_id}",
+                           "open" if not flag else "not open", "open" if flag else "not open")
+                 for line_id, order_id, flag in lines_with_a_wrong_open_flag())
     return found
 
 

@@ -471,7 +471,7 @@ _ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", 
                   "subtotal_cents", "tax_cents", "shipping_cents", "total_cents", "created_at", "updated_at",
                   "finalized_at")
 _LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
-                 "unit_price_cents", "tax_rate_bp")
+                 "unit_price_cents", "tax_rate_bp", "order_open")
 
 
 def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesChannel]],

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (HourlyOrderCount, Order, OrderLine, OrderStatus, Product, SalesChannel, Segment, Shipment, ShipmentLine,
+from ..models import (HourlyOrderCount, OrderLine, Product, SalesChannel, Segment, Shipment, ShipmentLine,
                       ShipmentStatus)
 from .hourly_counts import first_hour_from
 from .segments import segment_counts
@@ -56,9 +56,7 @@ def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> 
         .where(Shipment.shipped_at >= utc_start_of(today, zone), Shipment.status != ShipmentStatus.CREATED)).one()
     backordered = db.session.execute(
         sa.select(Product.sku, Product.name, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
-        .join(OrderLine, OrderLine.product_id == Product.id).join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.allocated < OrderLine.ordered, Order.status == OrderStatus.FINALIZED,
-               Order.hold_reason.is_(None))
+        .join(OrderLine, OrderLine.product_id == Product.id).where(OrderLine.waits_for_stock())
         .group_by(Product.sku, Product.name).order_by(sa.desc("units")).limit(10)).all()
     low_stock = db.session.scalars(
         sa.select(Product).where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)

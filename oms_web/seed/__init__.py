@@ -20,7 +20,7 @@ from ..domain.hourly_counts import recount_hourly_counts
 from ..domain.orders import default_tax_rate_bp
 from ..extensions import db
 from ..models import Counter, Order, Product, SalesChannel, Segment, User, utcnow
-from ..domain.segments import segment_counts, segment_of
+from ..domain.segments import segment_counts, segment_of, set_open_flags
 from . import catalogue
 from .history import Actors, Channel, History, SimProduct, expected_daily_demand
 from .today import seed_today
@@ -95,6 +95,7 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
             db.session.execute(sa.update(Counter).where(Counter.name == INVOICE_COUNTER)
                                .values(value=result.invoices))
             _refresh_segments(result.legacy_orders)
+            set_open_flags()
             _recount_segments()
             recount_hourly_counts()  # the history's orders bypassed the services that keep them
         finally:
