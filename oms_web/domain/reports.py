@@ -1,6 +1,7 @@
 """Figures for the manager's overview, read straight from the database (no Flask request code)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
@@ -35,7 +36,7 @@ class OverviewFigures:
     shipped_today_parcels: int
     shipped_today_units: int
     backordered: list[tuple[str, str, int]]  # sku, name, units
-    low_stock: list[Product]
+    low_stock: list[sa.Row]  # id, sku, name, stock_available
     days: list[date]
     channels: list[ChannelSeries]
 
@@ -44,27 +45,36 @@ class OverviewFigures:
         return max([sum(c.per_day[i] for c in self.channels) for i in range(len(self.days))] or [0]) or 1
 
 
+# The overview's statements, built once: it polls every 5 s, and building a statement costs SQLAlchemy
+# more than SQLite takes to run these.
+_SHIPPED_SINCE = (
+    sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
+    .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+    .where(Shipment.shipped_at >= sa.bindparam("since"), Shipment.status != ShipmentStatus.CREATED))
+_BACKORDERED = (
+    sa.select(Product.sku, Product.name, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
+    .join(OrderLine, OrderLine.product_id == Product.id).where(OrderLine.waits_for_stock())
+    .group_by(Product.sku, Product.name).order_by(sa.desc("units")).limit(10))
+_AVAILABLE = Product.stock_in_hand - Product.stock_committed
+_LOW_STOCK = (sa.select(Product.id, Product.sku, Product.name, _AVAILABLE.label("stock_available"))
+              .where(Product.active, _AVAILABLE <= Product.reorder_point).order_by(_AVAILABLE, Product.sku).limit(10))
+_CHANNELS = sa.select(SalesChannel.id, SalesChannel.name).order_by(SalesChannel.id)
+
+
 def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> OverviewFigures:
     """The manager's figures; "today" and the chart's days are the shop's (`zone`), the database's times UTC."""
     today = today or datetime.now(zone).date()
     segments = segment_counts()
     by_status = {"Draft": segments[Segment.DRAFT], "Finalized": sum(segments[s] for s in FINALIZED_SEGMENTS),
                  "Fulfilled": segments[Segment.FULFILLED], "Void": segments[Segment.VOID]}
-    parcels, units = db.session.execute(
-        sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
-        .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-        .where(Shipment.shipped_at >= utc_start_of(today, zone), Shipment.status != ShipmentStatus.CREATED)).one()
-    backordered = db.session.execute(
-        sa.select(Product.sku, Product.name, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
-        .join(OrderLine, OrderLine.product_id == Product.id).where(OrderLine.waits_for_stock())
-        .group_by(Product.sku, Product.name).order_by(sa.desc("units")).limit(10)).all()
-    low_stock = db.session.scalars(
-        sa.select(Product).where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)
-        .order_by(Product.stock_in_hand - Product.stock_committed, Product.sku).limit(10)).all()
+    connection = db.session.connection()  # plain rows: the ORM's layer would cost more than the queries
+    parcels, units = connection.execute(_SHIPPED_SINCE, {"since": utc_start_of(today, zone)}).one()
+    backordered = connection.execute(_BACKORDERED).all()
+    low_stock = connection.execute(_LOW_STOCK).all()
     days = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
     per_channel = orders_per_day(days, zone)
-    channels = [ChannelSeries(channel.name, per_channel.get(channel.id, [0] * CHART_DAYS))
-                for channel in db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.id))]
+    channels = [ChannelSeries(name, per_channel.get(channel_id, [0] * CHART_DAYS))
+                for channel_id, name in connection.execute(_CHANNELS)]
     return OverviewFigures(segments=segments, by_status=by_status, total=sum(segments.values()),
                            shipped_today_parcels=parcels, shipped_today_units=int(units),
                            backordered=[(r[0], r[1], int(r[2])) for r in backordered], low_stock=list(low_stock),
@@ -76,18 +86,34 @@ def utc_start_of(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def _orders_per_day_statement(days: int) -> sa.TextClause:
+    # The day of an hour is the number of the days' first hours it has reached; one statement text for
+    # any zone, its first hours bound as values.
+    day = ("CASE " + " ".join(f"WHEN utc_hour < :h{i} THEN {i - 1}" for i in range(1, days)) + f" ELSE {days - 1} END"
+           if days > 1 else "0")
+    return sa.text(f"SELECT channel_id, {day} AS day, SUM(orders) FROM {HourlyOrderCount.__tablename__} "
+                   f"WHERE utc_hour >= :h0 AND utc_hour < :h{days} GROUP BY channel_id, day")
+
+
+_ORDERS_PER_DAY = {CHART_DAYS: _orders_per_day_statement(CHART_DAYS)}
+
+
 def orders_per_day(days: list[date], zone: tzinfo) -> dict[int, list[int]]:
     """Orders per channel on each of the shop's consecutive `days`, from the hourly counters.
 
     An hour counts on the shop's day its start falls on (a zone half an hour off UTC puts half an
     hour's orders on the neighbouring day). The database sums the hours between the days' first
-    hours, so a month costs a few hundred counter rows, whatever the number of orders."""
-    first_hours = [first_hour_from(utc_start_of(day, zone)) for day in [*days, days[-1] + timedelta(days=1)]]
-    hour = HourlyOrderCount.utc_hour
-    day = sa.case(*[(hour < first, i) for i, first in enumerate(first_hours[1:-1])], else_=len(days) - 1)
+    hours, so a month costs a few thousand counter rows read in SQLite, whatever the number of orders."""
+    statement = _ORDERS_PER_DAY.get(len(days))
+    if statement is None:
+        statement = _orders_per_day_statement(len(days))
     per_channel: dict[int, list[int]] = {}
-    for channel_id, index, n in db.session.execute(
-            sa.select(HourlyOrderCount.channel_id, day, sa.func.sum(HourlyOrderCount.orders))
-            .where(hour >= first_hours[0], hour < first_hours[-1]).group_by(HourlyOrderCount.channel_id, day)):
-        per_channel.setdefault(channel_id, [0] * len(days))[index] += int(n)
+    for channel_id, index, n in db.session.connection().execute(statement, _first_hours(days[0], len(days), zone)):
+        per_channel.setdefault(channel_id, [0] * len(days))[index] = int(n)
     return per_channel
+
+
+@functools.lru_cache(maxsize=64)
+def _first_hours(first_day: date, days: int, zone: tzinfo) -> dict[str, int]:
+    """The first hour of each day and of the day after, as bound values (the same all day: remembered)."""
+    return {f"h{i}": first_hour_from(utc_start_of(first_day + timedelta(days=i), zone)) for i in range(days + 1)}
