@@ -2,8 +2,10 @@
 the filters, and paging through search results, newest first."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from oms_web.domain import board
 from oms_web.domain.board import BoardFilter, board_page
 from oms_web.extensions import db
 from oms_web.models import Customer, Order, Segment
@@ -73,3 +75,18 @@ def test_a_term_of_one_or_two_characters_finds_numbers_emails_and_skus_but_not_n
     assert all_pages(BoardFilter(search=str(order))) == [order]  # an order number
     assert board_page(BoardFilter(search=" ov ")).names_searched is False
     assert board_page(BoardFilter(search="ove")).names_searched and board_page(BoardFilter()).names_searched
+
+
+@pytest.mark.parametrize("common", [1, 1_000_000], ids=["walked newest first", "through the index"])
+def test_a_term_many_orders_match_finds_the_same_orders_either_way(shop, monkeypatch, common):
+    """Where an email start or a name matches many orders, the board walks the orders newest first
+    instead of sorting every match: the same orders, in the same pages."""
+    monkeypatch.setattr(board, "COMMON", common)
+    shop.product("X1", in_hand=10)
+    ada = [shop.web_order(("X1", 1)).id for _ in range(4)]  # ada@example.com, Ada Lovelace
+    grace = [shop.draft(("X1", 1)).id for _ in range(3)]  # grace@example.com, Grace Hopper
+    assert all_pages(BoardFilter(search="a")) == ada[::-1]
+    assert all_pages(BoardFilter(search="gr"), limit=2) == grace[::-1]
+    assert all_pages(BoardFilter(search="lovelace", segment=Segment.READY_TO_SHIP)) == ada[::-1]
+    assert all_pages(BoardFilter(search="hop"), limit=2) == grace[::-1]
+    assert all_pages(BoardFilter(search="nobody")) == []

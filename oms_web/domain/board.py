@@ -90,17 +90,40 @@ def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: i
     order_id = Order.id_from_number(text)
     if order_id is not None:
         queries.append(newest(sa.select(Order.id).where(Order.id == order_id), Order.id))
-    lowered = text.lower()
-    queries.append(newest(sa.select(Order.id).where(Order.email >= lowered, Order.email < lowered + "\uffff"),
-                          Order.id))
+    queries.append(newest(sa.select(Order.id).where(_email_starts_with(text.lower())), Order.id))
     if "@" not in text:  # an email address is found through the index above; the rest may be a SKU or a name
         queries.append(newest(sa.select(Order.id).where(Order.channel_order_id == text), Order.id))
         queries.append(newest(sa.select(OrderLine.order_id).join(Order, Order.id == OrderLine.order_id)
                               .where(OrderLine.sku == text.upper()), OrderLine.order_id))
         if searches_names(text):
-            queries.append(newest(sa.select(Order.id).where(Order.customer_id.in_(_customers_named(text))),
-                                  Order.id))
+            queries.append(newest(sa.select(Order.id).where(_placed_by(_customers_named(text))), Order.id))
     return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
+
+
+# When at least this many orders (or customers) match, the newest 50 are found sooner by walking the
+# orders newest first than by sorting every match an index finds: at 1,000,000 orders, 120,352 emails
+# start with "a" (17 ms sorted, 0.5 ms walked) and 4,026 customers are called Garcia (15 ms, 5 ms).
+COMMON = 1_000
+
+
+def _is_common(matches: sa.Select) -> bool:
+    probe = matches.limit(COMMON).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(probe)) >= COMMON
+
+
+def _email_starts_with(start: str) -> sa.ColumnElement[bool]:
+    in_range = sa.and_(Order.email >= start, Order.email < start + "\uffff")
+    if not _is_common(sa.select(Order.id).where(in_range)):
+        return in_range
+    # The same test on an expression, which no index serves: the planners then walk the orders by id.
+    email = Order.email + ""
+    return sa.and_(email >= start, email < start + "\uffff")
+
+
+def _placed_by(customers: sa.Select | sa.TextualSelect) -> sa.ColumnElement[bool]:
+    if not _is_common(sa.select(customers.subquery().c[0])):
+        return Order.customer_id.in_(customers)
+    return (Order.customer_id + 0).in_(customers)  # as above: walked by id
 
 
 def _customers_named(text: str) -> sa.Select | sa.TextualSelect:
