@@ -13,15 +13,16 @@ from flask_migrate import upgrade
 
 from oms_web import create_app
 from oms_web.database import write_transaction
-from oms_web.domain import inventory, invariants, orders
+from oms_web.domain import inventory, invariants, orders, shipping
 from oms_web.domain.errors import InvalidInput
 from oms_web.domain.hourly_counts import miscounted_hours
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.locking import backordered_lines
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
-from oms_web.domain.reports import CHART_DAYS, orders_per_day
+from oms_web.domain.reports import CHART_DAYS, orders_per_day, overview_figures
 from oms_web.extensions import db
-from oms_web.models import HourlyOrderCount, Order, OrderLine, Segment, utcnow
+from oms_web.models import (HourlyOrderCount, Order, OrderLine, Segment, Shipment, ShipmentLine, ShipmentStatus,
+                            utcnow)
 
 from .conftest import PG_SKIP_REASON, PG_URL, run_database_url
 from .conftest import test_config as app_settings
@@ -37,7 +38,8 @@ def channel_order(shop, ref: str, *lines: tuple[str, int], placed_at: datetime |
 
 def stored_counts() -> dict[tuple[int, int], int]:
     return {(h, c): n for h, c, n in db.session.execute(
-        sa.select(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id, HourlyOrderCount.orders))}
+        sa.select(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id, HourlyOrderCount.orders)
+        .where(HourlyOrderCount.orders > 0))}
 
 
 def test_every_way_of_making_an_order_counts_it_in_its_hour_and_channel(shop):
@@ -58,6 +60,22 @@ def test_every_way_of_making_an_order_counts_it_in_its_hour_and_channel(shop):
     assert sum(counts.values()) == db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 6
     earlier = (two_days_ago - datetime(1970, 1, 1)) // timedelta(hours=1)
     assert counts[earlier, shop.web.id] == 1
+
+
+def test_a_parcel_handed_to_the_carrier_counts_in_its_hour_with_its_units(shop):
+    shop.product("A", in_hand=10)
+    order = shop.web_order(("A", 5)).id
+    line = shop.line(order, "A").id
+    first = shipping.ship_lines(shop.staff, order, {line: 2}).id
+    second = shipping.ship_lines(shop.staff, order, {line: 3}).id
+    shipping.mark_shipped(shop.staff, first, "UPS", "1Z1")
+    assert check_invariants() == []
+    shipping.mark_shipped(shop.staff, second, "UPS", "1Z2")
+    shipping.mark_delivered(shop.staff, first)
+    assert check_invariants() == []
+    figures = overview_figures()
+    assert (figures.shipped_today_parcels, figures.shipped_today_units) == (2, 5)
+    assert db.session.scalar(sa.select(sa.func.sum(HourlyOrderCount.units_shipped))) == 5
 
 
 def test_check_stock_reports_an_hour_whose_count_is_wrong(shop):
@@ -93,6 +111,17 @@ def reference_per_day(days: list[date], zone) -> dict[int, list[int]]:
     return per_channel
 
 
+def reference_shipped_today(today: date, zone) -> tuple[int, int]:
+    """Parcels and units shipped since the shop's midnight, as the overview read them from the shipments."""
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    parcels, units = db.session.execute(
+        sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
+        .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+        .where(Shipment.shipped_at >= midnight, Shipment.status != ShipmentStatus.CREATED)).one()
+    db.session.rollback()
+    return parcels, int(units)
+
+
 def test_the_chart_shows_what_grouping_the_seeded_orders_shows_in_any_zone(shop):
     from oms_web.seed import seed_demo_data
 
@@ -105,6 +134,9 @@ def test_the_chart_shows_what_grouping_the_seeded_orders_shows_in_any_zone(shop)
         expected = reference_per_day(days, zone)
         assert sum(map(sum, expected.values())) > 100
         assert orders_per_day(days, zone) == expected, zone
+        figures = overview_figures(zone=zone)
+        assert (figures.shipped_today_parcels, figures.shipped_today_units) == reference_shipped_today(today, zone)
+    assert sum(reference_shipped_today(datetime.now(zone).date(), zone)) > 0
 
 
 # ------------------------------------------------------------------ the migration's back-fill
@@ -148,12 +180,29 @@ def test_the_migration_back_fills_the_counts_from_the_orders(database_at_0007):
         "tax_cents, shipping_cents, total_cents, created_at, updated_at) VALUES "
         "(:id, :channel, 'draft', 'paid', 'draft', 'X', 'USD', 0, 0, 0, 0, :at, :at)"),
         [{"id": n, "channel": channel, "at": moment} for n, channel, moment in rows])
+    # Order 1 (channel 2) shipped two parcels at 10:59:59.999999 and 11:00, the second one delivered since;
+    # order 2's parcel was only packed.
+    db.session.execute(sa.text(
+        "INSERT INTO order_lines (id, order_id, sku, name, ordered, allocated, shipped, invoiced, unit_price_cents, "
+        "tax_rate_bp) VALUES (1, 1, 'A', 'A', 9, 9, 5, 0, 100, 0), (2, 2, 'A', 'A', 1, 1, 0, 0, 100, 0)"))
+    db.session.execute(sa.text(
+        "INSERT INTO shipments (id, order_id, status, created_at, shipped_at) VALUES "
+        "(1, 1, 'shipped', :a, :a), (2, 1, 'delivered', :b, :b), (3, 2, 'created', :b, NULL)"),
+        {"a": datetime(2026, 11, 30, 10, 59, 59, 999_999), "b": datetime(2026, 11, 30, 11, 0)})
+    db.session.execute(sa.text("INSERT INTO shipment_lines (id, shipment_id, order_line_id, quantity) VALUES "
+                               "(1, 1, 1, 2), (2, 2, 1, 1), (3, 2, 1, 2), (4, 3, 2, 1)"))
     db.session.commit()
 
     upgrade()
 
     expected = Tally(((moment.replace(tzinfo=timezone.utc).timestamp() // 3600), channel) for _, channel, moment in rows)
     assert stored_counts() == {(int(h), c): n for (h, c), n in expected.items()}
+    ten = (datetime(2026, 11, 30, 10) - datetime(1970, 1, 1)) // timedelta(hours=1)
+    eleven = ten + 1
+    shipped = {h: (p, u) for h, p, u in db.session.execute(
+        sa.select(HourlyOrderCount.utc_hour, HourlyOrderCount.parcels_shipped, HourlyOrderCount.units_shipped)
+        .where(HourlyOrderCount.parcels_shipped > 0))}
+    assert shipped == {ten: (1, 2), eleven: (1, 3)}
     assert miscounted_hours() == []
 
 

@@ -1,10 +1,12 @@
-"""How many orders each channel took in each UTC hour (models.HourlyOrderCount), for the overview.
+"""What each channel did in each UTC hour (models.HourlyOrderCount): orders taken, parcels and units
+shipped, for the overview.
 
-An order's channel and creation time never change, so the count moves only when an order is made:
-`segments.set_segment(..., is_new=True)`, which every service that makes an order calls, queues the
-order here, and the write transaction adds the queued counts last (after the segment counts, in
-(hour, channel) order), so two transactions never wait on each other's counter rows in opposite
-orders. The bulk seed, which writes orders without the services, recounts instead.
+An order's channel and creation time never change, nor does a parcel's shipping time once it is
+shipped, so the counts move only when an order is made or a parcel is handed to the carrier:
+`segments.set_segment(..., is_new=True)`, which every service that makes an order calls, and
+`shipping.mark_shipped` queue them here, and the write transaction adds the queued counts last (after
+the segment counts, in (hour, channel) order), so two transactions never wait on each other's counter
+rows in opposite orders. The bulk seed, which writes without the services, recounts instead.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import HourlyOrderCount, Order
+from ..models import HourlyOrderCount, Order, Shipment, ShipmentLine, ShipmentStatus
 
 _PENDING = "oms_hourly_order_deltas"
 _EPOCH = datetime(1970, 1, 1)
 HOUR = timedelta(hours=1)
+FIGURES = ("orders", "parcels_shipped", "units_shipped")
 
 
 def utc_hour_of(moment: datetime) -> int:
@@ -59,10 +62,22 @@ def _utc_hour_postgresql(element, compiler, **kw) -> str:
     return f"CAST(floor(extract(epoch FROM {compiler.process(element.clauses, **kw)}) / 3600) AS INTEGER)"
 
 
+def _queue(moment: datetime, channel_id: int, **figures: int) -> None:
+    deltas: Tally = db.session.info.setdefault(_PENDING, Tally())
+    hour = utc_hour_of(moment)
+    for figure, n in figures.items():
+        deltas[hour, channel_id, figure] += n
+
+
 def count_new_order(order) -> None:
     """Queue one more order for its channel and hour (an ORM order, or the batch path's draft of one)."""
-    deltas: Tally = db.session.info.setdefault(_PENDING, Tally())
-    deltas[(utc_hour_of(order.created_at), order.channel_id)] += 1
+    _queue(order.created_at, order.channel_id, orders=1)
+
+
+def count_shipped(shipment: Shipment) -> None:
+    """Queue one more parcel shipped, with its units, for its order's channel and the hour it shipped."""
+    _queue(shipment.shipped_at, shipment.order.channel_id, parcels_shipped=1,
+           units_shipped=sum(line.quantity for line in shipment.lines))
 
 
 _COUNTS = HourlyOrderCount.__table__
@@ -70,19 +85,23 @@ _COUNTS = HourlyOrderCount.__table__
 
 def _add_to_count(insert):
     statement = insert(_COUNTS).values(utc_hour=sa.bindparam("hour"), channel_id=sa.bindparam("channel"),
-                                       orders=sa.bindparam("delta"))
-    return statement.on_conflict_do_update(index_elements=[_COUNTS.c.utc_hour, _COUNTS.c.channel_id],
-                                           set_={"orders": _COUNTS.c.orders + statement.excluded.orders})
+                                       **{figure: sa.bindparam(figure) for figure in FIGURES})
+    return statement.on_conflict_do_update(
+        index_elements=[_COUNTS.c.utc_hour, _COUNTS.c.channel_id],
+        set_={figure: _COUNTS.c[figure] + statement.excluded[figure] for figure in FIGURES})
 
 
-# The first order of an hour makes its row; "on conflict" lets two transactions both try that safely.
+# The first count of an hour makes its row; "on conflict" lets two transactions both try that safely.
 _ADD_TO_COUNT = {"sqlite": _add_to_count(sqlite.insert), "postgresql": _add_to_count(postgresql.insert)}
 
 
 def flush_hourly_counts(session: Session) -> None:
     deltas: Tally = session.info.pop(_PENDING, Tally())
-    changes = [{"hour": hour, "channel": channel, "delta": deltas[hour, channel]}
-               for hour, channel in sorted(deltas) if deltas[hour, channel]]
+    rows: dict[tuple[int, int], dict[str, int]] = {}
+    for (hour, channel, figure), n in deltas.items():
+        rows.setdefault((hour, channel), dict.fromkeys(FIGURES, 0))[figure] += n
+    changes = [{"hour": hour, "channel": channel, **figures} for (hour, channel), figures in sorted(rows.items())
+               if any(figures.values())]
     if changes:  # one statement, its rows in a fixed order
         connection = session.connection()
         connection.execute(_ADD_TO_COUNT[connection.dialect.name], changes)
@@ -100,29 +119,49 @@ def restore_pending_hourly_counts(saved: Tally) -> None:
     db.session.info[_PENDING] = Tally(saved)
 
 
-_HOUR_OF_ORDER = utc_hour(Order.created_at)
-RECOUNT = (sa.select(_HOUR_OF_ORDER.label("utc_hour"), Order.channel_id, sa.func.count().label("orders"))
-           .group_by(_HOUR_OF_ORDER, Order.channel_id))
+def _recount() -> sa.Select:
+    """Every hour's figures counted afresh from the orders and the shipments."""
+    created = utc_hour(Order.created_at)
+    shipped = utc_hour(Shipment.shipped_at)
+    zero = sa.literal(0)
+    both = sa.union_all(
+        sa.select(created.label("utc_hour"), Order.channel_id.label("channel_id"), sa.func.count().label("orders"),
+                  zero.label("parcels_shipped"), zero.label("units_shipped"))
+        .group_by(created, Order.channel_id),
+        sa.select(shipped, Order.channel_id, zero, sa.func.count(sa.distinct(Shipment.id)),
+                  sa.func.sum(ShipmentLine.quantity))
+        .join(Order, Order.id == Shipment.order_id).join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+        .where(Shipment.status != ShipmentStatus.CREATED, Shipment.shipped_at.is_not(None))
+        .group_by(shipped, Order.channel_id)).subquery()
+    return (sa.select(both.c.utc_hour, both.c.channel_id, *[sa.func.sum(both.c[f]).label(f) for f in FIGURES])
+            .group_by(both.c.utc_hour, both.c.channel_id))
 
 
 def recount_hourly_counts() -> None:
-    """Count every hour again from the orders (after orders were written in bulk, without the services)."""
+    """Count every hour again (after orders and shipments were written in bulk, without the services)."""
     db.session.execute(sa.delete(HourlyOrderCount))
-    db.session.execute(sa.insert(HourlyOrderCount).from_select(["utc_hour", "channel_id", "orders"], RECOUNT))
+    db.session.execute(sa.insert(HourlyOrderCount).from_select(["utc_hour", "channel_id", *FIGURES], _recount()))
 
 
-def miscounted_hours(limit: int = 20) -> list[tuple[int, int, int, int]]:
-    """(hour, channel, orders counted afresh, orders the counter holds) wherever the two differ.
+def miscounted_hours(limit: int = 20) -> list[tuple[int, int, str, int, int]]:
+    """(hour, channel, figure, counted afresh, held by the counter) wherever the two differ.
 
     Compared in the database (a union, since SQLite before 3.39 has no full outer join), so that only
     the differences come back, whatever the number of hours."""
-    recount = RECOUNT.subquery()
+    recount = _recount().subquery()
+    zero = sa.literal(0)
     both = sa.union_all(
-        sa.select(recount.c.utc_hour, recount.c.channel_id, recount.c.orders.label("actual"),
-                  sa.literal(0).label("stored")),
-        sa.select(_COUNTS.c.utc_hour, _COUNTS.c.channel_id, sa.literal(0), _COUNTS.c.orders)).subquery()
-    actual, stored = sa.func.sum(both.c.actual), sa.func.sum(both.c.stored)
-    return [tuple(row) for row in db.session.execute(
-        sa.select(both.c.utc_hour, both.c.channel_id, actual, stored)
-        .group_by(both.c.utc_hour, both.c.channel_id).having(actual != stored)
-        .order_by(both.c.utc_hour, both.c.channel_id).limit(limit))]
+        sa.select(recount.c.utc_hour, recount.c.channel_id, *[recount.c[f].label(f"{f}_actual") for f in FIGURES],
+                  *[zero.label(f"{f}_stored") for f in FIGURES]),
+        sa.select(_COUNTS.c.utc_hour, _COUNTS.c.channel_id, *[zero for _ in FIGURES],
+                  *[_COUNTS.c[f] for f in FIGURES])).subquery()
+    sums = {f"{f}_{side}": sa.func.sum(both.c[f"{f}_{side}"]) for f in FIGURES for side in ("actual", "stored")}
+    found = []
+    for row in db.session.execute(
+            sa.select(both.c.utc_hour, both.c.channel_id, *[s.label(n) for n, s in sums.items()])
+            .group_by(both.c.utc_hour, both.c.channel_id)
+            .having(sa.or_(*[sums[f"{f}_actual"] != sums[f"{f}_stored"] for f in FIGURES]))
+            .order_by(both.c.utc_hour, both.c.channel_id).limit(limit)).mappings():
+        found.extend((row["utc_hour"], row["channel_id"], f, int(row[f"{f}_actual"]), int(row[f"{f}_stored"]))
+                     for f in FIGURES if row[f"{f}_actual"] != row[f"{f}_stored"])
+    return found

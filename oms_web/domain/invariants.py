@@ -119,6 +119,6 @@ def _check_segments() -> list[Violation]:
 
 
 def _check_hourly_counts() -> list[Violation]:
-    return [Violation("orders per hour", f"channel {channel_id}, hour from {start_of_hour(hour):%Y-%m-%d %H:00} UTC",
-                      actual, stored)
-            for hour, channel_id, actual, stored in miscounted_hours()]
+    return [Violation(f"{figure.replace('_', ' ')} per hour",
+                      f"channel {channel_id}, hour from {start_of_hour(hour):%Y-%m-%d %H:00} UTC", actual, stored)
+            for hour, channel_id, figure, actual, stored in miscounted_hours()]

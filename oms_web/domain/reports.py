@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import (HourlyOrderCount, OrderLine, Product, SalesChannel, Segment, Shipment, ShipmentLine,
                       ShipmentStatus)
-from .hourly_counts import first_hour_from
+from .hourly_counts import first_hour_from, start_of_hour
 from .segments import segment_counts
 
 FINALIZED_SEGMENTS = (Segment.NEEDS_ATTENTION, Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK,
@@ -48,13 +48,33 @@ class OverviewFigures:
 # The overview's statements, built once: it polls every 5 s, and building a statement costs SQLAlchemy
 # more than SQLite takes to run these.
 _SHIPPED_SINCE = (
+    sa.select(sa.func.coalesce(sa.func.sum(HourlyOrderCount.parcels_shipped), 0),
+              sa.func.coalesce(sa.func.sum(HourlyOrderCount.units_shipped), 0))
+    .where(HourlyOrderCount.utc_hour >= sa.bindparam("since")))
+# Summed per product in the backorder index alone (it holds the numbers), then named.
+_SHORT = (sa.select(OrderLine.product_id, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
+          .where(OrderLine.waits_for_stock()).group_by(OrderLine.product_id).subquery())
+_BACKORDERED = (sa.select(Product.sku, Product.name, _SHORT.c.units).join(_SHORT, _SHORT.c.product_id == Product.id)
+                .order_by(_SHORT.c.units.desc(), Product.sku).limit(10))
+_SHIPPED_BETWEEN = (
     sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
     .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-    .where(Shipment.shipped_at >= sa.bindparam("since"), Shipment.status != ShipmentStatus.CREATED))
-_BACKORDERED = (
-    sa.select(Product.sku, Product.name, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
-    .join(OrderLine, OrderLine.product_id == Product.id).where(OrderLine.waits_for_stock())
-    .group_by(Product.sku, Product.name).order_by(sa.desc("units")).limit(10))
+    .where(Shipment.shipped_at >= sa.bindparam("since"), Shipment.shipped_at < sa.bindparam("until"),
+           Shipment.status != ShipmentStatus.CREATED))
+
+
+def _shipped_since(connection: sa.Connection, since: datetime) -> tuple[int, int]:
+    """Parcels and units shipped since `since` (naive UTC): the whole hours from the hourly counts; in a
+    zone off UTC by a part of an hour, the part before the first whole hour from the shipments."""
+    first_hour = first_hour_from(since)
+    parcels, units = connection.execute(_SHIPPED_SINCE, {"since": first_hour}).one()
+    if start_of_hour(first_hour) > since:
+        more_parcels, more_units = connection.execute(
+            _SHIPPED_BETWEEN, {"since": since, "until": start_of_hour(first_hour)}).one()
+        parcels, units = parcels + more_parcels, units + more_units
+    return int(parcels), int(units)
+
+
 _AVAILABLE = Product.stock_in_hand - Product.stock_committed
 _LOW_STOCK = (sa.select(Product.id, Product.sku, Product.name, _AVAILABLE.label("stock_available"))
               .where(Product.active, _AVAILABLE <= Product.reorder_point).order_by(_AVAILABLE, Product.sku).limit(10))
@@ -68,7 +88,7 @@ def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> 
     by_status = {"Draft": segments[Segment.DRAFT], "Finalized": sum(segments[s] for s in FINALIZED_SEGMENTS),
                  "Fulfilled": segments[Segment.FULFILLED], "Void": segments[Segment.VOID]}
     connection = db.session.connection()  # plain rows: the ORM's layer would cost more than the queries
-    parcels, units = connection.execute(_SHIPPED_SINCE, {"since": utc_start_of(today, zone)}).one()
+    parcels, units = _shipped_since(connection, utc_start_of(today, zone))
     backordered = connection.execute(_BACKORDERED).all()
     low_stock = connection.execute(_LOW_STOCK).all()
     days = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
@@ -76,7 +96,7 @@ def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> 
     channels = [ChannelSeries(name, per_channel.get(channel_id, [0] * CHART_DAYS))
                 for channel_id, name in connection.execute(_CHANNELS)]
     return OverviewFigures(segments=segments, by_status=by_status, total=sum(segments.values()),
-                           shipped_today_parcels=parcels, shipped_today_units=int(units),
+                           shipped_today_parcels=parcels, shipped_today_units=units,
                            backordered=[(r[0], r[1], int(r[2])) for r in backordered], low_stock=list(low_stock),
                            days=days, channels=channels)
 
