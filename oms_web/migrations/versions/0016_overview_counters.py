@@ -74,6 +74,6 @@ def downgrade():
     op.drop_index('ix_order_lines_backordered', table_name='order_lines')
     op.create_index('ix_order_lines_backordered', 'order_lines', ['product_id', 'order_id'], unique=False,
                     sqlite_where=sa.text("allocated < ordered"), postgresql_where=sa.text("allocated < ordered"))
-    with op.batch_alter_table('order_lines', schema=None) as batch_op:
-        batch_op.drop_column('order_open')
+    # In place (SQLite 3.35+): a batch copy of order_lines would drop the table its shipment lines refer to.
+    op.execute("ALTER TABLE order_lines DROP COLUMN order_open")
     op.drop_table('hourly_order_counts')
