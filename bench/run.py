@@ -45,7 +45,7 @@ from oms_web.domain.invariants import check_invariants  # noqa: E402
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder  # noqa: E402
 from oms_web.domain.segments import segment_counts  # noqa: E402
 from oms_web.extensions import db  # noqa: E402
-from oms_web.models import ChannelKind, Product, Segment  # noqa: E402
+from oms_web.models import ChannelKind, Order, Product, Segment  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_ORDERS_PER_SECOND = 2_000
@@ -340,12 +340,10 @@ def bench_board(backend: str, url: str, size: int, *, repeat: int, reuse: bool, 
         print(f"[{backend}]   seeded in {seeded['seconds']} s", flush=True)
     with app.app_context():
         if check:
-            started = time.perf_counter()
-            seeded["check_stock_violations"] = [str(v) for v in check_invariants()][:20]
-            seeded["check_stock_seconds"] = round(time.perf_counter() - started, 1)
-            db.session.rollback()
+            seeded.update(_check_stock_in_a_process_of_its_own(url))
             print(f"[{backend}]   check-stock: {len(seeded['check_stock_violations'])} violation(s) "
-                  f"({seeded['check_stock_seconds']} s)", flush=True)
+                  f"({seeded['check_stock_seconds']} s, peak memory {seeded['check_stock_peak_mib']} MiB, "
+                  f"{seeded['check_stock_added_mib']} MiB over the app's own)", flush=True)
         board = {"backend": backend, "orders": db.session.scalar(sa.text("SELECT COUNT(*) FROM orders")),
                  "queries": _board_queries(repeat), "plans": _plans(backend)}
         db.session.rollback()
@@ -353,6 +351,35 @@ def bench_board(backend: str, url: str, size: int, *, repeat: int, reuse: bool, 
     for name, timing in board["queries"].items():
         print(f"[{backend}]   {name}: {timing['median_ms']:.2f} ms (median of {repeat})", flush=True)
     return seeded, board
+
+
+_CHECK_STOCK = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from oms_web import create_app
+from oms_web.domain.invariants import check_invariants
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "bench", "TESTING": False})
+with app.app_context():
+    from oms_web.extensions import db
+    import sqlalchemy as sa
+    db.session.execute(sa.text("SELECT 1")); db.session.rollback()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    violations = [str(v) for v in check_invariants()]
+    seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"check_stock_violations": violations[:20], "check_stock_seconds": round(seconds, 1),
+                  "check_stock_peak_mib": round(peak / 1024), "check_stock_added_mib": round((peak - before) / 1024)}))
+"""
+
+
+def _check_stock_in_a_process_of_its_own(url: str) -> dict:
+    """check-stock as `flask check-stock` runs it, in a fresh process, so that its peak memory is its own."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _CHECK_STOCK, url, str(ROOT)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _board_queries(repeat: int) -> dict:
@@ -378,7 +405,21 @@ def _board_queries(repeat: int) -> dict:
             results[f"{label}, next page"] = timed(
                 lambda s=segment, b=first.next_before_id: board_page(BoardFilter(segment=s), before_id=b))
     results["all orders, first page"] = timed(lambda: board_page(BoardFilter()))
+    for name, term in _search_terms().items():
+        results[f"search {name}"] = timed(lambda t=term: board_page(BoardFilter(search=t)))
     return results
+
+
+def _search_terms() -> dict[str, str]:
+    """A board search of each kind, with keys taken from the data: 1, 2 and 3+ characters, an email, an
+    order number, a SKU."""
+    middle = db.session.scalar(sa.select(sa.func.max(Order.id))) // 2
+    email = db.session.scalar(sa.select(Order.email).where(Order.id >= middle, Order.email.is_not(None))
+                              .order_by(Order.id).limit(1))
+    sku = db.session.scalar(sa.select(Product.sku).order_by(Product.id).limit(1))
+    db.session.rollback()
+    return {"'a' (1 character)": "a", "'lo' (2)": "lo", "'garcia' (a name)": "garcia", "by email": email,
+            "by number": Order.number_of(middle), "by SKU": sku}
 
 
 def _plans(backend: str) -> dict:
@@ -443,7 +484,9 @@ def print_report(report: dict) -> None:
                        "ok" if not r["check_stock_violations"] else f"{len(r['check_stock_violations'])} violations")
             seconds = "reused" if r["reused"] else f"{r['seconds']:.1f}"
             rate = "" if r["reused"] else f"{r['orders_per_second']:,}"
-            print(f"   {r['backend']:<11}{r['orders']:>11,}{seconds:>9}{rate:>10}  {checked}")
+            memory = (f" ({r['check_stock_seconds']} s, peak {r['check_stock_peak_mib']} MiB)"
+                      if "check_stock_peak_mib" in r else "")
+            print(f"   {r['backend']:<11}{r['orders']:>11,}{seconds:>9}{rate:>10}  {checked}{memory}")
     if report["board"]:
         print(f"\n   Board queries, median ms (target {TARGET_QUERY_MS:.0f} ms at 1,000,000 orders)")
         names = list(report["board"][0]["queries"])

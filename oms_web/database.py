@@ -67,9 +67,12 @@ def write_transaction() -> Iterator[None]:
     try:
         session.connection(execution_options={_WRITE: True})
         yield
-        from .domain.segments import flush_segment_counts  # the counters are always written last
+        from .domain.hourly_counts import flush_hourly_counts
+        from .domain.segments import flush_segment_counts
 
+        # The counters are always written last, in this order.
         flush_segment_counts(session)
+        flush_hourly_counts(session)
         session.commit()
     except BaseException:
         session.rollback()

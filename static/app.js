@@ -1,4 +1,5 @@
-// oms_web's only script of its own: the CSRF header for htmx, keyboard shortcuts, select-all.
+// oms_web's only script of its own: the CSRF header for htmx, keyboard shortcuts, select-all, polls
+// only while someone can see them.
 document.addEventListener("htmx:configRequest", (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
@@ -32,4 +33,17 @@ document.addEventListener("htmx:afterSettle", updateSelectedCount);
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-confirm]");
   if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});
+
+// A poll worth its requests only while someone looks at it: an element marked data-poll-while-visible
+// makes no request while its tab is hidden, and refreshes at once when the tab shows again (add
+// "tab-visible from:document" to its hx-trigger). Here and not in an hx-trigger filter
+// ([document.visibilityState === 'visible']): htmx evaluates filters with eval, which the CSP forbids.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.visibilityState === "hidden" && event.detail.elt.matches("[data-poll-while-visible]")) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") document.dispatchEvent(new Event("tab-visible"));
 });

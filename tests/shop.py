@@ -113,8 +113,8 @@ class Shop:
     def snapshot(self) -> dict:
         """Every number an action could change, read straight from the database: compare two snapshots
         to prove that a refused action changed nothing."""
-        from oms_web.models import (Counter, Customer, Invoice, OrderEvent, OrderLine, SegmentCount, Shipment,
-                                    StockMove)
+        from oms_web.models import (Counter, Customer, HourlyOrderCount, Invoice, OrderEvent, OrderLine,
+                                    SegmentCount, Shipment, StockMove)
 
         def rows(query):
             return [tuple(row) for row in db.session.execute(query).all()]
@@ -136,6 +136,9 @@ class Shop:
             "customers": db.session.scalar(sa.select(count).select_from(Customer)),
             "counters": rows(sa.select(Counter.name, Counter.value).order_by(Counter.name)),
             "segment counts": rows(sa.select(SegmentCount.segment, SegmentCount.orders).order_by(SegmentCount.segment)),
+            "orders per hour": rows(sa.select(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id,
+                                              HourlyOrderCount.orders)
+                                    .order_by(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id)),
         }
         db.session.rollback()  # end the read, so the next service starts from a fresh snapshot
         return snap

@@ -2,8 +2,10 @@
 the filters, and paging through search results, newest first."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from oms_web.domain import board
 from oms_web.domain.board import BoardFilter, board_page
 from oms_web.extensions import db
 from oms_web.models import Customer, Order, Segment
@@ -52,10 +54,39 @@ def test_search_by_name_finds_a_customer_by_any_part_of_the_name_as_it_is_now(sh
     shop.product("A", in_hand=10)
     order = shop.web_order(("A", 1)).id
     draft = shop.draft(("A", 1)).id
-    assert all_pages(BoardFilter(search="ove")) == [order] and all_pages(BoardFilter(search="op")) == [draft]
+    assert all_pages(BoardFilter(search="ove")) == [order] and all_pages(BoardFilter(search="opp")) == [draft]
     customer_id = db.session.scalar(sa.select(Order.customer_id).where(Order.id == order))
     db.session.execute(sa.update(Customer).where(Customer.id == customer_id).values(name='Ada "Countess" Byron'))
     db.session.commit()
     assert all_pages(BoardFilter(search="lovelace")) == []  # the old name is forgotten
     assert all_pages(BoardFilter(search='"countess"')) == [order] and all_pages(BoardFilter(search="BYRON")) == [order]
     assert all_pages(BoardFilter(search='" OR "')) == [] and all_pages(BoardFilter(search="s\" b")) == [order]
+
+
+def test_a_term_of_one_or_two_characters_finds_numbers_emails_and_skus_but_not_names(shop):
+    shop.product("AB", in_hand=10)
+    order = shop.web_order(("AB", 1)).id  # Ada Lovelace, ada@example.com
+    draft = shop.draft(("AB", 1)).id  # Grace Hopper, grace@example.com
+
+    assert all_pages(BoardFilter(search="ov")) == []  # in "Lovelace", but no index finds two letters
+    assert all_pages(BoardFilter(search="ove")) == [order]
+    assert all_pages(BoardFilter(search="g")) == [draft]  # the start of an email
+    assert all_pages(BoardFilter(search="ab")) == [draft, order]  # a SKU
+    assert all_pages(BoardFilter(search=str(order))) == [order]  # an order number
+    assert board_page(BoardFilter(search=" ov ")).names_searched is False
+    assert board_page(BoardFilter(search="ove")).names_searched and board_page(BoardFilter()).names_searched
+
+
+@pytest.mark.parametrize("common", [1, 1_000_000], ids=["walked newest first", "through the index"])
+def test_a_term_many_orders_match_finds_the_same_orders_either_way(shop, monkeypatch, common):
+    """Where an email start or a name matches many orders, the board walks the orders newest first
+    instead of sorting every match: the same orders, in the same pages."""
+    monkeypatch.setattr(board, "COMMON", common)
+    shop.product("X1", in_hand=10)
+    ada = [shop.web_order(("X1", 1)).id for _ in range(4)]  # ada@example.com, Ada Lovelace
+    grace = [shop.draft(("X1", 1)).id for _ in range(3)]  # grace@example.com, Grace Hopper
+    assert all_pages(BoardFilter(search="a")) == ada[::-1]
+    assert all_pages(BoardFilter(search="gr"), limit=2) == grace[::-1]
+    assert all_pages(BoardFilter(search="lovelace", segment=Segment.READY_TO_SHIP)) == ada[::-1]
+    assert all_pages(BoardFilter(search="hop"), limit=2) == grace[::-1]
+    assert all_pages(BoardFilter(search="nobody")) == []

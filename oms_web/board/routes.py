@@ -8,7 +8,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from ..domain import orders as order_services
-from ..domain.board import BoardFilter, board_page
+from ..domain.board import NAME_SEARCH_FROM, BoardFilter, board_page
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.segments import segment_counts
 from ..extensions import db
@@ -70,7 +70,8 @@ def index():
     page = board_page(filters, before_id=as_id(before))
     channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
     return page_or_fragment("board/index.html", "board/_list.html", page=page, channels=channels,
-                            first_page=not before, **_counts_context(segment_name, args))
+                            first_page=not before, name_search_from=NAME_SEARCH_FROM,
+                            **_counts_context(segment_name, args))
 
 
 @bp.route("/orders/counts")

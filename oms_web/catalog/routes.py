@@ -23,9 +23,8 @@ def _backordered(product_ids: list[int]) -> dict[int, int]:
     if not product_ids:
         return {}
     return dict(db.session.execute(
-        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.ordered - OrderLine.allocated)).join(Order)
-        .where(OrderLine.product_id.in_(product_ids), OrderLine.allocated < OrderLine.ordered,
-               Order.status == OrderStatus.FINALIZED, Order.hold_reason.is_(None))
+        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.ordered - OrderLine.allocated))
+        .where(OrderLine.product_id.in_(product_ids), OrderLine.waits_for_stock())
         .group_by(OrderLine.product_id)).all())
 
 

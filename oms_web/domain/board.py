@@ -2,7 +2,8 @@
 
 Shared by the board screen and bench/run.py. Every query walks an index: (segment, id) for a
 segment's page, and for a search the matching ids are gathered first through the indexes on order
-id, email, channel order id, line SKU and customer, then paged the same way.
+id, email, channel order id, line SKU and customer (names from NAME_SEARCH_FROM characters), then
+paged the same way.
 """
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ from ..models import SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChann
 from .reports import utc_start_of
 
 PAGE_SIZE = 50
+# A customer's name is searched for a part of it from this length: no index finds a shorter part (a
+# trigram index needs three characters), and reading every customer for "a" took 135 ms at 1,000,000
+# orders. Shorter terms still find an order number, an email's start, a channel order id or a SKU.
+NAME_SEARCH_FROM = 3
+
+
+def searches_names(text: str) -> bool:
+    return len(text.strip()) >= NAME_SEARCH_FROM
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class BoardRow:
 class BoardPage:
     rows: list[BoardRow]
     next_before_id: int | None  # keyset for the next (older) page
+    names_searched: bool = True  # False: the search term was too short to look for in names
 
 
 def _conditions(filters: BoardFilter, before_id: int | None) -> list[sa.ColumnElement[bool]]:
@@ -80,28 +90,50 @@ def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: i
     order_id = Order.id_from_number(text)
     if order_id is not None:
         queries.append(newest(sa.select(Order.id).where(Order.id == order_id), Order.id))
-    lowered = text.lower()
-    queries.append(newest(sa.select(Order.id).where(Order.email >= lowered, Order.email < lowered + "\uffff"),
-                          Order.id))
+    queries.append(newest(sa.select(Order.id).where(_email_starts_with(text.lower())), Order.id))
     if "@" not in text:  # an email address is found through the index above; the rest may be a SKU or a name
         queries.append(newest(sa.select(Order.id).where(Order.channel_order_id == text), Order.id))
         queries.append(newest(sa.select(OrderLine.order_id).join(Order, Order.id == OrderLine.order_id)
                               .where(OrderLine.sku == text.upper()), OrderLine.order_id))
-        queries.append(newest(sa.select(Order.id).where(Order.customer_id.in_(_customers_named(text))), Order.id))
+        if searches_names(text):
+            queries.append(newest(sa.select(Order.id).where(_placed_by(_customers_named(text))), Order.id))
     return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
 
 
+# When at least this many orders (or customers) match, the newest 50 are found sooner by walking the
+# orders newest first than by sorting every match an index finds: at 1,000,000 orders, 120,352 emails
+# start with "a" (17 ms sorted, 0.5 ms walked) and 4,026 customers are called Garcia (15 ms, 5 ms).
+COMMON = 1_000
+
+
+def _is_common(matches: sa.Select) -> bool:
+    probe = matches.limit(COMMON).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(probe)) >= COMMON
+
+
+def _email_starts_with(start: str) -> sa.ColumnElement[bool]:
+    in_range = sa.and_(Order.email >= start, Order.email < start + "\uffff")
+    if not _is_common(sa.select(Order.id).where(in_range)):
+        return in_range
+    # The same test on an expression, which no index serves: the planners then walk the orders by id.
+    email = Order.email + ""
+    return sa.and_(email >= start, email < start + "\uffff")
+
+
+def _placed_by(customers: sa.Select | sa.TextualSelect) -> sa.ColumnElement[bool]:
+    if not _is_common(sa.select(customers.subquery().c[0])):
+        return Order.customer_id.in_(customers)
+    return (Order.customer_id + 0).in_(customers)  # as above: walked by id
+
+
 def _customers_named(text: str) -> sa.Select | sa.TextualSelect:
-    """Customers whose name holds `text`, ignoring case: through the trigram index on PostgreSQL, the
-    FTS5 trigram table on SQLite (three characters or more; shorter, SQLite reads the customers)."""
+    """Customers whose name holds `text` (NAME_SEARCH_FROM characters or more), ignoring case: through
+    the trigram index on PostgreSQL, the FTS5 trigram table on SQLite."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.select(Customer.id).where(Customer.name.ilike(f"%{_escape(text)}%", escape="\\"))
-    if len(text) >= 3:
-        phrase = '"' + text.replace('"', '""') + '"'  # an FTS5 string: matched as written, any case
-        return sa.text(f"SELECT rowid FROM {SQLITE_SEARCH_TABLE} WHERE {SQLITE_SEARCH_TABLE} MATCH :phrase") \
-            .bindparams(phrase=phrase).columns(sa.column("rowid", sa.Integer))
-    # SQLite's LIKE ignores case as far as its lower() would (ASCII); ilike would wrap both in lower().
-    return sa.select(Customer.id).where(Customer.name.like(f"%{_escape(text)}%", escape="\\"))
+    phrase = '"' + text.replace('"', '""') + '"'  # an FTS5 string: matched as written, any case
+    return sa.text(f"SELECT rowid FROM {SQLITE_SEARCH_TABLE} WHERE {SQLITE_SEARCH_TABLE} MATCH :phrase") \
+        .bindparams(phrase=phrase).columns(sa.column("rowid", sa.Integer))
 
 
 def _escape(text: str) -> str:
@@ -136,4 +168,5 @@ def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int
                      units_ordered=int(units.get(r[0], (0, 0, 0))[0] or 0),
                      units_allocated=int(units.get(r[0], (0, 0, 0))[1] or 0),
                      units_shipped=int(units.get(r[0], (0, 0, 0))[2] or 0)) for r in found]
-    return BoardPage(rows=rows, next_before_id=rows[-1].id if more and rows else None)
+    return BoardPage(rows=rows, next_before_id=rows[-1].id if more and rows else None,
+                     names_searched=not filters.search.strip() or searches_names(filters.search))

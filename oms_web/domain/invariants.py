@@ -6,17 +6,22 @@
 4. in hand and committed each equal the sum of the product's ledger deltas.
 5. invoice numbers are unique and gapless, in issue order.
 7. (its money part) a wholly invoiced order's invoices add up to its total and its tax exactly.
-Also checked, since the board relies on them: each order's stored segment and the segment counts.
+Also checked, since the board and the overview rely on them: each order's stored segment, the segment
+counts and the orders per hour and channel.
+
+Every check is an aggregate in SQL or a walk in batches, so memory stays bounded at any size.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Invoice, Order, OrderLine, OrderStatus, Product, SegmentCount, StockMove
-from .segments import segment_of
+from .hourly_counts import miscounted_hours, start_of_hour
+from .segments import lines_with_a_wrong_open_flag, segment_of
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,22 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
                                "0 <= shipped <= allocated <= ordered, invoiced <= shipped",
                                f"ordered {ordered}, allocated {allocated}, shipped {shipped}, invoiced {invoiced}"))
 
-    numbers = session.scalars(sa.select(Invoice.number).order_by(Invoice.id)).all()
-    for position, number in enumerate(numbers, start=1):
-        if number != position:
-            found.append(Violation("5 gapless invoice numbers", f"invoice #{position} in issue order", position, number))
-            break
+    # The database numbers the invoices in issue order, so only the first misfit comes back.
+    position = sa.func.row_number().over(order_by=Invoice.id)
+    numbered = sa.select(position.label("position"), Invoice.number).subquery()
+    misfit = session.execute(sa.select(numbered.c.position, numbered.c.number)
+                             .where(numbered.c.position != numbered.c.number)
+                             .order_by(numbered.c.position).limit(1)).first()
+    if misfit is not None:
+        found.append(Violation("5 gapless invoice numbers", f"invoice #{misfit[0]} in issue order", misfit[0], misfit[1]))
 
     found.extend(_check_invoiced_money())
     if segments:
         found.extend(_check_segments())
+        found.extend(_check_hourly_counts())
+    found.extend(Violation("line's copy of its order's state", f"order {order_id} line {line_id}",
+                           "open" if not flag else "not open", "open" if flag else "not open")
+                 for line_id, order_id, flag in lines_with_a_wrong_open_flag())
     return found
 
 
@@ -92,16 +104,38 @@ def _check_invoiced_money() -> list[Violation]:
             for order_id, total, tax, invoiced_total, invoiced_tax in rows]
 
 
+# Open orders are checked this many at a time, so that memory stays bounded however many there are.
+SEGMENT_BATCH = 2_000
+
+
 def _check_segments() -> list[Violation]:
     found: list[Violation] = []
     actual = dict(db.session.execute(sa.select(Order.segment, sa.func.count()).group_by(Order.segment)).all())
     for segment, orders in db.session.execute(sa.select(SegmentCount.segment, SegmentCount.orders)):
         if orders != actual.get(segment, 0):
             found.append(Violation("segment counts", f"segment {segment.value}", actual.get(segment, 0), orders))
-    open_orders = db.session.scalars(
-        sa.select(Order).where(Order.status.in_([OrderStatus.DRAFT, OrderStatus.FINALIZED]))
-        .options(sa.orm.selectinload(Order.lines), sa.orm.selectinload(Order.shipments)))
-    for order in open_orders:
-        if order.segment is not segment_of(order):
-            found.append(Violation("segment", f"order {order.number}", segment_of(order).value, order.segment.value))
-    return found
+    after = 0
+    while True:
+        # Plain rows, not ORM objects: the session would keep every order it loaded until the check ends.
+        orders = {row.id: SimpleNamespace(**row._mapping, lines=[]) for row in db.session.execute(
+            sa.select(Order.id, Order.status, Order.segment, Order.payment_status, Order.hold_reason)
+            .where(Order.status.in_([OrderStatus.DRAFT, OrderStatus.FINALIZED]), Order.id > after)
+            .order_by(Order.id).limit(SEGMENT_BATCH))}
+        if not orders:
+            return found
+        after = max(orders)
+        for row in db.session.execute(
+                sa.select(OrderLine.order_id, OrderLine.ordered, OrderLine.allocated, OrderLine.shipped)
+                .where(OrderLine.order_id.in_(list(orders)))):
+            orders[row.order_id].lines.append(row)
+        for order in orders.values():
+            expected = segment_of(order)
+            if order.segment is not expected:
+                found.append(Violation("segment", f"order {Order.number_of(order.id)}", expected.value,
+                                       order.segment.value))
+
+
+def _check_hourly_counts() -> list[Violation]:
+    return [Violation(f"{figure.replace('_', ' ')} per hour",
+                      f"channel {channel_id}, hour from {start_of_hour(hour):%Y-%m-%d %H:00} UTC", actual, stored)
+            for hour, channel_id, figure, actual, stored in miscounted_hours()]

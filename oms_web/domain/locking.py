@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, Product
+from ..models import Order, OrderLine, Product
 from .errors import NotFound
 
 
@@ -47,8 +47,7 @@ def backordered_lines(product_id: int, *, exclude_order_id: int | None = None) -
     """Lines of open, finalized, not-held orders still short of stock: oldest finalized first."""
     query = (
         sa.select(OrderLine).join(Order)
-        .where(OrderLine.product_id == product_id, OrderLine.allocated < OrderLine.ordered,
-               Order.status == OrderStatus.FINALIZED, Order.hold_reason.is_(None))
+        .where(OrderLine.product_id == product_id, OrderLine.waits_for_stock())
         .order_by(Order.finalized_at, Order.id, OrderLine.id)
     )
     if exclude_order_id is not None:

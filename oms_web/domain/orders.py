@@ -538,7 +538,7 @@ _ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", 
                   "subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "shipping_tax_cents",
                   "tax_included", "total_cents", "created_at", "updated_at", "finalized_at")
 _LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
-                 "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents")
+                 "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents", "order_open")
 
 
 def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesChannel]],

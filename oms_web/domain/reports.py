@@ -1,15 +1,16 @@
 """Figures for the manager's overview, read straight from the database (no Flask request code)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
 from ..extensions import db
-from ..models import (Order, OrderLine, OrderStatus, Product, SalesChannel, Segment, Shipment, ShipmentLine,
+from ..models import (HourlyOrderCount, OrderLine, Product, SalesChannel, Segment, Shipment, ShipmentLine,
                       ShipmentStatus)
+from .hourly_counts import first_hour_from, start_of_hour
 from .segments import segment_counts
 
 FINALIZED_SEGMENTS = (Segment.NEEDS_ATTENTION, Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK,
@@ -35,7 +36,7 @@ class OverviewFigures:
     shipped_today_parcels: int
     shipped_today_units: int
     backordered: list[tuple[str, str, int]]  # sku, name, units
-    low_stock: list[Product]
+    low_stock: list[sa.Row]  # id, sku, name, stock_available
     days: list[date]
     channels: list[ChannelSeries]
 
@@ -44,40 +45,58 @@ class OverviewFigures:
         return max([sum(c.per_day[i] for c in self.channels) for i in range(len(self.days))] or [0]) or 1
 
 
+# The overview's statements, built once: it polls every 5 s, and building a statement costs SQLAlchemy
+# more than SQLite takes to run these.
+_SHIPPED_SINCE = (
+    sa.select(sa.func.coalesce(sa.func.sum(HourlyOrderCount.parcels_shipped), 0),
+              sa.func.coalesce(sa.func.sum(HourlyOrderCount.units_shipped), 0))
+    .where(HourlyOrderCount.utc_hour >= sa.bindparam("since")))
+# Summed per product in the backorder index alone (it holds the numbers), then named.
+_SHORT = (sa.select(OrderLine.product_id, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
+          .where(OrderLine.waits_for_stock()).group_by(OrderLine.product_id).subquery())
+_BACKORDERED = (sa.select(Product.sku, Product.name, _SHORT.c.units).join(_SHORT, _SHORT.c.product_id == Product.id)
+                .order_by(_SHORT.c.units.desc(), Product.sku).limit(10))
+_SHIPPED_BETWEEN = (
+    sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
+    .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+    .where(Shipment.shipped_at >= sa.bindparam("since"), Shipment.shipped_at < sa.bindparam("until"),
+           Shipment.status != ShipmentStatus.CREATED))
+
+
+def _shipped_since(connection: sa.Connection, since: datetime) -> tuple[int, int]:
+    """Parcels and units shipped since `since` (naive UTC): the whole hours from the hourly counts; in a
+    zone off UTC by a part of an hour, the part before the first whole hour from the shipments."""
+    first_hour = first_hour_from(since)
+    parcels, units = connection.execute(_SHIPPED_SINCE, {"since": first_hour}).one()
+    if start_of_hour(first_hour) > since:
+        more_parcels, more_units = connection.execute(
+            _SHIPPED_BETWEEN, {"since": since, "until": start_of_hour(first_hour)}).one()
+        parcels, units = parcels + more_parcels, units + more_units
+    return int(parcels), int(units)
+
+
+_AVAILABLE = Product.stock_in_hand - Product.stock_committed
+_LOW_STOCK = (sa.select(Product.id, Product.sku, Product.name, _AVAILABLE.label("stock_available"))
+              .where(Product.active, _AVAILABLE <= Product.reorder_point).order_by(_AVAILABLE, Product.sku).limit(10))
+_CHANNELS = sa.select(SalesChannel.id, SalesChannel.name).order_by(SalesChannel.id)
+
+
 def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> OverviewFigures:
     """The manager's figures; "today" and the chart's days are the shop's (`zone`), the database's times UTC."""
     today = today or datetime.now(zone).date()
     segments = segment_counts()
     by_status = {"Draft": segments[Segment.DRAFT], "Finalized": sum(segments[s] for s in FINALIZED_SEGMENTS),
                  "Fulfilled": segments[Segment.FULFILLED], "Void": segments[Segment.VOID]}
-    parcels, units = db.session.execute(
-        sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
-        .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-        .where(Shipment.shipped_at >= utc_start_of(today, zone), Shipment.status != ShipmentStatus.CREATED)).one()
-    backordered = db.session.execute(
-        sa.select(Product.sku, Product.name, sa.func.sum(OrderLine.ordered - OrderLine.allocated).label("units"))
-        .join(OrderLine, OrderLine.product_id == Product.id).join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.allocated < OrderLine.ordered, Order.status == OrderStatus.FINALIZED,
-               Order.hold_reason.is_(None))
-        .group_by(Product.sku, Product.name).order_by(sa.desc("units")).limit(10)).all()
-    low_stock = db.session.scalars(
-        sa.select(Product).where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)
-        .order_by(Product.stock_in_hand - Product.stock_committed, Product.sku).limit(10)).all()
+    connection = db.session.connection()  # plain rows: the ORM's layer would cost more than the queries
+    parcels, units = _shipped_since(connection, utc_start_of(today, zone))
+    backordered = connection.execute(_BACKORDERED).all()
+    low_stock = connection.execute(_LOW_STOCK).all()
     days = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
-    index = {d: i for i, d in enumerate(days)}
-    per_channel: dict[int, list[int]] = {}
-    # Counted per UTC hour by the database, then put on the shop's days here (a zone half an hour off
-    # UTC puts half an hour's orders on the neighbouring day).
-    for hour, channel_id, n in db.session.execute(
-            sa.select(_utc_hour(Order.created_at).label("hour"), Order.channel_id, sa.func.count())
-            .where(Order.created_at >= utc_start_of(days[0], zone)).group_by("hour", Order.channel_id)):
-        local_day = datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(zone).date()
-        if local_day in index:
-            per_channel.setdefault(channel_id, [0] * CHART_DAYS)[index[local_day]] += n
-    channels = [ChannelSeries(channel.name, per_channel.get(channel.id, [0] * CHART_DAYS))
-                for channel in db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.id))]
+    per_channel = orders_per_day(days, zone)
+    channels = [ChannelSeries(name, per_channel.get(channel_id, [0] * CHART_DAYS))
+                for channel_id, name in connection.execute(_CHANNELS)]
     return OverviewFigures(segments=segments, by_status=by_status, total=sum(segments.values()),
-                           shipped_today_parcels=parcels, shipped_today_units=int(units),
+                           shipped_today_parcels=parcels, shipped_today_units=units,
                            backordered=[(r[0], r[1], int(r[2])) for r in backordered], low_stock=list(low_stock),
                            days=days, channels=channels)
 
@@ -87,18 +106,34 @@ def utc_start_of(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-class _utc_hour(sa.sql.functions.FunctionElement):
-    """'YYYY-MM-DD HH' of a timestamp column, in SQLite's words or PostgreSQL's."""
-
-    type = sa.String()
-    inherit_cache = True
-
-
-@compiles(_utc_hour, "sqlite")
-def _utc_hour_sqlite(element, compiler, **kw) -> str:
-    return f"strftime('%Y-%m-%d %H', {compiler.process(element.clauses, **kw)})"
+def _orders_per_day_statement(days: int) -> sa.TextClause:
+    # The day of an hour is the number of the days' first hours it has reached; one statement text for
+    # any zone, its first hours bound as values.
+    day = ("CASE " + " ".join(f"WHEN utc_hour < :h{i} THEN {i - 1}" for i in range(1, days)) + f" ELSE {days - 1} END"
+           if days > 1 else "0")
+    return sa.text(f"SELECT channel_id, {day} AS day, SUM(orders) FROM {HourlyOrderCount.__tablename__} "
+                   f"WHERE utc_hour >= :h0 AND utc_hour < :h{days} GROUP BY channel_id, day")
 
 
-@compiles(_utc_hour, "postgresql")
-def _utc_hour_postgresql(element, compiler, **kw) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD HH24')"
+_ORDERS_PER_DAY = {CHART_DAYS: _orders_per_day_statement(CHART_DAYS)}
+
+
+def orders_per_day(days: list[date], zone: tzinfo) -> dict[int, list[int]]:
+    """Orders per channel on each of the shop's consecutive `days`, from the hourly counters.
+
+    An hour counts on the shop's day its start falls on (a zone half an hour off UTC puts half an
+    hour's orders on the neighbouring day). The database sums the hours between the days' first
+    hours, so a month costs a few thousand counter rows read in SQLite, whatever the number of orders."""
+    statement = _ORDERS_PER_DAY.get(len(days))
+    if statement is None:
+        statement = _orders_per_day_statement(len(days))
+    per_channel: dict[int, list[int]] = {}
+    for channel_id, index, n in db.session.connection().execute(statement, _first_hours(days[0], len(days), zone)):
+        per_channel.setdefault(channel_id, [0] * len(days))[index] = int(n)
+    return per_channel
+
+
+@functools.lru_cache(maxsize=64)
+def _first_hours(first_day: date, days: int, zone: tzinfo) -> dict[str, int]:
+    """The first hour of each day and of the day after, as bound values (the same all day: remembered)."""
+    return {f"h{i}": first_hour_from(utc_start_of(first_day + timedelta(days=i), zone)) for i in range(days + 1)}

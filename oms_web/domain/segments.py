@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Order, OrderStatus, PaymentStatus, Segment, SegmentCount, ShipmentStatus
+from ..models import Order, OrderLine, OrderStatus, PaymentStatus, Segment, SegmentCount, ShipmentStatus
+from . import hourly_counts
 
 _PENDING = "oms_segment_deltas"
 
@@ -47,9 +48,20 @@ def is_complete(order: Order) -> bool:
             and all(s.status is ShipmentStatus.DELIVERED for s in order.shipments))
 
 
+# The segments of Finalized orders that are not held: those whose lines stock is allocated to.
+OPEN_SEGMENTS = frozenset({Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK, Segment.READY_TO_SHIP,
+                           Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT})
+
+
 def set_segment(order: Order, segment: Segment, *, is_new: bool = False) -> None:
+    is_open = segment in OPEN_SEGMENTS
+    for line in order.lines:  # including a line just added to an order whose segment stays
+        if getattr(line, "order_open", None) is not is_open:  # (a batch's line draft has none yet)
+            line.order_open = is_open
     deltas: Tally = db.session.info.setdefault(_PENDING, Tally())
-    if not is_new:
+    if is_new:  # every service that makes an order comes here once for it
+        hourly_counts.count_new_order(order)
+    else:
         if order.segment is segment:
             return
         deltas[order.segment] -= 1
@@ -72,15 +84,39 @@ def flush_segment_counts(session: Session) -> None:
 
 def discard_pending_counts(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    hourly_counts.discard_pending_hourly_counts(session)
 
 
-def pending_counts() -> Tally:
-    """A copy of the count changes queued so far, to put back when a savepoint is rolled back."""
-    return Tally(db.session.info.get(_PENDING, Tally()))
+def pending_counts() -> tuple[Tally, Tally]:
+    """A copy of the count changes queued so far (segments, and orders per hour), to put back when a
+    savepoint is rolled back."""
+    return Tally(db.session.info.get(_PENDING, Tally())), hourly_counts.pending_hourly_counts()
 
 
-def restore_pending_counts(saved: Tally) -> None:
-    db.session.info[_PENDING] = Tally(saved)
+def restore_pending_counts(saved: tuple[Tally, Tally]) -> None:
+    segments, hours = saved
+    db.session.info[_PENDING] = Tally(segments)
+    hourly_counts.restore_pending_hourly_counts(hours)
+
+
+def _of_open_orders() -> sa.ColumnElement[bool]:
+    return OrderLine.order_id.in_(sa.select(Order.id).where(Order.status == OrderStatus.FINALIZED,
+                                                             Order.hold_reason.is_(None)))
+
+
+def lines_with_a_wrong_open_flag(limit: int = 20) -> list[tuple[int, int, bool]]:
+    """(line, order, flag) of lines whose order_open is not their order's state, for check-stock."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(OrderLine.id, OrderLine.order_id, OrderLine.order_open)
+        .where(OrderLine.order_open != _of_open_orders()).order_by(OrderLine.id).limit(limit))]
+
+
+def set_open_flags() -> None:
+    """Set every line's order_open from its order (after orders were written in bulk, without set_segment)."""
+    db.session.execute(sa.update(OrderLine).where(sa.not_(OrderLine.order_open), _of_open_orders())
+                       .values(order_open=True))
+    db.session.execute(sa.update(OrderLine).where(OrderLine.order_open, sa.not_(_of_open_orders()))
+                       .values(order_open=False))
 
 
 def segment_counts() -> dict[Segment, int]:

@@ -7,7 +7,7 @@ from ..database import service
 from ..extensions import db
 from ..models import (ChannelKind, OrderStatus, PaymentStatus, Shipment, ShipmentConfirmation, ShipmentLine,
                       ShipmentStatus, User, utcnow)
-from . import events, stock
+from . import events, hourly_counts, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .locking import lock_order
 from .orders import check_quantity, refresh_order
@@ -92,6 +92,7 @@ def mark_shipped(actor: User, shipment_id: int, carrier: str, tracking_number: s
     shipment.status = ShipmentStatus.SHIPPED
     shipment.carrier, shipment.tracking_number = carrier, tracking_number
     shipment.shipped_at = utcnow()
+    hourly_counts.count_shipped(shipment)
     events.record(shipment.order, actor, "shipment_shipped",
                   f"{shipment.number} handed to {carrier}, tracking {tracking_number}", shipment_id=shipment.id)
     if shipment.order.channel.kind in CONFIRMED_CHANNELS:

@@ -8,9 +8,12 @@ from ..domain.reports import overview_figures
 from ..models import Role
 from ..web import allow, page_or_fragment
 from . import bp
+from .chart import stacked_chart
 
 
 @bp.route("/overview")
 @allow(Role.MANAGER)
 def index():
-    return page_or_fragment("overview/index.html", "overview/_panel.html", figures=overview_figures(zone=current_app.config["OMS_TIMEZONE"]))
+    figures = overview_figures(zone=current_app.config["OMS_TIMEZONE"])
+    return page_or_fragment("overview/index.html", "overview/_panel.html", figures=figures,
+                            chart=stacked_chart(figures.days, figures.channels, figures.busiest_day))

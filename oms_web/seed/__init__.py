@@ -16,10 +16,11 @@ import sqlalchemy as sa
 
 from ..database import write_transaction
 from ..domain.invoicing import INVOICE_COUNTER
+from ..domain.hourly_counts import recount_hourly_counts
 from ..domain.orders import default_tax_rate_bp
 from ..extensions import db
 from ..models import Counter, Order, Product, SalesChannel, Segment, User, utcnow
-from ..domain.segments import segment_counts, segment_of
+from ..domain.segments import segment_counts, segment_of, set_open_flags
 from . import catalogue
 from .history import Actors, Channel, History, SimProduct, expected_daily_demand
 from .today import seed_today
@@ -77,7 +78,8 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
             # Rows are written with explicit ids: keep other writers out until the sequences are moved on.
             connection.execute(sa.text(
                 "LOCK TABLE products, customers, addresses, orders, order_lines, shipments, shipment_lines, "
-                "invoices, invoice_lines, stock_ledger, order_events, counters, segment_counts IN EXCLUSIVE MODE"))
+                "invoices, invoice_lines, stock_ledger, order_events, counters, segment_counts, "
+                "hourly_order_counts IN EXCLUSIVE MODE"))
         else:
             # A big page cache while the indexes grow: fewer pages spill into the WAL mid-transaction.
             connection.exec_driver_sql("PRAGMA cache_size = -1048576")  # 1 GiB
@@ -93,7 +95,9 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
             db.session.execute(sa.update(Counter).where(Counter.name == INVOICE_COUNTER)
                                .values(value=result.invoices))
             _refresh_segments(result.legacy_orders)
+            set_open_flags()
             _recount_segments()
+            recount_hourly_counts()  # the history's orders bypassed the services that keep them
         finally:
             if dialect == "sqlite":
                 connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again

@@ -15,7 +15,7 @@ from ..domain import inventory, invoicing, orders, shipping
 from ..domain.errors import DomainError, DuplicateChannelOrder
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (ChannelKind, Order, OrderLine, OrderStatus, PaymentStatus, Product, SalesChannel, Segment,
+from ..models import (ChannelKind, Order, OrderLine, PaymentStatus, Product, SalesChannel, Segment,
                       User, utcnow)
 from . import catalogue
 
@@ -194,6 +194,5 @@ class _Day:
 
 def _backordered(product_id: int) -> int:
     return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(OrderLine.ordered - OrderLine.allocated), 0)).join(Order)
-        .where(OrderLine.product_id == product_id, OrderLine.allocated < OrderLine.ordered,
-               Order.status == OrderStatus.FINALIZED, Order.hold_reason.is_(None)))
+        sa.select(sa.func.coalesce(sa.func.sum(OrderLine.ordered - OrderLine.allocated), 0))
+        .where(OrderLine.product_id == product_id, OrderLine.waits_for_stock()))

@@ -88,6 +88,14 @@ def test_a_search_that_matches_nothing_says_so(as_staff, board):
     assert "No orders here match “nobody%_\\here”" in html.unescape(response.get_data(as_text=True))
 
 
+def test_a_short_search_says_names_are_searched_from_three_characters(as_staff, board):
+    note = "Customer names are searched from 3 characters"
+    short = as_staff.htmx_get("/orders", query_string={"q": "ab"})
+    assert note in short.get_data(as_text=True) and order_numbers(short) == []
+    longer = as_staff.htmx_get("/orders", query_string={"q": "abb"})
+    assert note not in longer.get_data(as_text=True) and order_numbers(longer) == [board["waiting"].number]
+
+
 def test_search_within_a_segment_keeps_the_segment(as_staff, board):
     assert order_numbers(as_staff.htmx_get("/orders", query_string={"q": "A", "segment": "draft"})) == [
         board["draft"].number]
