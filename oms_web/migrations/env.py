@@ -99,6 +99,14 @@ def run_migrations_online():
     with connectable.connect() as connection:
         from oms_web.models import in_schema
 
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table in batch mode by copying it and dropping the old one, which foreign keys
+            # from rows that point at it refuse. The check is off while the migrations run (it can only be
+            # switched outside a transaction: on the driver's connection, before SQLAlchemy begins one) and the
+            # rows are checked once they are done.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+
         conf_args.setdefault("include_object", in_schema(connection.dialect.name))
         context.configure(
             connection=connection,
@@ -108,6 +116,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            driver = connection.connection.driver_connection
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            driver.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migrations left rows whose foreign keys point nowhere: {broken[:5]}")
 
 
 if context.is_offline_mode():
