@@ -110,16 +110,19 @@ def check_address(address: dict[str, Any], name: str) -> dict[str, Any]:
     return clean
 
 
-def ship_to_for(customer: Customer, address_id: int | None, new_address: dict[str, Any] | None) -> dict[str, Any] | None:
+def ship_to_for(customer: Customer, address_id: int | None, new_address: dict[str, Any] | None) -> dict[str, Any]:
     """The ship-to of a customer's new order: one of their addresses, or a new one, which is kept among
-    them for the next order. Raises InvalidInput for an address of another customer."""
+    them for the next order. Raises InvalidInput for an address of another customer, or none given."""
     if address_id is not None:
         address = db.session.get(Address, address_id)
         if address is None or address.customer_id != customer.id:
             raise InvalidInput(f"That address is not one of {customer.name}'s", field="address_id")
         return address.as_dict()
     if new_address is None:
-        return None
+        # An order for a customer on file ships somewhere: never guess which of their addresses.
+        raise InvalidInput(f"Choose one of {customer.name}'s addresses or enter a new one" if customer.addresses
+                           else f"{customer.name} has no address on file: enter the ship-to address",
+                           field="address_id")
     values = check_address(new_address, customer.name)
     same = next((a for a in customer.addresses if a.kind == "shipping" and a.as_dict() == values), None)
     if same is None:
