@@ -35,6 +35,14 @@ def _text(label: str, column: Any, what: str) -> StringField:
     return StringField(label, filters=[_strip], validators=[_Within(column, what)])
 
 
+class _Choice(RadioField):
+    """A radio choice whose refusal names the choices (a value posted by hand, never by the page)."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(f"{self.label.text} is one of: " + ", ".join(c.label for c in self.choices))
+
+
 class NewOrderForm(FlaskForm):
     class Meta:
         csrf = False  # the app-wide CSRFProtect has checked the token before any view runs
@@ -48,10 +56,10 @@ class NewOrderForm(FlaskForm):
     ship_region = _text("State / region", Address.region, "State / region")
     ship_postal_code = _text("Postal code", Address.postal_code, "The postal code")
     ship_country = _text("Country (2 letters)", Address.country, "The country")
-    payment = RadioField("Payment", default=PaymentStatus.PAID.value, choices=[
+    payment = _Choice("Payment", default=PaymentStatus.PAID.value, choices=[
         SelectChoice(PaymentStatus.PAID.value, "Paid"), SelectChoice(PaymentStatus.PENDING.value, "Awaiting payment")])
     # After "that email is on file": "new" makes a new customer anyway.
-    email_on_file = RadioField("That email is on file", default=IfEmailOnFile.ASK.value, choices=[
+    email_on_file = _Choice("That email is on file", default=IfEmailOnFile.ASK.value, choices=[
         SelectChoice(IfEmailOnFile.ASK.value, "Ask"), SelectChoice(IfEmailOnFile.NEW.value, "A new customer anyway")])
 
     def customer_fields(self) -> list[Any]:

@@ -186,7 +186,7 @@ def test_another_line_row_is_a_fragment(as_staff):
     ({**NEW_CUSTOMER, "sku": ["A"], "quantity": ["²"]}, "Quantity of A must be a whole number of at least 1"),
     ({**NEW_CUSTOMER, "sku": ["A"], "quantity": ["100001"]}, "Quantity must be at most 100,000"),
     ({"customer_id": "999", "sku": ["A"], "quantity": ["1"]}, "That customer does not exist"),
-    ({**NEW_CUSTOMER, "payment": "free", "sku": ["A"], "quantity": ["1"]}, "Not a valid choice"),
+    ({**NEW_CUSTOMER, "payment": "free", "sku": ["A"], "quantity": ["1"]}, "Payment is one of: Paid, Awaiting payment"),
     ({**NEW_CUSTOMER, "ship_country": "U1", "sku": ["A"], "quantity": ["1"]}, "The country is its two-letter code"),
     ({"customer_id": "99999999999999999999999", "sku": ["A"], "quantity": ["1"]}, "Customer must be between"),
     ({**NEW_CUSTOMER, "channel": "999", "sku": ["A"], "quantity": ["1"]}, "Choose an active sales channel"),
