@@ -209,3 +209,14 @@ def test_a_refused_form_keeps_what_was_typed(shop, as_staff, products):
     body = response.get_data(as_text=True)
     assert 'value="Grace Hopper"' in body and 'value="1 Harbour Rd"' in body
     assert 'value="NOPE"' in body and 'value="2"' in body
+
+
+def test_editing_a_paid_order_upwards_shows_the_balance_due_and_what_was_paid(shop, as_staff, products):
+    as_staff.post_form("/orders/new", {**NEW_CUSTOMER, "payment": "paid", "sku": ["B"], "quantity": ["1"]})
+    order = _only_order()
+    paid = order.total_cents
+    response = as_staff.htmx_post(f"/orders/{order.id}/lines", {f"qty-{order.lines[0].id}": "3"})
+    assert response.status_code == 200
+    body = html.unescape(response.get_data(as_text=True))
+    assert "Balance due" in body and f"USD {2 * paid / 100:,.2f}" in body and f"USD {paid / 100:,.2f}" in body
+    assert "B: quantity 1 → 3" in body, "the timeline says what changed"
