@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from oms_web.extensions import db
 from oms_web.models import Address, Customer, Order, OrderStatus, PaymentStatus
 
-from .conftest import state
+from .conftest import state, use_both_backends
+
+web_app = use_both_backends()  # a customer's email and address lengths are enforced by PostgreSQL only
 
 NEW_CUSTOMER = {"customer_name": "Grace Hopper", "customer_email": "Grace@Navy.example", "customer_phone": "555-0100",
                 "ship_line1": "1 Harbour Rd", "ship_city": "Arlington", "ship_region": "VA",
