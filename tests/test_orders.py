@@ -722,3 +722,27 @@ def test_a_paid_order_whose_total_rises_shows_the_balance_due_until_it_is_receiv
     # A cut leaves nothing due (a refund is another matter).
     orders.edit_order(shop.staff, order.id, [LineChange(1, line_id=order.lines[0].id)])
     assert shop.order_row(order.id).balance_due_cents == 0
+
+
+def test_a_new_customer_s_email_on_file_is_used_asked_about_or_left_to_the_other_customer(shop):
+    from oms_web.domain.customers import EmailOnFile, IfEmailOnFile
+    from oms_web.models import Customer
+
+    shop.product("A", in_hand=5)
+    first = shop.draft(("A", 1))  # Grace Hopper, grace@example.com
+    typed = CustomerDetails(name="G. Hopper", email="  GRACE@example.com")
+
+    def manual(how: IfEmailOnFile) -> Order:
+        return orders.create_order(shop.staff, NewOrder(channel_id=shop.manual.id, customer=typed,
+                                                        lines=[LineRequest("A", 1)], if_email_on_file=how))
+
+    refusal = shop.refused(EmailOnFile, manual, IfEmailOnFile.ASK, match="grace@example.com is the email of Grace")
+    assert refusal.customer_id == first.customer_id and refusal.field == "customer_email"
+    assert manual(IfEmailOnFile.USE).customer_id == first.customer_id
+    other = manual(IfEmailOnFile.NEW)
+    assert other.customer_id != first.customer_id and other.customer_name == "G. Hopper"
+    assert other.email == "grace@example.com" and db.session.get(Customer, other.customer_id).email is None
+    # A customer on file ships somewhere: with no address given nor on file, the order is refused.
+    shop.refused(InvalidInput, orders.create_order, shop.staff, NewOrder(
+        channel_id=shop.manual.id, customer_id=other.customer_id, address_id=None, lines=[LineRequest("A", 1)]),
+        match="has no address on file")
