@@ -160,7 +160,9 @@ class Customer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    # Normalised (domain.customers.normalise_email) before it is written: the unique index is what makes
+    # two orders arriving at once with one new email find one customer, not make two.
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True, unique=True)
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -276,6 +278,9 @@ class Order(db.Model):
     # The channel's prices (lines and shipping) include their tax, as EU shops' do: tax is shown, not added.
     tax_included: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     total_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)
+    # What the customer has paid, once an edit of a paid order changed its total: the balance due is
+    # total - paid. None while it is simply the total (a paid order never edited) or nothing (pending).
+    paid_cents: Mapped[int | None] = mapped_column(MONEY_TOTAL)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finalized_at: Mapped[datetime | None] = mapped_column()
@@ -309,6 +314,17 @@ class Order(db.Model):
             text = text[len(cls.NUMBER_PREFIX):]
         # ASCII digits that fit an id column: "²" passes isdigit() but not int(), and a longer number overflows.
         return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+    @property
+    def amount_paid_cents(self) -> int:
+        if self.paid_cents is not None:
+            return self.paid_cents
+        return self.total_cents if self.payment_status is PaymentStatus.PAID else 0
+
+    @property
+    def balance_due_cents(self) -> int:
+        """What the customer still owes: the whole total while pending, the rise of an edited paid order."""
+        return max(self.total_cents - self.amount_paid_cents, 0)
 
     @property
     def is_open(self) -> bool:

@@ -113,7 +113,7 @@ class Shop:
     def snapshot(self) -> dict:
         """Every number an action could change, read straight from the database: compare two snapshots
         to prove that a refused action changed nothing."""
-        from oms_web.models import (Counter, Customer, HourlyOrderCount, Invoice, OrderEvent, OrderLine,
+        from oms_web.models import (Address, Counter, Customer, HourlyOrderCount, Invoice, OrderEvent, OrderLine,
                                     SegmentCount, Shipment, StockMove)
 
         def rows(query):
@@ -133,7 +133,8 @@ class Shop:
             "events": db.session.scalar(sa.select(count).select_from(OrderEvent)),
             "jobs": rows(sa.select(Job.id, Job.status, Job.attempts, Job.error).order_by(Job.id)),
             "invoices": db.session.scalar(sa.select(count).select_from(Invoice)),
-            "customers": db.session.scalar(sa.select(count).select_from(Customer)),
+            "customers": rows(sa.select(Customer.id, Customer.name, Customer.email).order_by(Customer.id)),
+            "addresses": db.session.scalar(sa.select(count).select_from(Address)),
             "counters": rows(sa.select(Counter.name, Counter.value).order_by(Counter.name)),
             "segment counts": rows(sa.select(SegmentCount.segment, SegmentCount.orders).order_by(SegmentCount.segment)),
             "orders per hour": rows(sa.select(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id,

@@ -26,12 +26,12 @@ import sqlalchemy as sa
 
 from oms_web import create_app
 from oms_web.database import write_transaction
-from oms_web.domain import inventory, invoicing, orders, shipping
+from oms_web.domain import customers, inventory, invoicing, orders, shipping
 from oms_web.domain.errors import DomainError, DuplicateChannelOrder
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from oms_web.extensions import db
-from oms_web.models import (Counter as CounterRow, Invoice, Order, OrderEvent, OrderLine, OrderStatus, Product,
+from oms_web.models import (Counter as CounterRow, Customer, Invoice, Order, OrderEvent, OrderLine, OrderStatus, Product,
                             StockMove, User)
 
 from . import conftest
@@ -513,3 +513,45 @@ def test_receipts_racing_finalize_and_void_fill_every_backorder(shop, url, child
     filled = db.session.scalar(sa.select(sa.func.count()).select_from(OrderEvent)
                                .where(OrderEvent.message.like("%from freed or received stock")))
     assert filled > 0, "no backorder was filled by a receipt: the race did not happen"
+
+
+def _order_for_a_new_email(outcome: Outcome, ids: dict[str, int], channel_id: int, manual_id: int, sku: str,
+                           email: str, how: str) -> None:
+    """One order whose new customer brings `email`: from a channel (one order, or a batch of two), or
+    keyed in by staff, who are asked when the email turns out to be on file."""
+    details = CustomerDetails(name=f"Shopper {sku}", email=email)
+    if how == "batch":
+        _import_channel_orders_in_a_batch(outcome, [
+            NewOrder(channel_id=channel_id, channel_order_id=f"{sku}-{n}", customer=details,
+                     lines=[LineRequest(sku, 1)]) for n in (1, 2)])
+    elif how == "single":
+        _import_channel_order(outcome, NewOrder(channel_id=channel_id, channel_order_id=sku, customer=details,
+                                                lines=[LineRequest(sku, 1)]))
+    else:
+        new = NewOrder(channel_id=manual_id, customer=details, lines=[LineRequest(sku, 1)],
+                       if_email_on_file=customers.IfEmailOnFile.ASK)
+        if isinstance(_attempt(outcome, "manual order", orders.create_order, _actors(ids).staff, new), Order):
+            outcome.values.append(("created", None, sku))
+
+
+def test_orders_arriving_at_once_with_one_new_email_make_one_customer(shop, url, children):
+    hows = ["single", "single", "single", "batch", "batch", "manual", "manual", "single"]
+    skus = [f"E{i}" for i in range(len(hows))]
+    for sku in skus:  # a product each: nothing but the customer's email makes the orders meet
+        shop.product(sku, in_hand=5)
+    spellings = ["new.shopper@example.com", " New.Shopper@Example.com", "NEW.SHOPPER@EXAMPLE.COM "]
+
+    outcomes = children.run(url, [(_order_for_a_new_email, (_ids(shop), shop.web.id, shop.manual.id, sku,
+                                                            spellings[i % 3], how))
+                                  for i, (sku, how) in enumerate(zip(skus, hows))])
+
+    assert _errors(outcomes) == []
+    refusals = sum((outcome.refusals for outcome in outcomes), Counter())
+    assert set(refusals) <= {"EmailOnFile"}, refusals  # staff are shown the match instead
+    made = db.session.scalars(sa.select(Customer).where(Customer.email == "new.shopper@example.com")).all()
+    assert len(made) == 1, "two orders at once made two customers of one email"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
+    orders_made = db.session.scalars(sa.select(Order)).all()
+    assert len(orders_made) == 4 + 2 * 2 + (2 - refusals["EmailOnFile"])
+    assert {order.customer_id for order in orders_made} == {made[0].id}
+    assert check_invariants() == []

@@ -236,3 +236,24 @@ def test_an_invoice_shows_the_discounts_the_first_invoice_the_shipping_and_tax_i
     assert f"Shipping {money(590)}" in page and "Shipping is charged on the order's first invoice" in page
     assert f"Tax included in the prices {money(2_860 + 94)}" in page
     assert f"Total {money(19_900 - 1_990 + 590)}" in page
+
+
+def test_every_document_writes_the_whole_address_line_2_and_region_included(shop):
+    from oms_web.domain import orders
+    from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
+
+    shop.product("TENT", in_hand=10, price_cents=19_999)
+    address = {"name": "Mary Jackson", "line1": "12 Langley Rd", "line2": "Building 1244", "city": "Hampton",
+               "region": "VA", "postal_code": "23666", "country": "US"}
+    order = orders.create_order(None, NewOrder(
+        channel_id=shop.web.id, channel_order_id="W-ADDR", lines=[LineRequest("TENT", 1)],
+        customer=CustomerDetails(name="Mary Jackson", email="mj@example.com", ship_to=address,
+                                 bill_to={**address, "line1": "PO Box 7", "line2": "Attn. accounts"})))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS", tracking_number="1Z1")
+    invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    (invoice_page,) = text_of(invoices_pdf([invoice]))
+    for expected in ("PO Box 7 Attn. accounts Hampton VA 23666 US",
+                     "12 Langley Rd Building 1244 Hampton VA 23666 US"):
+        assert expected in invoice_page
+    for document in (labels_pdf([shipment]), packing_slips_pdf([shipment])):
+        assert "12 Langley Rd Building 1244 Hampton VA 23666 US" in text_of(document)[0]

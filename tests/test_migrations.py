@@ -1,9 +1,15 @@
 """The schema comes from migrations only; these tests fail when models and migrations disagree."""
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from oms_web.extensions import db
 from oms_web.models import Segment, in_schema
+
+from .conftest import BACKENDS
 
 
 def test_migrations_match_the_models(app):
@@ -17,3 +23,49 @@ def test_migration_creates_the_counter_rows_the_services_update(app):
     from oms_web.domain.segments import segment_counts
 
     assert set(segment_counts()) == set(Segment)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0018_merges_customers_of_one_email_into_the_first(backend, tmp_root):
+    """Before the unique index, the same email could be on file twice (in other letter cases): the
+    migration keeps the first customer, moves the others' addresses (and orders) to it."""
+    from pathlib import Path
+
+    from flask_migrate import upgrade
+
+    from oms_web import create_app
+
+    from . import conftest
+
+    if backend == "sqlite":
+        path = Path(tmp_root) / "migrate-0018.sqlite3"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    else:
+        url = conftest.run_database_url(conftest.PG_URL)
+    app = create_app(conftest.test_config(url))
+    with app.app_context():
+        if backend == "postgresql":
+            conftest.ensure_postgres_database(url)
+            db.session.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+            conftest._migrated.discard(url)
+        upgrade(revision="0009")
+        db.session.execute(sa.text(
+            "INSERT INTO customers (id, name, email, created_at) VALUES (1, 'Ada', 'ada@example.com', :t), "
+            "(2, 'Ada L', ' ADA@Example.com ', :t), (3, 'Grace', 'grace@example.com', :t), (4, 'Anon', '', :t)"),
+            {"t": datetime(2026, 1, 1)})
+        db.session.execute(sa.text(
+            "INSERT INTO addresses (id, customer_id, kind, name, line1, city, postal_code, country) VALUES "
+            "(1, 1, 'shipping', 'Ada', '1 A St', 'London', 'N1', 'GB'), (2, 2, 'shipping', 'Ada L', '2 B St', 'Leeds', 'L1', 'GB')"))
+        db.session.commit()
+        upgrade()
+        rows = db.session.execute(sa.text("SELECT id, name, email FROM customers ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, "Ada", "ada@example.com"), (3, "Grace", "grace@example.com"),
+                                            (4, "Anon", None)]
+        assert db.session.execute(sa.text("SELECT customer_id FROM addresses ORDER BY id")).scalars().all() == [1, 1]
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("INSERT INTO customers (name, email, created_at) VALUES ('X', 'grace@example.com', :t)"),
+                               {"t": datetime(2026, 1, 1)})
+        db.session.rollback()
+        db.session.remove()

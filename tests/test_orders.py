@@ -678,3 +678,71 @@ def test_order_totals_follow_an_edit(shop):
     order = shop.order_row(order.id)
     assert (order.subtotal_cents, order.tax_cents, order.total_cents) == (999, 150, 999 + 150 + 100)
     assert check_invariants() == []
+
+
+def test_an_edit_records_each_changed_line_before_and_after(shop):
+    shop.product("A", in_hand=10, price_cents=1000)
+    shop.product("B", in_hand=10, price_cents=250)
+    shop.product("C", in_hand=10, price_cents=500)
+    order = shop.web_order(("A", 2), ("B", 1))
+    a, b = order.lines
+
+    orders.edit_order(shop.staff, order.id, [LineChange(5, line_id=a.id, unit_price_cents=1200),
+                                             LineChange(0, line_id=b.id), LineChange(3, sku="C")])
+
+    (edited,) = [event for event in shop.events(order.id) if event.kind == "edited"]
+    assert edited.message.startswith("Lines edited: A: quantity 2 → 5, price USD 10.00 → USD 12.00; "
+                                     "B removed (was 1); C added: 3 at USD 5.00. Total ")
+    assert edited.data["changes"] == [
+        {"sku": "A", "quantity": [2, 5], "unit_price_cents": [1000, 1200]},
+        {"sku": "B", "quantity": [1, 0], "unit_price_cents": [250, 250]},
+        {"sku": "C", "quantity": [0, 3], "unit_price_cents": [None, 500]}]
+    assert edited.data["total_cents"][1] == shop.order_row(order.id).total_cents
+    assert [kind for kind in shop.event_kinds(order.id)][-2:] == ["edited", "allocated"]
+
+
+def test_a_paid_order_whose_total_rises_shows_the_balance_due_until_it_is_received(shop):
+    shop.product("A", in_hand=10, price_cents=1000)
+    order = shop.web_order(("A", 1))
+    paid = order.total_cents
+
+    orders.edit_order(shop.staff, order.id, [LineChange(3, line_id=order.lines[0].id)])
+
+    order = shop.order_row(order.id)
+    assert order.payment_status is PaymentStatus.PAID and order.amount_paid_cents == paid
+    assert order.balance_due_cents == order.total_cents - paid == 2 * paid
+    assert f"balance due USD {2 * paid // 100}.00" in shop.events(order.id)[-2].message
+
+    orders.mark_paid(shop.staff, order.id)
+
+    order = shop.order_row(order.id)
+    assert order.balance_due_cents == 0 and order.amount_paid_cents == order.total_cents
+    assert shop.events(order.id)[-1].message == f"Balance received: USD {2 * paid // 100}.00"
+    shop.refused(InvalidState, orders.mark_paid, shop.staff, order.id)
+    # A cut leaves nothing due (a refund is another matter).
+    orders.edit_order(shop.staff, order.id, [LineChange(1, line_id=order.lines[0].id)])
+    assert shop.order_row(order.id).balance_due_cents == 0
+
+
+def test_a_new_customer_s_email_on_file_is_used_asked_about_or_left_to_the_other_customer(shop):
+    from oms_web.domain.customers import EmailOnFile, IfEmailOnFile
+    from oms_web.models import Customer
+
+    shop.product("A", in_hand=5)
+    first = shop.draft(("A", 1))  # Grace Hopper, grace@example.com
+    typed = CustomerDetails(name="G. Hopper", email="  GRACE@example.com")
+
+    def manual(how: IfEmailOnFile) -> Order:
+        return orders.create_order(shop.staff, NewOrder(channel_id=shop.manual.id, customer=typed,
+                                                        lines=[LineRequest("A", 1)], if_email_on_file=how))
+
+    refusal = shop.refused(EmailOnFile, manual, IfEmailOnFile.ASK, match="grace@example.com is the email of Grace")
+    assert refusal.customer_id == first.customer_id and refusal.field == "customer_email"
+    assert manual(IfEmailOnFile.USE).customer_id == first.customer_id
+    other = manual(IfEmailOnFile.NEW)
+    assert other.customer_id != first.customer_id and other.customer_name == "G. Hopper"
+    assert other.email == "grace@example.com" and db.session.get(Customer, other.customer_id).email is None
+    # A customer on file ships somewhere: with no address given nor on file, the order is refused.
+    shop.refused(InvalidInput, orders.create_order, shop.staff, NewOrder(
+        channel_id=shop.manual.id, customer_id=other.customer_id, address_id=None, lines=[LineRequest("A", 1)]),
+        match="has no address on file")

@@ -6,6 +6,7 @@ timeline event, and raises a DomainError (changing nothing) when it refuses.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from ..database import RetryTransaction, may_retry, service
 from ..extensions import db
 from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
                       SalesChannel, StockMove, User, utcnow)
-from . import events, money, stock
+from . import customers, events, money, stock
 from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
                      QuantityTooLarge, Shortfall)
 from .invoicing import invoiced_money
@@ -70,6 +71,11 @@ class NewOrder:
     lines: list[LineRequest]
     customer: CustomerDetails | None = None
     customer_id: int | None = None
+    # A new customer whose email is on file: use that customer (channels), ask, or make a new one.
+    if_email_on_file: customers.IfEmailOnFile = customers.IfEmailOnFile.USE
+    # The ship-to of a manual order: one of the customer's addresses, or a new one kept among them.
+    address_id: int | None = None
+    new_address: dict[str, Any] | None = None
     channel_order_id: str | None = None
     payment_status: PaymentStatus = PaymentStatus.PAID
     currency: str = "USD"
@@ -150,29 +156,6 @@ def _products_by_sku(channel: SalesChannel | None, skus: set[str]) -> dict[str, 
     wanted = {sku: sku_map.get(sku, sku) for sku in skus}
     found = {p.sku: p for p in db.session.scalars(sa.select(Product).where(Product.sku.in_(set(wanted.values()))))}
     return {sku: found[ours] for sku, ours in wanted.items() if ours in found}
-
-
-def _customer_for(details: CustomerDetails) -> Customer:
-    """The customer of that email (the first one made), or a new one."""
-    name, email = _customer_fields(details)
-    if email:
-        existing = db.session.scalars(sa.select(Customer).where(Customer.email == email).order_by(Customer.id)).first()
-        if existing is not None:
-            return existing
-    customer = Customer(name=name, email=email, phone=(details.phone or "").strip() or None)
-    db.session.add(customer)
-    return customer
-
-
-def _customer_fields(details: CustomerDetails) -> tuple[str, str | None]:
-    """A new customer's name and email (lower case), or InvalidInput."""
-    name = (details.name or "").strip()
-    if not name:
-        raise InvalidInput("Customer name is required", field="customer_name")
-    email = (details.email or "").strip().lower() or None
-    if email and ("@" not in email or len(email) > 254):
-        raise InvalidInput("That email address does not look right", field="customer_email")
-    return name, email
 
 
 def _allocate_and_describe(order: Order, actor: User | None) -> int:
@@ -305,13 +288,20 @@ def _check_cents(value: Any, what: str, field_name: str) -> None:
 
 
 def _customer_of(new: NewOrder) -> tuple[Customer, CustomerDetails]:
+    """The order's customer (domain.customers' rules) and the details it is shipped and billed with."""
     if new.customer_id is not None:
         customer = db.session.get(Customer, new.customer_id)
         if customer is None:
             raise InvalidInput("That customer does not exist", field="customer")
-        return customer, CustomerDetails(name=customer.name, email=customer.email)
+        ship_to = customers.ship_to_for(customer, new.address_id, new.new_address)
+        return customer, CustomerDetails(name=customer.name, email=customer.email, ship_to=ship_to)
     if new.customer is not None:
-        return _customer_for(new.customer), new.customer
+        details = new.customer
+        customer = customers.customer_for(details.name, details.email, details.phone, new.if_email_on_file)
+        if new.new_address is not None:
+            ship_to = customers.ship_to_for(customer, None, new.new_address)
+            details = dataclasses.replace(details, ship_to=ship_to, email=customers.normalise_email(details.email))
+        return customer, details
     raise InvalidInput("Choose a customer or enter a new one", field="customer")
 
 
@@ -319,7 +309,8 @@ def _order_row(channel: SalesChannel, new: NewOrder, products: dict[str, Product
                details: CustomerDetails, now: datetime) -> Order:
     """The new order and its lines (nothing allocated yet), held when a SKU matches no product."""
     values, lines = _order_values(channel, new, products, details, now)
-    order = Order(channel=channel, customer=customer, customer_name=customer.name, email=customer.email, **values)
+    order = Order(channel=channel, customer=customer, customer_name=customer.name,
+                  email=customer.email or customers.normalise_email(details.email), **values)
     by_id = {p.id: p for p in products.values()}
     order.lines = [OrderLine(product=by_id.get(line["product_id"]), **line) for line in lines]
     return order
@@ -640,10 +631,14 @@ def _batch_customer(new: NewOrder, known: dict[str, Any], made: list[Any]) -> tu
         customer, details = _customer_of(new)
         return _Draft(id=customer.id, name=customer.name, email=customer.email), details
     details = new.customer
-    name, email = _customer_fields(details)
+    name, email, phone = customers.check_new_customer(details.name, details.email, details.phone)
+    if new.if_email_on_file is customers.IfEmailOnFile.NEW:
+        email = None
     if email and email in known:
+        if new.if_email_on_file is customers.IfEmailOnFile.ASK and known[email].id is not None:
+            raise customers.EmailOnFile(known[email].id, known[email].name, email)
         return known[email], details
-    customer = _Draft(id=None, name=name, email=email, phone=(details.phone or "").strip() or None)
+    customer = _Draft(id=None, name=name, email=email, phone=phone)
     made.append(customer)
     if email:
         known[email] = customer
@@ -888,6 +883,10 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
         raise InvalidState(f"{order.number} is {order.status.value} and can no longer be edited")
     lines = {line.id: line for line in order.lines}
     before = events.line_numbers(order.lines)
+    was = {line.id: (line.ordered, line.unit_price_cents) for line in order.lines}
+    total_before = order.total_cents
+    if order.payment_status is PaymentStatus.PAID and order.paid_cents is None:
+        order.paid_cents = total_before  # what was paid stays put; a rise becomes the balance due
     below_shipped = []
     for change in changes:
         if change.line_id is None:
@@ -925,7 +924,17 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     if not any(line.ordered > 0 for line in order.lines) and finalized:
         raise InvalidInput("A finalized order needs at least one unit: void it instead", field="lines")
     db.session.flush()
-    events.record(order, actor, "edited", "Lines edited", before=before, after=events.line_numbers(order.lines))
+    # Each changed line, before -> after, so the timeline tells what the edit did without a diff.
+    changed_lines = [{"sku": line.sku, "quantity": [ordered, line.ordered],
+                      "unit_price_cents": [price, line.unit_price_cents]}
+                     for line_id, (ordered, price) in was.items()
+                     for line in (lines[line_id],) if (ordered, price) != (line.ordered, line.unit_price_cents)]
+    changed_lines += [{"sku": line.sku, "quantity": [0, line.ordered], "unit_price_cents": [None, line.unit_price_cents]}
+                      for line in order.lines if line.id not in was]
+    total_after = money.order_totals(order).total_cents
+    events.record(order, actor, "edited", _edit_message(order, changed_lines, total_before, total_after),
+                  before=before, after=events.line_numbers(order.lines), changes=changed_lines,
+                  total_cents=[total_before, total_after])
     if finalized and not order.hold_reason:
         _allocate_and_describe(order, actor)
     refresh_order(order)
@@ -933,6 +942,31 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
         events.record(order, actor, "fulfilled", "Fulfilled: every unit delivered")
     fill_backorders_and_refresh(freed, actor)
     return order
+
+
+def _edit_message(order: Order, changed_lines: list[dict[str, Any]], total_before: int, total_after: int) -> str:
+    """"Lines edited: A: quantity 2 → 5; B removed (was 1). Total USD 20.00 → USD 50.00; balance due USD 30.00"."""
+    def amount(cents: int) -> str:
+        return money.amount_text(cents, order.currency)
+
+    parts = []
+    for entry in changed_lines:
+        (q0, q1), (p0, p1) = entry["quantity"], entry["unit_price_cents"]
+        if q0 == 0:
+            parts.append(f"{entry['sku']} added: {q1} at {amount(p1)}")
+        elif q1 == 0:
+            parts.append(f"{entry['sku']} removed (was {q0})")
+        else:
+            part = f"{entry['sku']}: quantity {q0} → {q1}" if q0 != q1 else f"{entry['sku']}:"
+            if p0 != p1:
+                part += f"{',' if q0 != q1 else ''} price {amount(p0)} → {amount(p1)}"
+            parts.append(part)
+    message = "Lines edited: " + ("; ".join(parts) if parts else "no change")
+    if total_after != total_before:
+        message += f". Total {amount(total_before)} → {amount(total_after)}"
+    if order.payment_status is PaymentStatus.PAID and total_after > order.amount_paid_cents:
+        message += f"; balance due {amount(total_after - order.amount_paid_cents)}"
+    return message
 
 
 @service
@@ -969,9 +1003,16 @@ def void_order(actor: User, order_id: int, reason: str) -> Order:
 def mark_paid(actor: User, order_id: int) -> Order:
     """Record that an order awaiting payment has been paid."""
     order = lock_order(order_id)
+    if order.payment_status is PaymentStatus.PAID and order.balance_due_cents:
+        events.record(order, actor, "paid", "Balance received: "
+                      + money.amount_text(order.balance_due_cents, order.currency), paid_cents=order.balance_due_cents)
+        order.paid_cents = order.total_cents
+        refresh_order(order)
+        return order
     if order.status is not OrderStatus.FINALIZED or order.payment_status is PaymentStatus.PAID:
         raise InvalidState(f"{order.number} is not awaiting payment")
     order.payment_status = PaymentStatus.PAID
+    order.paid_cents = None  # paid in full: the total
     events.record(order, actor, "paid", "Payment received")
     refresh_order(order)
     return order

@@ -9,13 +9,16 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..domain import invoicing, orders as order_services, shipping
-from ..domain.errors import DomainError, NotFound
+from ..auth.forms import field_errors
+from ..domain.customers import EmailOnFile, IfEmailOnFile
+from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (Address, ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
+from ..models import (ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
                       SalesChannel, Shipment)
 from ..web import MAX_ID, allow, as_id, checked_text, form_int, form_text, is_htmx, refreshed
 from . import bp
+from .new_order_form import NewOrderForm
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
 SECTIONS = {
@@ -211,36 +214,37 @@ def _manual_channels() -> list[SalesChannel]:
 @bp.route("/orders/new", methods=["GET", "POST"])
 @allow(Role.STAFF)
 def new():
+    form = NewOrderForm()
     errors: dict[str, str] = {}
-    form = request.form
-    rows = max(1, len(form.getlist("sku"))) if request.method == "POST" else 1
-    if request.method == "POST":
+    on_file = None  # the customer whose email a new customer brought, for the user to choose
+    if request.method == "POST" and not form.validate():
+        errors = field_errors(form)
+    elif request.method == "POST":
         try:
-            order = order_services.create_order(current_user, _new_order_from_form())
+            order = order_services.create_order(current_user, _new_order_from_form(form))
+        except EmailOnFile as error:
+            errors[error.field] = error.message
+            on_file = db.session.get(Customer, error.customer_id)
         except DomainError as error:
             errors[error.field or "_form"] = error.message
         else:
             return redirect(url_for("orders.detail", order_id=order.id))
-    customer = None
-    if as_id(form.get("customer_id")):
-        customer = db.session.get(Customer, as_id(form.get("customer_id")))
-    return render_template("orders/new.html", errors=errors, form=form, rows=rows, customer=customer,
-                           lines=list(zip(form.getlist("sku"), form.getlist("quantity"))) or [("", "1")],
+    customer_id = as_id(request.form.get("customer_id"))
+    customer = db.session.get(Customer, customer_id) if customer_id else None
+    rows = request.form
+    return render_template("orders/new.html", errors=errors, form=form, customer=customer, on_file=on_file,
+                           chosen_address=as_id(rows.get(f"address_id-{customer_id}")),
+                           lines=list(zip(rows.getlist("sku"), rows.getlist("quantity"))) or [("", "1")],
                            channels=_manual_channels()), (422 if errors else 200)
 
 
-SHIP_TO_LABELS = {"line1": "The street", "line2": "Street, line 2", "city": "The city", "region": "State / region",
-                  "postal_code": "The postal code", "country": "The country"}
-
-
-def _new_order_from_form() -> NewOrder:
-    from ..domain.errors import InvalidInput
-
-    form = request.form
+def _new_order_from_form(form: NewOrderForm) -> NewOrder:
+    """The order the form asks for: lines, a customer on file (with one of their addresses or a new
+    one) or a new customer with their address, and whether it is paid."""
     channels = _manual_channels()
     channel_id = form_int("channel", label="Channel", required=False) or (channels[0].id if channels else 0)
     lines = []
-    for sku, quantity in zip(form.getlist("sku"), form.getlist("quantity")):
+    for sku, quantity in zip(request.form.getlist("sku"), request.form.getlist("quantity")):
         # The product picker may offer "SKU name": the SKU is its first word.
         sku = checked_text(sku.strip().split(" ")[0], OrderLine.sku, field="lines", label="A SKU")
         if not sku:
@@ -251,19 +255,19 @@ def _new_order_from_form() -> NewOrder:
     if not lines:  # an empty draft is only a step towards a mistake; ask for the lines now
         raise InvalidInput("Add at least one line: a product and its quantity", field="lines")
     customer_id = form_int("customer_id", label="Customer", maximum=MAX_ID, required=False)
+    address_id = None
+    if customer_id is not None:
+        address_id = form_int(f"address_id-{customer_id}", label="Address", maximum=MAX_ID, required=False)
     details = None
+    new_address = None if address_id else form.new_address()
     if customer_id is None:
-        name = form_text("customer_name", Customer.name, label="The name")
-        email = form_text("customer_email", Customer.email, label="The email")
-        phone = form_text("customer_phone", Customer.phone, label="The phone number")
-        ship_to = {k: form_text(f"ship_{k}", getattr(Address, k), label=label) for k, label in SHIP_TO_LABELS.items()}
-        if not ship_to["line1"] or not ship_to["city"] or not ship_to["postal_code"] or not ship_to["country"]:
-            raise InvalidInput("Enter the ship-to address: street, city, postal code and country", field="ship_line1")
-        ship_to["country"] = ship_to["country"].upper()
-        ship_to["name"] = name or ""
-        details = CustomerDetails(name=name or "", email=email, phone=phone, ship_to=ship_to)
+        details = CustomerDetails(name=form.customer_name.data or "", email=form.customer_email.data,
+                                  phone=form.customer_phone.data)
+        new_address = new_address or {}  # a new customer's address is required: the domain says what is missing
     return NewOrder(channel_id=channel_id, lines=lines, customer=details, customer_id=customer_id,
-                    payment_status=PaymentStatus.PAID)
+                    address_id=address_id, new_address=new_address,
+                    if_email_on_file=IfEmailOnFile(form.email_on_file.data or IfEmailOnFile.ASK.value),
+                    payment_status=PaymentStatus(form.payment.data))
 
 
 @bp.route("/orders/new/line")
@@ -281,5 +285,5 @@ def customer_lookup():
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         customers = db.session.scalars(sa.select(Customer).where(sa.or_(
             Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")))
-            .order_by(Customer.name).limit(10)).all()
+            .options(selectinload(Customer.addresses)).order_by(Customer.name).limit(10)).all()
     return render_template("orders/_customer_results.html", customers=customers, text=text)
