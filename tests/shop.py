@@ -136,6 +136,8 @@ class Shop:
             "customers": db.session.scalar(sa.select(count).select_from(Customer)),
             "counters": rows(sa.select(Counter.name, Counter.value).order_by(Counter.name)),
             "segment counts": rows(sa.select(SegmentCount.segment, SegmentCount.orders).order_by(SegmentCount.segment)),
+            "users": rows(sa.select(User.id, User.email, User.name, User.role, User.active, User.session_version,
+                                    User.password_hash).order_by(User.id)),
         }
         db.session.rollback()  # end the read, so the next service starts from a fresh snapshot
         return snap

@@ -52,9 +52,7 @@ def create_user(actor: User | None, email: str, password: str, role: Role = Role
     or taken email, an over-long name or a short password."""
     _require_admin(actor)
     email = normal_email(email)
-    name = (name or "").strip() or email.split("@")[0][:NAME_MAX_LENGTH]
-    if len(name) > NAME_MAX_LENGTH:
-        raise InvalidInput(f"The name has at most {NAME_MAX_LENGTH} characters ({len(name):,} given)", field="name")
+    name = _checked_name((name or "").strip() or email.split("@")[0][:NAME_MAX_LENGTH])
     _check_password(password)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise InvalidInput("A user with that email exists already", field="email")
@@ -89,6 +87,25 @@ def change_access(actor: User | None, user_id: int, role: Role, active: bool) ->
         raise InvalidInput(f"{user.email} is the last admin who may sign in: make another admin first.")
     user.role, user.active = role, active
     user.session_version += 1
+    return user
+
+
+def _checked_name(name: str) -> str:
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(f"The name has at most {NAME_MAX_LENGTH} characters ({len(name):,} given)", field="name")
+    return name
+
+
+@service
+def rename_user(actor: User | None, user_id: int, name: str) -> User:
+    """Change the name shown for a user. Raises NotAllowed below admin, InvalidInput for an empty or
+    over-long name."""
+    _require_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the user a name", field="name")
+    user = _load(user_id)
+    user.name = _checked_name(name)
     return user
 
 

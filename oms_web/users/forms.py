@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from wtforms import PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Length
 
 from ..auth.forms import PASSWORD_MAX_LENGTH
 from ..formfields import Form, TextField
 from ..models import Role, User
 
-ROLES = [(r.value, r.value.capitalize()) for r in Role]
+ROLES = [SelectChoice(r.value, r.value.capitalize()) for r in Role]
 
 
 def _role_field() -> SelectField:
@@ -27,5 +28,10 @@ class NewUserForm(Form):
 
 class AccessForm(Form):
     role = _role_field()
-    active = SelectField("Access", choices=[("1", "May sign in"), ("0", "Disabled")], validate_choice=False,
+    active = SelectField("Access", choices=[SelectChoice("1", "May sign in"), SelectChoice("0", "Disabled")], validate_choice=False,
                          validators=[AnyOf(["1", "0"], message="Choose whether the user may sign in")])
+
+
+def access_form(user: User) -> AccessForm:
+    """A user's row form, showing their role and access as they are."""
+    return AccessForm(formdata=None, role=user.role.value, active="1" if user.active else "0")

@@ -448,7 +448,7 @@ def test_a_webhook_secret_as_long_as_its_column_is_kept(shop, as_admin):
     ("/users", {"email": "new@example.com", "name": "n" * 121, "role": "staff", "password": "long enough password"},
      "The name has at most 120 characters"),
     ("/users", {"email": "n" * 250 + "@example.com", "role": "staff", "password": "long enough password"},
-     "Enter an email address of up to 254 characters"),
+     "The email has at most 254 characters"),
     ("/channels", {"name": "n" * 81, "kind": "api"}, "The name has at most 80 characters"),
 ])
 def test_a_plain_form_with_a_value_longer_than_its_column_is_refused(shop, as_admin, path, data, message):
