@@ -15,7 +15,7 @@ from oms_web.extensions import db
 from oms_web.models import Order
 
 from ..conftest import test_config as app_settings
-from .test_board import order_for, order_numbers
+from tests.helpers.board import order_for, order_numbers
 
 NEW_YORK = ZoneInfo("America/New_York")
 LATE_EVENING_IN_NEW_YORK = datetime(2026, 11, 26, 3, 30)  # UTC: 22:30 on the 25th in New York (EST)
