@@ -12,13 +12,13 @@ from ..domain import invoicing, orders as order_services, shipping
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (Address, ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
-                      SalesChannel, Shipment)
 from ..formfields import validated
+from ..models import (Address, ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
+                      SalesChannel)
 from ..web import MAX_ID, allow, as_id, checked_text, form_int, form_text, is_htmx, refreshed
 from . import bp
-from .loaders import load_order, load_shipment
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
+from .loaders import load_order, load_shipment
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
 SECTIONS = {
