@@ -2,7 +2,10 @@
 all-or-nothing, and no change leaves the shop without an admin who may sign in."""
 from __future__ import annotations
 
+import threading
+
 import pytest
+import sqlalchemy as sa
 
 from oms_web.domain import users
 from oms_web.domain.errors import InvalidInput, NotAllowed
@@ -105,3 +108,33 @@ def test_create_user_keeps_the_screens_rules_and_changes_nothing_when_refused(ap
     result = runner.invoke(args=["create-user", shop.admin.email, "--role", "staff"], input="a new long password\n")
     assert result.exit_code != 0 and "is the last admin who may sign in" in result.output
     assert shop.snapshot() == before
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, shop):
+    """Each checks "is another admin left?" and each would see one: the admins' rows are locked before
+    the check, so the second waits for the first and then sees that it is the last."""
+    other = shop.user(Role.ADMIN)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor_id: int, target_id: int) -> None:
+        with app.app_context():
+            try:
+                actor = db.session.get(User, actor_id)
+                start.wait(10)
+                users.change_access(actor, target_id, Role.STAFF, True)
+                outcomes.append("demoted")
+            except (InvalidInput, NotAllowed) as error:  # which one depends on who waited where
+                outcomes.append(type(error).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=demote, args=pair) for pair in ((shop.admin.id, other.id),
+                                                                       (other.id, shop.admin.id))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == 2 and outcomes.count("demoted") == 1, outcomes
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.role == Role.ADMIN)) == 1

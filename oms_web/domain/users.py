@@ -80,6 +80,8 @@ def change_access(actor: User | None, user_id: int, role: Role, active: bool) ->
     # taken one after the other, and the second sees the first's change.
     admins = db.session.scalars(sa.select(User.id).where(User.role == Role.ADMIN, User.active)
                                 .order_by(User.id).with_for_update()).all()
+    if actor is not None and actor.id not in admins:  # demoted or disabled while this waited for the lock
+        raise NotAllowed("Only an admin may manage users")
     user = _load(user_id)
     if user.role is role and user.active == active:
         return user
