@@ -11,6 +11,10 @@ from oms_web.formfields import MAX_QUANTITY
 from oms_web.models import Order, Shipment, StockMove, User
 from oms_web.web import column_length
 
+from .conftest import use_both_backends
+
+web_app = use_both_backends()
+
 
 def attributes(page: str, name: str) -> dict[str, str]:
     """The attributes of the first input, select or textarea named `name`."""
