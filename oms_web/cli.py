@@ -25,28 +25,37 @@ def register_cli(app: Flask) -> None:
 @click.option("--name", default="", help="Display name.")
 @click.option("--password", envvar="OMS_NEW_USER_PASSWORD", help="Prompted for when not given (or read from stdin).")
 def create_user(email: str, role: str, name: str, password: str | None) -> None:
-    """Create a user who can sign in, or reset an existing user's password and role."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    """Create a user who can sign in, or reset an existing user's password and role (and let them sign in).
+
+    The rules are the users screen's (domain.users): the same email check, password length and last-admin
+    guard; the operator at the shell acts with no user of their own."""
+    from .database import write_transaction
+    from .domain import users as user_services
+    from .domain.errors import DomainError
+
+    try:
+        email = user_services.normal_email(email)
+    except DomainError as error:
+        raise click.BadParameter(error.message, param_hint="EMAIL") from None
     if password is None:
         if sys.stdin.isatty():
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         else:
             password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="password")
-    user = db.session.scalar(sa.select(User).where(User.email == email))
-    created = user is None
-    if created:
-        user = User(email=email)
-        db.session.add(user)
-    user.name = name or user.name or email.split("@")[0]
-    user.role = Role(role)
-    user.set_password(password)
-    user.active = True
-    db.session.commit()
-    click.echo(f"{'Created' if created else 'Updated'} {user.email} ({user.role.value})")
+    existing = db.session.scalar(sa.select(User.id).where(User.email == email))
+    db.session.rollback()  # end the read: each service starts its own write
+    try:
+        if existing is None:
+            user = user_services.create_user(None, email, password, Role(role), name or None)
+        else:
+            with write_transaction():  # the three services as one: a refused role leaves the password be
+                user_services.set_password(None, existing, password)
+                user = user_services.change_access(None, existing, Role(role), True)
+                if name:
+                    user = user_services.rename_user(None, existing, name)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{'Created' if existing is None else 'Updated'} {user.email} ({user.role.value})")
 
 
 @click.command("check-stock")

@@ -140,6 +140,8 @@ class Shop:
             "orders per hour": rows(sa.select(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id,
                                               HourlyOrderCount.orders)
                                     .order_by(HourlyOrderCount.utc_hour, HourlyOrderCount.channel_id)),
+            "users": rows(sa.select(User.id, User.email, User.name, User.role, User.active, User.session_version,
+                                    User.password_hash).order_by(User.id)),
         }
         db.session.rollback()  # end the read, so the next service starts from a fresh snapshot
         return snap

@@ -14,6 +14,7 @@ from oms_web.domain import invoicing, shipping
 from oms_web.extensions import db
 
 from .shop import Shop
+from tests.helpers.signing_in import page_token, signed_in
 
 
 @pytest.fixture
@@ -134,17 +135,6 @@ def test_nothing_to_print_is_refused_with_a_reason(shop):
 
 # ---------------------------------------------------------------- serving
 
-def csrf_token(client, path="/orders") -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    client.post("/login", data={"email": user.email, "password": "correct horse battery",
-                                "csrf_token": csrf_token(client, "/login")})
-    return client
-
-
 def test_a_label_download_is_a_named_pdf_and_goes_on_the_timeline(sqlite_app, shop):
     order, shipment = shipped_order(shop)
     response = signed_in(sqlite_app, shop.staff).get(f"/orders/{order.id}/shipments/{shipment.id}/label.pdf")
@@ -178,9 +168,9 @@ def test_a_document_cannot_be_reached_through_another_orders_url(sqlite_app, sho
 def test_bulk_printing_from_the_board_returns_one_pdf(sqlite_app, shop):
     order, shipment = shipped_order(shop)
     client = signed_in(sqlite_app, shop.staff)
-    response = client.post("/orders/print/packing-slips", data={"csrf_token": csrf_token(client), "order_ids": [str(order.id)]})
+    response = client.post("/orders/print/packing-slips", data={"csrf_token": page_token(client), "order_ids": [str(order.id)]})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    nothing = client.post("/orders/print/invoices", data={"csrf_token": csrf_token(client), "order_ids": [str(order.id)]})
+    nothing = client.post("/orders/print/invoices", data={"csrf_token": page_token(client), "order_ids": [str(order.id)]})
     assert nothing.status_code == 422 and "has an invoice yet" in nothing.get_data(as_text=True)
 
 
@@ -196,7 +186,7 @@ def test_a_large_batch_runs_as_a_job_that_shows_progress_then_the_pdf(sqlite_app
     for order in orders:
         shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS", tracking_number=f"T{order.id}")
     client = signed_in(sqlite_app, shop.staff)
-    started = client.post("/orders/print/labels", data={"csrf_token": csrf_token(client),
+    started = client.post("/orders/print/labels", data={"csrf_token": page_token(client),
                                                          "order_ids": [str(o.id) for o in orders]})
     page = started.get_data(as_text=True)
     assert started.status_code == 200 and "Printing shipping labels" in page and "Waiting for a worker" in page

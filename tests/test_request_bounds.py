@@ -16,7 +16,8 @@ from oms_web.models import ChannelKind
 
 from . import conftest
 from .conftest import OwnContextClient
-from .test_channel_webstore import ORDER, orders_count, sign
+from tests.helpers.webstore import ORDER, SHOPIFY, orders_count, sign
+from tests.helpers.amazon_reports import ALL_ORDERS, all_orders_row, tsv
 
 LIMIT = 4 * 1024 * 1024  # the default MAX_CONTENT_LENGTH
 
@@ -146,8 +147,6 @@ def _admin(app, shop):
 
 
 def test_a_report_file_may_be_larger_than_other_requests_up_to_its_own_limit(app, shop):
-    from .channels.test_reports import ALL_ORDERS, all_orders_row, tsv
-
     app.config.update(MAX_CONTENT_LENGTH=100_000, OMS_MAX_REPORT_BYTES=1_000_000)
     client, amazon, token = _admin(app, shop)
     rows = [all_orders_row(f"202-{n}", "MUG", "1", "9.99") for n in range(2_000)]
@@ -247,8 +246,6 @@ def test_an_unknown_address_or_method_under_the_api_or_webhooks_is_json(app, met
 
 
 def test_a_signed_webhook_is_still_taken(app, channels):
-    from .test_channel_webstore import SHOPIFY
-
     raw = json.dumps(SHOPIFY).encode()
     response = app.test_client().post(f"/webhooks/shopify/{channels['shopify'].id}", data=raw,
                                       content_type="application/json",

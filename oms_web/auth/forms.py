@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
+from ..formfields import field_errors  # noqa: F401  (its home is formfields; the sign-in views import it from here)
 from ..models import User
 
 EMAIL_MAX_LENGTH = User.__table__.c.email.type.length
@@ -17,11 +18,6 @@ PASSWORD_MAX_LENGTH = 1024
 def _bounded_password(label: str, *validators) -> PasswordField:
     return PasswordField(label, validators=[*validators, Length(
         max=PASSWORD_MAX_LENGTH, message=f"A password has at most {PASSWORD_MAX_LENGTH:,} characters.")])
-
-
-def field_errors(form: FlaskForm) -> dict[str, str]:
-    """Each field's first message, as the templates' field() macro shows them."""
-    return {name: messages[0] for name, messages in form.errors.items()}
 
 
 def _normalise_email(value: str | None) -> str | None:

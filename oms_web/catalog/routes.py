@@ -12,8 +12,10 @@ from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, Product, Role, StockMove
+from ..formfields import validated
 from ..web import allow, column_length, error_response, form_int, form_text, is_htmx, page_or_fragment, refreshed
 from . import bp
+from .forms import CountForm, ReceiveForm, row_forms
 
 PAGE_SIZE = 100
 MAX_PRICE_CENTS = 100_000_000  # 1,000,000.00: the price column is a 32-bit integer on PostgreSQL
@@ -49,7 +51,8 @@ def index():
     text = (request.args.get("q") or "").strip()[:100]
     products = db.session.scalars(_search(text).limit(PAGE_SIZE)).all()
     return page_or_fragment("catalog/index.html", "catalog/_rows.html", products=products, q=text,
-                            backordered=_backordered([p.id for p in products]), errors={}, failed=None)
+                            backordered=_backordered([p.id for p in products]), errors={}, failed=None,
+                            forms=row_forms())
 
 
 @bp.route("/products/lookup")
@@ -60,14 +63,16 @@ def lookup():
     return render_template("catalog/_options.html", products=products)
 
 
-def _row(product_id: int, *, status: int = 200, errors: dict | None = None):
+def _row(product_id: int, *, status: int = 200, errors: dict | None = None, form: str | None = None):
+    """The product's row again; after a refusal, with the message and what was typed into `form`."""
     if errors and not is_htmx():  # a plain post gets a page with the message, not a table row
         return error_response(status, next(iter(errors.values())))
     db.session.expire_all()
     product = load_product(product_id)
     response = make_response(render_template(
         "catalog/_row.html", product=product, backordered=_backordered([product.id]), errors=errors or {},
-        failed=product.id if errors else None, form=request.form if errors else {}), status)
+        failed=product.id if errors else None, failed_form=form,
+        forms=row_forms(form, request.form if errors else None)), status)
     return refreshed(response, "stock-changed") if status < 400 else response
 
 
@@ -76,10 +81,10 @@ def _row(product_id: int, *, status: int = 200, errors: dict | None = None):
 def receive(product_id: int):
     load_product(product_id)
     try:
-        quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=100_000)
-        inventory.receive_stock(current_user, product_id, quantity, form_text("note", StockMove.note, label="The note"))
+        form = validated(ReceiveForm())
+        inventory.receive_stock(current_user, product_id, form.quantity.data, form.note.value)
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "quantity": error.message})
+        return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive")
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
 
 
@@ -88,11 +93,10 @@ def receive(product_id: int):
 def adjust(product_id: int):
     load_product(product_id)
     try:
-        counted = form_int("counted", label="Counted quantity", minimum=0, maximum=10_000_000)
-        inventory.adjust_stock(current_user, product_id, counted,
-                               form_text("note", StockMove.note, label="The reason") or "")
+        form = validated(CountForm())
+        inventory.adjust_stock(current_user, product_id, form.counted.data, form.note.data or "")
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "counted": error.message})
+        return _row(product_id, status=422, errors={error.field or "counted": error.message}, form="count")
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
 
 

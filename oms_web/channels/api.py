@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
+from ..domain.money import decimal_text
 from ..domain.errors import DomainError
 from ..domain.orders import MAX_LINE_QUANTITY
 from ..extensions import db
@@ -44,7 +45,7 @@ def _order_json(imported: Imported) -> dict:
     order = imported.order
     return {"id": order["id"], "number": Order.number_of(order["id"]), "channel_order_id": order["channel_order_id"],
             "status": order["status"].value, "stage": order["segment"].value, "hold_reason": order["hold_reason"],
-            "total": f"{order['total_cents'] / 100:.2f}", "currency": order["currency"],
+            "total": decimal_text(order["total_cents"]), "currency": order["currency"],
             "duplicate": imported.outcome == DUPLICATE}
 
 

@@ -32,6 +32,7 @@ from ..database import write_transaction
 from ..domain.orders import (CustomerDetails, LineRequest, NewOrder, _products_by_sku, channel_price_changes,
                              record_channel_prices)
 from ..extensions import db
+from ..domain import money
 from ..domain.errors import InvalidInput, InvalidState, NotFound
 from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, Product, ReportUpload,
                       SalesChannel, utcnow)
@@ -177,7 +178,7 @@ def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order],
         repriced = channel_price_changes(order, new.lines, products)
         if repriced:
             updates.append(PreviewUpdate(new.channel_order_id, order.number, "takes the channel's price of " + ", ".join(
-                f"{line.sku} ({price / 100:.2f} {order.currency} a unit)" for line, price in repriced)))
+                f"{line.sku} ({money.decimal_text(price)} {order.currency} a unit)" for line, price in repriced)))
     canceled = existing_orders(channel.id, (skip.channel_order_id for skip in parsed.skips if skip.canceled))
     told = set(db.session.scalars(sa.select(OrderEvent.order_id).where(
         OrderEvent.order_id.in_([order.id for order in canceled.values()]), OrderEvent.kind == "channel_cancelled")))

@@ -12,7 +12,8 @@ from flask_login import current_user
 from ..domain.errors import NotFound
 from ..domain.printing import record_printing
 from ..extensions import db
-from ..models import Invoice, Job, Role, Shipment
+from ..models import Invoice, Job, Role
+from ..orders_web.loaders import load_shipment
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
 from .render import KINDS, NothingToPrint, build, invoices_pdf, labels_pdf, packing_slips_pdf
@@ -29,17 +30,10 @@ def pdf_response(pdf: bytes, filename: str) -> Response:
     return response
 
 
-def _shipment(order_id: int, shipment_id: int) -> Shipment:
-    shipment = db.session.get(Shipment, shipment_id)
-    if shipment is None or shipment.order_id != order_id:
-        raise NotFound("That shipment is not part of this order")
-    return shipment
-
-
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/label.pdf")
 @allow(Role.STAFF)
 def label(order_id: int, shipment_id: int):
-    shipment = _shipment(order_id, shipment_id)
+    shipment = load_shipment(order_id, shipment_id)
     pdf = labels_pdf([shipment])
     record_printing(current_user, {order_id: [f"label {shipment.number}"]})
     return pdf_response(pdf, f"label-{shipment.number}.pdf")
@@ -48,7 +42,7 @@ def label(order_id: int, shipment_id: int):
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/packing-slip.pdf")
 @allow(Role.STAFF)
 def packing_slip(order_id: int, shipment_id: int):
-    shipment = _shipment(order_id, shipment_id)
+    shipment = load_shipment(order_id, shipment_id)
     pdf = packing_slips_pdf([shipment])
     record_printing(current_user, {order_id: [f"packing slip {shipment.number}"]})
     return pdf_response(pdf, f"packing-slip-{shipment.number}.pdf")

@@ -19,6 +19,12 @@ def amount_text(cents: int, currency: str = "USD") -> str:
     return f"{sign}{currency} {abs(cents) // 100:,}.{abs(cents) % 100:02d}"
 
 
+def decimal_text(cents: int) -> str:
+    """An amount as a machine reads it: "1234.50" (the order API's figures), by integer arithmetic too."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
 def line_tax_cents(quantity: int, unit_price_cents: int, tax_rate_bp: int) -> int:
     """Tax at a rate (basis points) on quantity × unit price, rounded half up to the cent."""
     return rate_tax_cents(quantity * unit_price_cents, tax_rate_bp)

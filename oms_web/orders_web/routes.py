@@ -9,15 +9,16 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..domain import invoicing, orders as order_services, shipping
-from ..auth.forms import field_errors
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
-                      SalesChannel, Shipment)
-from ..web import MAX_ID, allow, as_id, checked_text, form_int, form_text, is_htmx, refreshed
+from ..formfields import field_errors, validated
+from ..models import ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role, SalesChannel
+from ..web import MAX_ID, allow, as_id, checked_text, form_int, is_htmx, refreshed
 from . import bp
+from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
+from .loaders import load_order, load_shipment
 from .new_order_form import NewOrderForm
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
@@ -37,22 +38,19 @@ SECTIONS = {
 }
 
 
-def load_order(order_id: int) -> Order:
-    """The one loader every order view uses: 404 for an order that does not exist."""
-    order = db.session.scalar(
-        sa.select(Order).where(Order.id == order_id)
-        .options(selectinload(Order.lines), selectinload(Order.shipments).selectinload(Shipment.lines),
-                 selectinload(Order.invoices)))
-    if order is None:
-        raise NotFound(f"Order {order_id} does not exist")
-    return order
+def _forms(order: Order, formdata=None) -> dict:
+    """The page's forms: empty, or holding what was posted when a refusal shows it again to correct."""
+    return {"void": VoidForm(formdata=formdata), "note": NoteForm(formdata=formdata),
+            "lines": lines_form(order, formdata), "ship": ship_form(order, formdata),
+            "shipped": ShippedForm(formdata=formdata)}
 
 
-def _context(order: Order, errors: dict | None = None, form: dict | None = None, failed_action: str | None = None) -> dict:
+def _context(order: Order, errors: dict | None = None, formdata=None, failed_action: str | None = None) -> dict:
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)
                                 .options(selectinload(OrderEvent.user)).order_by(OrderEvent.id.desc())).all()
     errors = errors or {}
-    return {"order": order, "events": events, "errors": errors, "form": form or {}, "failed_action": failed_action,
+    return {"order": order, "events": events, "errors": errors, "forms": _forms(order, formdata),
+            "failed_action": failed_action,
             "error_message": next(iter(errors.values()), None),
             "lines_by_id": {line.id: line for line in order.lines},
             "products": {p.id: p for p in db.session.scalars(sa.select(Product).where(
@@ -63,8 +61,7 @@ def _sections(order_id: int, action: str, *, status: int = 200, errors: dict | N
     db.session.expire_all()
     order = load_order(order_id)
     names = SECTIONS[action] if status < 400 else SECTIONS[action][:1]
-    context = _context(order, errors, request.form.to_dict() if status >= 400 else None,
-                       action if status >= 400 else None)
+    context = _context(order, errors, request.form if status >= 400 else None, action if status >= 400 else None)
     html = "".join(render_template(f"orders/_{name}.html", oob=i > 0, **context) for i, name in enumerate(names))
     response = make_response(html, status)
     return refreshed(response) if status < 400 else response
@@ -119,13 +116,13 @@ def release(order_id: int):
 @allow(Role.ADMIN)
 def void(order_id: int):
     return _act(order_id, "void", lambda: order_services.void_order(
-        current_user, order_id, form_text("reason", Order.void_reason, label="The reason") or ""))
+        current_user, order_id, validated(VoidForm()).reason.data or ""))
 
 
 @bp.route("/orders/<int:order_id>/notes", methods=["POST"])
 @allow(Role.STAFF)
 def add_note(order_id: int):
-    return _act(order_id, "note", lambda: order_services.add_note(current_user, order_id, request.form.get("note", "")))
+    return _act(order_id, "note", lambda: order_services.add_note(current_user, order_id, validated(NoteForm()).note.data or ""))
 
 
 @bp.route("/orders/<int:order_id>/lines", methods=["POST"])
@@ -134,16 +131,18 @@ def edit_lines(order_id: int):
     def run() -> None:
         changes = []
         order = load_order(order_id)
+        form = validated(lines_form(order, request.form))
         for line in order.lines:
-            if request.form.get(f"remove-{line.id}"):
+            if form[f"remove-{line.id}"].data:
                 changes.append(LineChange(quantity=0, line_id=line.id))
                 continue
-            quantity = form_int(f"qty-{line.id}", label=f"Quantity of {line.sku}", required=False)
+            quantity = form[f"qty-{line.id}"].data
             if quantity is not None and quantity != line.ordered:
                 changes.append(LineChange(quantity=quantity, line_id=line.id))
-        sku = form_text("new_sku", OrderLine.sku, label="The SKU")
-        if sku:
-            changes.append(LineChange(quantity=form_int("new_qty", label="Quantity", minimum=1), sku=sku))
+        if form.new_sku.value:
+            if form.new_qty.data is None:
+                raise InvalidInput("Quantity is required", field="new_qty")
+            changes.append(LineChange(quantity=form.new_qty.data, sku=form.new_sku.value))
         order_services.edit_order(current_user, order_id, changes)
 
     return _act(order_id, "edit", run)
@@ -154,35 +153,21 @@ def edit_lines(order_id: int):
 def ship(order_id: int):
     def run() -> None:
         order = load_order(order_id)
-        quantities = {line.id: form_int(f"ship-{line.id}", label=f"Units of {line.sku}", required=False) or 0
-                      for line in order.lines}
-        shipping.ship_lines(current_user, order_id, quantities, **_carrier_fields("carrier", "service_level",
-                                                                                 "tracking_number"))
+        form = validated(ship_form(order, request.form))
+        shipping.ship_lines(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
+                            service_level=form.service_level.value, tracking_number=form.tracking_number.value)
 
     return _act(order_id, "ship", run)
-
-
-def _carrier_fields(*names: str) -> dict[str, str | None]:
-    """The shipment's carrier, service and tracking number from the form, each within its column."""
-    labels = {"carrier": "The carrier", "service_level": "The service", "tracking_number": "The tracking number"}
-    return {name: form_text(name, getattr(Shipment, name), label=labels[name]) for name in names}
-
-
-def _shipment_of(order_id: int, shipment_id: int) -> Shipment:
-    shipment = db.session.get(Shipment, shipment_id)
-    if shipment is None or shipment.order_id != order_id:
-        raise NotFound("That shipment is not part of this order")
-    return shipment
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/shipped", methods=["POST"])
 @allow(Role.STAFF)
 def shipment_shipped(order_id: int, shipment_id: int):
-    _shipment_of(order_id, shipment_id)
+    load_shipment(order_id, shipment_id)
 
     def run() -> None:
-        fields = _carrier_fields("carrier", "tracking_number")
-        shipping.mark_shipped(current_user, shipment_id, fields["carrier"] or "", fields["tracking_number"] or "")
+        form = validated(ShippedForm())
+        shipping.mark_shipped(current_user, shipment_id, form.carrier.data or "", form.tracking_number.data or "")
 
     return _act(order_id, "shipment", run)
 
@@ -190,7 +175,7 @@ def shipment_shipped(order_id: int, shipment_id: int):
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/delivered", methods=["POST"])
 @allow(Role.STAFF)
 def shipment_delivered(order_id: int, shipment_id: int):
-    _shipment_of(order_id, shipment_id)
+    load_shipment(order_id, shipment_id)
     return _act(order_id, "shipment", lambda: shipping.mark_delivered(current_user, shipment_id))
 
 
@@ -199,7 +184,7 @@ def shipment_delivered(order_id: int, shipment_id: int):
 def invoice(order_id: int):
     shipment_id = request.form.get("shipment_id", "")
     if shipment_id:
-        _shipment_of(order_id, as_id(shipment_id) or -1)
+        load_shipment(order_id, as_id(shipment_id) or -1)
     return _act(order_id, "invoice", lambda: invoicing.issue_invoice(
         current_user, order_id, int(shipment_id) if shipment_id else None))
 

@@ -4,9 +4,8 @@ from playwright.sync_api import expect
 
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Order, SalesChannel, Segment
-
-from ..channels.test_reports import ALL_ORDERS, all_orders_row, tsv
 from .conftest import screenshot, sign_in
+from tests.helpers.amazon_reports import ALL_ORDERS, all_orders_row, tsv
 
 
 def test_h_an_amazon_report_is_previewed_then_imported_into_the_board(page, shop, tmp_path):

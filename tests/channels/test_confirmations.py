@@ -13,14 +13,14 @@ from oms_web.channels import reports
 from oms_web.channels import sync as sync_module
 from oms_web.channels.amazon import UPLOAD_COLUMNS
 from oms_web.channels.sync import retry_delay, send_due_confirmations
-from oms_web.domain import shipping
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Order, OrderEvent, SalesChannel, ShipmentConfirmation, utcnow
 
 from .fakes import AMAZON_CREDENTIALS, amazon_order
-from .test_reports import ALL_ORDERS, all_orders_row, tsv
-from .test_screens_and_cli import admin_client, page_token
+from tests.helpers.amazon_reports import ALL_ORDERS, all_orders_row, tsv
+from tests.helpers.signing_in import admin_client, page_token
+from tests.helpers.confirmations import ship
 
 
 def report_order(shop, channel: SalesChannel, order_id: str, *items: tuple[str, int]) -> Order:
@@ -30,13 +30,6 @@ def report_order(shop, channel: SalesChannel, order_id: str, *items: tuple[str, 
     db.session.rollback()
     return db.session.scalar(sa.select(Order).where(Order.channel_order_id == order_id)
                              .execution_options(populate_existing=True))
-
-
-def ship(shop, order: Order, quantities: dict[int, int] | None = None, tracking: str = "RM123456789GB") -> int:
-    shipment = shipping.ship_lines(shop.staff, order.id, quantities or {line.id: line.ordered for line in order.lines})
-    shipping.mark_shipped(shop.staff, shipment.id, "Royal Mail", tracking)
-    db.session.rollback()
-    return db.session.scalar(sa.select(ShipmentConfirmation.id).where(ShipmentConfirmation.shipment_id == shipment.id))
 
 
 def confirmations() -> dict[int, tuple]:

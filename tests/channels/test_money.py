@@ -17,9 +17,8 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Order, SalesChannel
 
-from tests.test_channel_webstore import sign
-
 from .fakes import amazon_order, ebay_order
+from tests.helpers.webstore import sign
 
 
 def cents(text: str) -> int:

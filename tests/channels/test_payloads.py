@@ -14,7 +14,7 @@ from oms_web.channels.manage import create_channel
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import MAX_LINE_QUANTITY
 from oms_web.models import ChannelKind
-from tests.test_channel_webstore import ORDER, SHOPIFY, WOO, fresh_order, sign
+from tests.helpers.webstore import ORDER, SHOPIFY, WOO, fresh_order, sign
 
 DEEP = 100_000  # far past the stack of Python's JSON reader
 

@@ -15,6 +15,7 @@ from oms_web.models import ChannelSync, Job, Order, SalesChannel, ShipmentConfir
 
 from ..queue import job_state
 from .fakes import amazon_order
+from tests.helpers.confirmations import ship
 
 ON_THE_HOUR = datetime(2026, 11, 30, 10, 0)
 
@@ -59,8 +60,6 @@ def test_a_switched_off_channel_is_not_scheduled(shop, amazon):
 
 
 def test_due_confirmations_are_sent_by_a_job_between_pulls(shop, amazon, amazon_fake):
-    from .test_confirmations import ship
-
     shop.product("A", in_hand=10)
     amazon_fake.add(amazon_order("202-0000001-0000001", items=[("A", 2, "25.00")]))
     [pull] = queue_due_channel_work(ON_THE_HOUR)

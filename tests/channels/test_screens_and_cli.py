@@ -15,18 +15,8 @@ from oms_web.extensions import db
 from oms_web.models import ChannelKind, ChannelSync, Order, ReportUpload, SalesChannel
 
 from .fakes import AMAZON_CREDENTIALS, MARKETPLACE_ID, amazon_order
-from .test_reports import ALL_ORDERS, all_orders_row, channel, tsv
-
-
-def admin_client(app, shop):
-    client = app.test_client()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"email": shop.admin.email, "password": "correct horse battery", "csrf_token": token})
-    return client
-
-
-def page_token(client, path: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+from tests.helpers.amazon_reports import ALL_ORDERS, all_orders_row, channel, tsv
+from tests.helpers.signing_in import admin_client, page_token
 
 
 def order_count() -> int:

@@ -15,7 +15,8 @@ from oms_web.domain import orders as order_services
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Customer, OrderEvent, OrderStatus, PaymentStatus, Segment
-from tests.test_channel_webstore import SHOPIFY, WOO, OrdersAtOnce, committed, fresh_order, orders_count, sign
+from tests.helpers.webstore import SHOPIFY, WOO, OrdersAtOnce, committed, fresh_order, orders_count, sign
+from tests.helpers.signing_in import signed_in
 
 
 @pytest.fixture
@@ -328,7 +329,6 @@ def test_an_order_cancelled_in_the_store_after_import_is_left_as_it_is_and_noted
 def test_an_order_the_store_cancelled_is_held_and_cannot_ship_until_the_hold_is_released(app, hooks, shop):
     from oms_web.domain import shipping
     from oms_web.domain.errors import InvalidState
-    from tests.test_documents import signed_in
 
     order_id = hooks.to_shopify(SHOPIFY).get_json()["order_id"]
     hooks.to_shopify({**SHOPIFY, "cancelled_at": "2026-11-21T10:00:00-05:00"}, topic="orders/cancelled")

@@ -2,34 +2,19 @@
 from __future__ import annotations
 
 import html
-import itertools
 import re
 
 import pytest
 
 from oms_web.database import write_transaction
-from oms_web.domain import orders, stock
+from oms_web.domain import stock
 from oms_web.domain.invariants import check_invariants
-from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.models import Segment
-
-_ids = itertools.count(1)
-
-
-def order_numbers(response) -> list[str]:
-    """The order numbers listed on the board, top to bottom."""
-    return re.findall(r'<a href="/orders/\d+">(SO-\d{6})</a>', response.get_data(as_text=True))
-
+from tests.helpers.board import order_for, order_numbers
 
 def segment_counts(response) -> dict[str, int]:
     return {name: int(n.replace(",", "")) for name, n in
             re.findall(r'data-segment="(\w+)">([\d,]+)</span>', response.get_data(as_text=True))}
-
-
-def order_for(shop, name: str, email: str, *lines: tuple[str, int]):
-    return orders.create_order(None, NewOrder(
-        channel_id=shop.web.id, channel_order_id=f"B{next(_ids)}", customer=CustomerDetails(name=name, email=email),
-        lines=[LineRequest(sku, qty) for sku, qty in lines]))
 
 
 @pytest.fixture
