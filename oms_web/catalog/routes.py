@@ -77,7 +77,7 @@ def _row(product_id: int, *, status: int = 200, errors: dict | None = None):
 def receive(product_id: int):
     load_product(product_id)
     try:
-        quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=100_000)
+        quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=inventory.MAX_STOCK_QUANTITY)
         inventory.receive_stock(current_user, product_id, quantity, form_text("note", StockMove.note, label="The note"))
     except DomainError as error:
         return _row(product_id, status=422, errors={error.field or "quantity": error.message})
@@ -89,7 +89,7 @@ def receive(product_id: int):
 def adjust(product_id: int):
     load_product(product_id)
     try:
-        counted = form_int("counted", label="Counted quantity", minimum=0, maximum=10_000_000)
+        counted = form_int("counted", label="Counted quantity", minimum=0, maximum=inventory.MAX_STOCK_QUANTITY)
         inventory.adjust_stock(current_user, product_id, counted,
                                form_text("note", StockMove.note, label="The reason") or "")
     except DomainError as error:

@@ -27,6 +27,7 @@ from .locking import lock_order, lock_orders, lock_products
 from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
 
+# The most units of one order line, on every form, feed and service (stock has its own: inventory.MAX_STOCK_QUANTITY).
 MAX_LINE_QUANTITY = 100_000
 MAX_NOTE_LENGTH = 2_000
 # OrderLine.unit_price_cents is a 32-bit INTEGER on PostgreSQL; no real price or shipping charge comes
@@ -102,7 +103,7 @@ def check_quantity(value: Any, *, field_name: str = "quantity", allow_zero: bool
     if value < low:
         raise InvalidInput(f"Quantity must be {'zero or more' if allow_zero else 'at least 1'}", field=field_name)
     if value > MAX_LINE_QUANTITY:
-        raise InvalidInput(f"Quantity must be at most {MAX_LINE_QUANTITY:,}", field=field_name)
+        raise InvalidInput(f"Quantity is too large: at most {MAX_LINE_QUANTITY:,}", field=field_name)
     return value
 
 

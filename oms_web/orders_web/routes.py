@@ -1,8 +1,6 @@
 """One order's page and the actions on it, each re-rendering the sections it changes; the manual order form."""
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from flask import Response, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,11 +8,11 @@ from sqlalchemy.orm import selectinload
 
 from ..domain import invoicing, orders as order_services, shipping
 from ..domain.errors import DomainError, NotFound
-from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
+from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
 from ..models import (Address, ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role,
                       SalesChannel, Shipment)
-from ..web import MAX_ID, allow, as_id, checked_text, form_int, form_text, is_htmx, refreshed
+from ..web import MAX_ID, allow, as_id, checked_text, form_int, form_text, is_htmx, refreshed, whole_number
 from . import bp
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
@@ -135,12 +133,14 @@ def edit_lines(order_id: int):
             if request.form.get(f"remove-{line.id}"):
                 changes.append(LineChange(quantity=0, line_id=line.id))
                 continue
-            quantity = form_int(f"qty-{line.id}", label=f"Quantity of {line.sku}", required=False)
+            quantity = form_int(f"qty-{line.id}", label=f"Quantity of {line.sku}", maximum=MAX_LINE_QUANTITY,
+                                required=False)
             if quantity is not None and quantity != line.ordered:
                 changes.append(LineChange(quantity=quantity, line_id=line.id))
         sku = form_text("new_sku", OrderLine.sku, label="The SKU")
         if sku:
-            changes.append(LineChange(quantity=form_int("new_qty", label="Quantity", minimum=1), sku=sku))
+            changes.append(LineChange(quantity=form_int("new_qty", label="Quantity", minimum=1,
+                                                               maximum=MAX_LINE_QUANTITY), sku=sku))
         order_services.edit_order(current_user, order_id, changes)
 
     return _act(order_id, "edit", run)
@@ -151,7 +151,8 @@ def edit_lines(order_id: int):
 def ship(order_id: int):
     def run() -> None:
         order = load_order(order_id)
-        quantities = {line.id: form_int(f"ship-{line.id}", label=f"Units of {line.sku}", required=False) or 0
+        quantities = {line.id: form_int(f"ship-{line.id}", label=f"Units of {line.sku}",
+                                         maximum=MAX_LINE_QUANTITY, required=False) or 0
                       for line in order.lines}
         shipping.ship_lines(current_user, order_id, quantities, **_carrier_fields("carrier", "service_level",
                                                                                  "tracking_number"))
@@ -245,9 +246,8 @@ def _new_order_from_form() -> NewOrder:
         sku = checked_text(sku.strip().split(" ")[0], OrderLine.sku, field="lines", label="A SKU")
         if not sku:
             continue
-        if not re.fullmatch(r"[0-9]{1,18}", quantity.strip()) or int(quantity) < 1:
-            raise InvalidInput(f"Quantity of {sku} must be a whole number of at least 1", field="lines")
-        lines.append(LineRequest(sku=sku, quantity=int(quantity)))
+        lines.append(LineRequest(sku=sku, quantity=whole_number(quantity, label=f"Quantity of {sku}", field="lines",
+                                                                minimum=1, maximum=MAX_LINE_QUANTITY)))
     if not lines:  # an empty draft is only a step towards a mistake; ask for the lines now
         raise InvalidInput("Add at least one line: a product and its quantity", field="lines")
     customer_id = form_int("customer_id", label="Customer", maximum=MAX_ID, required=False)
