@@ -936,6 +936,17 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     return order
 
 
+def why_not_voidable(order: Order) -> str | None:
+    """Why the order cannot be voided, or None when it can: the one rule for void_order and the order page."""
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
+        return f"{order.number} is {order.status.value} and cannot be voided"
+    shipped = sum(line.shipped for line in order.lines)
+    if shipped:
+        return (f"{order.number} has {shipped} unit(s) shipped and cannot be voided; "
+                f"remove the remaining units by editing the order instead")
+    return None
+
+
 @service
 def void_order(actor: User, order_id: int, reason: str) -> Order:
     """Cancel a draft or finalized order (admin only, with a reason), releasing its committed stock.
@@ -949,12 +960,9 @@ def void_order(actor: User, order_id: int, reason: str) -> Order:
     if len(reason) > 500:
         raise InvalidInput("Keep the reason under 500 characters", field="reason")
     order = lock_order(order_id, frees_stock=True)
-    if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
-        raise InvalidState(f"{order.number} is {order.status.value} and cannot be voided")
-    shipped = sum(line.shipped for line in order.lines)
-    if shipped:
-        raise InvalidState(f"{order.number} has {shipped} unit(s) shipped and cannot be voided; "
-                           f"remove the remaining units by editing the order instead")
+    refusal = why_not_voidable(order)
+    if refusal:
+        raise InvalidState(refusal)
     before = events.line_numbers(order.lines)
     freed = {line.product_id for line in order.lines if stock.release_line(line, actor)}
     order.status = OrderStatus.VOID

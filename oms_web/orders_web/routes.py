@@ -50,6 +50,9 @@ def _context(order: Order, errors: dict | None = None, form: dict | None = None,
     return {"order": order, "events": events, "errors": errors, "form": form or {}, "failed_action": failed_action,
             "error_message": next(iter(errors.values()), None),
             "lines_by_id": {line.id: line for line in order.lines},
+            "void_refusal": order_services.why_not_voidable(order),
+            # A line with no product is an unknown SKU the order is held for: the channel's mapping fixes it.
+            "unknown_skus": sorted({line.sku for line in order.lines if line.product_id is None}),
             "products": {p.id: p for p in db.session.scalars(sa.select(Product).where(
                 Product.id.in_([l.product_id for l in order.lines if l.product_id])))}}
 
