@@ -31,3 +31,49 @@ def test_stock_is_received_up_to_the_one_stock_limit_on_the_form_as_in_the_servi
                                     {"quantity": str(inventory.MAX_STOCK_QUANTITY + 1), "note": "PO 9"})
     assert response.status_code == 422
     assert "Quantity received is too large: at most 10,000,000" in text(response)
+
+
+# ---------------------------------------------------------------- the order page says what cannot be done, and where to fix it
+
+def test_void_is_not_offered_on_an_order_with_a_shipped_unit_and_the_page_says_why(shop, as_admin):
+    from oms_web.domain import shipping
+
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 2))
+    page = text(as_admin.get(f"/orders/{order.id}"))
+    assert "<summary>Void order…</summary>" in page and "disabled" not in page.split('id="order-header"')[1].split("</section>")[0]
+
+    shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    header = text(as_admin.get(f"/orders/{order.id}")).split('id="order-header"')[1].split("</section>")[0]
+    assert "<summary>Void order…</summary>" not in header
+    assert '<button class="danger" disabled aria-describedby="void-refusal">Void order…</button>' in header
+    assert f"{order.number} has 1 unit(s) shipped and cannot be voided" in header
+
+
+def test_an_order_held_for_an_unknown_sku_links_to_its_channels_sku_mapping(shop, as_admin, as_staff):
+    order = shop.web_order(("MYSTERY-1", 1))
+    assert order.hold_reason
+
+    admin_page = text(as_admin.get(f"/orders/{order.id}"))
+    assert f'href="/channels/{shop.web.id}#sku-map">Map MYSTERY-1 on Web store\'s SKU mapping</a>' in admin_page
+    # The mapping screen is an admin's: staff are told who fixes it rather than sent to a 403.
+    staff_page = text(as_staff.get(f"/orders/{order.id}"))
+    assert "An admin maps MYSTERY-1 on Web store's SKU mapping." in staff_page
+    assert f"/channels/{shop.web.id}" not in staff_page
+
+
+def test_the_order_page_says_which_shipments_each_invoice_covers_and_offers_no_covered_one_again(shop, as_staff):
+    from oms_web.domain import invoicing, shipping
+
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 4))
+    line_id = order.lines[0].id
+    first = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+    rest = invoicing.issue_invoice(shop.staff, order.id)
+    second = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+
+    page = text(as_staff.get(f"/orders/{order.id}"))
+    assert f"2 unit(s) of {first.number}" in page
+    shipments = page.split('id="order-shipments"')[1].split("</section>")[0]
+    assert f'name="shipment_id" value="{second.id}"' in shipments
+    assert f'name="shipment_id" value="{first.id}"' not in shipments, f"{rest.display_number} covered it"
