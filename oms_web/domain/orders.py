@@ -25,6 +25,7 @@ from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidSt
 from .invoicing import invoiced_money
 from .locking import lock_order, lock_orders, lock_products
 from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
+from .product_match import unknown_sku
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
 
 # The most units of one order line, on every form, feed and service (stock has its own: inventory.MAX_STOCK_QUANTITY).
@@ -230,7 +231,7 @@ def _create_order_row_by_row(actor: User | None, channel: SalesChannel | None, n
     products = _products_by_sku(channel, {r.sku for r in new.lines})
     unknown = sorted({r.sku for r in new.lines} - products.keys())
     if unknown and not from_channel:
-        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}", field="sku")
+        raise unknown_sku(unknown)
     lock_products(p.id for p in products.values())
 
     channel_order_id = (new.channel_order_id or "").strip() or None
@@ -882,7 +883,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     products = {p.sku: p for p in db.session.scalars(sa.select(Product).where(Product.sku.in_(new_skus)))}
     unknown = sorted(new_skus - products.keys())
     if unknown:
-        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}", field="sku")
+        raise unknown_sku(unknown)
 
     order = lock_order(order_id, more_products=[p.id for p in products.values()], frees_stock=True)
     if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):

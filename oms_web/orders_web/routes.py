@@ -245,8 +245,8 @@ def _new_order_from_form() -> NewOrder:
     channel_id = form_int("channel", label="Channel", required=False) or (channels[0].id if channels else 0)
     lines = []
     for sku, quantity in zip(form.getlist("sku"), form.getlist("quantity")):
-        # The product picker may offer "SKU name": the SKU is its first word.
-        sku = checked_text(sku.strip().split(" ")[0], OrderLine.sku, field="lines", label="A SKU")
+        # As typed: a product's name typed here is answered with the products of that name (a SKU has no spaces).
+        sku = checked_text(sku, OrderLine.sku, field="lines", label="A SKU")
         if not sku:
             continue
         lines.append(LineRequest(sku=sku, quantity=whole_number(quantity, label=f"Quantity of {sku}", field="lines",

@@ -9,7 +9,7 @@ from oms_web.domain.orders import MAX_LINE_QUANTITY
 from oms_web.extensions import db
 from oms_web.models import Product
 
-from .conftest import use_both_backends
+from .conftest import state, use_both_backends
 
 web_app = use_both_backends()
 
@@ -77,3 +77,44 @@ def test_the_order_page_says_which_shipments_each_invoice_covers_and_offers_no_c
     shipments = page.split('id="order-shipments"')[1].split("</section>")[0]
     assert f'name="shipment_id" value="{second.id}"' in shipments
     assert f'name="shipment_id" value="{first.id}"' not in shipments, f"{rest.display_number} covered it"
+
+
+# ---------------------------------------------------------------- a product's name typed into the SKU box
+
+A_NEW_CUSTOMER = {"customer_name": "Grace Hopper", "customer_email": "grace@navy.example", "ship_line1": "1 Harbour Rd",
+                  "ship_city": "Arlington", "ship_postal_code": "22201", "ship_country": "US"}
+
+
+def solar_lanterns(shop) -> None:
+    for sku, name in (("SOL-5W", "Solar lantern 5W"), ("SOL-10W", "Solar lantern 10W"), ("TORCH", "Torch")):
+        product = shop.product(sku, in_hand=5)
+        product.name = name
+    db.session.commit()
+
+
+def test_a_name_in_the_manual_orders_sku_box_is_answered_with_the_products_of_that_name(shop, as_staff):
+    solar_lanterns(shop)
+    before = state(shop)
+    response = as_staff.post_form("/orders/new", {**A_NEW_CUSTOMER, "sku": ["Solar lantern"], "quantity": ["1"]})
+    assert response.status_code == 422
+    assert ("No product has the SKU Solar lantern: for Solar lantern, use the SKU of "
+            "Solar lantern 10W (SOL-10W), Solar lantern 5W (SOL-5W)") in text(response)
+    assert state(shop) == before
+
+
+def test_a_name_in_the_order_edits_new_line_box_is_answered_with_the_products_of_that_name(shop, as_staff):
+    solar_lanterns(shop)
+    order = shop.web_order(("TORCH", 1))
+    before = state(shop)
+    response = as_staff.htmx_post(f"/orders/{order.id}/lines", {"new_sku": "lantern 5w", "new_qty": "1"})
+    assert response.status_code == 422
+    assert "No product has the SKU lantern 5w: for lantern 5w, use the SKU of Solar lantern 5W (SOL-5W)" in text(response)
+    assert state(shop) == before
+
+
+def test_text_matching_no_sku_and_no_name_says_so(shop, as_staff):
+    solar_lanterns(shop)
+    order = shop.web_order(("TORCH", 1))
+    response = as_staff.htmx_post(f"/orders/{order.id}/lines", {"new_sku": "Garden gnome", "new_qty": "1"})
+    assert response.status_code == 422
+    assert "No product has the SKU or the name Garden gnome" in text(response)
