@@ -142,8 +142,8 @@ def edit_lines(order_id: int):
                 changes.append(LineChange(quantity=quantity, line_id=line.id))
         sku = form_text("new_sku", OrderLine.sku, label="The SKU")
         if sku:
-            changes.append(LineChange(quantity=form_int("new_qty", label="Quantity", minimum=1,
-                                                               maximum=MAX_LINE_QUANTITY), sku=sku))
+            quantity = form_int("new_qty", label="Quantity", minimum=1, maximum=MAX_LINE_QUANTITY)
+            changes.append(LineChange(quantity=quantity, sku=sku))
         order_services.edit_order(current_user, order_id, changes)
 
     return _act(order_id, "edit", run)
