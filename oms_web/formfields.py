@@ -77,7 +77,9 @@ class _WholeNumber:
             raise StopValidation()  # "must be a whole number" is said already
         if field.data is None:
             raise StopValidation(f"{field.called} is required" if self.required else None)
-        if not self.minimum <= field.data <= self.maximum:
+        if field.data > self.maximum:  # the same words as web.in_range, for every number of the app
+            raise StopValidation(f"{field.called} is too large: at most {self.maximum:,}")
+        if field.data < self.minimum:
             raise StopValidation(f"{field.called} must be between {self.minimum:,} and {self.maximum:,}")
 
 

@@ -448,6 +448,16 @@ class Invoice(db.Model):
     order: Mapped[Order] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan")
+    # A per-shipment invoice covers its shipment (shipment_id); a rest-of-order invoice, these units.
+    covered: Mapped[list[InvoicedShipmentUnits]] = relationship(
+        back_populates="invoice", order_by="InvoicedShipmentUnits.id", cascade="all, delete-orphan")
+
+    @property
+    def shipment_numbers(self) -> list[str]:
+        """The shipments whose units this invoice charges for."""
+        if self.shipment_id is not None:
+            return [f"SH-{self.shipment_id:06d}"]
+        return [f"SH-{sid:06d}" for sid in sorted({c.shipment_line.shipment_id for c in self.covered})]
 
     @property
     def display_number(self) -> str:
@@ -471,6 +481,22 @@ class InvoiceLine(db.Model):
     tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoicedShipmentUnits(db.Model):
+    """Units of one shipment line that a rest-of-order invoice charges for, so that a later per-shipment
+    invoice cannot charge for them again (a per-shipment invoice covers its whole shipment: Invoice.shipment_id)."""
+
+    __tablename__ = "invoiced_shipment_units"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    shipment_line_id: Mapped[int] = mapped_column(sa.ForeignKey("shipment_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column()
+
+    invoice: Mapped[Invoice] = relationship(back_populates="covered")
+    shipment_line: Mapped[ShipmentLine] = relationship()
 
 
 class StockMove(db.Model):

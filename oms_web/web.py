@@ -338,13 +338,32 @@ def form_int(name: str, *, label: str, minimum: int = 0, maximum: int = 1_000_00
         if required:
             raise InvalidInput(f"{label} is required", field=name)
         return None
+    return whole_number(raw, label=label, field=name, minimum=minimum, maximum=maximum)
+
+
+def whole_number(raw: str, *, label: str, field: str, minimum: int = 0, maximum: int) -> int:
+    """A typed whole number within [minimum, maximum], raising a DomainError naming the field (form_int's
+    rule, for a field read from a list: the manual order's repeated quantity boxes)."""
+    from .domain.errors import InvalidInput
+
+    raw = raw.strip()
     # ASCII digits only: str.isdigit() also admits "²", which int() refuses; "--1" passed lstrip("-").
     if not re.fullmatch(r"-?[0-9]+", raw):
-        raise InvalidInput(f"{label} must be a whole number", field=name)
+        raise InvalidInput(f"{label} must be a whole number", field=field)
     # Past 18 digits it is out of range anyway (and int() refuses over 4,300 digits).
     value = int(raw) if len(raw.lstrip("-0")) <= 18 else maximum + 1
-    if value < minimum or value > maximum:
-        raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}", field=name)
+    return in_range(value, label=label, field=field, minimum=minimum, maximum=maximum)
+
+
+def in_range(value: int, *, label: str, field: str, minimum: int, maximum: int) -> int:
+    """Refuse a number outside [minimum, maximum]; one too large says so and gives the most allowed,
+    since "must be a whole number of at least 1" sends the user hunting for the wrong mistake."""
+    from .domain.errors import InvalidInput
+
+    if value > maximum:
+        raise InvalidInput(f"{label} is too large: at most {maximum:,}", field=field)
+    if value < minimum:
+        raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}", field=field)
     return value
 
 

@@ -312,3 +312,57 @@ def test_a_line_cut_to_what_was_invoiced_keeps_the_order_equal_to_its_invoices(s
     assert order.tax_cents == 41 + 41  # its invoiced figures fixed, the line's tax goes on in proportion
     assert sum(i.total_cents for i in order.invoices) == order.total_cents
     assert check_invariants() == []
+
+
+# ---------------------------------------------------------------- what each invoice covers (issue 13)
+
+def test_a_rest_of_order_invoice_records_the_shipments_it_covers(shop, two_shipments):
+    order, first, second = two_shipments
+    invoice = invoicing.issue_invoice(shop.staff, order.id)
+
+    assert invoice.shipment_numbers == [first.number, second.number]
+    assert sorted((c.shipment_line.shipment_id, c.quantity) for c in invoice.covered) == \
+        [(first.id, 1), (first.id, 2), (second.id, 1)]
+    assert check_invariants() == []
+
+
+def test_a_shipment_a_rest_of_order_invoice_covered_is_refused_even_after_more_units_shipped(shop):
+    """The rest-of-order invoice charged for shipment 1; shipment 2 came later with as many units. Counting
+    units alone, shipment 1 looked invoiceable again (invoiced 2 + 2 <= shipped 4) and its invoice charged
+    for shipment 2's units under shipment 1's name."""
+    shop.product("A", in_hand=10, price_cents=1000)
+    order = shop.channel_order(LineRequest("A", 4))
+    a = shop.line(order.id, "A").id
+    first = shipping.ship_lines(shop.staff, order.id, {a: 2})
+    rest = invoicing.issue_invoice(shop.staff, order.id)
+    second = shipping.ship_lines(shop.staff, order.id, {a: 2})
+
+    error = shop.refused(InvalidState, invoicing.issue_invoice, shop.staff, order.id, first.id)
+    assert error.message == f"The units of {first.number} were invoiced already on {rest.display_number} (shipped, not invoiced)"
+
+    later = invoicing.issue_invoice(shop.staff, order.id, second.id)
+    assert later.shipment_numbers == [second.number]
+    invoices = shop.order_row(order.id).invoices
+    assert sum(i.total_cents for i in invoices) == shop.order_row(order.id).total_cents
+    assert sum(i.tax_cents for i in invoices) == shop.order_row(order.id).tax_cents
+    assert check_invariants() == []
+
+
+def test_a_rest_of_order_invoice_covers_only_shipments_not_invoiced_on_their_own(shop, two_shipments):
+    order, first, second = two_shipments
+    invoicing.issue_invoice(shop.staff, order.id, first.id)
+
+    rest = invoicing.issue_invoice(shop.staff, order.id)
+
+    assert rest.shipment_numbers == [second.number]
+    assert check_invariants() == []
+
+
+def test_the_coverage_invariant_finds_a_unit_invoiced_twice(shop, two_shipments):
+    order, first, _ = two_shipments
+    rest = invoicing.issue_invoice(shop.staff, order.id)
+    # What the old service allowed: a per-shipment invoice over units a rest-of-order invoice covered.
+    db.session.execute(sa.update(Invoice).where(Invoice.id == rest.id).values(shipment_id=first.id))
+    db.session.commit()
+
+    assert {v.rule for v in check_invariants()} == {"8 invoices cover what shipped"}

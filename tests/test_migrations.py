@@ -79,4 +79,48 @@ def test_0018_merges_customers_of_one_email_into_the_first(backend, tmp_root):
             db.session.execute(sa.text("INSERT INTO customers (name, email, created_at) VALUES ('X', 'grace@example.com', :t)"),
                                {"t": datetime(2026, 1, 1)})
         db.session.rollback()
+
+
+def test_migration_0017_attributes_existing_rest_of_order_invoices_to_the_oldest_shipments(tmp_path):
+    """Invoices issued before 0017 recorded no coverage: the migration gives each rest-of-order invoice the
+    oldest shipments' units not yet invoiced, so check-stock's coverage rule holds on an upgraded database."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from oms_web import create_app
+    from oms_web.domain import invoicing, shipping
+    from oms_web.domain.invariants import check_invariants
+    from oms_web.domain.orders import LineRequest
+    from oms_web.models import InvoicedShipmentUnits
+
+    from .conftest import empty_database, test_config
+    from .shop import Shop
+
+    app = create_app(test_config(f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"))
+    with app.app_context():
+        upgrade()
+        empty_database()
+        shop = Shop()
+        shop.product("A", in_hand=10)
+        order = shop.channel_order(LineRequest("A", 5))
+        line_id = shop.line(order.id, "A").id
+        first = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+        invoicing.issue_invoice(shop.staff, order.id)
+        second = shipping.ship_lines(shop.staff, order.id, {line_id: 1})
+        invoicing.issue_invoice(shop.staff, order.id, second.id)
+        third = shipping.ship_lines(shop.staff, order.id, {line_id: 2})
+        invoicing.issue_invoice(shop.staff, order.id)
+        expected = sorted(db.session.execute(sa.select(InvoicedShipmentUnits.invoice_id,
+                                                       InvoicedShipmentUnits.shipment_line_id,
+                                                       InvoicedShipmentUnits.quantity)).all())
+        assert {row[1] for row in expected} == {first.lines[0].id, third.lines[0].id}
+        db.session.remove()
+
+        downgrade(revision="0009")
+        upgrade()
+
+        assert sorted(db.session.execute(sa.select(InvoicedShipmentUnits.invoice_id,
+                                                   InvoicedShipmentUnits.shipment_line_id,
+                                                   InvoicedShipmentUnits.quantity)).all()) == expected
+        assert check_invariants() == []
         db.session.remove()

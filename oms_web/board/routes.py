@@ -8,7 +8,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from ..domain import orders as order_services
-from ..domain.board import NAME_SEARCH_FROM, BoardFilter, board_page
+from ..domain.board import NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, board_page
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.segments import segment_counts
 from ..extensions import db
@@ -77,8 +77,11 @@ def index():
 @bp.route("/orders/counts")
 @allow(Role.STAFF)
 def counts():
+    """The segment tabs, and the stage and units of the rows the board shows (`shown`), swapped in place."""
     segment_name, _, args = _filters()
-    return render_template("board/_tabs.html", **_counts_context(segment_name, args))
+    shown = tuple(sorted({as_id(i) for i in request.args.getlist("shown")[:PAGE_SIZE]} - {None}))
+    rows = board_page(BoardFilter(order_ids=shown), limit=len(shown)).rows if shown else []
+    return render_template("board/_tabs.html", rows=rows, **_counts_context(segment_name, args))
 
 
 @bp.route("/orders/bulk/allocate", methods=["POST"])

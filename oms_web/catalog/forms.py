@@ -1,19 +1,19 @@
 """The stock forms of a product's row: receiving units, and setting the count after a stocktake."""
 from __future__ import annotations
 
-from ..domain.inventory import MAX_STOCK_COUNT
+from ..domain.inventory import MAX_STOCK_QUANTITY
 from ..formfields import Form, QuantityField, TextField
 from ..models import StockMove
 
 
 class ReceiveForm(Form):
-    quantity = QuantityField("Quantity received", minimum=1)
+    quantity = QuantityField("Quantity received", minimum=1, maximum=MAX_STOCK_QUANTITY)
     note = TextField("PO / note", StockMove.note, called="The note")
 
 
 class CountForm(Form):
     # A count is how many units are on the shelf, not a quantity moved: its bound is the service's.
-    counted = QuantityField("Counted quantity", minimum=0, maximum=MAX_STOCK_COUNT)
+    counted = QuantityField("Counted quantity", minimum=0, maximum=MAX_STOCK_QUANTITY)
     note = TextField("Reason", StockMove.note, called="The reason")
 
 

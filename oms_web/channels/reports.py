@@ -29,8 +29,8 @@ import sqlalchemy as sa
 
 
 from ..database import write_transaction
-from ..domain.orders import (CustomerDetails, LineRequest, NewOrder, _products_by_sku, channel_price_changes,
-                             record_channel_prices)
+from ..domain.orders import (MAX_LINE_QUANTITY, CustomerDetails, LineRequest, NewOrder, _products_by_sku,
+                             channel_price_changes, record_channel_prices)
 from ..extensions import db
 from ..domain import money
 from ..domain.errors import InvalidInput, InvalidState, NotFound
@@ -48,7 +48,6 @@ KINDS_FOR: dict[ChannelKind, dict[str, str]] = {
                          AMAZON_UNSHIPPED: "Amazon Unshipped orders / order report (tab-separated)"},
     ChannelKind.EBAY: {EBAY_ORDERS: "eBay Seller Hub orders report (CSV)"},
 }
-MAX_QUANTITY = 100_000
 # A real report of a busy month is well under this; the limit keeps one upload from holding a worker
 # for minutes (the byte limit alone lets through 50 MB of empty lines).
 MAX_LINES = 300_000
@@ -407,7 +406,7 @@ def _quantity(text: str, what: str) -> int:
     if not (text and text.isascii() and text.isdigit()):
         raise ValueError(f"{what} {text!r} is not a whole number")
     value = int(text)
-    if value > MAX_QUANTITY:
+    if value > MAX_LINE_QUANTITY:
         raise ValueError(f"{what} {value} is implausibly large")
     return value
 

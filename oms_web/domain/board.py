@@ -35,6 +35,7 @@ class BoardFilter:
     created_from: date | None = None  # the shop's days, in `zone`
     created_to: date | None = None
     zone: tzinfo = timezone.utc
+    order_ids: tuple[int, ...] | None = None  # only these orders (the rows a board shows, for its refresh)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def _conditions(filters: BoardFilter, before_id: int | None) -> list[sa.ColumnEl
         conditions.append(Order.id < before_id)
     if filters.channel_id is not None:
         conditions.append(Order.channel_id == filters.channel_id)
+    if filters.order_ids is not None:
+        conditions.append(Order.id.in_(filters.order_ids))
     if filters.created_from is not None:
         conditions.append(Order.created_at >= utc_start_of(filters.created_from, filters.zone))
     if filters.created_to is not None:

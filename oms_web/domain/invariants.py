@@ -6,6 +6,9 @@
 4. in hand and committed each equal the sum of the product's ledger deltas.
 5. invoice numbers are unique and gapless, in issue order.
 7. (its money part) a wholly invoiced order's invoices add up to its total and its tax exactly.
+8. every invoiced unit is covered by exactly one invoice: a line's invoiced units are the units its
+   invoices cover on shipments (a whole shipment, or a rest-of-order invoice's units), never more of a
+   shipment line than it shipped.
 Also checked, since the board and the overview rely on them: each order's stored segment, the segment
 counts and the orders per hour and channel.
 
@@ -19,7 +22,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Invoice, Order, OrderLine, OrderStatus, Product, SegmentCount, StockMove
+from ..models import (Invoice, InvoicedShipmentUnits, Order, OrderLine, OrderStatus, Product, SegmentCount,
+                      ShipmentLine, StockMove)
 from .hourly_counts import miscounted_hours, start_of_hour
 from .segments import lines_with_a_wrong_open_flag, segment_of
 
@@ -80,6 +84,7 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
         found.append(Violation("5 gapless invoice numbers", f"invoice #{misfit[0]} in issue order", misfit[0], misfit[1]))
 
     found.extend(_check_invoiced_money())
+    found.extend(check_invoice_coverage())
     if segments:
         found.extend(_check_segments())
         found.extend(_check_hourly_counts())
@@ -102,6 +107,35 @@ def _check_invoiced_money() -> list[Violation]:
     return [Violation("7 invoices add up to the order", f"order {Order.number_of(order_id)}",
                       f"total {total}, tax {tax}", f"total {invoiced_total}, tax {invoiced_tax}")
             for order_id, total, tax, invoiced_total, invoiced_tax in rows]
+
+
+def check_invoice_coverage() -> list[Violation]:
+    """Rule 8: shipment lines covered beyond what they shipped, and order lines whose invoiced count is
+    not what their invoices cover (a unit invoiced twice, or invoiced with no shipment recorded)."""
+    by_shipment = (sa.select(ShipmentLine.id.label("shipment_line_id"), ShipmentLine.quantity.label("quantity"))
+                   .join(Invoice, Invoice.shipment_id == ShipmentLine.shipment_id))
+    by_units = (sa.select(InvoicedShipmentUnits.shipment_line_id, InvoicedShipmentUnits.quantity))
+    covered = sa.union_all(by_shipment, by_units).subquery()
+    per_shipment_line = (sa.select(covered.c.shipment_line_id, sa.func.sum(covered.c.quantity).label("covered"))
+                         .group_by(covered.c.shipment_line_id).subquery())
+    found = [Violation("8 invoices cover what shipped", f"order {Order.number_of(order_id)} shipment line {line_id}",
+                       f"at most {quantity} unit(s) covered", units)
+             for line_id, order_id, quantity, units in db.session.execute(
+                 sa.select(ShipmentLine.id, OrderLine.order_id, ShipmentLine.quantity, per_shipment_line.c.covered)
+                 .join(per_shipment_line, per_shipment_line.c.shipment_line_id == ShipmentLine.id)
+                 .join(OrderLine, OrderLine.id == ShipmentLine.order_line_id)
+                 .where(per_shipment_line.c.covered > ShipmentLine.quantity))]
+    per_order_line = (sa.select(ShipmentLine.order_line_id, sa.func.sum(per_shipment_line.c.covered).label("covered"))
+                      .join(per_shipment_line, per_shipment_line.c.shipment_line_id == ShipmentLine.id)
+                      .group_by(ShipmentLine.order_line_id).subquery())
+    units = sa.func.coalesce(per_order_line.c.covered, 0)
+    found += [Violation("8 invoices cover what shipped", f"order {Order.number_of(order_id)} line {line_id} ({sku})",
+                        f"{invoiced} invoiced unit(s) covered on shipments", int(covered_units))
+              for line_id, order_id, sku, invoiced, covered_units in db.session.execute(
+                  sa.select(OrderLine.id, OrderLine.order_id, OrderLine.sku, OrderLine.invoiced, units)
+                  .outerjoin(per_order_line, per_order_line.c.order_line_id == OrderLine.id)
+                  .where(OrderLine.invoiced != units))]
+    return found
 
 
 # Open orders are checked this many at a time, so that memory stays bounded however many there are.

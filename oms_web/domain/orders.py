@@ -26,8 +26,10 @@ from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidSt
 from .invoicing import invoiced_money
 from .locking import lock_order, lock_orders, lock_products
 from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
+from .product_match import unknown_sku
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
 
+# The most units of one order line, on every form, feed and service (stock has its own: inventory.MAX_STOCK_QUANTITY).
 MAX_LINE_QUANTITY = 100_000
 MAX_NOTE_LENGTH = 2_000
 # OrderLine.unit_price_cents is a 32-bit INTEGER on PostgreSQL; no real price or shipping charge comes
@@ -108,7 +110,7 @@ def check_quantity(value: Any, *, field_name: str = "quantity", allow_zero: bool
     if value < low:
         raise InvalidInput(f"Quantity must be {'zero or more' if allow_zero else 'at least 1'}", field=field_name)
     if value > MAX_LINE_QUANTITY:
-        raise InvalidInput(f"Quantity must be at most {MAX_LINE_QUANTITY:,}", field=field_name)
+        raise InvalidInput(f"Quantity is too large: at most {MAX_LINE_QUANTITY:,}", field=field_name)
     return value
 
 
@@ -212,7 +214,7 @@ def _create_order_row_by_row(actor: User | None, channel: SalesChannel | None, n
     products = _products_by_sku(channel, {r.sku for r in new.lines})
     unknown = sorted({r.sku for r in new.lines} - products.keys())
     if unknown and not from_channel:
-        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}", field="sku")
+        raise unknown_sku(unknown)
     lock_products(p.id for p in products.values())
 
     channel_order_id = (new.channel_order_id or "").strip() or None
@@ -876,7 +878,7 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     products = {p.sku: p for p in db.session.scalars(sa.select(Product).where(Product.sku.in_(new_skus)))}
     unknown = sorted(new_skus - products.keys())
     if unknown:
-        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}", field="sku")
+        raise unknown_sku(unknown)
 
     order = lock_order(order_id, more_products=[p.id for p in products.values()], frees_stock=True)
     if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
@@ -969,6 +971,17 @@ def _edit_message(order: Order, changed_lines: list[dict[str, Any]], total_befor
     return message
 
 
+def why_not_voidable(order: Order) -> str | None:
+    """Why the order cannot be voided, or None when it can: the one rule for void_order and the order page."""
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
+        return f"{order.number} is {order.status.value} and cannot be voided"
+    shipped = sum(line.shipped for line in order.lines)
+    if shipped:
+        return (f"{order.number} has {shipped} unit(s) shipped and cannot be voided; "
+                f"remove the remaining units by editing the order instead")
+    return None
+
+
 @service
 def void_order(actor: User, order_id: int, reason: str) -> Order:
     """Cancel a draft or finalized order (admin only, with a reason), releasing its committed stock.
@@ -982,12 +995,9 @@ def void_order(actor: User, order_id: int, reason: str) -> Order:
     if len(reason) > 500:
         raise InvalidInput("Keep the reason under 500 characters", field="reason")
     order = lock_order(order_id, frees_stock=True)
-    if order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
-        raise InvalidState(f"{order.number} is {order.status.value} and cannot be voided")
-    shipped = sum(line.shipped for line in order.lines)
-    if shipped:
-        raise InvalidState(f"{order.number} has {shipped} unit(s) shipped and cannot be voided; "
-                           f"remove the remaining units by editing the order instead")
+    refusal = why_not_voidable(order)
+    if refusal:
+        raise InvalidState(refusal)
     before = events.line_numbers(order.lines)
     freed = {line.product_id for line in order.lines if stock.release_line(line, actor)}
     order.status = OrderStatus.VOID

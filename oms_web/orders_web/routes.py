@@ -1,8 +1,6 @@
 """One order's page and the actions on it, each re-rendering the sections it changes; the manual order form."""
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from flask import Response, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,11 +9,11 @@ from sqlalchemy.orm import selectinload
 from ..domain import invoicing, orders as order_services, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
-from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
+from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
 from ..formfields import field_errors, validated
 from ..models import ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role, SalesChannel
-from ..web import MAX_ID, allow, as_id, checked_text, form_int, is_htmx, refreshed
+from ..web import MAX_ID, allow, as_id, checked_text, form_int, is_htmx, refreshed, whole_number
 from . import bp
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
 from .loaders import load_order, load_shipment
@@ -53,6 +51,9 @@ def _context(order: Order, errors: dict | None = None, formdata=None, failed_act
             "failed_action": failed_action,
             "error_message": next(iter(errors.values()), None),
             "lines_by_id": {line.id: line for line in order.lines},
+            "void_refusal": order_services.why_not_voidable(order),
+            # A line with no product is an unknown SKU the order is held for: the channel's mapping fixes it.
+            "unknown_skus": sorted({line.sku for line in order.lines if line.product_id is None}),
             "products": {p.id: p for p in db.session.scalars(sa.select(Product).where(
                 Product.id.in_([l.product_id for l in order.lines if l.product_id])))}}
 
@@ -230,13 +231,12 @@ def _new_order_from_form(form: NewOrderForm) -> NewOrder:
     channel_id = form_int("channel", label="Channel", required=False) or (channels[0].id if channels else 0)
     lines = []
     for sku, quantity in zip(request.form.getlist("sku"), request.form.getlist("quantity")):
-        # The product picker may offer "SKU name": the SKU is its first word.
-        sku = checked_text(sku.strip().split(" ")[0], OrderLine.sku, field="lines", label="A SKU")
+        # As typed: a product's name typed here is answered with the products of that name (a SKU has no spaces).
+        sku = checked_text(sku, OrderLine.sku, field="lines", label="A SKU")
         if not sku:
             continue
-        if not re.fullmatch(r"[0-9]{1,18}", quantity.strip()) or int(quantity) < 1:
-            raise InvalidInput(f"Quantity of {sku} must be a whole number of at least 1", field="lines")
-        lines.append(LineRequest(sku=sku, quantity=int(quantity)))
+        lines.append(LineRequest(sku=sku, quantity=whole_number(quantity, label=f"Quantity of {sku}", field="lines",
+                                                                minimum=1, maximum=MAX_LINE_QUANTITY)))
     if not lines:  # an empty draft is only a step towards a mistake; ask for the lines now
         raise InvalidInput("Add at least one line: a product and its quantity", field="lines")
     customer_id = form_int("customer_id", label="Customer", maximum=MAX_ID, required=False)

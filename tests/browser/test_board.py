@@ -137,3 +137,31 @@ def test_g_counts_follow_changes_without_a_reload(open_page, shop):
     expect(board.locator("#selected-count")).to_have_text("No orders selected")
     assert same_window(board)
     assert shop.order_row(short.id).status is OrderStatus.FINALIZED
+
+
+def test_h_the_poll_refreshes_the_rows_stages_keeping_the_selection_and_the_scroll(open_page, shop):
+    shop.product("MUG-BLUE", in_hand=200, price_cents=1250)
+    for n in range(30):  # more rows than the window holds, so that the board scrolls
+        shop.order_for(f"Customer {n}", ("MUG-BLUE", 1))
+    draft = shop.draft(("MUG-BLUE", 3))
+    board = open_page()
+    board.set_viewport_size({"width": 1200, "height": 600})
+    board.clock.install()
+    sign_in(board, shop.staff)
+    stage = board.locator(f"#stage-{draft.id}")
+    expect(stage).to_have_text("Draft")
+    board.get_by_label(f"Select {draft.number}").check()
+    board.mouse.wheel(0, 400)
+    board.wait_for_function("window.scrollY > 0")
+    scrolled = board.evaluate("window.scrollY")
+    mark_window(board)
+
+    orders_service.finalize_order(shop.staff, draft.id)  # elsewhere: stock is there, so it is ready to ship
+
+    board.clock.fast_forward("00:16")
+    expect(stage).to_have_text("Ready to ship")
+    expect(stage).to_have_class(re.compile("seg-ready_to_ship"))
+    expect(board.get_by_label(f"Select {draft.number}")).to_be_checked()
+    expect(board.locator("#selected-count")).to_have_text("1 order selected")
+    assert board.evaluate("window.scrollY") == scrolled
+    assert same_window(board), "the rows were refreshed by reloading the page"

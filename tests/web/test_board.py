@@ -186,3 +186,27 @@ def test_bulk_allocate_ignores_ids_that_are_not_ids(shop, as_staff, board):
     response = as_staff.htmx_post("/orders/bulk/allocate", {"order_ids": ["²", "99999999999999999999999", "x"]})
     assert response.status_code == 422
     assert "Select at least one order first." in response.get_data(as_text=True)
+
+
+def test_the_counts_poll_brings_the_shown_rows_stage_and_units_out_of_band(as_staff, as_manager, board):
+    """The board's 15-second poll sends the ids of its rows; the answer swaps their stage badges and units in place."""
+    waiting, ready = board["waiting"], board["ready"]
+    product_b = waiting.lines[0].product_id
+    assert as_manager.htmx_post(f"/products/{product_b}/receive", {"quantity": "5"}).status_code == 200
+
+    response = as_staff.htmx_get(f"/orders/counts?segment=awaiting_stock&shown={waiting.id}&shown={ready.id}&shown=x")
+    body = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert (f'<span id="stage-{waiting.id}" class="badge seg-ready_to_ship" hx-swap-oob="true">Ready to ship</span>'
+            in body)
+    assert f'<span id="units-{waiting.id}" hx-swap-oob="true">2 / 2 / 0</span>' in body
+    assert f'id="stage-{ready.id}"' in body
+    assert f'id="stage-{board["draft"].id}"' not in body, "only the rows the board shows"
+
+
+def test_the_board_says_its_counts_are_of_all_orders_when_a_search_or_filter_narrows_the_list(as_staff, board):
+    plain = html.unescape(as_staff.get("/orders").get_data(as_text=True))
+    assert "Counts are of all orders</span>" in plain
+    for query in ("q=ada", f"channel={board['ready'].channel_id}", "from=2020-01-01"):
+        tabs = html.unescape(as_staff.htmx_get(f"/orders/counts?{query}").get_data(as_text=True))
+        assert "Counts are of all orders, not only those the search and filters find" in tabs, query
