@@ -1,12 +1,16 @@
 """Stock-keeping services for managers: receive stock, adjust a count after a stocktake."""
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 from ..database import service
-from ..models import Role, User
-from . import stock
-from .errors import InvalidInput
-from .locking import lock_backorders_for, lock_product
-from .orders import fill_backorders_and_refresh, check_quantity, require_role
+from ..extensions import db
+from ..models import Product, Role, User
+from . import events, stock
+from .errors import DomainError, InvalidInput, NotFound
+from .locking import lock_backorders_for, lock_orders_losing_units, lock_product
+from .orders import fill_backorders_and_refresh, check_quantity, refresh_order, require_role
 
 # A count above this is a typing slip (and would overflow the database's integer column).
 MAX_STOCK_COUNT = 10_000_000
@@ -27,24 +31,77 @@ def receive_stock(actor: User, product_id: int, quantity: int, note: str | None 
     return product.stock_in_hand
 
 
-@service
-def adjust_stock(actor: User, product_id: int, counted: int, note: str) -> int:
-    """Set stock in hand to a counted figure, with a reason; an upward count fills backorders.
+@dataclass(frozen=True)
+class UnitsTaken:
+    """Committed units a count takes back from one order's line."""
+    order_id: int
+    order_number: str
+    sku: str
+    units: int
 
-    Returns the change applied. Raises NotAllowed below manager, InvalidInput for a negative or
-    implausibly large count, a count below what is committed, or a missing reason.
+
+class CountTakesAllocations(DomainError):
+    """A count below what is committed takes units from orders: the manager confirms it first.
+
+    `taken` lists them, newest allocation first; the count goes through with `confirmed` naming them.
     """
-    require_role(actor, Role.MANAGER, "adjust stock")
+
+    def __init__(self, sku: str, counted: int, taken: list[UnitsTaken]):
+        self.taken = taken
+        self.units = sum(t.units for t in taken)
+        numbers = ", ".join(dict.fromkeys(t.order_number for t in taken))
+        super().__init__(f"A count of {counted:,} for {sku} takes {self.units:,} committed unit(s) from "
+                         f"order(s) {numbers}: they go back to backorder. Confirm the count to go ahead.",
+                         field="counted")
+
+
+def _check_count(counted: int) -> None:
     if isinstance(counted, bool) or not isinstance(counted, int):
         raise InvalidInput("The count must be a whole number", field="counted")
     if counted > MAX_STOCK_COUNT:
         raise InvalidInput(f"The count must be at most {MAX_STOCK_COUNT:,}", field="counted")
+
+
+def units_a_count_takes(product_id: int, counted: int) -> list[UnitsTaken]:
+    """What a count would take from which orders, were it applied now (a read, for the confirm step)."""
+    _check_count(counted)
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist")
+    return [UnitsTaken(line.order_id, line.order.number, line.sku, units)
+            for line, units in stock.allocations_to_take(product_id, product.stock_committed - counted)]
+
+
+@service
+def adjust_stock(actor: User, product_id: int, counted: int, note: str,
+                 confirmed: bool | Collection[int] = True) -> int:
+    """Set stock in hand to a counted figure, with a reason: the count is the truth. An upward count
+    fills backorders; a count below what is committed takes the missing units from the newest
+    allocations (back to backorder), with a ledger row and a timeline event for each order losing units.
+
+    `confirmed` says which orders the manager agreed may lose units (True: any). Returns the change
+    applied. Raises NotAllowed below manager, InvalidInput for a negative or implausibly large count or
+    a missing reason, CountTakesAllocations when the count would take units from an order not confirmed.
+    """
+    require_role(actor, Role.MANAGER, "adjust stock")
+    _check_count(counted)
     note = (note or "").strip()
     if not note:
         raise InvalidInput("Give a reason for the adjustment", field="note")
     product = lock_product(product_id)
     lock_backorders_for(product, counted - product.stock_in_hand)
-    delta = stock.adjust(product, counted, actor, note[:300])
+    lock_orders_losing_units(product, counted)
+    if confirmed is not True:
+        planned = units_a_count_takes(product.id, counted)
+        if any(t.order_id not in confirmed for t in planned):
+            raise CountTakesAllocations(product.sku, counted, planned)
+    delta, taken = stock.adjust(product, counted, actor, note[:300])
+    for line, units in taken:
+        order = line.order
+        events.record(order, actor, "stock_count",
+                      f"A stock count of {line.sku} ({counted:,} counted) took {units:,} committed unit(s) back: "
+                      f"backordered again", sku=line.sku, units=units, lines=events.line_numbers(order.lines))
+        refresh_order(order)
     if delta > 0:
         fill_backorders_and_refresh({product.id}, actor)
     return delta
