@@ -222,7 +222,7 @@ def test_a_count_taking_units_from_orders_not_confirmed_is_refused_and_says_whic
 
     assert [(t.order_id, t.units) for t in inventory.units_a_count_takes(product.id, 3)] == [(newer.id, 6), (older.id, 1)]
     error = shop.refused(inventory.CountTakesAllocations, inventory.adjust_stock, shop.manager, product.id, 3,
-                         "stocktake", confirmed={newer.id}, match="takes 7 committed unit")
+                         "stocktake", confirmed={newer.id}, match="takes 7 unit")
     assert error.field == "counted"
     assert [(t.order_number, t.units) for t in error.taken] == [(newer.number, 6), (older.number, 1)]
 

@@ -50,9 +50,9 @@ class CountTakesAllocations(DomainError):
         self.taken = taken
         self.units = sum(t.units for t in taken)
         numbers = ", ".join(dict.fromkeys(t.order_number for t in taken))
-        super().__init__(f"A count of {counted:,} for {sku} takes {self.units:,} committed unit(s) from "
-                         f"order(s) {numbers}: they go back to backorder. Confirm the count to go ahead.",
-                         field="counted")
+        super().__init__(f"This count of {counted:,} takes {self.units:,} unit(s) of {sku} from "
+                         f"{'orders' if len(taken) > 1 else 'order'} {numbers}: they go back to backorder. "
+                         f"Confirm the count to go ahead.", field="counted")
 
 
 def _check_count(counted: int) -> None:
