@@ -91,7 +91,7 @@ def adjust(product_id: int):
         inventory.adjust_stock(current_user, product_id, counted,
                                form_text("note", StockMove.note, label="The reason") or "", confirmed=confirmed)
     except inventory.CountTakesAllocations as error:
-        return _row(product_id, status=409, errors={"counted": error.message}, count_takes=error.taken)
+        return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken)
     except DomainError as error:
         return _row(product_id, status=422, errors={error.field or "counted": error.message})
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))

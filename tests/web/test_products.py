@@ -170,7 +170,7 @@ def test_a_count_below_committed_is_confirmed_naming_the_orders_then_applied(sho
     newer = shop.web_order(("A", 3))
 
     asked = as_manager.htmx_post(f"/products/{product.id}/adjust", {"counted": "2", "note": "shelf short"})
-    assert asked.status_code == 409
+    assert asked.status_code == 422
     body = _text(asked)
     assert f"This count of 2 takes 3 unit(s) of A from order {newer.number}: they go back to backorder" in body
     assert f"{newer.number}</a> loses 3 unit(s) of A" in body and older.number not in body
@@ -195,7 +195,7 @@ def test_a_confirmation_that_no_longer_covers_the_orders_is_asked_again(shop, as
     newer = shop.web_order(("A", 3))
     # Confirmed for the newer order only, but the count now takes from both.
     refuses(shop, as_manager, f"/products/{product.id}/adjust",
-            {"counted": "0", "note": "flood", "confirm_order": [str(newer.id)]}, 409,
+            {"counted": "0", "note": "flood", "confirm_order": [str(newer.id)]}, 422,
             f"This count of 0 takes 5 unit(s) of A from orders {newer.number}, {older.number}")
 
 
@@ -203,7 +203,7 @@ def test_a_count_confirm_works_without_htmx_as_a_page(shop, as_manager):
     product = shop.product("A", in_hand=3)
     order = shop.web_order(("A", 3))
     page = as_manager.post_form(f"/products/{product.id}/adjust", {"counted": "1", "note": "stocktake"})
-    assert page.status_code == 409 and "<html" in _text(page) and "Confirm the count of A" in _text(page)
+    assert page.status_code == 422 and "<html" in _text(page) and "Confirm the count of A" in _text(page)
     done = as_manager.post_form(f"/products/{product.id}/adjust",
                                 {"counted": "1", "note": "stocktake", "confirm_order": str(order.id)})
     assert done.status_code == 302
