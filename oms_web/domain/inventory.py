@@ -89,6 +89,8 @@ def adjust_stock(actor: User, product_id: int, counted: int, note: str,
     if not note:
         raise InvalidInput("Give a reason for the adjustment", field="note")
     product = lock_product(product_id)
+    # At most one of these locks any order (a count above in hand fills, one below committed takes), so
+    # the orders are still locked in one id order.
     lock_backorders_for(product, counted - product.stock_in_hand)
     lock_orders_losing_units(product, counted)
     if confirmed is not True:

@@ -7,16 +7,13 @@ import html
 import re
 
 import pytest
-import sqlalchemy as sa
 
-from oms_web.domain import catalog, inventory
+from oms_web.domain import catalog
 from oms_web.domain.catalog import ProductDetails
 from oms_web.domain.errors import InvalidInput, NotAllowed
 from oms_web.domain.invariants import check_invariants
-from oms_web.extensions import db
-from oms_web.models import Product
 
-from .conftest import every_row, state, use_both_backends
+from .conftest import use_both_backends
 from .test_bad_input import refuses
 
 web_app = use_both_backends()
