@@ -233,6 +233,8 @@ class StockMachine(RuleBasedStateMachine):
         counted = max(committed - short, 0)
         delta = self._do("count below committed", inventory.adjust_stock, self.manager, self._product_id(sku),
                          counted, "stocktake", confirmed=True if confirm_all else ())
+        if confirm_all and sku in self.in_hand:
+            assert delta is not None, "a confirmed count is the truth: it is never refused"
         if delta is not None:
             self.in_hand[sku] += delta
 
