@@ -194,6 +194,9 @@ class Product(db.Model):
     __table_args__ = (
         sa.CheckConstraint("stock_committed >= 0 AND stock_committed <= stock_in_hand", name="never_oversold"),
         sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        sa.CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
+        # Scan-to-pack finds a product by its barcode: two products may not share one (NULLs may repeat).
+        sa.Index("uq_products_barcode", "barcode", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,7 +208,10 @@ class Product(db.Model):
     tax_rate_bp: Mapped[int | None] = mapped_column()
     stock_in_hand: Mapped[int] = mapped_column(default=0)
     stock_committed: Mapped[int] = mapped_column(default=0)
-    reorder_point: Mapped[int] = mapped_column(default=0)
+    # "Low stock" is available <= reorder point.
+    reorder_point: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A GTIN (EAN-13, UPC-A, EAN-8 or GTIN-14) with its check digit verified, as printed on the product.
+    barcode: Mapped[str | None] = mapped_column(sa.String(14))
     # Where it sits in the warehouse (aisle-bay-shelf, e.g. "A-03-2"): pick lists walk the shelves in this order.
     bin_location: Mapped[str | None] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)

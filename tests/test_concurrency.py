@@ -292,6 +292,26 @@ def _count_upwards(outcome: Outcome, ids: dict[str, int], skus: list[str], count
             outcome.values.append(("adjust", sku, delta))
 
 
+def _count_below_committed(outcome: Outcome, ids: dict[str, int], skus: list[str], counts: int, seed: int) -> None:
+    """A stocktake finding fewer units than are committed: the newest allocations give theirs back."""
+    rng = random.Random(seed)
+    who = _actors(ids)
+    for _ in range(counts):
+        sku = rng.choice(skus)
+        ((product_id, committed),) = _read(sa.select(Product.id, Product.stock_committed).where(Product.sku == sku))
+        delta = _attempt(outcome, "count down", inventory.adjust_stock, who.manager, product_id,
+                         max(committed - rng.randint(1, 3), 0), "stocktake: shelf short")
+        if isinstance(delta, int):
+            outcome.values.append(("adjust", sku, delta))
+
+
+def _take_channel_orders(outcome: Outcome, web_id: int, skus: list[str], count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    for number in range(count):
+        _attempt(outcome, "channel order", orders.create_order, None, _new_order(
+            web_id, rng.sample([(sku, rng.randint(1, 3)) for sku in skus], len(skus)), f"R{seed}-{number}"))
+
+
 # ---------------------------------------------------------------- the test's side
 
 class Children:
@@ -555,3 +575,34 @@ def test_orders_arriving_at_once_with_one_new_email_make_one_customer(shop, url,
     assert len(orders_made) == 4 + 2 * 2 + (2 - refusals["EmailOnFile"])
     assert {order.customer_id for order in orders_made} == {made[0].id}
     assert check_invariants() == []
+
+
+def test_counts_below_committed_racing_allocations_and_receipts_keep_every_invariant(shop, url, children):
+    skus = ["P", "Q"]
+    for sku in skus:
+        shop.product(sku, in_hand=30)
+    rng = random.Random(9)
+    with write_transaction():
+        drafts = [shop.draft(*rng.sample([("P", rng.randint(1, 3)), ("Q", rng.randint(1, 3))], 2)).id
+                  for _ in range(30)]
+    ids = _ids(shop)
+
+    outcomes = children.run(url, [
+        (_finalize_drafts, (ids, drafts[0::2])),
+        (_finalize_drafts, (ids, drafts[1::2])),
+        (_take_channel_orders, (shop.web.id, skus, 12, 1)),
+        (_take_channel_orders, (shop.web.id, skus, 12, 2)),
+        (_count_below_committed, (ids, skus, 12, 3)),
+        (_count_below_committed, (ids, skus, 12, 4)),
+        (_receive_in_small_lots, (ids, skus, 15, 5)),
+    ])
+
+    assert _errors(outcomes) == []
+    assert _total(outcomes, "count down") > 0 and _total(outcomes, "finalize") > 0
+    for sku in skus:
+        moved = 30 + sum(value[2] for outcome in outcomes for value in outcome.values if value[1] == sku)
+        assert shop.stock(sku)[0] == moved
+    assert check_invariants() == []
+    assert idle_stock_beside_backorders() == []
+    taken = db.session.scalar(sa.select(sa.func.count()).select_from(OrderEvent).where(OrderEvent.kind == "stock_count"))
+    assert taken > 0, "no count took units from an order: the race did not happen"

@@ -225,6 +225,19 @@ class StockMachine(RuleBasedStateMachine):
         if delta is not None:
             self.in_hand[sku] += delta
 
+    @rule(sku=skus, short=st.integers(min_value=1, max_value=6), confirm_all=st.booleans())
+    def count_below_committed(self, sku, short, confirm_all):
+        """A stocktake finds fewer units than are committed: the newest allocations give them back.
+        Confirmed for every order, or for none (refused then, unless it takes nothing)."""
+        committed = db.session.scalar(sa.select(Product.stock_committed).where(Product.sku == sku)) or 0
+        counted = max(committed - short, 0)
+        delta = self._do("count below committed", inventory.adjust_stock, self.manager, self._product_id(sku),
+                         counted, "stocktake", confirmed=True if confirm_all else ())
+        if confirm_all and sku in self.in_hand:
+            assert delta is not None, "a confirmed count is the truth: it is never refused"
+        if delta is not None:
+            self.in_hand[sku] += delta
+
     # ------------------------------------------------------------ orders
 
     def _channel_order_id(self, reuse: int) -> str:

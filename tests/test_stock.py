@@ -165,13 +165,77 @@ def test_adjusting_up_fills_backorders_oldest_finalized_first(shop):
     assert check_invariants() == []
 
 
-def test_adjusting_below_what_is_committed_is_refused_and_changes_nothing(shop):
+def test_a_count_below_committed_takes_the_missing_units_from_the_newest_allocations(shop):
     product = shop.product("A", in_hand=10)
-    shop.web_order(("A", 6))
+    oldest = shop.web_order(("A", 4))
+    middle = shop.web_order(("A", 3))
+    newest = shop.web_order(("A", 2))
+    assert shop.stock("A") == (10, 9)
 
-    error = shop.refused(InvalidInput, inventory.adjust_stock, shop.manager, product.id, 5,
-                                   "stocktake", match="6 units are committed")
+    delta = inventory.adjust_stock(shop.manager, product.id, 5, "stocktake: shelf short")
+
+    assert delta == -5
+    assert shop.stock("A") == (5, 5)  # in hand is the count; nothing is available
+    assert [shop.line(o.id, "A").allocated for o in (oldest, middle, newest)] == [4, 1, 0]
+    assert [(m.reason, m.in_hand_delta, m.committed_delta, m.order_id, m.note) for m in shop.ledger("A")[-3:]] == [
+        ("release", 0, -2, newest.id, "stocktake: shelf short"),
+        ("release", 0, -2, middle.id, "stocktake: shelf short"),
+        ("adjust", -5, 0, None, "stocktake: shelf short")]
+    for order, units in ((newest, 2), (middle, 2)):
+        event = shop.events(order.id)[-1]
+        assert (event.kind, event.user_id, event.data["units"]) == ("stock_count", shop.manager.id, units)
+    assert shop.event_kinds(oldest.id)[-1] != "stock_count"
+    assert shop.order_row(newest.id).segment == shop.order_row(middle.id).segment != shop.order_row(oldest.id).segment
+    assert check_invariants() == []
+
+
+def test_a_count_below_committed_skips_units_already_shipped(shop):
+    product = shop.product("A", in_hand=6)
+    older = shop.web_order(("A", 2))
+    newer = shop.web_order(("A", 4))
+    shipping.ship_lines(shop.staff, newer.id, {shop.line(newer.id, "A").id: 3})  # 3 gone, 1 still committed
+    assert shop.stock("A") == (3, 3)
+
+    inventory.adjust_stock(shop.manager, product.id, 1, "stocktake")
+
+    assert (shop.line(newer.id, "A").allocated, shop.line(newer.id, "A").shipped) == (3, 3)
+    assert shop.line(older.id, "A").allocated == 1
+    assert shop.stock("A") == (1, 1)
+    assert check_invariants() == []
+
+
+def test_a_count_to_zero_backorders_every_open_allocation(shop):
+    product = shop.product("A", in_hand=5)
+    orders_ = [shop.web_order(("A", 2)), shop.web_order(("A", 3))]
+
+    inventory.adjust_stock(shop.manager, product.id, 0, "flood")
+
+    assert shop.stock("A") == (0, 0)
+    assert [shop.line(o.id, "A").allocated for o in orders_] == [0, 0]
+    assert check_invariants() == []
+
+
+def test_a_count_taking_units_from_orders_not_confirmed_is_refused_and_says_which(shop):
+    product = shop.product("A", in_hand=10)
+    older = shop.web_order(("A", 4))
+    newer = shop.web_order(("A", 6))
+
+    assert [(t.order_id, t.units) for t in inventory.units_a_count_takes(product.id, 3)] == [(newer.id, 6), (older.id, 1)]
+    error = shop.refused(inventory.CountTakesAllocations, inventory.adjust_stock, shop.manager, product.id, 3,
+                         "stocktake", confirmed={newer.id}, match="takes 7 unit")
     assert error.field == "counted"
+    assert [(t.order_number, t.units) for t in error.taken] == [(newer.number, 6), (older.number, 1)]
+
+    inventory.adjust_stock(shop.manager, product.id, 3, "stocktake", confirmed={newer.id, older.id})
+    assert shop.stock("A") == (3, 3)
+
+
+def test_a_count_at_or_above_committed_needs_no_confirmation(shop):
+    product = shop.product("A", in_hand=10)
+    shop.web_order(("A", 4))
+
+    assert inventory.units_a_count_takes(product.id, 4) == []
+    assert inventory.adjust_stock(shop.manager, product.id, 4, "stocktake", confirmed=()) == -6
 
 
 @pytest.mark.parametrize("counted", [-1, -10, 1.5, "7", None, True, False, 10**12, 10**30])

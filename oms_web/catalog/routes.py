@@ -1,41 +1,25 @@
-"""Products and stock: the list with in hand / committed / available / backordered, receiving and
-adjusting in place (manager and admin), each product's ledger, and adding products."""
+"""Products and stock: the list (searched, filtered, paged, with its total) with in hand / committed /
+available / backordered, receiving and counting in place (manager and admin; a count that takes units
+from orders is confirmed first), each product's ledger, and adding and editing products."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
-from ..domain import inventory
-from ..domain.errors import DomainError, InvalidInput, NotFound
+from ..auth.forms import field_errors
+from ..domain import catalog, inventory
+from ..domain.errors import DomainError, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, Product, Role, StockMove
-from ..formfields import validated
-from ..web import allow, column_length, error_response, form_int, form_text, is_htmx, page_or_fragment, refreshed
+from ..models import Product, Role, StockMove
+from ..web import allow, as_id, error_response, form_int, form_text, is_htmx, page_or_fragment, refreshed
 from . import bp
-from .forms import CountForm, ReceiveForm, row_forms
-
-PAGE_SIZE = 100
-MAX_PRICE_CENTS = 100_000_000  # 1,000,000.00: the price column is a 32-bit integer on PostgreSQL
+from .forms import NewProductForm, ProductForm
 
 
-def _backordered(product_ids: list[int]) -> dict[int, int]:
-    if not product_ids:
-        return {}
-    return dict(db.session.execute(
-        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.ordered - OrderLine.allocated))
-        .where(OrderLine.product_id.in_(product_ids), OrderLine.waits_for_stock())
-        .group_by(OrderLine.product_id)).all())
-
-
-def _search(text: str):
-    query = sa.select(Product).order_by(Product.sku)
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\")))
-    return query
+def _search_text() -> str:
+    return (request.args.get("q") or "").strip()[:100]
 
 
 def load_product(product_id: int) -> Product:
@@ -48,31 +32,39 @@ def load_product(product_id: int) -> Product:
 @bp.route("/products")
 @allow(Role.STAFF)
 def index():
-    text = (request.args.get("q") or "").strip()[:100]
-    products = db.session.scalars(_search(text).limit(PAGE_SIZE)).all()
-    return page_or_fragment("catalog/index.html", "catalog/_rows.html", products=products, q=text,
-                            backordered=_backordered([p.id for p in products]), errors={}, failed=None,
-                            forms=row_forms())
+    text, show = _search_text(), request.args.get("show", "")
+    if show not in catalog.SHOWS:
+        return error_response(400, f"Show one of: {', '.join(k or 'all' for k in catalog.SHOWS)}", "show")
+    raw_page = request.args.get("page", "1")
+    page = as_id(raw_page)
+    if page is None or page < 1:
+        return error_response(400, "The page is a whole number from 1", "page")
+    listing = catalog.product_page(text, show, page)
+    return page_or_fragment("catalog/index.html", "catalog/_list.html", listing=listing,
+                            products=listing.products, backordered=listing.backordered, q=text, show=show,
+                            shows=catalog.SHOWS, errors={}, failed=None)
 
 
 @bp.route("/products/lookup")
 @allow(Role.STAFF)
 def lookup():
     text = next((request.args[k] for k in ("q", "new_sku", "sku", "product_sku") if request.args.get(k)), "").strip()[:100]
-    products = db.session.scalars(_search(text).where(Product.active).limit(15)).all() if text else []
+    products = db.session.scalars(catalog.products_matching(text).where(Product.active).order_by(Product.sku)
+                                  .limit(15)).all() if text else []
     return render_template("catalog/_options.html", products=products)
 
 
-def _row(product_id: int, *, status: int = 200, errors: dict | None = None, form: str | None = None):
-    """The product's row again; after a refusal, with the message and what was typed into `form`."""
-    if errors and not is_htmx():  # a plain post gets a page with the message, not a table row
+def _row(product_id: int, *, status: int = 200, errors: dict | None = None, count_takes: list | None = None):
+    if errors and not is_htmx() and not count_takes:  # a plain post gets a page with the message, not a table row
         return error_response(status, next(iter(errors.values())))
     db.session.expire_all()
     product = load_product(product_id)
-    response = make_response(render_template(
-        "catalog/_row.html", product=product, backordered=_backordered([product.id]), errors=errors or {},
-        failed=product.id if errors else None, failed_form=form,
-        forms=row_forms(form, request.form if errors else None)), status)
+    context = dict(product=product, backordered=catalog.backordered([product.id]), errors=errors or {},
+                   failed=product.id if errors else None, form=request.form if errors else {},
+                   count_takes=count_takes, answer=True)
+    if count_takes and not is_htmx():  # the confirm step as a page of its own
+        return make_response(render_template("catalog/confirm_count.html", **context), status)
+    response = make_response(render_template("catalog/_row.html", **context), status)
     return refreshed(response, "stock-changed") if status < 400 else response
 
 
@@ -81,10 +73,10 @@ def _row(product_id: int, *, status: int = 200, errors: dict | None = None, form
 def receive(product_id: int):
     load_product(product_id)
     try:
-        form = validated(ReceiveForm())
-        inventory.receive_stock(current_user, product_id, form.quantity.data, form.note.value)
+        quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=inventory.MAX_STOCK_QUANTITY)
+        inventory.receive_stock(current_user, product_id, quantity, form_text("note", StockMove.note, label="The note"))
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive")
+        return _row(product_id, status=422, errors={error.field or "quantity": error.message})
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
 
 
@@ -93,10 +85,15 @@ def receive(product_id: int):
 def adjust(product_id: int):
     load_product(product_id)
     try:
-        form = validated(CountForm())
-        inventory.adjust_stock(current_user, product_id, form.counted.data, form.note.data or "")
+        counted = form_int("counted", label="Counted quantity", minimum=0, maximum=inventory.MAX_STOCK_QUANTITY)
+        # The orders the manager saw in the confirm step; a count taking units from any other is shown again.
+        confirmed = {order_id for order_id in map(as_id, request.form.getlist("confirm_order")) if order_id}
+        inventory.adjust_stock(current_user, product_id, counted,
+                               form_text("note", StockMove.note, label="The reason") or "", confirmed=confirmed)
+    except inventory.CountTakesAllocations as error:
+        return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken)
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "counted": error.message}, form="count")
+        return _row(product_id, status=422, errors={error.field or "counted": error.message})
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
 
 
@@ -108,47 +105,41 @@ def ledger(product_id: int):
                                .order_by(StockMove.id.desc()).limit(200)).all()
     waiting = db.session.scalars(backordered_lines(product_id).limit(50)).all()
     return render_template("catalog/ledger.html", product=product, moves=moves, waiting=waiting,
-                           backordered=_backordered([product.id]))
+                           backordered=catalog.backordered([product.id]))
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
 @allow(Role.MANAGER)
 def new():
+    form = NewProductForm()
     errors: dict[str, str] = {}
-    form = request.form
-    if request.method == "POST":
-        try:
-            product = _product_from_form()
-            db.session.add(product)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            errors[error.field or "_form"] = error.message
-        except IntegrityError:
-            db.session.rollback()
-            errors["sku"] = f"A product with the SKU {form.get('sku', '').strip().upper()} already exists"
-        else:
-            return redirect(url_for("catalog.index", q=product.sku))
-    return render_template("catalog/new.html", errors=errors, form=form), (422 if errors else 200)
+    if form.is_submitted():
+        errors = field_errors(form) if not form.validate() else {}
+        if not errors:
+            try:
+                product = catalog.create_product(current_user, form.sku.data, form.details())
+            except DomainError as error:
+                errors[error.field or "_form"] = error.message
+            else:
+                return redirect(url_for("catalog.index", q=product.sku))
+    return render_template("catalog/product_form.html", form=form, errors=errors, product=None), (422 if errors else 200)
 
 
-def _product_from_form() -> Product:
-    sku = (request.form.get("sku") or "").strip().upper()
-    if not sku or len(sku) > column_length(Product.sku) or " " in sku:
-        raise InvalidInput(f"Give a SKU of up to {column_length(Product.sku)} characters, without spaces", field="sku")
-    name = form_text("name", Product.name, label="The name")
-    if not name:
-        raise InvalidInput("Give the product a name", field="name")
-    price = (request.form.get("price") or "").strip()
-    try:
-        from decimal import Decimal, DecimalException, InvalidOperation
-
-        cents = Decimal(price) * 100
-        if not cents.is_finite() or cents < 0 or cents > MAX_PRICE_CENTS or cents != cents.to_integral_value():
-            raise InvalidOperation
-    except (DecimalException, ValueError):
-        raise InvalidInput("Price must be an amount like 12.50", field="price") from None
-    tax = form_int("tax_rate_bp", label="Tax rate (basis points)", maximum=10_000, required=False)
-    return Product(sku=sku, name=name, price_cents=int(cents),
-                   weight_grams=form_int("weight_grams", label="Weight", maximum=1_000_000, required=False) or 0,
-                   tax_rate_bp=tax, reorder_point=form_int("reorder_point", label="Reorder point", required=False) or 0)
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@allow(Role.MANAGER)
+def edit(product_id: int):
+    product = load_product(product_id)
+    form = ProductForm()
+    errors: dict[str, str] = {}
+    if not form.is_submitted():
+        form.fill_from(product)
+    else:
+        errors = field_errors(form) if not form.validate() else {}
+        if not errors:
+            try:
+                catalog.edit_product(current_user, product_id, form.details())
+            except DomainError as error:
+                errors[error.field or "_form"] = error.message
+            else:
+                return redirect(url_for("catalog.index", q=product.sku))
+    return render_template("catalog/product_form.html", form=form, errors=errors, product=product), (422 if errors else 200)

@@ -1,12 +1,16 @@
 """Stock-keeping services for managers: receive stock, adjust a count after a stocktake."""
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 from ..database import service
-from ..models import Role, User
-from . import stock
-from .errors import InvalidInput
-from .locking import lock_backorders_for, lock_product
-from .orders import fill_backorders_and_refresh, require_role
+from ..extensions import db
+from ..models import Product, Role, User
+from . import events, stock
+from .errors import DomainError, InvalidInput, NotFound
+from .locking import lock_backorders_for, lock_orders_losing_units, lock_product
+from .orders import fill_backorders_and_refresh, check_quantity, refresh_order, require_role
 
 # The most units received or counted at once, on every stock form and service: more is a typing slip (and
 # nears the limit of the in-hand integer column). A warehouse holds more of a product than one order asks
@@ -39,21 +43,76 @@ def receive_stock(actor: User, product_id: int, quantity: int, note: str | None 
     return product.stock_in_hand
 
 
-@service
-def adjust_stock(actor: User, product_id: int, counted: int, note: str) -> int:
-    """Set stock in hand to a counted figure, with a reason; an upward count fills backorders.
+@dataclass(frozen=True)
+class UnitsTaken:
+    """Committed units a count takes back from one order's line."""
+    order_id: int
+    order_number: str
+    sku: str
+    units: int
 
-    Returns the change applied. Raises NotAllowed below manager, InvalidInput for a negative or
-    implausibly large count, a count below what is committed, or a missing reason.
+
+class CountTakesAllocations(DomainError):
+    """A count below what is committed takes units from orders: the manager confirms it first.
+
+    `taken` lists them, newest allocation first; the count goes through with `confirmed` naming them.
+    """
+
+    def __init__(self, sku: str, counted: int, taken: list[UnitsTaken]):
+        self.taken = taken
+        self.units = sum(t.units for t in taken)
+        numbers = ", ".join(dict.fromkeys(t.order_number for t in taken))
+        super().__init__(f"This count of {counted:,} takes {self.units:,} unit(s) of {sku} from "
+                         f"{'orders' if len(taken) > 1 else 'order'} {numbers}: they go back to backorder. "
+                         f"Confirm the count to go ahead.", field="counted")
+
+
+def _check_count(counted: int) -> None:
+    _check_stock_quantity(counted, label="Counted quantity", field="counted", minimum=0)
+
+
+def units_a_count_takes(product_id: int, counted: int) -> list[UnitsTaken]:
+    """What a count would take from which orders, were it applied now (a read, for the confirm step)."""
+    _check_count(counted)
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist")
+    return [UnitsTaken(line.order_id, line.order.number, line.sku, units)
+            for line, units in stock.allocations_to_take(product_id, product.stock_committed - counted)]
+
+
+@service
+def adjust_stock(actor: User, product_id: int, counted: int, note: str,
+                 confirmed: bool | Collection[int] = True) -> int:
+    """Set stock in hand to a counted figure, with a reason: the count is the truth. An upward count
+    fills backorders; a count below what is committed takes the missing units from the newest
+    allocations (back to backorder), with a ledger row and a timeline event for each order losing units.
+
+    `confirmed` says which orders the manager agreed may lose units (True: any). Returns the change
+    applied. Raises NotAllowed below manager, InvalidInput for a negative or implausibly large count or
+    a missing reason, CountTakesAllocations when the count would take units from an order not confirmed.
     """
     require_role(actor, Role.MANAGER, "adjust stock")
-    _check_stock_quantity(counted, label="Counted quantity", field="counted", minimum=0)
+    _check_count(counted)
     note = (note or "").strip()
     if not note:
         raise InvalidInput("Give a reason for the adjustment", field="note")
     product = lock_product(product_id)
+    # At most one of these locks any order (a count above in hand fills, one below committed takes), so
+    # the orders are still locked in one id order.
     lock_backorders_for(product, counted - product.stock_in_hand)
-    delta = stock.adjust(product, counted, actor, note[:300])
+    lock_orders_losing_units(product, counted)
+    if confirmed is not True:
+        planned = units_a_count_takes(product.id, counted)
+        if any(t.order_id not in confirmed for t in planned):
+            raise CountTakesAllocations(product.sku, counted, planned)
+    delta, taken = stock.adjust(product, counted, actor, note[:300])
+    for line, units in taken:
+        order = line.order
+        events.record(order, actor, "stock_count",
+                      f"A stock count of {line.sku} ({counted:,} counted) took {units:,} committed unit(s) back: "
+                      f"backordered again", sku=line.sku, units=units, lines=events.line_numbers(order.lines))
+        refresh_order(order)
     if delta > 0:
         fill_backorders_and_refresh({product.id}, actor)
     return delta

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import Order, OrderLine, Product
+from ..models import Order, OrderLine, OrderStatus, Product
 from .errors import NotFound
 
 
@@ -55,6 +55,18 @@ def backordered_lines(product_id: int, *, exclude_order_id: int | None = None) -
     return query
 
 
+def allocations_newest_first(product_id: int) -> sa.Select:
+    """Lines of finalized orders holding committed units of the product: newest finalized first, the
+    reverse of the order backorders are filled in, so a count that comes up short takes from the orders
+    that would have been served last."""
+    return (
+        sa.select(OrderLine).join(Order)
+        .where(OrderLine.product_id == product_id, OrderLine.allocated > OrderLine.shipped,
+               Order.status == OrderStatus.FINALIZED)
+        .order_by(Order.finalized_at.desc(), Order.id.desc(), OrderLine.id.desc())
+    )
+
+
 def _orders_to_fill(products: Mapping[int, Product], freed: Mapping[int, int], exclude_order_id: int | None) -> set[int]:
     """The orders whose backorders `freed` more units of each product could reach, oldest first."""
     order_ids: set[int] = set()
@@ -83,6 +95,19 @@ def lock_product(product_id: int) -> Product:
 def lock_backorders_for(product: Product, incoming: int) -> dict[int, Order]:
     """Receiving or adjusting a locked product: lock the orders its `incoming` units would fill."""
     return lock_orders(_orders_to_fill({product.id: product}, {product.id: max(incoming, 0)}, None))
+
+
+def lock_orders_losing_units(product: Product, counted: int) -> dict[int, Order]:
+    """A count of a locked product below what is committed: lock the orders whose allocations it takes
+    (newest first). Under the product lock no line of the product changes, so the orders found stay right."""
+    short = product.stock_committed - counted
+    order_ids: set[int] = set()
+    for line in db.session.scalars(allocations_newest_first(product.id)) if short > 0 else ():
+        order_ids.add(line.order_id)
+        short -= line.allocated - line.shipped
+        if short <= 0:
+            break
+    return lock_orders(order_ids)
 
 
 def lock_order(order_id: int, *, more_products: Iterable[int] = (), frees_stock: bool = False) -> Order:

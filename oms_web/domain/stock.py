@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Order, OrderLine, Product, StockMove, User
 from .errors import InvalidInput
-from .locking import backordered_lines
+from .locking import allocations_newest_first, backordered_lines
 
 
 class StockRaceLost(RuntimeError):
@@ -100,16 +100,43 @@ def receive(product: Product, quantity: int, actor: User | None, note: str | Non
     _move(product.id, in_hand=quantity, reason="receive", actor=actor, note=note)
 
 
-def adjust(product: Product, counted: int, actor: User | None, note: str) -> int:
-    """Set in-hand to a counted figure. Refuses to go below what is committed. Returns the delta."""
+def allocations_to_take(product_id: int, units: int) -> list[tuple[OrderLine, int]]:
+    """Which lines give up how many committed units when `units` must be freed: newest allocations first.
+
+    A read only: the confirm step of a count shows it, and release_newest() does it.
+    """
+    taken: list[tuple[OrderLine, int]] = []
+    for line in db.session.scalars(allocations_newest_first(product_id)) if units > 0 else ():
+        take = min(line.allocated - line.shipped, units)
+        taken.append((line, take))
+        units -= take
+        if units <= 0:
+            break
+    return taken
+
+
+def release_newest(product_id: int, units: int, actor: User | None, note: str | None) -> list[tuple[OrderLine, int]]:
+    """Take `units` committed units back from the newest allocations; those lines are backordered again.
+
+    The orders must be locked (locking.lock_orders_losing_units). Returns the lines and units taken.
+    """
+    taken = allocations_to_take(product_id, units)
+    for line, take in taken:
+        _move(product_id, committed=-take, reason="release", actor=actor, order_id=line.order_id, note=note)
+        line.allocated = line.allocated - take
+    return taken
+
+
+def adjust(product: Product, counted: int, actor: User | None, note: str) -> tuple[int, list[tuple[OrderLine, int]]]:
+    """Set in-hand to a counted figure: the count is the truth. Below what is committed, the missing
+    units are taken from the newest allocations first (release_newest), so the product's committed
+    stock never exceeds what is there. Returns the change to in hand and the lines that lost units.
+    """
     if counted < 0:
         raise InvalidInput("The counted quantity cannot be negative", field="counted")
     db.session.refresh(product)
-    if counted < product.stock_committed:
-        raise InvalidInput(
-            f"{product.sku}: {product.stock_committed} units are committed to open orders; "
-            f"the count cannot go below that (void or edit those orders first)", field="counted")
+    taken = release_newest(product.id, product.stock_committed - counted, actor, note)
     delta = counted - product.stock_in_hand
     if delta:
         _move(product.id, in_hand=delta, reason="adjust", actor=actor, note=note)
-    return delta
+    return delta, taken

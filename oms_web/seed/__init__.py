@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from ..database import write_transaction
+from ..domain.catalog import ProductDetails, create_product
 from ..domain.invoicing import INVOICE_COUNTER
 from ..domain.hourly_counts import recount_hourly_counts
 from ..domain.orders import default_tax_rate_bp
@@ -167,12 +168,10 @@ def _ensure_products(order_count: int) -> None:
     for index, demo in enumerate(catalogue.PRODUCTS):
         if demo.sku in existing:
             continue
-        db.session.add(Product(
-            sku=demo.sku, name=demo.name, price_cents=demo.price_cents, weight_grams=demo.weight_grams,
+        create_product(None, demo.sku, ProductDetails(
+            name=demo.name, price_cents=demo.price_cents, weight_grams=demo.weight_grams,
             tax_rate_bp=demo.tax_rate_bp, reorder_point=max(2, round(demand[demo.sku] * 7)),
-            bin_location=f"{'ABCDEF'[index // 10]}-{index % 10 + 1:02d}-{index % 3 + 1}",
-            stock_in_hand=0, stock_committed=0, active=True))
-    db.session.commit()
+            bin_location=f"{'ABCDEF'[index // 10]}-{index % 10 + 1:02d}-{index % 3 + 1}"))
 
 
 def _sim_products(default_tax_bp: int) -> list[SimProduct]:

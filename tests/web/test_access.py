@@ -49,6 +49,7 @@ ACCESS = {
     "catalog.receive": MANAGER,
     "catalog.adjust": MANAGER,
     "catalog.new": MANAGER,
+    "catalog.edit": MANAGER,
     "documents.label": STAFF,
     "documents.packing_slip": STAFF,
     "documents.invoice": STAFF,

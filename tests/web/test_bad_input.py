@@ -203,10 +203,10 @@ def test_receiving_a_bad_quantity_is_refused(shop, as_manager, quantity, message
     refuses(shop, as_manager, f"/products/{product.id}/receive", {"quantity": quantity, "note": "PO 1"}, 422, message)
 
 
-def test_counting_below_what_is_committed_is_refused(shop, as_manager, order):
+def test_counting_below_what_is_committed_asks_for_confirmation_first(shop, as_manager, order):
     product = shop.product_row("A")
     refuses(shop, as_manager, f"/products/{product.id}/adjust", {"counted": "2", "note": "stocktake"}, 422,
-            "A: 3 units are committed to open orders; the count cannot go below that")
+            f"This count of 2 takes 1 unit(s) of A from order {order.number}: they go back to backorder")
 
 
 @pytest.mark.parametrize(("counted", "note", "message"), [

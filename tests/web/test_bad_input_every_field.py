@@ -133,7 +133,8 @@ def screens(shop):
     product_id = shop.product_row("A").id
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
     return [f"/orders/{draft.id}", f"/orders/{order.id}", "/orders", "/orders/new", "/products", "/products/new",
-            f"/products/{product_id}", "/users", "/channels", f"/channels/{shop.web.id}", f"/channels/{shopify.id}",
+            f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
+            f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview"], shipment
 
 
