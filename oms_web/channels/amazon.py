@@ -29,7 +29,10 @@ import requests
 from ..domain.orders import CustomerDetails, NewOrder
 from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
 from ..tables import write_table
-from .importing import Skip, cents, charged_line, clean, decimal_amount, parse_time, ship_to
+from .addresses import clean, ship_to
+from .amounts import cents, charged_line, decimal_amount
+from .importing import Skip
+from .times import parse_time
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"

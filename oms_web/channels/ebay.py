@@ -24,7 +24,10 @@ import requests
 
 from ..domain.orders import CustomerDetails, NewOrder
 from ..models import Order, OrderLine, PaymentStatus, SalesChannel, ShipmentConfirmation
-from .importing import Skip, cents, charged_line, clean, parse_time, ship_to
+from .addresses import clean, ship_to
+from .amounts import cents, charged_line
+from .importing import Skip
+from .times import parse_time
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 TOKEN_PATH = "/identity/v1/oauth2/token"

@@ -36,8 +36,10 @@ from ..domain.errors import InvalidInput, InvalidState, NotFound
 from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, Product, ReportUpload,
                       SalesChannel, utcnow)
 from .ebay import csv_line_id
-from .importing import (DUPLICATE, MoneyError, Outcome, Skip, Tally, canceled_after_import, cents, charged_line,
-                        clean, existing_orders, import_orders, parse_time, ship_to)
+from .addresses import clean, ship_to
+from .amounts import MoneyError, cents, charged_line
+from .importing import DUPLICATE, Outcome, Skip, Tally, canceled_after_import, existing_orders, import_orders
+from .times import parse_time
 
 AMAZON_ALL_ORDERS = "amazon-all-orders"
 AMAZON_UNSHIPPED = "amazon-unshipped"

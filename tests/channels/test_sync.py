@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from oms_web.channels import reports
 from oms_web.channels import sync as sync_module
-from oms_web.channels.sync import SyncAlreadyRunning, send_due_confirmations, sync_channel
+from oms_web.channels.confirmations import send_due_confirmations
+from oms_web.channels.sync import SyncAlreadyRunning, sync_channel
 from oms_web.domain import shipping
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
@@ -531,3 +532,4 @@ def test_an_ebay_shipment_is_confirmed_as_a_shipping_fulfillment_whose_id_is_kep
     assert (body["shippingCarrierCode"], body["trackingNumber"]) == ("USPS", "9400100000000000000000")
     assert body["shippedDate"].endswith("Z") and len(body["shippedDate"]) == 24
     assert check_invariants() == []
+
