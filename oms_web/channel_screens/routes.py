@@ -2,6 +2,8 @@
 and the shipment confirmations waiting: Amazon's upload file, marking it uploaded, retrying refused ones."""
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -178,19 +180,22 @@ def report(channel_id: int):
                 channel, errors={"report": error.message})), status
         return render_template("channels/report_done.html", channel=channel, summary=summary)
     # The form parser has written the file to a temporary file as it arrived (past 500 KB), within
-    # OMS_MAX_REPORT_BYTES (a larger request was refused with 413 before it was read).
+    # OMS_MAX_REPORT_BYTES (a larger request was refused with 413 before it was read). The preview reads
+    # it from there as text, a megabyte at a time; only a file it accepts is read whole, to be kept.
     upload = request.files.get("file")
-    content = upload.read() if upload else b""
-    if not content:
+    stream = upload.stream if upload else None
+    if stream is None or not stream.seek(0, io.SEEK_END):
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": "Choose a report file"})), 422
     try:
-        preview = reports.preview(channel, kind, content)
+        preview = reports.preview(channel, kind, stream)
     except reports.ReportError as error:  # nothing kept: the file is refused at the upload
         db.session.rollback()
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": error.message})), 422
-    upload_id = reports.keep_upload(channel, kind, upload.filename or "", content, current_user.id)
+    stream.seek(0)
+    # The kept upload is a column of bytes (ReportUpload.content), so this one read is whole.
+    upload_id = reports.keep_upload(channel, kind, upload.filename or "", stream.read(), current_user.id)
     return render_template("channels/report_preview.html", channel=_load(channel_id), kind=kind, preview=preview,
                            upload_id=upload_id,
                            kind_label=reports.KINDS_FOR[channel.kind][kind])
