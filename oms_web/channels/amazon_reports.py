@@ -16,7 +16,7 @@ from typing import TextIO
 from ..domain.orders import CustomerDetails, NewOrder
 from ..models import PaymentStatus
 from .addresses import clean, ship_to
-from .amounts import MoneyError, cents, charged_line
+from .amounts import MoneyError, cents, charged_line, currency_code
 from .importing import Skip
 from .report_reading import (Group, ParsedFile, Row, checked_sku, fail, group_rows, require, table,
                              whole_quantity)
@@ -58,6 +58,9 @@ def all_orders(channel_id: int, text: TextIO) -> ParsedFile:
         if all(state != "to ship" for state in states):
             parsed.skips.append(Skip(order_id, "shipped already"))
             continue
+        currency = _currency(group, parsed, first, order_id)
+        if currency is None:
+            continue
         for row, state in zip(group.rows, states):
             if state != "to ship":  # units already sent (or cancelled) must not be allocated again
                 continue
@@ -83,11 +86,21 @@ def all_orders(channel_id: int, text: TextIO) -> ParsedFile:
                                                      postal_code=first.get("ship-postal-code", ""),
                                                      country=first.get("ship-country", ""))),
             payment_status=PaymentStatus.PENDING if status == "pending" else PaymentStatus.PAID,
-            currency=(first.get("currency", "") or "USD")[:3].upper(), shipping_cents=max(group.shipping_cents, 0),
+            currency=currency, shipping_cents=max(group.shipping_cents, 0),
             shipping_tax_cents=max(group.shipping_tax_cents, 0),
             service_level=clean(first.get("ship-service-level", ""), 40),
             placed_at=parse_time(first.get("purchase-date", ""))))
     return parsed
+
+
+def _currency(group: Group, parsed: ParsedFile, first: Row, order_id: str) -> str | None:
+    """The order's currency (its first row's); None, the order left out with a row error, when it is no
+    ISO 4217 code we keep amounts in: cut to three letters, "EURO" would pass for EUR."""
+    try:
+        return currency_code(first.get("currency", ""))
+    except MoneyError as error:
+        fail(group, parsed, first, order_id, str(error))
+        return None
 
 
 def _item_state(row: Row, order_status: str) -> str:
@@ -109,6 +122,9 @@ def unshipped(channel_id: int, text: TextIO) -> ParsedFile:
     parsed = ParsedFile(rows=len(rows))
     for order_id, group in group_rows(rows, lambda r: r.get("order-id", ""), parsed, "order-id").items():
         first = group.rows[0]
+        currency = _currency(group, parsed, first, order_id)
+        if currency is None:
+            continue
         for row in group.rows:
             try:
                 to_ship_text = row.get("quantity-to-ship", "")
@@ -137,7 +153,7 @@ def unshipped(channel_id: int, text: TextIO) -> ParsedFile:
                                 postal_code=first.get("ship-postal-code", ""), country=first.get("ship-country", ""),
                                 phone=first.get("ship-phone-number", ""))),
             payment_status=PaymentStatus.PENDING if unpaid else PaymentStatus.PAID,
-            currency=(first.get("currency", "") or "USD")[:3].upper(), shipping_cents=max(group.shipping_cents, 0),
+            currency=currency, shipping_cents=max(group.shipping_cents, 0),
             shipping_tax_cents=max(group.shipping_tax_cents, 0),
             service_level=clean(first.get("ship-service-level", ""), 40),
             placed_at=parse_time(first.get("purchase-date", ""))))

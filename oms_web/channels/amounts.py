@@ -113,3 +113,17 @@ def currency_places(code: str) -> int:
         raise MoneyError(f"{code} has {places} decimals; amounts are kept to two")
     return places
 
+
+def currency_code(value: Any, default: str = "USD") -> str:
+    """A channel's currency code as the order keeps it: upper case, ISO 4217, within the cents we keep;
+    `default` when the channel gave none. Raises MoneyError for anything else ("EURO", "US dollars",
+    "KWD"): cut to three letters, "EURO" would pass for "EUR" and "US dollars" for a code that is none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if not isinstance(value, str):
+        raise MoneyError(f"{value!r} is not a currency code")
+    code = value.strip().upper()
+    if len(code) != 3:  # named in the message: a cell of any length must not make it a long one
+        raise MoneyError(f"{code[:10]!r}{'…' if len(code) > 10 else ''} is not an ISO 4217 currency code")
+    currency_places(code)
+    return code
