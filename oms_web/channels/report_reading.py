@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
 from ..domain.errors import InvalidInput
-from ..domain.orders import LineRequest, NewOrder
+from ..domain.orders import MAX_LINE_QUANTITY, LineRequest, NewOrder, check_quantity
 from .importing import Skip
 
 # A real report of a busy month is well under this; the limit keeps one upload from holding a worker
 # for minutes (the byte limit alone lets through 50 MB of empty lines).
 MAX_LINES = 300_000
 MAX_ORDER_ID = 64  # Order.channel_order_id
-MAX_QUANTITY = 100_000
 _CHUNK = 1 << 20  # bytes read at a time while the file's encoding is found
 
 
@@ -182,12 +181,16 @@ def require(columns: set[str], *alternatives: tuple[str, ...]) -> None:
 
 
 def whole_quantity(text: str, what: str) -> int:
+    """A quantity cell: ASCII digits, from 0 (a line with nothing to ship) up to the largest quantity of
+    an order line (the order services' own check). Raises ValueError, a row's error, for anything else."""
+    shown = text[:20] + ("…" if len(text) > 20 else "")
     if not (text and text.isascii() and text.isdigit()):
-        raise ValueError(f"{what} {text!r} is not a whole number")
-    value = int(text)
-    if value > MAX_QUANTITY:
-        raise ValueError(f"{what} {value} is implausibly large")
-    return value
+        raise ValueError(f"{what} {shown!r} is not a whole number")
+    try:
+        # Past 18 digits it is over the limit anyway (and int() refuses over 4,300 digits).
+        return check_quantity(int(text) if len(text) <= 18 else MAX_LINE_QUANTITY + 1, allow_zero=True)
+    except InvalidInput as error:
+        raise ValueError(f"{what} {shown}: {error.message}") from None
 
 
 @dataclass

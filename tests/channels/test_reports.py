@@ -524,3 +524,23 @@ def test_a_currency_that_is_no_iso_code_leaves_its_order_out_with_a_row_error(sh
         "line 2: order 303-0000009-0000009: 'EURO' is not an ISO 4217 currency code; the order is left out"]
     assert check_invariants() == []
 
+
+
+def test_a_report_quantity_is_held_to_the_order_lines_one_limit(shop):
+    """A report's largest quantity is the order services' (MAX_LINE_QUANTITY), in their words: a file
+    cannot have a limit of its own that the order page and the API do not share."""
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv(ALL_ORDERS, [all_orders_row("029-0000001-0000001", "A", str(orders.MAX_LINE_QUANTITY + 1), "9.99"),
+                            all_orders_row("029-0000002-0000002", "A", "9" * 5_000, "9.99"),
+                            all_orders_row("029-0000003-0000003", "A", "2", "9.99")])
+
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data.encode())
+
+    assert (run.status, run.imported) == ("ok", 1)
+    assert run.errors == [
+        f"line 2: order 029-0000001-0000001: quantity {orders.MAX_LINE_QUANTITY + 1}: "
+        f"Quantity must be at most {orders.MAX_LINE_QUANTITY:,}; the order is left out",
+        f"line 3: order 029-0000002-0000002: quantity {'9' * 20}…: "
+        f"Quantity must be at most {orders.MAX_LINE_QUANTITY:,}; the order is left out"]
+    assert list(orders_of(amazon)) == ["029-0000003-0000003"] and shop.stock("A") == (10, 2)
