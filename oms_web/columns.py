@@ -17,10 +17,7 @@ def column_length(column: Any) -> int:
     return length
 
 
-LIKE_ESCAPE = "\\"
-
-
 def escape_like(text: str) -> str:
-    """`text` to be matched as written inside a LIKE pattern (with escape=LIKE_ESCAPE): its % and _ are
-    not wildcards, and its backslashes are its own."""
+    """`text` to be matched as written inside a LIKE pattern given `escape="\\"`: its % and _ are not
+    wildcards, and its backslashes are its own."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -7,6 +7,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from ..columns import escape_like
 from ..domain import inventory
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.locking import backordered_lines
@@ -32,7 +33,7 @@ def _backordered(product_ids: list[int]) -> dict[int, int]:
 def _search(text: str):
     query = sa.select(Product).order_by(Product.sku)
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(text)}%"
         query = query.where(sa.or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\")))
     return query
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
 
+from ..columns import escape_like as _escape
 from ..extensions import db
 from ..models import SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment
 from .reports import utc_start_of
@@ -102,10 +103,6 @@ def _customers_named(text: str) -> sa.Select | sa.TextualSelect:
             .bindparams(phrase=phrase).columns(sa.column("rowid", sa.Integer))
     # SQLite's LIKE ignores case as far as its lower() would (ASCII); ilike would wrap both in lower().
     return sa.select(Customer.id).where(Customer.name.like(f"%{_escape(text)}%", escape="\\"))
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int = PAGE_SIZE) -> BoardPage:

@@ -8,6 +8,7 @@ from flask import Response, make_response, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from ..columns import escape_like
 from ..domain import invoicing, orders as order_services, shipping
 from ..domain.errors import DomainError, NotFound
 from ..domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
@@ -278,7 +279,7 @@ def customer_lookup():
     text = (request.args.get("customer_search") or "").strip()[:100]  # as the board's search: longer finds nothing more
     customers = []
     if len(text) >= 2:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(text)}%"
         customers = db.session.scalars(sa.select(Customer).where(sa.or_(
             Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")))
             .order_by(Customer.name).limit(10)).all()
