@@ -18,5 +18,7 @@ Marketplaces:
   confirmations                shipment confirmations sent, retried, put back in the queue
   upload_file                  Amazon's confirmation upload file
   scheduled                    the pulls and confirmations as jobs on the task queue
-  reports                      report files: preview and import
+  reports                      report files: preview, keeping the upload, import
+  report_reading               a report's text, header and rows, whatever its format
+  amazon_reports, ebay_reports the formats
 """
