@@ -23,6 +23,7 @@ from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from .columns import column_length  # the forms' limits; screens import it from here with the form helpers
 from .domain import money
 from .domain.errors import DomainError, NotAllowed, NotFound
 from .extensions import db, login_manager
@@ -365,15 +366,6 @@ def in_range(value: int, *, label: str, field: str, minimum: int, maximum: int) 
     if value < minimum:
         raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}", field=field)
     return value
-
-
-def column_length(column: Any) -> int:
-    """The most characters a text column holds, read from the model (`Customer.phone`): the one source
-    of every form's length limit, so that a form never accepts what PostgreSQL would refuse."""
-    length = getattr(column.type, "length", None)
-    if not length:
-        raise TypeError(f"{column} has no length: give the text a maximum of its own")
-    return length
 
 
 def checked_text(text: str | None, column: Any = None, *, field: str, label: str, required: bool = False,

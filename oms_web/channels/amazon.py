@@ -29,7 +29,10 @@ import requests
 from ..domain.orders import CustomerDetails, NewOrder
 from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
 from ..tables import write_table
-from .importing import Skip, cents, charged_line, clean, decimal_amount, parse_time, ship_to
+from .addresses import clean, ship_to
+from .amounts import cents, charged_line, currency_code, decimal_amount
+from .importing import Skip
+from .times import parse_time
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -352,7 +355,7 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
         customer=CustomerDetails(name=name, email=clean(order.buyer_email, 254),
                                  phone=(order.address or {}).get("phone"), ship_to=order.address),
         payment_status=PaymentStatus.PENDING if order.status in UNPAID else PaymentStatus.PAID,
-        currency=(currency or "USD")[:3], shipping_cents=max(shipping, 0), shipping_tax_cents=max(shipping_tax, 0),
+        currency=currency_code(currency), shipping_cents=max(shipping, 0), shipping_tax_cents=max(shipping_tax, 0),
         service_level=clean(order.service_level, 40), placed_at=parse_time(order.purchase_date),
         # Amazon's total is the whole order's: comparable only while none of it has shipped without us.
         channel_total_cents=cents(order.total, default=None)

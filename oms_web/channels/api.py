@@ -9,14 +9,16 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from ..domain.money import decimal_text
+from ..columns import column_length
 from ..domain.errors import DomainError
 from ..domain.orders import MAX_LINE_QUANTITY
 from ..extensions import db
 from ..models import ChannelKind, Customer, Order, OrderLine, SalesChannel
 from ..web import PUBLIC, allow, csrf, json_error
-from .importing import CURRENCY_PLACES, DUPLICATE, Imported, import_order
+from .amounts import CURRENCY_PLACES
+from .importing import DUPLICATE, Imported, import_order
 from .keys import channel_of_key
-from .payloads import BodyError, column_length, load_json
+from .payloads import BodyError, load_json
 from .webstore import ADDRESS_COLUMNS, PayloadError, from_json_api
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

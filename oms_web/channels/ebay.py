@@ -24,7 +24,10 @@ import requests
 
 from ..domain.orders import CustomerDetails, NewOrder
 from ..models import Order, OrderLine, PaymentStatus, SalesChannel, ShipmentConfirmation
-from .importing import Skip, cents, charged_line, clean, parse_time, ship_to
+from .addresses import clean, ship_to
+from .amounts import cents, charged_line, currency_code
+from .importing import Skip
+from .times import parse_time
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 TOKEN_PATH = "/identity/v1/oauth2/token"
@@ -218,7 +221,7 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
         customer=CustomerDetails(name=name, email=clean(to.get("email"), 254), ship_to=address,
                                  phone=(address or {}).get("phone")),
         payment_status=PaymentStatus.PAID if payment in PAID else PaymentStatus.PENDING,
-        currency=((pricing.get("total") or {}).get("currency") or currency or "USD")[:3],
+        currency=currency_code((pricing.get("total") or {}).get("currency") or currency),
         # The order's discount and tax are spread over its lines; total = subtotal − discount + delivery + tax.
         shipping_cents=max(amount("deliveryCost") - amount("deliveryDiscount"), 0),
         # eBay's total holds the tax its pricingSummary states, and no other (tax eBay collects and remits

@@ -1,23 +1,18 @@
 """Channel orders in: created Finalized and allocated, or recognised as a repeat of one received before.
 
-Also the small translations every channel needs on the way: money strings to integer cents (with
-Decimal, never float) and the channel's address to the order's ship-to keys.
+The translations on the way in have their own modules: money (amounts), addresses, times.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..domain import money
 from ..domain import orders as order_services
-from ..domain.orders import LineRequest, NewOrder
+from ..domain.orders import NewOrder
 from ..extensions import db
 from ..models import Order, OrderStatus, PaymentStatus, SalesChannel
 from .arrivals import arrivals
@@ -26,174 +21,6 @@ IMPORTED, DUPLICATE, HELD, REFUSED = "imported", "duplicate", "held", "refused"
 # Orders created per write transaction when many arrive at once (a report file, a sync page):
 # large enough that the commit costs little per order, small enough that a writer never waits long.
 CHUNK_ORDERS = 1000
-SHIP_TO_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
-
-
-# ---------------------------------------------------------------- money
-
-_NOT_MONEY = re.compile(r"[^0-9.,\-]")
-
-
-class MoneyError(ValueError):
-    pass
-
-
-def decimal_amount(value: Any) -> Decimal | None:
-    """A money string as the channel wrote it ("12.50", "$1,234.50", "AU $3,000.00", "1.234,50",
-    "(3.00)") as a Decimal; None for an empty value. Raises MoneyError for anything else."""
-    if value is None:
-        return None
-    if type(value) is not str:
-        if isinstance(value, (bool, float)):
-            raise MoneyError(f"{value!r} is not a money string")  # a float has already lost the cents
-        if isinstance(value, (int, Decimal)):
-            return Decimal(value)
-    text = str(value).strip()
-    if not text:
-        return None
-    negative = text.startswith("(") and text.endswith(")")
-    text = _NOT_MONEY.sub("", text)
-    if text.startswith("-"):
-        negative, text = True, text[1:]
-    if not text or "-" in text:
-        raise MoneyError(f"{value!r} is not an amount of money")
-    if "," in text and "." in text:
-        # Whichever comes last separates the cents; the other groups thousands.
-        thousands = "," if text.rfind(".") > text.rfind(",") else "."
-        text = text.replace(thousands, "")
-        text = text.replace(",", ".")
-    elif "," in text:
-        head, _, tail = text.rpartition(",")
-        text = text.replace(",", ".") if text.count(",") == 1 and len(tail) in (1, 2) else text.replace(",", "")
-    if text.count(".") > 1:
-        raise MoneyError(f"{value!r} is not an amount of money")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise MoneyError(f"{value!r} is not an amount of money") from None
-    return -amount if negative else amount
-
-
-def cents(value: Any, *, default: int | None = 0) -> int | None:
-    """Money to integer cents, rounded half up: cents("12.50") == 1250, cents("$1,234.5") == 123450.
-
-    An empty value gives `default`. Raises MoneyError for text that is not an amount.
-    """
-    amount = decimal_amount(value)
-    if amount is None:
-        return default
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def charged_line(*, sku: str, quantity: int, line_total: Any, charged_for: int | None = None, discount: Any = None,
-                 tax: Any = None, name: str | None = None, channel_line_id: str | None = None) -> LineRequest:
-    """A line of `quantity` units whose channel states its money for `charged_for` units (default: the
-    same): the price of them all (`line_total`, price × quantity), their discount and their tax, as
-    money strings. Discounts written negative ("-5.00", as Amazon's reports do) count as discounts.
-
-    The unit price and its rounding are money.unit_of_total's. For fewer units than were charged (a
-    partly shipped order) discount and tax are their share.
-    """
-    charged_for = charged_for or quantity
-    total = cents(line_total, default=None)
-    discount_cents = abs(cents(discount) or 0)
-    tax_cents = None if tax is None or (isinstance(tax, str) and not tax.strip()) else abs(cents(tax) or 0)
-    unit = None
-    if total is not None and charged_for > 0:
-        unit, rounding = money.unit_of_total(abs(total), charged_for)
-        discount_cents += rounding
-    if charged_for != quantity:
-        discount_cents = money.share(discount_cents, quantity, charged_for)
-        tax_cents = None if tax_cents is None else money.share(tax_cents, quantity, charged_for)
-    return LineRequest(sku=sku, quantity=quantity, unit_price_cents=unit, name=name, channel_line_id=channel_line_id,
-                       discount_cents=discount_cents, tax_cents=tax_cents)
-
-
-# ISO 4217 codes in use, by the decimals of their minor unit. Amounts are kept in cents, so a currency
-# with three decimals (the Kuwaiti dinar) cannot be held to its smallest unit: known, and refused as such.
-_CURRENCIES_BY_PLACES = {
-    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
-    2: "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD "
-       "CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD "
-       "GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA "
-       "MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR "
-       "RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD "
-       "TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG ZWL",
-    3: "BHD IQD JOD KWD LYD OMR TND",
-    4: "CLF UYW",
-}
-CURRENCY_PLACES = {code: places for places, codes in _CURRENCIES_BY_PLACES.items() for code in codes.split()}
-
-
-def currency_places(code: str) -> int:
-    """The decimals of a currency's minor unit (USD 2, JPY 0). Raises MoneyError for a code that is not
-    ISO 4217 ("EURO", "€€€") or one whose minor unit is finer than the cent we keep."""
-    places = CURRENCY_PLACES.get(code)
-    if places is None:
-        raise MoneyError(f"{code!r} is not an ISO 4217 currency code")
-    if places > 2:
-        raise MoneyError(f"{code} has {places} decimals; amounts are kept to two")
-    return places
-
-
-# ---------------------------------------------------------------- addresses
-
-_COUNTRIES = {
-    "united states": "US", "united states of america": "US", "usa": "US", "united kingdom": "GB",
-    "great britain": "GB", "uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "australia": "AU", "canada": "CA", "germany": "DE", "deutschland": "DE", "france": "FR", "italy": "IT",
-    "italia": "IT", "spain": "ES", "españa": "ES", "ireland": "IE", "netherlands": "NL", "austria": "AT",
-    "belgium": "BE", "switzerland": "CH", "poland": "PL", "sweden": "SE", "new zealand": "NZ", "japan": "JP",
-    "mexico": "MX",
-}
-
-
-def country_code(value: Any) -> str | None:
-    """A two-letter country code from a code or a country's English name; anything else as written."""
-    text = clean(value)
-    if text is None:
-        return None
-    if len(text) == 2 and text.isalpha():
-        return text.upper()
-    return _COUNTRIES.get(text.lower(), text)
-
-
-def clean(value: Any, limit: int = 200) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] or None
-
-
-def ship_to(*, name: Any = None, line1: Any = None, line2: Any = None, line3: Any = None, city: Any = None,
-            region: Any = None, postal_code: Any = None, country: Any = None, phone: Any = None,
-            company: Any = None) -> dict[str, Any] | None:
-    """The order's ship-to dict (name, line1, line2, city, region, postal_code, country [, phone]) from
-    a channel's address parts; a third address line and a company name are folded into line2 and the
-    name. None when the channel gave no address at all (Amazon hides it until an order is paid)."""
-    extra = ", ".join(part for part in (clean(line2), clean(line3)) if part) or None
-    person = clean(name)
-    if clean(company) and clean(company) != person:
-        person = f"{person}, {clean(company)}" if person else clean(company)
-    address = {"name": person, "line1": clean(line1), "line2": extra, "city": clean(city, 100),
-               "region": clean(region, 100), "postal_code": clean(postal_code, 20), "country": country_code(country)}
-    if not any(address.values()):
-        return None
-    if clean(phone):
-        address["phone"] = clean(phone, 40)
-    return address
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp ("2026-01-02T10:00:00Z") as the naive UTC datetime the database holds;
-    None when absent or unreadable."""
-    text = clean(value)
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        # 9999-12-31T23:00:00-05:00 is a valid timestamp that overflows on its way to UTC
-        return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
-    except (ValueError, OverflowError):
-        return None
 
 
 # ---------------------------------------------------------------- orders in

@@ -15,9 +15,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..columns import column_length
 from ..domain.errors import InvalidInput
 from ..domain.orders import check_quantity
-from .importing import MoneyError, currency_places, parse_time
+from .amounts import MoneyError, currency_places
+from .times import parse_time
 
 MAX_AMOUNT = Decimal("1000000")  # a line's unit price or a charge above this is a mistake
 _AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")  # ASCII digits only: Decimal() also reads "١٢" as 12
@@ -58,11 +60,6 @@ def load_json(raw: bytes) -> Any:
         raise BodyError("The JSON is nested too deeply") from None
     except ValueError:  # also bad UTF-8, and integers of more digits than Python converts
         raise BodyError("The body must be JSON") from None
-
-
-def column_length(column: Any) -> int:
-    """The length of a model's String column (Order.channel_order_id → 64): the one source of a limit."""
-    return column.type.length
 
 
 def text_problem(value: str) -> str | None:

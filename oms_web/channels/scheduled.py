@@ -64,8 +64,8 @@ def pull_orders(job: Job, progress: Progress) -> Outcome:
 
 
 def send_confirmations(job: Job, progress: Progress) -> Outcome:
-    """Send the channel's due confirmations; each one keeps its own retry schedule (sync.retry_delay)."""
-    from .sync import send_due_confirmations
+    """Send the channel's due confirmations; each one keeps its own retry schedule (confirmations.retry_delay)."""
+    from .confirmations import send_due_confirmations
 
     send_due_confirmations(job.params["channel_id"])
     return Outcome()

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..columns import column_length
 from ..domain import money as order_money
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..models import Address, Customer, Order, OrderLine, PaymentStatus, SalesChannel
 from .importing import Skip
-from .payloads import PayloadError, Problem, Reader, column_length, read_object, to_cents
+from .payloads import PayloadError, Problem, Reader, read_object, to_cents
 
 __all__ = ["PayloadError", "Problem", "from_json_api", "from_shopify", "from_woocommerce", "to_cents"]
 

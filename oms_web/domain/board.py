@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
 
+from ..columns import escape_like as _escape
 from ..extensions import db
 from ..models import SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment
 from .reports import utc_start_of
@@ -137,10 +138,6 @@ def _customers_named(text: str) -> sa.Select | sa.TextualSelect:
     phrase = '"' + text.replace('"', '""') + '"'  # an FTS5 string: matched as written, any case
     return sa.text(f"SELECT rowid FROM {SQLITE_SEARCH_TABLE} WHERE {SQLITE_SEARCH_TABLE} MATCH :phrase") \
         .bindparams(phrase=phrase).columns(sa.column("rowid", sa.Integer))
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def board_page(filters: BoardFilter, *, before_id: int | None = None, limit: int = PAGE_SIZE) -> BoardPage:

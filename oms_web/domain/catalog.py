@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from ..columns import escape_like
 from ..database import service
 from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, Product, Role, User
@@ -202,7 +203,7 @@ def products_matching(text: str = "", show: str = ""):
     whose available units are at or below its reorder point."""
     query = sa.select(Product)
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(text)}%"
         query = query.where(sa.or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\")))
     if show == "low":
         query = query.where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)

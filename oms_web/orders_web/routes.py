@@ -6,6 +6,7 @@ from flask import Response, make_response, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from ..columns import escape_like
 from ..domain import invoicing, orders as order_services, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
@@ -267,7 +268,7 @@ def customer_lookup():
     text = (request.args.get("customer_search") or "").strip()[:100]  # as the board's search: longer finds nothing more
     customers = []
     if len(text) >= 2:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(text)}%"
         customers = db.session.scalars(sa.select(Customer).where(sa.or_(
             Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")))
             .options(selectinload(Customer.addresses)).order_by(Customer.name).limit(10)).all()

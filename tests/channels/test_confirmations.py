@@ -10,9 +10,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from oms_web.channels import reports
+from oms_web.channels import confirmations as confirmations_module
 from oms_web.channels import sync as sync_module
+from oms_web.channels import upload_file
 from oms_web.channels.amazon import UPLOAD_COLUMNS
-from oms_web.channels.sync import retry_delay, send_due_confirmations
+from oms_web.channels.confirmations import retry_delay, send_due_confirmations
+from oms_web.domain import shipping
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Order, OrderEvent, SalesChannel, ShipmentConfirmation, utcnow
@@ -182,7 +185,7 @@ def test_a_channel_that_keeps_failing_holds_back_the_other_confirmations_and_nev
     send(amazon, now=now)
 
     rows = confirmations()
-    assert rows[first][:2] == ("pending", 501) and rows[first][3] == now + sync_module.RETRY_CAP
+    assert rows[first][:2] == ("pending", 501) and rows[first][3] == now + confirmations_module.RETRY_CAP
     assert rows[second][:2] == ("pending", 0) and rows[second][2].startswith("Waiting:") and "503" in rows[second][2]
     # The first one's call was retried by the transport; the second one was not tried at all.
     assert len(amazon_fake.api_calls("/shipmentConfirmation")) == 6
@@ -212,7 +215,7 @@ def test_a_failure_that_concerns_one_confirmation_does_not_stop_the_others(shop,
 
 def test_the_pause_between_attempts_grows_then_stays_at_the_cap_however_many_attempts():
     assert [retry_delay(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
-    assert retry_delay(7) == retry_delay(10_000) == sync_module.RETRY_CAP
+    assert retry_delay(7) == retry_delay(10_000) == confirmations_module.RETRY_CAP
 
 
 # ------------------------------------------------------------------ confirming by upload file
@@ -232,7 +235,7 @@ def test_a_channel_that_confirms_by_file_sends_nothing_by_the_api(shop, amazon, 
     assert amazon_fake.api_calls("/shipmentConfirmation") == [] and amazon_fake.confirmations == []
     assert confirmations()[confirmation_id][:2] == ("pending", 0)
     db.session.rollback()
-    assert [c.id for c in sync_module.awaiting_file(db.session.get(SalesChannel, amazon.id))] == [confirmation_id]
+    assert [c.id for c in upload_file.awaiting_file(db.session.get(SalesChannel, amazon.id))] == [confirmation_id]
 
 
 def test_an_api_channel_offers_only_what_the_api_refused_in_the_file(shop, amazon, amazon_fake):
@@ -242,7 +245,7 @@ def test_an_api_channel_offers_only_what_the_api_refused_in_the_file(shop, amazo
     waiting = ship(shop, report_order(shop, amazon, "202-0001032-0001032", ("A", 1)))
 
     db.session.rollback()
-    offered = [c.id for c in sync_module.awaiting_file(db.session.get(SalesChannel, amazon.id))]
+    offered = [c.id for c in upload_file.awaiting_file(db.session.get(SalesChannel, amazon.id))]
 
     assert offered == [refused] and waiting not in offered
 

@@ -10,7 +10,8 @@ import requests
 
 from oms_web.channels.amazon import UPLOAD_COLUMNS, confirmation_upload_file
 from oms_web.channels.ebay import orders_query
-from oms_web.channels.importing import MoneyError, cents, charged_line, country_code, ship_to
+from oms_web.channels.addresses import country_code, ship_to
+from oms_web.channels.amounts import MoneyError, cents, charged_line
 from oms_web.channels.transport import Transport, operation_of, retry_after_s
 
 

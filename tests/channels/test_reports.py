@@ -429,12 +429,13 @@ def test_a_pending_order_without_prices_takes_the_catalogues_then_the_channels_o
 
 def test_report_cells_longer_than_their_columns_are_cut_to_them_on_postgresql_too(shop):
     """PostgreSQL refuses a value over its column where SQLite keeps it: every text a report brings is
-    cut to its column before it reaches the database (names, addresses, service level, currency)."""
+    cut to its column before it reaches the database (names, addresses, service level). Not the
+    currency: cut, "EURO…" would pass for EUR (test_a_currency_that_is_no_iso_code_leaves_its_order_out)."""
     amazon = channel("Amazon DE", ChannelKind.AMAZON)
     shop.product("A", in_hand=10)
     long = "ü" * 100_000  # under csv's field limit, far over every column
     row = {"order-id": "303-0000001-0000001", "order-item-id": "5", "buyer-name": long, "sku": "A",
-           "product-name": long, "quantity-purchased": "1", "quantity-to-ship": "1", "currency": "EURO" + long,
+           "product-name": long, "quantity-purchased": "1", "quantity-to-ship": "1", "currency": "eur",
            "item-price": "9.99", "ship-service-level": long, "recipient-name": long, "ship-address-1": long,
            "ship-city": long, "ship-state": long, "ship-postal-code": long, "ship-country": long,
            "ship-phone-number": long, "purchase-date": long, "payments-date": long}
@@ -463,3 +464,59 @@ def test_a_price_or_shipping_charge_beyond_any_order_refuses_its_order_alone(sho
     assert "at most" in run.errors[0] and "at most" in run.errors[1]
     assert sorted(orders_of(amazon)) == ["026-0000003-0000003"] and shop.stock("A") == (10, 1)
     assert check_invariants() == []
+
+
+def test_a_currency_that_is_no_iso_code_leaves_its_order_out_with_a_row_error(shop):
+    """The currency is checked against ISO 4217, never cut to three letters: "EURO" was imported as EUR,
+    "US dollars" as "US " (no currency at all), and KWD, whose fils are finer than the cents we keep."""
+    amazon = channel("Amazon DE", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv(ALL_ORDERS, [all_orders_row("028-0000001-0000001", "A", "1", "9.99", currency="EURO"),
+                            all_orders_row("028-0000002-0000002", "A", "1", "9.99", currency="US dollars"),
+                            all_orders_row("028-0000003-0000003", "A", "1", "9.99", currency="KWD"),
+                            all_orders_row("028-0000004-0000004", "A", "1", "9.99", currency="eur"),
+                            all_orders_row("028-0000005-0000005", "A", "1", "9.99", currency="")])
+    before = shop.snapshot()
+
+    preview = reports.preview(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, data.encode())
+
+    assert shop.snapshot() == before
+    assert [str(error) for error in preview.errors] == [
+        "line 2: order 028-0000001-0000001: 'EURO' is not an ISO 4217 currency code; the order is left out",
+        "line 3: order 028-0000002-0000002: 'US DOLLARS' is not an ISO 4217 currency code; the order is left out",
+        "line 4: order 028-0000003-0000003: KWD has 3 decimals; amounts are kept to two; the order is left out"]
+    assert [(order.channel_order_id, order.currency) for order in preview.orders] == [
+        ("028-0000004-0000004", "EUR"), ("028-0000005-0000005", "USD")]
+
+    run = reports.import_file(db.session.get(SalesChannel, amazon.id), reports.AMAZON_ALL_ORDERS, data.encode())
+
+    assert (run.status, run.imported) == ("ok", 2) and len(run.errors) == 3
+    assert {key: order.currency for key, order in orders_of(amazon).items()} == {
+        "028-0000004-0000004": "EUR", "028-0000005-0000005": "USD"}
+    unshipped = tsv(UNSHIPPED, [{"order-id": "303-0000009-0000009", "order-item-id": "1", "sku": "A",
+                                 "quantity-purchased": "1", "currency": "EURO", "item-price": "9.99"}])
+    run = reports.import_file(db.session.get(SalesChannel, amazon.id), reports.AMAZON_UNSHIPPED, unshipped.encode())
+    assert run.imported == 0 and run.errors == [
+        "line 2: order 303-0000009-0000009: 'EURO' is not an ISO 4217 currency code; the order is left out"]
+    assert check_invariants() == []
+
+
+
+def test_a_report_quantity_is_held_to_the_order_lines_one_limit(shop):
+    """A report's largest quantity is the order services' (MAX_LINE_QUANTITY), in their words: a file
+    cannot have a limit of its own that the order page and the API do not share."""
+    amazon = channel("Amazon UK", ChannelKind.AMAZON)
+    shop.product("A", in_hand=10)
+    data = tsv(ALL_ORDERS, [all_orders_row("029-0000001-0000001", "A", str(orders.MAX_LINE_QUANTITY + 1), "9.99"),
+                            all_orders_row("029-0000002-0000002", "A", "9" * 5_000, "9.99"),
+                            all_orders_row("029-0000003-0000003", "A", "2", "9.99")])
+
+    run = reports.import_file(amazon, reports.AMAZON_ALL_ORDERS, data.encode())
+
+    assert (run.status, run.imported) == ("ok", 1)
+    assert run.errors == [
+        f"line 2: order 029-0000001-0000001: quantity {orders.MAX_LINE_QUANTITY + 1}: "
+        f"Quantity must be at most {orders.MAX_LINE_QUANTITY:,}; the order is left out",
+        f"line 3: order 029-0000002-0000002: quantity {'9' * 20}…: "
+        f"Quantity must be at most {orders.MAX_LINE_QUANTITY:,}; the order is left out"]
+    assert list(orders_of(amazon)) == ["029-0000003-0000003"] and shop.stock("A") == (10, 2)

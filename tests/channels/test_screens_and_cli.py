@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import io
 import re
+import tracemalloc
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.test import EnvironBuilder
 
 from oms_web.channels import reports
 from oms_web.database import write_transaction
@@ -313,3 +315,28 @@ def test_a_report_that_changes_nothing_offers_nothing_to_import(app, shop):
 
     button = re.search(r"<button class=\"primary\"[^>]*>[^<]*</button>", preview.get_data(as_text=True)).group(0)
     assert "disabled" in button and "Import 0 order(s)" in button
+
+
+def test_an_uploaded_report_is_read_from_its_spooled_file_not_whole_into_memory(app, shop):
+    """werkzeug spools an upload to disk as it arrives; the report is read from there, a megabyte at a
+    time. Read whole (as bytes, then as text) a 24 MB file cost 48 MB or more per upload."""
+    amazon = channel("Amazon", ChannelKind.AMAZON)
+    client = admin_client(app, shop)
+    page = f"/channels/{amazon.id}"
+    token = page_token(client, page)
+    row = "\t".join(all_orders_row("202-1", "MUG", "1", "5.00").get(h, "") for h in ALL_ORDERS) + "\n"
+    # Only the last byte gives it away as no report: the whole file must be read to refuse it.
+    data = tsv(ALL_ORDERS, []).encode() + row.encode() * (24_000_000 // len(row)) + b"\x00"
+    upload = EnvironBuilder(path=f"{page}/reports", method="POST", data={
+        "csrf_token": token, "kind": "amazon-all-orders", "file": (io.BytesIO(data), "orders.txt")})
+
+    tracemalloc.start()
+    try:
+        response = client.open(upload)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert response.status_code == 422 and "binary data" in response.get_data(as_text=True)
+    assert peak < 12_000_000, f"{peak:,} bytes at the peak for a {len(data):,}-byte upload"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportUpload)) == 0

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from oms_web.channels import reports
 from oms_web.channels import sync as sync_module
-from oms_web.channels.sync import SyncAlreadyRunning, send_due_confirmations, sync_channel
+from oms_web.channels.confirmations import send_due_confirmations
+from oms_web.channels.sync import SyncAlreadyRunning, sync_channel
 from oms_web.domain import shipping
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
@@ -531,3 +532,33 @@ def test_an_ebay_shipment_is_confirmed_as_a_shipping_fulfillment_whose_id_is_kep
     assert (body["shippingCarrierCode"], body["trackingNumber"]) == ("USPS", "9400100000000000000000")
     assert body["shippedDate"].endswith("Z") and len(body["shippedDate"]) == 24
     assert check_invariants() == []
+
+
+def _in_currency(order: dict, code: str) -> dict:
+    """The order with every amount in `code`, as a marketplace would send it."""
+    def recode(value):
+        if isinstance(value, dict):
+            return {k: (code if k in ("CurrencyCode", "currency") else recode(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [recode(v) for v in value]
+        return value
+    return recode(order)
+
+
+@pytest.mark.parametrize("code", ["EURO", "US Dollars", "KWD"])
+def test_a_pulled_order_in_no_iso_currency_stops_the_pull_and_is_never_cut_to_three_letters(
+        shop, amazon, amazon_fake, ebay, ebay_fake, code):
+    """Cut to three letters, "EURO" was imported as EUR and "US Dollars" as "US ". Like any order that
+    cannot be read, it stops the run before the cursor passes it: pulled again once the channel mends it."""
+    shop.product("A", in_hand=10)
+    amazon_fake.add(_in_currency(amazon_order("202-0000081-0000081"), code))
+    ebay_fake.add(_in_currency(ebay_order("11-00081-00081"), code))
+    before = shop.snapshot()
+
+    for channel, cursor in ((amazon, "2026-10-01T00:00:00Z"), (ebay, "2026-10-01T00:00:00.000Z")):
+        run = sync(channel)
+
+        assert run.status == "failed" and run.imported == 0 and run.cursor_after is None
+        assert code.upper()[:10] in run.errors[0] and cursor_of(channel) == cursor
+        assert orders_of(channel) == {}
+    assert shop.snapshot() == before

@@ -2,18 +2,21 @@
 and the shipment confirmations waiting: Amazon's upload file, marking it uploaded, retrying refused ones."""
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
 from ..extensions import db
 from ..models import ChannelKind, ChannelSync, OrderLine, Product, Role, SalesChannel, ShipmentConfirmation, utcnow
 from ..web import allow, as_id, body_limit, error_response, form_text, is_htmx
-from . import amazon, manage, sync
-from .keys import masked
+from ..channels import amazon, manage, upload_file
+from ..channels.confirmations import retry_confirmations
+from ..channels.keys import masked
+from . import bp
 
-bp = Blueprint("channels", __name__)
 # A marketplace's address, id or credential, kept in the channel's JSON settings (no column to bound it):
 # their refresh tokens run to a few hundred characters.
 MAX_SETTING_LENGTH = 4096
@@ -22,8 +25,6 @@ MAX_SETTING_LENGTH = 4096
 def _load(channel_id: int) -> SalesChannel:
     channel = db.session.get(SalesChannel, channel_id)
     if channel is None:
-        from ..domain.errors import NotFound
-
         raise NotFound("That channel does not exist")
     return channel
 
@@ -89,7 +90,7 @@ def _label(setting: str) -> str:
 
 
 def _detail_context(channel: SalesChannel, **extra) -> dict:
-    from . import reports
+    from ..channels import reports
 
     syncs = db.session.scalars(sa.select(ChannelSync).where(ChannelSync.channel_id == channel.id)
                                .order_by(ChannelSync.id.desc()).limit(10)).all()
@@ -102,7 +103,7 @@ def _detail_context(channel: SalesChannel, **extra) -> dict:
     waiting = db.session.scalar(sa.select(sa.func.count()).select_from(ShipmentConfirmation).where(
         ShipmentConfirmation.channel_id == channel.id, not_sent))
     settings = channel.settings or {}
-    by_file = sync.file_confirmations(channel)
+    by_file = upload_file.file_confirmations(channel)
     return {"channel": channel, "syncs": syncs, "confirmations": confirmations, "waiting": waiting,
             "file_batch": by_file.in_file, "kept_out": by_file.kept_out,
             "by_file": amazon.confirms_by_file(channel),
@@ -160,7 +161,7 @@ def sync_now(channel_id: int):
 @body_limit("OMS_MAX_REPORT_BYTES")  # a report file is larger than any other request; werkzeug spools it to disk
 def report(channel_id: int):
     """Upload a report file: first a preview (nothing written), then, confirmed, the import and its summary."""
-    from . import reports
+    from ..channels import reports
 
     channel = _load(channel_id)
     kind = request.form.get("kind", "")
@@ -179,19 +180,22 @@ def report(channel_id: int):
                 channel, errors={"report": error.message})), status
         return render_template("channels/report_done.html", channel=channel, summary=summary)
     # The form parser has written the file to a temporary file as it arrived (past 500 KB), within
-    # OMS_MAX_REPORT_BYTES (a larger request was refused with 413 before it was read).
+    # OMS_MAX_REPORT_BYTES (a larger request was refused with 413 before it was read). The preview reads
+    # it from there as text, a megabyte at a time; only a file it accepts is read whole, to be kept.
     upload = request.files.get("file")
-    content = upload.read() if upload else b""
-    if not content:
+    stream = upload.stream if upload else None
+    if stream is None or not stream.seek(0, io.SEEK_END):
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": "Choose a report file"})), 422
     try:
-        preview = reports.preview(channel, kind, content)
+        preview = reports.preview(channel, kind, stream)
     except reports.ReportError as error:  # nothing kept: the file is refused at the upload
         db.session.rollback()
         return render_template("channels/detail.html", **_detail_context(
             channel, errors={"report": error.message})), 422
-    upload_id = reports.keep_upload(channel, kind, upload.filename or "", content, current_user.id)
+    stream.seek(0)
+    # The kept upload is a column of bytes (ReportUpload.content), so this one read is whole.
+    upload_id = reports.keep_upload(channel, kind, upload.filename or "", stream.read(), current_user.id)
     return render_template("channels/report_preview.html", channel=_load(channel_id), kind=kind, preview=preview,
                            upload_id=upload_id,
                            kind_label=reports.KINDS_FOR[channel.kind][kind])
@@ -203,7 +207,7 @@ def _confirmation_ids(values: list[str]) -> list[int]:
     """The confirmation ids a link or form names (`ids`, comma-separated, possibly repeated)."""
     parts = [part for value in values for part in value.split(",")]
     ids = [as_id(part) for part in parts]
-    if not ids or None in ids or len(ids) > sync.FILE_BATCH:
+    if not ids or None in ids or len(ids) > upload_file.FILE_BATCH:
         raise InvalidInput("The shipments are not named right: reload the channel's page", field="confirmations")
     return ids  # type: ignore[return-value]
 
@@ -225,7 +229,7 @@ def confirmation_file(channel_id: int):
     try:
         if channel.kind is not ChannelKind.AMAZON:
             raise NotFound("Only an Amazon channel confirms shipments by upload file")
-        text, _ = sync.upload_file_of(channel, _confirmation_ids(request.args.getlist("ids")))
+        text, _ = upload_file.upload_file_of(channel, _confirmation_ids(request.args.getlist("ids")))
     except DomainError as error:
         return _confirmations_refused(channel, error)
     finally:
@@ -242,7 +246,7 @@ def confirmation_file(channel_id: int):
 def confirmations_uploaded(channel_id: int):
     channel = _load(channel_id)
     try:
-        done = sync.mark_uploaded(current_user, channel_id, _confirmation_ids(request.form.getlist("ids")))
+        done = upload_file.mark_uploaded(current_user, channel_id, _confirmation_ids(request.form.getlist("ids")))
     except DomainError as error:
         return _confirmations_refused(channel, error)
     message = f"Marked confirmed by upload file: {', '.join(done.marked)}."
@@ -257,7 +261,7 @@ def confirmations_uploaded(channel_id: int):
 def confirmations_retry(channel_id: int):
     channel = _load(channel_id)
     try:
-        numbers = sync.retry_confirmations(current_user, channel_id, _confirmation_ids(request.form.getlist("ids")))
+        numbers = retry_confirmations(current_user, channel_id, _confirmation_ids(request.form.getlist("ids")))
     except DomainError as error:
         return _confirmations_refused(channel, error)
     when = "by upload file: they are in the next file" if amazon.confirms_by_file(channel) \

@@ -1,0 +1,43 @@
+"""Rules with one home (STYLE.md): each written once and called everywhere, so no copy can drift.
+These read the package's source: a second copy of a rule fails here before it can disagree."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from oms_web.columns import column_length, escape_like
+from oms_web.models import Customer, Order
+
+PACKAGE = Path(__file__).resolve().parent.parent / "oms_web"
+
+
+def _written_in(pattern: str) -> list[str]:
+    """The package's modules (relative paths) whose source matches `pattern`, migrations aside."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "migrations" not in path.parts and re.search(pattern, path.read_text(encoding="utf-8"), re.MULTILINE):
+            found.append(path.relative_to(PACKAGE).as_posix())
+    return found
+
+
+@pytest.mark.parametrize("rule, pattern, home", [
+    ("a text column's length", r"^def column_length\(", ["columns.py"]),
+    ("LIKE's escaping", r"""replace\(["']%["'], ["']\\\\%["']\)""", ["columns.py"]),
+    ("the largest quantity of a line", r"^MAX_\w*QUANTITY\s*=", ["domain/orders.py"]),
+])
+def test_a_rule_is_written_once(rule, pattern, home):
+    assert _written_in(pattern) == home, f"{rule} is written in more than one module"
+
+
+def test_no_channel_cuts_a_currency_code_to_fit():
+    """Cut to three letters, "EURO" passes for EUR: the channels check the code (amounts.currency_code)."""
+    assert [path for path in _written_in(r"currency\W[^\n]*\[:3\]") if path.startswith("channels/")] == []
+
+
+def test_escape_like_keeps_wildcards_and_backslashes_as_written():
+    assert escape_like(r"50%_off\now") == r"50\%\_off\\now"
+    assert column_length(Order.channel_order_id) == 64 and column_length(Customer.phone) == 40
+    with pytest.raises(TypeError):
+        column_length(Order.id)
