@@ -15,7 +15,6 @@ from oms_web.channels import sync as sync_module
 from oms_web.channels import upload_file
 from oms_web.channels.amazon import UPLOAD_COLUMNS
 from oms_web.channels.confirmations import retry_delay, send_due_confirmations
-from oms_web.domain import shipping
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Order, OrderEvent, SalesChannel, ShipmentConfirmation, utcnow
