@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Product, Role, StockMove
 from ..web import allow, as_id, error_response, form_int, form_text, is_htmx, page_or_fragment, refreshed
 from . import bp
-from .forms import NewProductForm, ProductForm
+from .forms import row_forms, NewProductForm, ProductForm
 
 
 def _search_text() -> str:
@@ -42,7 +42,7 @@ def index():
     listing = catalog.product_page(text, show, page)
     return page_or_fragment("catalog/index.html", "catalog/_list.html", listing=listing,
                             products=listing.products, backordered=listing.backordered, q=text, show=show,
-                            shows=catalog.SHOWS, errors={}, failed=None)
+                            shows=catalog.SHOWS, errors={}, failed=None, forms=row_forms())
 
 
 @bp.route("/products/lookup")
@@ -54,14 +54,17 @@ def lookup():
     return render_template("catalog/_options.html", products=products)
 
 
-def _row(product_id: int, *, status: int = 200, errors: dict | None = None, count_takes: list | None = None):
+def _row(product_id: int, *, status: int = 200, errors: dict | None = None, count_takes: list | None = None,
+         form: str | None = None):
+    """The product's row again; after a refusal, with the message and what was typed into `form`."""
     if errors and not is_htmx() and not count_takes:  # a plain post gets a page with the message, not a table row
         return error_response(status, next(iter(errors.values())))
     db.session.expire_all()
     product = load_product(product_id)
     context = dict(product=product, backordered=catalog.backordered([product.id]), errors=errors or {},
                    failed=product.id if errors else None, form=request.form if errors else {},
-                   count_takes=count_takes, answer=True)
+                   count_takes=count_takes, answer=True, failed_form=form,
+                   forms=row_forms(form, request.form if errors else None))
     if count_takes and not is_htmx():  # the confirm step as a page of its own
         return make_response(render_template("catalog/confirm_count.html", **context), status)
     response = make_response(render_template("catalog/_row.html", **context), status)
@@ -76,7 +79,7 @@ def receive(product_id: int):
         quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=inventory.MAX_STOCK_QUANTITY)
         inventory.receive_stock(current_user, product_id, quantity, form_text("note", StockMove.note, label="The note"))
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "quantity": error.message})
+        return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive")
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
 
 
@@ -91,9 +94,9 @@ def adjust(product_id: int):
         inventory.adjust_stock(current_user, product_id, counted,
                                form_text("note", StockMove.note, label="The reason") or "", confirmed=confirmed)
     except inventory.CountTakesAllocations as error:
-        return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken)
+        return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken, form="count")
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "counted": error.message})
+        return _row(product_id, status=422, errors={error.field or "counted": error.message}, form="count")
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
 
 

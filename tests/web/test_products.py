@@ -172,8 +172,8 @@ def test_a_count_below_committed_is_confirmed_naming_the_orders_then_applied(sho
     assert f"This count of 2 takes 3 unit(s) of A from order {newer.number}: they go back to backorder" in body
     assert f"{newer.number}</a> loses 3 unit(s) of A" in body and older.number not in body
     assert shop.stock("A") == (6, 5)
-    confirm = dict(re.findall(r'name="(counted|note)" value="([^"]*)"', body))
-    assert confirm == {"counted": "2", "note": "shelf short"}
+    confirm = dict(re.findall(r'name="(counted|note|had_note)" value="([^"]*)"', body))
+    assert confirm == {"counted": "2", "note": "shelf short", "had_note": "1"}
     order_ids = re.findall(r'name="confirm_order" value="(\d+)"', body)
     assert order_ids == [str(newer.id)]
 
