@@ -516,7 +516,7 @@ def test_a_report_quantity_is_held_to_the_order_lines_one_limit(shop):
     assert (run.status, run.imported) == ("ok", 1)
     assert run.errors == [
         f"line 2: order 029-0000001-0000001: quantity {orders.MAX_LINE_QUANTITY + 1}: "
-        f"Quantity must be at most {orders.MAX_LINE_QUANTITY:,}; the order is left out",
+        f"Quantity is too large: at most {orders.MAX_LINE_QUANTITY:,}; the order is left out",
         f"line 3: order 029-0000002-0000002: quantity {'9' * 20}…: "
-        f"Quantity must be at most {orders.MAX_LINE_QUANTITY:,}; the order is left out"]
+        f"Quantity is too large: at most {orders.MAX_LINE_QUANTITY:,}; the order is left out"]
     assert list(orders_of(amazon)) == ["029-0000003-0000003"] and shop.stock("A") == (10, 2)
