@@ -50,9 +50,12 @@ class WholeField(IntegerField):
 
 
 def _whole(label: str, what: str, maximum: int) -> IntegerField:
-    """An optional whole number from 0; `what` names it in its message."""
+    """An optional whole number from 0; `what` names it in its message (a number over the top in the
+    app's one wording for it)."""
     message = f"{what} must be between 0 and {maximum:,}, a whole number"
-    return WholeField(label, description=message, validators=[Optional(), NumberRange(min=0, max=maximum, message=message)])
+    return WholeField(label, description=message, validators=[
+        Optional(), NumberRange(max=maximum, message=f"{what} is too large: at most {maximum:,}"),
+        NumberRange(min=0, message=message)])
 
 
 def _strip(value):

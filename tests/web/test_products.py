@@ -118,9 +118,9 @@ def test_a_manager_edits_a_product(shop, as_manager):
     ("price", "-1", "Price must be an amount like 12.50"),
     ("price", "1e999999999", "Price must be an amount like 12.50"),
     ("reorder_point", "-1", "The reorder point must be between 0 and 10,000,000"),
-    ("reorder_point", "9" * 20, "The reorder point must be between 0 and 10,000,000"),
+    ("reorder_point", "9" * 20, "The reorder point is too large: at most 10,000,000"),
     ("reorder_point", "lots", "The reorder point must be between 0 and 10,000,000"),
-    ("tax_rate_bp", "10001", "Tax rate (basis points) must be between 0 and 10,000"),
+    ("tax_rate_bp", "10001", "Tax rate (basis points) is too large: at most 10,000"),
 ])
 def test_editing_a_product_with_bad_input_is_refused_and_changes_nothing(shop, as_manager, field, value, message):
     product = shop.product("A")
