@@ -294,5 +294,10 @@ def run_worker(app: Flask, threads: int) -> None:
     consumer = app.extensions["oms_queue"].huey.create_consumer(
         workers=threads, worker_type="thread", periodic=True, initial_delay=0.1, max_delay=1.0,
         check_worker_health=True)
-    recover_abandoned()
-    consumer.run()
+    try:
+        recover_abandoned()
+        consumer.run()
+    except KeyboardInterrupt:
+        # A Ctrl-C before the consumer has put in its own signal handlers (it is still starting): nothing
+        # was taken yet, so stopping here is as clean as its own graceful stop.
+        pass
