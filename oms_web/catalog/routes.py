@@ -13,9 +13,10 @@ from ..domain.errors import DomainError, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
 from ..models import Product, Role, StockMove
-from ..web import allow, as_id, error_response, form_int, form_text, is_htmx, page_or_fragment, refreshed
+from ..web import allow, as_id, error_response, is_htmx, page_or_fragment, refreshed
+from ..formfields import validated
 from . import bp
-from .forms import row_forms, NewProductForm, ProductForm
+from .forms import CountForm, NewProductForm, ProductForm, ReceiveForm, row_forms
 
 
 def _search_text() -> str:
@@ -76,8 +77,8 @@ def _row(product_id: int, *, status: int = 200, errors: dict | None = None, coun
 def receive(product_id: int):
     load_product(product_id)
     try:
-        quantity = form_int("quantity", label="Quantity received", minimum=1, maximum=inventory.MAX_STOCK_QUANTITY)
-        inventory.receive_stock(current_user, product_id, quantity, form_text("note", StockMove.note, label="The note"))
+        form = validated(ReceiveForm())
+        inventory.receive_stock(current_user, product_id, form.quantity.data, form.note.value)
     except DomainError as error:
         return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive")
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
@@ -88,11 +89,12 @@ def receive(product_id: int):
 def adjust(product_id: int):
     load_product(product_id)
     try:
-        counted = form_int("counted", label="Counted quantity", minimum=0, maximum=inventory.MAX_STOCK_QUANTITY)
+        form = validated(CountForm())
+        counted = form.counted.data
         # The orders the manager saw in the confirm step; a count taking units from any other is shown again.
         confirmed = {order_id for order_id in map(as_id, request.form.getlist("confirm_order")) if order_id}
         inventory.adjust_stock(current_user, product_id, counted,
-                               form_text("note", StockMove.note, label="The reason") or "", confirmed=confirmed)
+                               form.note.value or "", confirmed=confirmed)
     except inventory.CountTakesAllocations as error:
         return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken, form="count")
     except DomainError as error:
