@@ -92,7 +92,7 @@ function helpEntries() {
   }
   if (document.querySelector("[data-search]")) entries.push(["/", "Search"]);
   pageShortcuts().forEach(({ element }, key) => entries.push([key, shortcutLabel(element)]));
-  entries.push(["?", "This list"], ["Esc", "Close it, or leave the search"]);
+  entries.push(["?", "This list"], ["Esc", "Close this list, or leave a field"]);
   return entries;
 }
 
@@ -128,7 +128,8 @@ function showHelp() {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.altKey || event.metaKey || event.isComposing || event.defaultPrevented) return;
   const active = document.activeElement;
-  if (event.key === "Escape" && active?.matches("[data-search]")) { active.blur(); return; }
+  // Esc leaves a field (what was typed stays), so that the page's keys work again without the mouse.
+  if (event.key === "Escape" && typingIn(active) && !active.closest("dialog")) { active.blur(); return; }
   if (typingIn(active) || document.querySelector("dialog[open]")) return;
   const handled = () => event.preventDefault();
   if (event.key === "?") { handled(); showHelp(); return; }
