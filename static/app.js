@@ -249,3 +249,16 @@ function labelStackedCells() {
 }
 document.addEventListener("DOMContentLoaded", labelStackedCells);
 document.addEventListener("htmx:load", labelStackedCells);
+
+// On a narrow screen the segment tabs and the main menu scroll sideways in their own strip: the chosen
+// one is scrolled into the strip (only sideways: the page itself stays where it is, through every poll).
+function showCurrentInStrips() {
+  document.querySelectorAll(".tabs [aria-current], .topbar nav [aria-current]").forEach((chosen) => {
+    const strip = chosen.parentElement;
+    if (strip.scrollWidth <= strip.clientWidth) return;
+    const box = strip.getBoundingClientRect(), at = chosen.getBoundingClientRect();
+    if (at.left < box.left || at.right > box.right) strip.scrollLeft += at.left - box.left - 8;
+  });
+}
+document.addEventListener("DOMContentLoaded", showCurrentInStrips);
+document.addEventListener("htmx:load", showCurrentInStrips);
