@@ -143,8 +143,9 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   const row = currentRow();
-  // Enter opens the current row only when nothing else has the focus: on a link or button it is theirs.
-  if (row && event.key === "Enter" && (active === row || active === document.body)) {
+  // Enter opens the current row when it, or its checkbox, has the focus: on a link or button it is theirs.
+  if (row && event.key === "Enter" && (active === row || active === document.body
+                                       || (row.contains(active) && active.type === "checkbox"))) {
     const open = row.querySelector("a[data-open]") || row.querySelector("a[href]");
     if (open) { handled(); open.click(); }
     return;

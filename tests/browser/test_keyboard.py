@@ -185,3 +185,17 @@ def test_k_a_shipped_parcel_is_marked_delivered_by_its_key(page, shop):
     page.keyboard.press("d")
     expect(page.locator("#order-shipments .badge").first).to_have_text("Delivered")
     assert shop.order_row(order.id).shipments[0].status.value == "delivered"
+
+
+def test_k_the_keys_go_on_from_the_row_the_mouse_chose(page, shop):
+    orders = a_day_of_orders(shop)
+    sign_in(page, shop.staff)
+    page.get_by_label(f"Select {orders['held'].number}").check()
+    expect(current(page)).to_contain_text(orders["held"].number)
+    page.keyboard.press("j")
+    expect(current(page)).to_contain_text(orders["partial"].number)
+    page.keyboard.press("x")
+    expect(page.locator("#selected-count")).to_have_text("2 orders selected")
+    page.get_by_label(f"Select {orders['transit'].number}").check()
+    page.keyboard.press("Enter")  # the focus is on that row's checkbox: Enter opens its order
+    expect(page.get_by_role("heading", level=1)).to_have_text(orders["transit"].number)
