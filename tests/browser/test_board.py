@@ -27,6 +27,9 @@ def a_day_of_orders(shop) -> dict[str, object]:
     orders_service.void_order(shop.admin, orders["void"].id, "Ordered twice")
     shipment = shipping.ship_lines(shop.staff, orders["transit"].id, {orders["transit"].lines[0].id: 1})
     shipping.mark_shipped(shop.staff, shipment.id, "UPS", "1Z0001")
+    # Partially shipped: one unit with the carrier, one packed on the bench, two still to pick.
+    handed = shipping.ship_lines(shop.staff, orders["partial"].id, {orders["partial"].lines[0].id: 1})
+    shipping.mark_shipped(shop.staff, handed.id, "UPS", "1Z0003")
     shipping.ship_lines(shop.staff, orders["partial"].id, {orders["partial"].lines[0].id: 1})
     return orders
 
@@ -48,7 +51,7 @@ def test_b_segments_switch_in_place_keep_history_and_search_filters(page, shop):
     sign_in(page, shop.staff)
 
     expected = {"all": 9, "draft": 1, "needs_attention": 1, "awaiting_payment": 1, "awaiting_stock": 1,
-                "ready_to_ship": 2, "partially_shipped": 1, "in_transit": 1, "fulfilled": 0, "void": 1}
+                "ready_to_ship": 2, "packed": 0, "partially_shipped": 1, "in_transit": 1, "fulfilled": 0, "void": 1}
     for segment, n in expected.items():
         expect(count(page, segment)).to_have_text(str(n))
     expect(rows(page)).to_have_count(9)
