@@ -46,7 +46,7 @@
     const label = state.dataset.labelUrl;
     if (label) {
       delete state.dataset.labelUrl;
-      window.open(label, "_blank", "noopener");
+      window.open(label, "_blank");  // our own PDF: no need to cut its opener
     }
     focusScan();
   });
@@ -55,8 +55,17 @@
   input.addEventListener("blur", () => {
     setTimeout(() => { if (!document.activeElement || document.activeElement === document.body) focusScan(); }, 0);
   });
+  // Alt+P closes a partial parcel, Alt+X starts over, Alt+L prints the label again: by the key's place
+  // (event.code), as a Mac's Option key types another letter, and here rather than by accesskey, which
+  // each browser binds to its own modifiers.
+  const shortcuts = { KeyP: '[name="action"][value="close"]', KeyX: '[name="action"][value="cancel"]',
+                      KeyL: "[data-label-link]" };
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") { input.value = ""; focusScan(); }
+    if (event.key === "Escape") { input.value = ""; focusScan(); return; }
+    if (!event.altKey || event.ctrlKey || event.metaKey || !shortcuts[event.code]) return;
+    const target = form.querySelector(shortcuts[event.code]);
+    event.preventDefault();
+    if (target && !target.disabled) target.click();
   });
   focusScan();
 })();
