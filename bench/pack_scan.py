@@ -13,7 +13,6 @@ The database is not migrated here: a shared file may be ahead of this checkout.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -35,7 +34,6 @@ from oms_web.models import Order, Product, Role, Segment, User  # noqa: E402
 
 SCAN_MS = 30.0
 DEFAULT_DB = "/tmp/oms-bench/oms-bench-1000000.sqlite3"
-_STATE = re.compile(r'name="(order_id|shown-\d+|scanned-\d+)" value="(\d+)"')
 
 
 class OwnContextClient(FlaskClient):
