@@ -57,6 +57,7 @@ class Segment(str, enum.Enum):
     AWAITING_PAYMENT = "awaiting_payment"
     AWAITING_STOCK = "awaiting_stock"
     READY_TO_SHIP = "ready_to_ship"
+    PACKED = "packed"  # every unit in parcels awaiting the carrier
     PARTIALLY_SHIPPED = "partially_shipped"
     IN_TRANSIT = "in_transit"
     FULFILLED = "fulfilled"
@@ -68,9 +69,26 @@ class Segment(str, enum.Enum):
 
 
 class ShipmentStatus(str, enum.Enum):
-    CREATED = "created"
+    """A parcel's life: packed (label printed, on the bench) → shipped (handed to the carrier) → in transit
+    (optional, from tracking) → delivered; or cancelled while still packed (its units back to allocated)."""
+
+    PACKED = "packed"
     SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
     DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def handed_over(self) -> bool:
+        """The carrier has it."""
+        return self in HANDED_OVER
+
+
+HANDED_OVER = frozenset({ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED})
 
 
 class ChannelKind(str, enum.Enum):
@@ -403,7 +421,7 @@ class Shipment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
-    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus), default=ShipmentStatus.CREATED)
+    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus), default=ShipmentStatus.PACKED)
     carrier: Mapped[str | None] = mapped_column(sa.String(60))
     service_level: Mapped[str | None] = mapped_column(sa.String(60))
     tracking_number: Mapped[str | None] = mapped_column(sa.String(80))
@@ -411,6 +429,7 @@ class Shipment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(index=True)
     delivered_at: Mapped[datetime | None] = mapped_column()
+    cancelled_at: Mapped[datetime | None] = mapped_column()
 
     order: Mapped[Order] = relationship(back_populates="shipments")
     lines: Mapped[list[ShipmentLine]] = relationship(

@@ -21,7 +21,7 @@ from oms_web.domain.locking import backordered_lines
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.domain.reports import CHART_DAYS, orders_per_day, overview_figures
 from oms_web.extensions import db
-from oms_web.models import (HourlyOrderCount, Order, OrderLine, Segment, Shipment, ShipmentLine, ShipmentStatus,
+from oms_web.models import (HANDED_OVER, HourlyOrderCount, Order, OrderLine, Segment, Shipment, ShipmentLine, ShipmentStatus,
                             utcnow)
 
 from .conftest import PG_SKIP_REASON, PG_URL, run_database_url
@@ -117,7 +117,7 @@ def reference_shipped_today(today: date, zone) -> tuple[int, int]:
     parcels, units = db.session.execute(
         sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
         .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-        .where(Shipment.shipped_at >= midnight, Shipment.status != ShipmentStatus.CREATED)).one()
+        .where(Shipment.shipped_at >= midnight, Shipment.status.in_(HANDED_OVER))).one()
     db.session.rollback()
     return parcels, int(units)
 

@@ -22,7 +22,8 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from oms_web.extensions import db
 from oms_web.models import (ChannelKind, Counter as CounterRow, Invoice, Order, OrderEvent, OrderLine, OrderStatus,
-                            PaymentStatus, Product, Role, SalesChannel, Shipment, ShipmentStatus, StockMove, User)
+                            PaymentStatus, Product, Role, SalesChannel, Shipment, ShipmentLine, ShipmentStatus, StockMove,
+                            User)
 
 from .conftest import empty_database
 from .stock_checks import idle_stock_beside_backorders, stock_by_sku
@@ -320,8 +321,19 @@ class StockMachine(RuleBasedStateMachine):
     @rule(pick=picks, carrier=st.sampled_from(["UPS", "UPS", "UPS", ""]),
           tracking=st.sampled_from(["1Z999AA10123456784", "1Z999AA10123456784", "1Z999AA10123456784", " "]))
     def mark_shipped(self, pick, carrier, tracking):
-        shipment_id = self._shipment_id(pick, ShipmentStatus.CREATED)
+        shipment_id = self._shipment_id(pick, ShipmentStatus.PACKED)
         self._do("mark shipped", shipping.mark_shipped, self.staff, shipment_id, carrier, tracking)
+
+    @rule(pick=picks)
+    def cancel_shipment(self, pick):
+        """Unpack a parcel (often one the carrier has already, which is refused): its units are back in hand."""
+        shipment_id = self._shipment_id(pick, ShipmentStatus.PACKED if pick % 3 else None)
+        parcel = db.session.execute(
+            sa.select(OrderLine.sku, ShipmentLine.quantity).join(OrderLine, OrderLine.id == ShipmentLine.order_line_id)
+            .where(ShipmentLine.shipment_id == shipment_id)).all()
+        if self._do("cancel shipment", shipping.cancel_shipment, self.staff, shipment_id) is not None:
+            for sku, quantity in parcel:
+                self.in_hand[sku] += quantity
 
     @rule(pick=picks)
     def mark_delivered(self, pick):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from oms_web.domain import orders, shipping
+from oms_web.domain import invoicing, orders, shipping
 from oms_web.domain.errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from oms_web.domain.invariants import check_invariants
-from oms_web.domain.orders import LineChange
-from oms_web.models import OrderStatus, PaymentStatus, Segment, ShipmentStatus
+from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
+from oms_web.models import ChannelKind, OrderStatus, PaymentStatus, Segment, ShipmentStatus
 
 
 def ship_and_deliver(shop, order_id: int, quantities: dict[int, int]):
@@ -27,12 +27,12 @@ def test_a_shipment_can_carry_some_units_of_some_lines(shop):
 
     first = shipping.ship_lines(shop.staff, order.id, {a: 2})
 
-    assert first.status is ShipmentStatus.CREATED
+    assert first.status is ShipmentStatus.PACKED
     assert [(sl.order_line_id, sl.quantity) for sl in first.lines] == [(a, 2)]
     assert (shop.line(order.id, "A").shipped, shop.line(order.id, "B").shipped) == (2, 0)
     assert shop.stock("A") == (3, 1)
     assert shop.stock("B") == (5, 2)
-    assert shop.order_row(order.id).segment is Segment.PARTIALLY_SHIPPED
+    assert shop.order_row(order.id).segment is Segment.READY_TO_SHIP  # packed, not shipped: more to pick
     row = shop.ledger("A")[-1]
     assert (row.reason, row.in_hand_delta, row.committed_delta, row.shipment_id, row.order_id, row.user_id) == \
         ("ship", -2, -2, first.id, order.id, shop.staff.id)
@@ -46,8 +46,8 @@ def test_a_shipment_can_carry_some_units_of_some_lines(shop):
     assert shop.stock("A") == (2, 0)
     assert shop.stock("B") == (3, 0)
     order = shop.order_row(order.id)
-    assert order.segment is Segment.IN_TRANSIT
-    assert order.status is OrderStatus.FINALIZED  # shipped is not received
+    assert order.segment is Segment.PACKED  # on the bench until the carrier has them
+    assert order.status is OrderStatus.FINALIZED
     assert check_invariants() == []
 
 
@@ -72,7 +72,7 @@ def test_a_backordered_line_ships_what_is_allocated(shop):
 
     assert (shop.line(order.id, "A").allocated, shop.line(order.id, "A").shipped) == (2, 2)
     assert shop.stock("A") == (0, 0)
-    assert shop.order_row(order.id).segment is Segment.PARTIALLY_SHIPPED
+    assert shop.order_row(order.id).segment is Segment.PACKED  # nothing more to pick until stock comes
     assert check_invariants() == []
 
 
@@ -173,18 +173,40 @@ def test_orders_that_may_not_ship(shop, make, error):
 
 # ----------------------------------------------------------------------------- hand over, deliver
 
-@pytest.mark.parametrize("carrier, tracking, field", [("", "1Z1", "carrier"), ("  ", "1Z1", "carrier"),
-                                                      (None, "1Z1", "carrier"), ("UPS", "", "tracking_number"),
-                                                      ("UPS", "   ", "tracking_number"),
-                                                      ("UPS", None, "tracking_number")])
-def test_marking_a_shipment_shipped_needs_carrier_and_tracking_number(shop, carrier, tracking, field):
+@pytest.mark.parametrize("carrier", ["", "  ", None])
+def test_handing_a_parcel_over_needs_a_carrier(shop, carrier):
     shop.product("A", in_hand=5)
     order = shop.web_order(("A", 1))
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
 
-    error = shop.refused(InvalidInput, shipping.mark_shipped, shop.staff, shipment.id,
-                                   carrier, tracking)
-    assert error.field == field
+    error = shop.refused(InvalidInput, shipping.mark_shipped, shop.staff, shipment.id, carrier, "1Z1")
+    assert error.field == "carrier"
+
+
+@pytest.mark.parametrize("tracking", ["", "   ", None])
+def test_a_marketplace_parcel_is_handed_over_only_with_a_tracking_number(shop, tracking):
+    amazon = shop.channel("Amazon US", ChannelKind.AMAZON)
+    shop.product("A", in_hand=5)
+    order = orders.create_order(None, NewOrder(
+        channel_id=amazon.id, channel_order_id="111-0000001-0000001",
+        customer=CustomerDetails(name="Ada Lovelace", email="ada@example.com"), lines=[LineRequest("A", 1)]))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS")
+
+    error = shop.refused(InvalidInput, shipping.mark_shipped, shop.staff, shipment.id, "UPS", tracking,
+                         match="Amazon is told of the shipment")
+    assert error.field == "tracking_number"
+
+
+def test_a_web_store_parcel_can_be_handed_over_with_the_carrier_it_was_packed_for(shop):
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 1))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="DPD")
+
+    shipping.mark_shipped(shop.staff, shipment.id)
+
+    shipment = shop.order_row(order.id).shipments[0]
+    assert (shipment.status, shipment.carrier, shipment.tracking_number) == (ShipmentStatus.SHIPPED, "DPD", None)
+    assert shop.order_row(order.id).segment is Segment.IN_TRANSIT
 
 
 def test_marking_a_shipment_shipped_records_carrier_and_tracking(shop):
@@ -212,7 +234,7 @@ def test_a_shipment_is_delivered_only_after_it_has_shipped(shop):
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
 
     shop.refused(InvalidState, shipping.mark_delivered, shop.staff, shipment.id,
-                           match="only a shipped parcel")
+                           match="only a parcel with the carrier can be delivered")
 
     shipping.mark_shipped(shop.staff, shipment.id, "UPS", "1Z1")
     shipping.mark_delivered(shop.staff, shipment.id)
@@ -241,8 +263,9 @@ def test_an_order_is_fulfilled_only_once_every_unit_shipped_and_every_shipment_d
 
     second = shipping.ship_lines(shop.staff, order.id, {a: 2})
     assert shop.order_row(order.id).status is OrderStatus.FINALIZED
-    assert shop.order_row(order.id).segment is Segment.IN_TRANSIT
+    assert shop.order_row(order.id).segment is Segment.PARTIALLY_SHIPPED  # the second parcel is on the bench
     shipping.mark_shipped(shop.staff, second.id, "UPS", "1Z2")
+    assert shop.order_row(order.id).segment is Segment.IN_TRANSIT
     assert shop.order_row(order.id).status is OrderStatus.FINALIZED  # handed over, not received
     assert check_invariants() == []
 
@@ -302,3 +325,67 @@ def test_removing_the_unshipped_line_fulfils_an_order_whose_shipments_are_delive
 
     assert shop.order_row(order.id).status is OrderStatus.FULFILLED
     assert check_invariants() == []
+
+
+# -------------------------------------------------------------------------------------------- cancel
+
+def test_cancelling_a_packed_parcel_puts_its_units_back_allocated_and_says_so(shop):
+    shop.product("A", in_hand=5)
+    shop.product("B", in_hand=5)
+    order = shop.web_order(("A", 3), ("B", 2))
+    a, b = shop.line(order.id, "A").id, shop.line(order.id, "B").id
+    parcel = shipping.ship_lines(shop.staff, order.id, {a: 3, b: 1})
+    assert shop.stock("A") == (2, 0)
+
+    shipping.cancel_shipment(shop.manager, parcel.id)
+
+    assert shop.stock("A") == (5, 3) and shop.stock("B") == (5, 2)
+    line_a, line_b = shop.line(order.id, "A"), shop.line(order.id, "B")
+    assert (line_a.allocated, line_a.shipped, line_b.allocated, line_b.shipped) == (3, 0, 2, 0)
+    order_row = shop.order_row(order.id)
+    assert order_row.segment is Segment.READY_TO_SHIP
+    assert order_row.shipments[0].status is ShipmentStatus.CANCELLED and order_row.shipments[0].cancelled_at
+    row = shop.ledger("A")[-1]
+    assert (row.reason, row.in_hand_delta, row.committed_delta, row.shipment_id, row.user_id) == \
+        ("unpack", 3, 3, parcel.id, shop.manager.id)
+    event = shop.events(order.id)[-1]
+    assert (event.kind, event.user_id, event.data["shipment_id"]) == ("shipment_cancelled", shop.manager.id, parcel.id)
+    assert "label is void" in event.message
+    assert check_invariants() == []
+
+    again = shipping.ship_lines(shop.staff, order.id, {a: 3, b: 2})  # packed again, right this time
+    assert shop.order_row(order.id).segment is Segment.PACKED and again.id != parcel.id
+    assert check_invariants() == []
+
+
+def test_a_parcel_the_carrier_has_cannot_be_cancelled_and_nothing_changes(shop):
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 2))
+    parcel = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})
+    shipping.mark_shipped(shop.staff, parcel.id, "UPS", "1Z1")
+
+    shop.refused(InvalidState, shipping.cancel_shipment, shop.staff, parcel.id, match="only a packed parcel")
+    shipping.mark_delivered(shop.staff, parcel.id)
+    shop.refused(InvalidState, shipping.cancel_shipment, shop.staff, parcel.id, match="delivered")
+    shop.refused(NotFound, shipping.cancel_shipment, shop.staff, 4242)
+
+
+def test_a_cancelled_parcel_cannot_be_cancelled_handed_over_or_invoiced(shop):
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 2))
+    parcel = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})
+    shipping.cancel_shipment(shop.staff, parcel.id)
+
+    shop.refused(InvalidState, shipping.cancel_shipment, shop.staff, parcel.id, match="cancelled")
+    shop.refused(InvalidState, shipping.mark_shipped, shop.staff, parcel.id, "UPS", "1Z1", match="cancelled")
+    shop.refused(InvalidState, invoicing.issue_invoice, shop.staff, order.id, parcel.id, match="cancelled")
+    shop.refused(InvalidState, invoicing.issue_invoice, shop.staff, order.id, match="")
+
+
+def test_an_invoiced_parcel_cannot_be_cancelled(shop):
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 2))
+    parcel = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})
+    invoicing.issue_invoice(shop.staff, order.id)  # the rest-of-order invoice covers the packed units
+
+    shop.refused(InvalidState, shipping.cancel_shipment, shop.staff, parcel.id, match="invoiced on invoice 1")

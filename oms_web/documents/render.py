@@ -74,8 +74,10 @@ def _shipments(order_ids: Sequence[int], *, open_only: bool) -> list[Shipment]:
             by_order[shipment.order_id].append(shipment)
         shipments = []
         for order_shipments in by_order.values():
-            open_ones = [s for s in order_shipments if s.status is ShipmentStatus.CREATED]
-            shipments.extend(open_ones or order_shipments[-1:])
+            # A cancelled parcel's label is void: never printed again in a batch.
+            live = [s for s in order_shipments if s.status is not ShipmentStatus.CANCELLED]
+            open_ones = [s for s in live if s.status is ShipmentStatus.PACKED]
+            shipments.extend(open_ones or live[-1:])
     return shipments
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import HourlyOrderCount, Order, Shipment, ShipmentLine, ShipmentStatus
+from ..models import HANDED_OVER, HourlyOrderCount, Order, Shipment, ShipmentLine
 
 _PENDING = "oms_hourly_order_deltas"
 _EPOCH = datetime(1970, 1, 1)
@@ -131,7 +131,7 @@ def _recount() -> sa.Select:
         sa.select(shipped, Order.channel_id, zero, sa.func.count(sa.distinct(Shipment.id)),
                   sa.func.sum(ShipmentLine.quantity))
         .join(Order, Order.id == Shipment.order_id).join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-        .where(Shipment.status != ShipmentStatus.CREATED, Shipment.shipped_at.is_not(None))
+        .where(Shipment.status.in_(HANDED_OVER), Shipment.shipped_at.is_not(None))
         .group_by(shipped, Order.channel_id)).subquery()
     return (sa.select(both.c.utc_hour, both.c.channel_id, *[sa.func.sum(both.c[f]).label(f) for f in FIGURES])
             .group_by(both.c.utc_hour, both.c.channel_id))

@@ -2,7 +2,8 @@
 
 1. 0 <= committed <= in hand for every product.
 2. committed = sum(allocated - shipped) over the product's lines on Finalized orders.
-3. every line: 0 <= shipped <= allocated <= ordered, and invoiced <= shipped.
+3. every line: 0 <= shipped <= allocated <= ordered, and invoiced <= shipped; its shipped count is the
+   units of it in shipments not cancelled.
 4. in hand and committed each equal the sum of the product's ledger deltas.
 5. invoice numbers are unique and gapless, in issue order.
 7. (its money part) a wholly invoiced order's invoices add up to its total and its tax exactly.
@@ -22,8 +23,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (Invoice, InvoicedShipmentUnits, Order, OrderLine, OrderStatus, Product, SegmentCount,
-                      ShipmentLine, StockMove)
+from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, Order, OrderLine, OrderStatus, Product, SegmentCount,
+                      Shipment, ShipmentLine, ShipmentStatus, StockMove)
 from .hourly_counts import miscounted_hours, start_of_hour
 from .segments import lines_with_a_wrong_open_flag, segment_of
 
@@ -73,6 +74,18 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
         found.append(Violation("3 line quantities", f"order {order_id} line {line_id} ({sku})",
                                "0 <= shipped <= allocated <= ordered, invoiced <= shipped",
                                f"ordered {ordered}, allocated {allocated}, shipped {shipped}, invoiced {invoiced}"))
+
+    in_parcels = (sa.select(ShipmentLine.order_line_id, sa.func.sum(ShipmentLine.quantity).label("units"))
+                  .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+                  .where(Shipment.status != ShipmentStatus.CANCELLED)
+                  .group_by(ShipmentLine.order_line_id).subquery())
+    for line_id, order_id, sku, shipped, units in session.execute(
+            sa.select(OrderLine.id, OrderLine.order_id, OrderLine.sku, OrderLine.shipped,
+                      sa.func.coalesce(in_parcels.c.units, 0))
+            .outerjoin(in_parcels, in_parcels.c.order_line_id == OrderLine.id)
+            .where(OrderLine.shipped != sa.func.coalesce(in_parcels.c.units, 0)).limit(20)):
+        found.append(Violation("3 shipped = units in parcels", f"order {order_id} line {line_id} ({sku})",
+                               int(units), shipped))
 
     # The database numbers the invoices in issue order, so only the first misfit comes back.
     position = sa.func.row_number().over(order_by=Invoice.id)
@@ -162,8 +175,13 @@ def _check_segments() -> list[Violation]:
                 sa.select(OrderLine.order_id, OrderLine.ordered, OrderLine.allocated, OrderLine.shipped)
                 .where(OrderLine.order_id.in_(list(orders)))):
             orders[row.order_id].lines.append(row)
+        handed_over = dict(db.session.execute(
+            sa.select(Shipment.order_id, sa.func.sum(ShipmentLine.quantity))
+            .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+            .where(Shipment.order_id.in_(list(orders)), Shipment.status.in_(HANDED_OVER))
+            .group_by(Shipment.order_id)).all())
         for order in orders.values():
-            expected = segment_of(order)
+            expected = segment_of(order, int(handed_over.get(order.id) or 0))
             if order.segment is not expected:
                 found.append(Violation("segment", f"order {Order.number_of(order.id)}", expected.value,
                                        order.segment.value))

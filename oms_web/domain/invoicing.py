@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ..database import service
 from ..extensions import db
 from ..models import (Counter, Invoice, InvoicedShipmentUnits, InvoiceLine, Order, OrderStatus, Shipment,
-                      ShipmentLine, User)
+                      ShipmentLine, ShipmentStatus, User)
 from . import events, money
 from .errors import InvalidInput, InvalidState
 from .locking import lock_order
@@ -44,7 +44,8 @@ def units_not_invoiced(order: Order) -> list[tuple[ShipmentLine, int]]:
         sa.select(InvoicedShipmentUnits.shipment_line_id, sa.func.sum(InvoicedShipmentUnits.quantity))
         .join(Invoice).where(Invoice.order_id == order.id).group_by(InvoicedShipmentUnits.shipment_line_id)).all())
     return [(line, line.quantity - int(covered.get(line.id) or 0))
-            for shipment in sorted(order.shipments, key=lambda s: s.id) if shipment.id not in invoiced_shipments
+            for shipment in sorted(order.shipments, key=lambda s: s.id)
+            if shipment.id not in invoiced_shipments and shipment.status is not ShipmentStatus.CANCELLED
             for line in shipment.lines if line.quantity > int(covered.get(line.id) or 0)]
 
 
@@ -73,6 +74,8 @@ def issue_invoice(actor: User, order_id: int, shipment_id: int | None = None) ->
         shipment = db.session.get(Shipment, shipment_id)
         if shipment is None or shipment.order_id != order.id:
             raise InvalidInput(f"That shipment is not part of {order.number}", field="shipment")
+        if shipment.status is ShipmentStatus.CANCELLED:
+            raise InvalidState(f"{shipment.number} was cancelled: there is nothing in it to invoice")
         if db.session.scalar(sa.select(Invoice.id).where(Invoice.shipment_id == shipment_id)) is not None:
             raise InvalidState(f"{shipment.number} has been invoiced already")
         covering = _invoices_covering(shipment)

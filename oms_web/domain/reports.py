@@ -8,13 +8,13 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (HourlyOrderCount, OrderLine, Product, SalesChannel, Segment, Shipment, ShipmentLine,
-                      ShipmentStatus)
+from ..models import (HANDED_OVER, HourlyOrderCount, OrderLine, Product, SalesChannel, Segment, Shipment,
+                      ShipmentLine)
 from .hourly_counts import first_hour_from, start_of_hour
 from .segments import segment_counts
 
 FINALIZED_SEGMENTS = (Segment.NEEDS_ATTENTION, Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK,
-                      Segment.READY_TO_SHIP, Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT)
+                      Segment.READY_TO_SHIP, Segment.PACKED, Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT)
 CHART_DAYS = 30
 
 
@@ -60,7 +60,7 @@ _SHIPPED_BETWEEN = (
     sa.select(sa.func.count(sa.distinct(Shipment.id)), sa.func.coalesce(sa.func.sum(ShipmentLine.quantity), 0))
     .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
     .where(Shipment.shipped_at >= sa.bindparam("since"), Shipment.shipped_at < sa.bindparam("until"),
-           Shipment.status != ShipmentStatus.CREATED))
+           Shipment.status.in_(HANDED_OVER)))
 
 
 def _shipped_since(connection: sa.Connection, since: datetime) -> tuple[int, int]:

@@ -19,7 +19,9 @@ from . import hourly_counts
 _PENDING = "oms_segment_deltas"
 
 
-def segment_of(order: Order) -> Segment:
+def segment_of(order: Order, handed_over: int | None = None) -> Segment:
+    """The order's board segment. `handed_over` (units in parcels the carrier has) is read from the order's
+    shipments unless given (the seed's simulated orders give it)."""
     if order.status is OrderStatus.DRAFT:
         return Segment.DRAFT
     if order.status is OrderStatus.VOID:
@@ -31,11 +33,18 @@ def segment_of(order: Order) -> Segment:
     if order.payment_status is PaymentStatus.PENDING:
         return Segment.AWAITING_PAYMENT
     ordered = sum(line.ordered for line in order.lines)
-    shipped = sum(line.shipped for line in order.lines)
-    if 0 < shipped < ordered:
-        return Segment.PARTIALLY_SHIPPED
-    if shipped and shipped == ordered:
-        return Segment.IN_TRANSIT
+    packed = sum(line.shipped for line in order.lines)  # in parcels: on the bench or handed over
+    if packed:
+        if handed_over is None:
+            handed_over = sum(sl.quantity for s in order.shipments if s.status.handed_over for sl in s.lines)
+        if handed_over and handed_over == ordered:
+            return Segment.IN_TRANSIT
+        if handed_over:
+            return Segment.PARTIALLY_SHIPPED
+        if all(line.allocated == line.shipped for line in order.lines):
+            return Segment.PACKED  # nothing more can be picked now: the parcels wait for the carrier
+        # Some units packed, none handed over, more to pick: a picking stage, and the packed parcel waits
+        # on the hand-over screen meanwhile.
     if any(line.allocated < line.ordered for line in order.lines):
         return Segment.AWAITING_STOCK
     return Segment.READY_TO_SHIP
@@ -45,12 +54,12 @@ def is_complete(order: Order) -> bool:
     """Every unit not cancelled is in a delivered shipment."""
     return (order.status is OrderStatus.FINALIZED and bool(order.lines)
             and all(line.shipped == line.ordered for line in order.lines)
-            and all(s.status is ShipmentStatus.DELIVERED for s in order.shipments))
+            and all(s.status in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED) for s in order.shipments))
 
 
 # The segments of Finalized orders that are not held: those whose lines stock is allocated to.
 OPEN_SEGMENTS = frozenset({Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK, Segment.READY_TO_SHIP,
-                           Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT})
+                           Segment.PACKED, Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT})
 
 
 def set_segment(order: Order, segment: Segment, *, is_new: bool = False) -> None:

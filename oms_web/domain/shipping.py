@@ -1,12 +1,20 @@
-"""Shipping services: pack allocated units into a shipment, hand it to the carrier, see it delivered."""
+"""Shipping services: pack allocated units into a shipment, hand it to the carrier, see it delivered,
+or cancel a parcel still on the bench.
+
+A shipment is packed (created, its label printed; its units have left the stock) → shipped (handed to the
+carrier) → delivered; while packed it can be cancelled, which puts its units back on the shelf, still
+allocated to their lines.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from ..database import service
 from ..extensions import db
-from ..models import (ChannelKind, Order, OrderStatus, PaymentStatus, Shipment, ShipmentConfirmation, ShipmentLine,
-                      ShipmentStatus, User, utcnow)
+import sqlalchemy as sa
+
+from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
+                      ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, utcnow)
 from . import events, hourly_counts, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .locking import lock_order
@@ -84,29 +92,67 @@ def _locked_shipment(shipment_id: int) -> Shipment:
 
 
 @service
-def mark_shipped(actor: User, shipment_id: int, carrier: str, tracking_number: str) -> Shipment:
-    """The carrier has the parcel: created → shipped, with carrier and tracking number.
+def mark_shipped(actor: User, shipment_id: int, carrier: str | None = None,
+                 tracking_number: str | None = None) -> Shipment:
+    """The carrier has the parcel: packed → shipped. The carrier and tracking number given replace the
+    shipment's own (set when it was packed); a carrier is needed, and a tracking number for a marketplace
+    order (its channel is told of the shipment with it).
 
-    Raises InvalidInput without a carrier or tracking number, InvalidState if already shipped.
+    Raises InvalidInput when one is missing, InvalidState unless the shipment is packed.
     """
-    carrier, tracking_number = _clean(carrier), _clean(tracking_number)
-    if not carrier:
-        raise InvalidInput("Enter the carrier", field="carrier")
-    if not tracking_number:
-        raise InvalidInput("Enter the tracking number", field="tracking_number")
     shipment = _locked_shipment(shipment_id)
-    if shipment.status is not ShipmentStatus.CREATED:
-        raise InvalidState(f"{shipment.number} is already {shipment.status.value}")
+    if shipment.status is not ShipmentStatus.PACKED:
+        raise InvalidState(f"{shipment.number} is {shipment.status.label.lower()}: only a packed parcel is handed over")
+    carrier = _clean(carrier) or shipment.carrier
+    tracking_number = _clean(tracking_number) or shipment.tracking_number
+    if not carrier:
+        raise InvalidInput(f"Enter the carrier of {shipment.number}", field="carrier")
+    order = shipment.order
+    if not tracking_number and order.channel.kind in CONFIRMED_CHANNELS:
+        raise InvalidInput(f"Enter the tracking number of {shipment.number}: {order.channel.kind.value.capitalize()} "
+                           "is told of the shipment with it", field="tracking_number")
     shipment.status = ShipmentStatus.SHIPPED
     shipment.carrier, shipment.tracking_number = carrier, tracking_number
     shipment.shipped_at = utcnow()
     hourly_counts.count_shipped(shipment)
-    events.record(shipment.order, actor, "shipment_shipped",
-                  f"{shipment.number} handed to {carrier}, tracking {tracking_number}", shipment_id=shipment.id)
-    if shipment.order.channel.kind in CONFIRMED_CHANNELS:
+    tracking = f", tracking {tracking_number}" if tracking_number else ""
+    events.record(order, actor, "shipment_shipped", f"{shipment.number} handed to {carrier}{tracking}",
+                  shipment_id=shipment.id)
+    if order.channel.kind in CONFIRMED_CHANNELS:
         # The marketplace must hear of it; the sync sends it and retries until the channel accepts it.
-        db.session.add(ShipmentConfirmation(shipment=shipment, channel_id=shipment.order.channel_id))
-    refresh_order(shipment.order)
+        db.session.add(ShipmentConfirmation(shipment=shipment, channel_id=order.channel_id))
+    refresh_order(order)
+    return shipment
+
+
+@service
+def cancel_shipment(actor: User, shipment_id: int) -> Shipment:
+    """Unpack a parcel still on the bench: packed → cancelled. Its units go back on the shelf, still
+    allocated to their lines (the ledger says "unpack"), its label is void, and the order is back to
+    waiting for them to be packed.
+
+    Raises InvalidState once the carrier has it, or when an invoice covers it (credit it first).
+    """
+    shipment = _locked_shipment(shipment_id)
+    if shipment.status is not ShipmentStatus.PACKED:
+        raise InvalidState(f"{shipment.number} is {shipment.status.label.lower()}: only a packed parcel can be cancelled")
+    invoiced = db.session.scalar(
+        sa.select(Invoice.number).where(Invoice.shipment_id == shipment.id).limit(1)) or db.session.scalar(
+        sa.select(Invoice.number).join(InvoicedShipmentUnits, InvoicedShipmentUnits.invoice_id == Invoice.id)
+        .join(ShipmentLine, ShipmentLine.id == InvoicedShipmentUnits.shipment_line_id)
+        .where(ShipmentLine.shipment_id == shipment.id).limit(1))
+    if invoiced is not None:
+        raise InvalidState(f"{shipment.number} is invoiced on invoice {invoiced}: it cannot be cancelled")
+    for shipment_line in shipment.lines:
+        stock.unship_units(shipment_line.order_line, shipment_line.quantity, actor, shipment.id)
+    shipment.status = ShipmentStatus.CANCELLED
+    shipment.cancelled_at = utcnow()
+    units = sum(sl.quantity for sl in shipment.lines)
+    order = shipment.order
+    events.record(order, actor, "shipment_cancelled",
+                  f"{shipment.number} cancelled: {units} unit(s) unpacked, back to allocated; its label is void",
+                  shipment_id=shipment.id, lines=events.line_numbers(order.lines))
+    refresh_order(order)
     return shipment
 
 
@@ -117,8 +163,9 @@ def mark_delivered(actor: User, shipment_id: int) -> Shipment:
     Raises InvalidState unless the shipment is shipped.
     """
     shipment = _locked_shipment(shipment_id)
-    if shipment.status is not ShipmentStatus.SHIPPED:
-        raise InvalidState(f"{shipment.number} is {shipment.status.value}: only a shipped parcel can be delivered")
+    if shipment.status not in (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT):
+        raise InvalidState(f"{shipment.number} is {shipment.status.label.lower()}: only a parcel with the carrier "
+                           "can be delivered")
     shipment.status = ShipmentStatus.DELIVERED
     shipment.delivered_at = utcnow()
     order = shipment.order

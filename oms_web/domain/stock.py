@@ -79,6 +79,15 @@ def ship_units(line: OrderLine, quantity: int, actor: User | None, shipment_id: 
     line.shipped = line.shipped + quantity
 
 
+def unship_units(line: OrderLine, quantity: int, actor: User | None, shipment_id: int) -> None:
+    """A packed parcel is unpacked (its shipment cancelled): the units are back on the shelf, still
+    allocated to the line; in hand and committed both rise, the line's shipped count drops."""
+    assert line.product_id is not None and 0 < quantity <= line.shipped
+    _move(line.product_id, in_hand=quantity, committed=quantity, reason="unpack", actor=actor,
+          order_id=line.order_id, shipment_id=shipment_id)
+    line.shipped = line.shipped - quantity
+
+
 def fill_backorders(product_id: int, actor: User | None) -> list[OrderLine]:
     """Allocate what is available to the product's backordered lines, oldest finalized first.
 

@@ -31,7 +31,7 @@ SECTIONS = {
     # Shipped units can be invoiced: the invoices section offers "Invoice shipped, not invoiced".
     "ship": ["ship", "lines", "shipments", "invoices", "header", "timeline"],
     # The last delivery fulfils the order, which closes its lines to editing and ends shipping.
-    "shipment": ["shipments", "header", "lines", "ship", "timeline"],
+    "shipment": ["shipments", "header", "lines", "ship", "invoices", "timeline"],
     "invoice": ["invoices", "lines", "shipments", "timeline"],
     "note": ["timeline"],
 }
@@ -172,6 +172,13 @@ def shipment_shipped(order_id: int, shipment_id: int):
         shipping.mark_shipped(current_user, shipment_id, form.carrier.data or "", form.tracking_number.data or "")
 
     return _act(order_id, "shipment", run)
+
+
+@bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/cancel", methods=["POST"])
+@allow(Role.STAFF)
+def shipment_cancelled(order_id: int, shipment_id: int):
+    load_shipment(order_id, shipment_id)
+    return _act(order_id, "shipment", lambda: shipping.cancel_shipment(current_user, shipment_id))
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/delivered", methods=["POST"])

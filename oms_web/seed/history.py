@@ -102,7 +102,7 @@ class _Order:
     __slots__ = ("id", "channel", "customer", "channel_order_id", "created", "finalized", "status",
                  "payment_status", "hold_reason", "lines", "subtotal", "tax", "shipping_cents", "service_level",
                  "updated", "fulfilled", "voided", "void_reason", "paid_at", "shipments", "delivered", "last_plan",
-                 "invoices_issued", "pending", "legacy")
+                 "invoices_issued", "pending", "legacy", "handed_over")
 
     def __init__(self, id, channel):
         self.id, self.channel = id, channel
@@ -113,7 +113,7 @@ class _Order:
         self.subtotal = self.tax = self.shipping_cents = 0
         self.service_level = "Standard"
         self.created = self.updated = 0.0
-        self.shipments = self.delivered = self.invoices_issued = 0
+        self.shipments = self.delivered = self.invoices_issued = self.handed_over = 0
         self.last_plan = None
         self.pending = self.legacy = False
 
@@ -600,6 +600,8 @@ class History:
             carrier = self._pick(self.carrier_pick[order.service_level])
             plan = _Plan(order, items, created, shipped, delivered, carrier, self._tracking(carrier), invoice_at)
             order.shipments += 1
+            if shipped is not None:
+                order.handed_over += sum(quantity for _, quantity in items)
             order.updated = max(order.updated, created, shipped or created, delivered or created,
                                 invoice_at or created)
             if delivered is not None:
@@ -625,7 +627,7 @@ class History:
     def _pack(self, when: float, plan: _Plan) -> None:
         order, staff = plan.order, self.actors.staff
         plan.id = sid = self.new_id["shipments"]()
-        status = "delivered" if plan.delivered is not None else "shipped" if plan.shipped is not None else "created"
+        status = "delivered" if plan.delivered is not None else "shipped" if plan.shipped is not None else "packed"
         ts = self.ts
         self.rows["shipments"].append((sid, order.id, status, plan.carrier, order.service_level, plan.tracking,
                                        staff, ts(plan.created), None if plan.shipped is None else ts(plan.shipped),
@@ -725,7 +727,7 @@ class History:
         customer_id, name, email, ship_to, bill_to = order.customer
         void = order.status is OrderStatus.VOID
         subtotal, tax = order.subtotal, order.tax
-        segment = Segment.VOID if void else segment_of(order)  # type: ignore[arg-type]
+        segment = Segment.VOID if void else segment_of(order, order.handed_over)  # type: ignore[arg-type]
         self.rows["orders"].append((
             order.id, order.channel.id, order.channel_order_id, order.status.value, order.payment_status.value,
             segment.value, order.hold_reason, customer_id, name, email, ship_to, bill_to, order.service_level,
@@ -744,7 +746,7 @@ class History:
         self.writer.executemany(
             "UPDATE orders SET status = %s, payment_status = %s, segment = %s, fulfilled_at = %s, updated_at = %s "
             "WHERE id = %s",
-            [(o.status.value, o.payment_status.value, segment_of(o).value, _opt(ts, o.fulfilled),  # type: ignore
+            [(o.status.value, o.payment_status.value, segment_of(o, o.handed_over).value, _opt(ts, o.fulfilled),  # type: ignore
               ts(min(o.updated, 0.0)), o.id) for o in self.pending])
         self.writer.executemany(
             "UPDATE order_lines SET allocated = %s, shipped = %s, invoiced = %s WHERE id = %s",

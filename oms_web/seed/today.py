@@ -21,7 +21,7 @@ from . import catalogue
 
 # Once every segment has an order: what the rest of today's orders become.
 DAY_MIX = [
-    (Segment.READY_TO_SHIP, 0.22), (Segment.IN_TRANSIT, 0.20), (Segment.FULFILLED, 0.14),
+    (Segment.READY_TO_SHIP, 0.18), (Segment.PACKED, 0.06), (Segment.IN_TRANSIT, 0.18), (Segment.FULFILLED, 0.14),
     (Segment.PARTIALLY_SHIPPED, 0.07), (Segment.AWAITING_STOCK, 0.07), (Segment.AWAITING_PAYMENT, 0.07),
     (Segment.DRAFT, 0.08), (Segment.NEEDS_ATTENTION, 0.07), (Segment.VOID, 0.08),
 ]
@@ -56,7 +56,8 @@ class _Day:
         build: dict[Segment, Callable[[], Order | None]] = {
             Segment.DRAFT: self.draft, Segment.NEEDS_ATTENTION: self.needs_attention,
             Segment.AWAITING_PAYMENT: self.awaiting_payment, Segment.AWAITING_STOCK: self.awaiting_stock,
-            Segment.READY_TO_SHIP: self.ready_to_ship, Segment.PARTIALLY_SHIPPED: self.partially_shipped,
+            Segment.READY_TO_SHIP: self.ready_to_ship, Segment.PACKED: self.packed,
+            Segment.PARTIALLY_SHIPPED: self.partially_shipped,
             Segment.IN_TRANSIT: self.in_transit, Segment.FULFILLED: self.fulfilled, Segment.VOID: self.void,
         }
         order = build[target]()
@@ -96,7 +97,13 @@ class _Day:
     def partially_shipped(self) -> Order:
         order = self._channel_order(self._in_stock_lines(least=2))
         first = order.lines[0]
-        self._ship(order, {first.id: first.allocated}, hand_over=self.rng.random() < 0.7)
+        self._ship(order, {first.id: first.allocated}, hand_over=True)
+        return order
+
+    def packed(self) -> Order:
+        """Packed on the bench, waiting for the carrier's pick-up."""
+        order = self._channel_order(self._in_stock_lines())
+        self._ship(order, {line.id: line.allocated for line in order.lines}, hand_over=False)
         return order
 
     def in_transit(self) -> Order:

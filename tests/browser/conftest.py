@@ -35,6 +35,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "correct horse battery"  # every Shop user's
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}  # a phone held upright: open_page(viewport=PHONE)
 TIMEOUT_MS = 5_000
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -181,7 +182,7 @@ def open_page(browser, live_server, shop) -> Iterator:
         if beside is not None:
             context = beside.context
         else:
-            context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, **context_options)
+            context = browser.new_context(base_url=live_server.url, **{"viewport": VIEWPORT, **context_options})
             context.set_default_timeout(TIMEOUT_MS)
             contexts.append(context)
         page = context.new_page()

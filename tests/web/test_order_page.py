@@ -92,9 +92,25 @@ def test_ship_part_of_an_order(shop, as_staff, stocked):
                  {f"ship-{a.id}": "1", f"ship-{b.id}": "0", "carrier": "UPS"}, first="ship")
     assert (shop.line(order.id, "A").shipped, shop.line(order.id, "B").shipped) == (1, 0)
     assert shop.stock("A") == (9, 2)
-    assert shop.order_row(order.id).segment is Segment.PARTIALLY_SHIPPED
+    assert shop.order_row(order.id).segment is Segment.READY_TO_SHIP  # one unit packed, the rest to pick
     (shipment,) = shop.order_row(order.id).shipments
-    assert shipment.status is ShipmentStatus.CREATED and shipment.carrier == "UPS"
+    assert shipment.status is ShipmentStatus.PACKED and shipment.carrier == "UPS"
+
+
+def test_cancel_a_packed_shipment_from_the_order_page(shop, as_staff, stocked):
+    order = shop.web_order(("A", 2))
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})
+    page = as_staff.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Cancel shipment" in page and "its label becomes void" in page
+
+    order_action(as_staff, order.id, f"/orders/{order.id}/shipments/{shipment.id}/cancel", first="shipments")
+
+    order = shop.order_row(order.id)
+    assert order.shipments[0].status is ShipmentStatus.CANCELLED and order.segment is Segment.READY_TO_SHIP
+    assert (order.lines[0].allocated, order.lines[0].shipped) == (2, 0) and shop.stock("A") == (10, 2)
+    again = as_staff.htmx_post(f"/orders/{order.id}/shipments/{shipment.id}/cancel", {})
+    assert "only a packed parcel can be cancelled" in again.get_data(as_text=True)
+    assert shop.stock("A") == (10, 2)
 
 
 def test_mark_a_shipment_shipped_then_delivered(shop, as_staff, stocked):
