@@ -55,6 +55,7 @@ screenshots: install-test
 bench: install-test
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/screens.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3
+	$(BIN)/python bench/pack_scan.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/report_import.py sqlite:////tmp/oms-bench/report-import.sqlite3 100000
 	$(BIN)/python bench/request_memory.py

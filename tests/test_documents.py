@@ -72,15 +72,39 @@ def test_the_rest_of_an_order_is_invoiced_with_what_shipped_since(shop):
     assert re.search(r"TENT\s+Product TENT\s+1\s", page) and re.search(r"MUG\s+Product MUG\s+1\s", page)
 
 
-@pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
-                    reason="poppler-utils and zbar-tools are installed by `make test`")
+needs_scanner = pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
+                                   reason="poppler-utils and zbar-tools are installed by `make test`")
+
+
+def scanned_barcodes(pdf: bytes, tmp_path) -> list[list[str]]:
+    """What a scanner reads off each page of the PDF, rendered at 300 dpi: the codes of every barcode."""
+    (tmp_path / "document.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "300", "-png", str(tmp_path / "document.pdf"), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"), key=lambda path: int(path.stem.rsplit("-", 1)[1]))
+    return [sorted(subprocess.run(["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True).stdout.splitlines())
+            for page in pages]
+
+
+@needs_scanner
 def test_the_label_barcode_scans_back_to_the_tracking_number(shop, tmp_path):
     order, shipment = shipped_order(shop, tracking="1Z 999 AA1 01 2345 6784")
-    pdf = labels_pdf([shipment])
-    (tmp_path / "label.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "300", "-png", str(tmp_path / "label.pdf"), str(tmp_path / "label")], check=True)
-    scanned = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "label-1.png")], capture_output=True, text=True)
-    assert scanned.stdout.strip() == "1Z 999 AA1 01 2345 6784"
+    assert scanned_barcodes(labels_pdf([shipment]), tmp_path) == [["1Z 999 AA1 01 2345 6784"]]
+
+
+@needs_scanner
+def test_a_packing_slip_carries_its_orders_number_as_a_barcode_for_the_pack_station(shop, tmp_path):
+    order, shipment = shipped_order(shop)
+    tent, mug = order.lines
+    second = shipping.ship_lines(shop.staff, order.id, {tent.id: 1})
+    assert scanned_barcodes(packing_slips_pdf([shipment, second]), tmp_path) == [[order.number], [order.number]]
+
+
+@needs_scanner
+def test_a_pick_list_carries_each_orders_number_as_a_barcode_for_the_pack_station(shop, tmp_path):
+    shop.product("TENT", in_hand=10)
+    orders = [shop.web_order(("TENT", 2)), shop.web_order(("TENT", 1))]
+    (page,) = scanned_barcodes(build("pick-list", [o.id for o in orders]).pdf, tmp_path)
+    assert page == sorted(o.number for o in orders)
 
 
 def test_a_label_is_a_4x6_inch_page_with_both_addresses(shop):

@@ -97,6 +97,11 @@ def label_data(shipments: Sequence[Shipment]) -> list[LabelData]:
     return labels
 
 
+def order_barcodes(orders: Sequence[Order]) -> dict[int, str]:
+    """A Code 128 of each order's number, by order id: the pack station opens an order by scanning it."""
+    return {order.id: code128_data_uri(order.number) for order in orders}
+
+
 def pick_rows(orders: Sequence[Order]) -> list[dict]:
     """Allocated units not yet shipped, one row per SKU, in shelf order (bin location, then SKU)."""
     rows: dict[int, dict] = {}
@@ -131,7 +136,8 @@ def labels_pdf(shipments: Sequence[Shipment]) -> bytes:
 
 
 def packing_slips_pdf(shipments: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/packing_slips.html", shipments=shipments)
+    return render_pdf("documents/packing_slips.html", shipments=shipments,
+                      barcodes=order_barcodes({s.order_id: s.order for s in shipments}.values()))
 
 
 def invoices_pdf(invoices: Sequence[Invoice]) -> bytes:
@@ -141,7 +147,7 @@ def invoices_pdf(invoices: Sequence[Invoice]) -> bytes:
 
 
 def pick_list_pdf(orders: Sequence[Order]) -> bytes:
-    return render_pdf("documents/pick_list.html", rows=pick_rows(orders), orders=orders)
+    return render_pdf("documents/pick_list.html", rows=pick_rows(orders), orders=orders, barcodes=order_barcodes(orders))
 
 
 @dataclass

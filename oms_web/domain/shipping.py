@@ -13,7 +13,7 @@ from ..database import service
 from ..extensions import db
 import sqlalchemy as sa
 
-from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, OrderStatus, PaymentStatus, Shipment,
+from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
                       ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, utcnow)
 from . import events, hourly_counts, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
@@ -40,12 +40,7 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
     if not wanted:
         raise InvalidInput("Choose at least one unit to ship", field="quantities")
     order = lock_order(order_id)
-    if order.status is not OrderStatus.FINALIZED:
-        raise InvalidState(f"{order.number} is {order.status.value}: only a finalized order ships")
-    if order.hold_reason:
-        raise InvalidState(f"{order.number} is on hold: {order.hold_reason}")
-    if order.payment_status is PaymentStatus.PENDING:
-        raise InvalidState(f"{order.number} is awaiting payment and cannot ship yet")
+    refuse_unshippable(order)
     lines = {line.id: line for line in order.lines}
     missing = sorted(set(wanted) - lines.keys())
     if missing:
@@ -67,6 +62,19 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
                   shipment_id=shipment.id, lines=events.line_numbers(order.lines))
     refresh_order(order)
     return shipment
+
+
+def refuse_unshippable(order: Order) -> None:
+    """Raise InvalidState for an order that cannot ship now: not finalized, on hold or awaiting payment.
+
+    ship_lines asks it under the order's lock; the pack station asks it as the order is scanned, to
+    refuse at once what ship_lines would refuse at the end."""
+    if order.status is not OrderStatus.FINALIZED:
+        raise InvalidState(f"{order.number} is {order.status.value}: only a finalized order ships")
+    if order.hold_reason:
+        raise InvalidState(f"{order.number} is on hold: {order.hold_reason}")
+    if order.payment_status is PaymentStatus.PENDING:
+        raise InvalidState(f"{order.number} is awaiting payment and cannot ship yet")
 
 
 def _clean(value: str | None, limit: int = 80) -> str | None:

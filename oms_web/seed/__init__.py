@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from ..database import write_transaction
-from ..domain.catalog import ProductDetails, create_product
+from ..domain.catalog import ProductDetails, create_product, gtin_check_digit
 from ..domain.invoicing import INVOICE_COUNTER
 from ..domain.hourly_counts import recount_hourly_counts
 from ..domain.orders import default_tax_rate_bp
@@ -171,7 +171,15 @@ def _ensure_products(order_count: int) -> None:
         create_product(None, demo.sku, ProductDetails(
             name=demo.name, price_cents=demo.price_cents, weight_grams=demo.weight_grams,
             tax_rate_bp=demo.tax_rate_bp, reorder_point=max(2, round(demand[demo.sku] * 7)),
-            bin_location=f"{'ABCDEF'[index // 10]}-{index % 10 + 1:02d}-{index % 3 + 1}"))
+            bin_location=f"{'ABCDEF'[index // 10]}-{index % 10 + 1:02d}-{index % 3 + 1}",
+            barcode=demo_barcode(index)))
+
+
+def demo_barcode(index: int) -> str:
+    """An EAN-13 for the catalogue's product at `index`: prefix 200 is GS1's range for a shop's own
+    numbering, so no real product carries it; the pack station scans it."""
+    body = f"200{index:09d}"
+    return body + str(gtin_check_digit(body))
 
 
 def _sim_products(default_tax_bp: int) -> list[SimProduct]:

@@ -56,6 +56,8 @@ ACCESS = {
     "documents.bulk": STAFF,
     "documents.job_status": STAFF,
     "documents.job_pdf": STAFF,
+    "pack.index": STAFF,
+    "pack.scan": STAFF,
     "channels.index": ADMIN,
     "channels.detail": ADMIN,
     "channels.new_key": ADMIN,

@@ -42,6 +42,7 @@ VALID = {
     "users.index": {"email": "new@example.com", "name": "New", "password": "long enough password"},
     "channels.index": {"name": "Second store", "secret": "s3cret"},
     "channels.sku_map": {"channel_sku": "THEIRS-2", "product_sku": "A"},
+    "pack.scan": {"code": "CANCEL"},  # the empty station's one field: putting nothing aside goes through
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
 }
@@ -135,7 +136,7 @@ def screens(shop):
     return [f"/orders/{draft.id}", f"/orders/{order.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
-            f"/channels/{amazon.id}", "/account/password", "/overview"], shipment
+            f"/channels/{amazon.id}", "/account/password", "/overview", "/pack"], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:

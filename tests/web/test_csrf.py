@@ -24,6 +24,8 @@ def _posts(shop, order):
     return [
         (f"/orders/{order.id}/notes", {"note": "call the customer"}),
         (f"/orders/{order.id}/ship", {f"ship-{order.lines[0].id}": "1"}),
+        ("/pack/scan", {"code": "CLOSE", "order_id": str(order.id), f"shown-{order.lines[0].id}": "3",
+                        f"scanned-{order.lines[0].id}": "3"}),
         (f"/orders/{order.id}/void", {"reason": "customer asked"}),
         (f"/products/{product.id}/receive", {"quantity": "5"}),
         ("/products/new", {"sku": "NEW-1", "name": "New", "price": "1.00"}),
