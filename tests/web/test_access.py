@@ -60,6 +60,7 @@ ACCESS = {
     "channels.detail": ADMIN,
     "channels.new_key": ADMIN,
     "channels.sku_map": ADMIN,
+    "channels.shipping_defaults": ADMIN,
     "channels.sync_now": ADMIN,
     "channels.report": ADMIN,
     "channels.confirmation_file": ADMIN,
