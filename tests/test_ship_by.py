@@ -207,3 +207,13 @@ def test_the_overview_counts_late_and_due_today_up_to_its_cap(shop, monkeypatch)
     monkeypatch.setattr(reports, "_LATE", reports._capped_count(
         Order.ship_by < sa.bindparam("starts", type_=sa.DateTime()), cap=2))
     assert due_counts()[0] == 2
+
+
+def test_the_demo_data_has_orders_late_and_due_today(shop):
+    from oms_web.seed import seed_demo_data
+
+    seed_demo_data(600, if_empty=False, echo=lambda _: None)
+    db.session.rollback()
+    late, due_today = due_counts()
+    assert late > 0 and due_today > 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(Order.ship_by.is_(None))) == 0
