@@ -99,6 +99,17 @@ def main() -> int:
                                                            **{"HX-Request": "true"}), BOARD_MS))
         rows.append(("next page of Fulfilled", timed(client, f"/orders?segment=fulfilled&before={max_id - 500}", args.repeat,
                                                       **{"HX-Request": "true"}), BOARD_MS))
+        rows.append(("Late, every work segment (by ship-by)", timed(client, "/orders?due=late", args.repeat,
+                                                                  **{"HX-Request": "true"}), BOARD_MS))
+        rows.append(("Due today, every work segment", timed(client, "/orders?due=today", args.repeat,
+                                                          **{"HX-Request": "true"}), BOARD_MS))
+        later = re.search(r'href="(/orders\?after=[^"]*)"[^>]*rel="next"',
+                          client.get("/orders?segment=awaiting_payment", headers={"HX-Request": "true"}).get_data(as_text=True))
+        if later:
+            rows.append(("next page of Awaiting payment (by ship-by)", timed(
+                client, later.group(1).replace("&amp;", "&"), args.repeat, **{"HX-Request": "true"}), BOARD_MS))
+        rows.append(("Awaiting payment, newest first", timed(client, "/orders?segment=awaiting_payment&sort=newest",
+                                                             args.repeat, **{"HX-Request": "true"}), BOARD_MS))
         rows.append(("search by email", timed(client, "/orders?q=customer1%40example.com", args.repeat,
                                               **{"HX-Request": "true"}), BOARD_MS))
         rows.append(("search by customer name", timed(client, "/orders?q=Lovelace", args.repeat,

@@ -242,6 +242,10 @@ class Product(db.Model):
 
 class SalesChannel(db.Model):
     __tablename__ = "sales_channels"
+    __table_args__ = (
+        # domain.channel_shipping.MAX_HANDLING_DAYS: a month is the longest a shop promises to take.
+        sa.CheckConstraint("handling_days >= 0 AND handling_days <= 30", name="handling_days_in_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -253,6 +257,13 @@ class SalesChannel(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # A sync run holds the channel until then, so overlapping runs (cron) never pull the same page twice.
     sync_locked_until: Mapped[datetime | None] = mapped_column()
+    # The days the shop takes to ship an order of this channel: an order whose channel states no
+    # ship-by date must ship by its placed time plus these days (domain.deadlines).
+    handling_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    # What a new shipment of this channel's orders goes by unless someone chooses otherwise
+    # (domain.channel_shipping.default_shipping); as long as Shipment.carrier and service_level.
+    default_carrier: Mapped[str | None] = mapped_column(sa.String(60))
+    default_service: Mapped[str | None] = mapped_column(sa.String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -267,6 +278,9 @@ class Order(db.Model):
         sa.UniqueConstraint("channel_id", "channel_order_id", name="uq_orders_channel_order"),
         # The board: a segment's orders, newest first, by keyset.
         sa.Index("ix_orders_segment_id", "segment", "id"),
+        # The work segments' pages, oldest ship-by first, by keyset; and the overview's late and due
+        # counts, read from this index alone.
+        sa.Index("ix_orders_segment_ship_by", "segment", "ship_by", "id"),
         sa.Index("ix_orders_channel_created", "channel_id", "created_at"),
         sa.Index("ix_orders_created_at", "created_at"),
         sa.Index("ix_orders_email", "email"),
@@ -308,6 +322,9 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finalized_at: Mapped[datetime | None] = mapped_column()
+    # When it must be handed to the carrier (naive UTC): the marketplace's date, else placed + the
+    # channel's handling days (domain.deadlines.ship_by_for). The board's work queues sort by it.
+    ship_by: Mapped[datetime] = mapped_column()
     fulfilled_at: Mapped[datetime | None] = mapped_column()
     voided_at: Mapped[datetime | None] = mapped_column()
     void_reason: Mapped[str | None] = mapped_column(sa.String(500))

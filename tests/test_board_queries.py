@@ -6,19 +6,19 @@ import pytest
 import sqlalchemy as sa
 
 from oms_web.domain import board
-from oms_web.domain.board import BoardFilter, board_page
+from oms_web.domain.board import BoardFilter, Sort, board_page
 from oms_web.extensions import db
 from oms_web.models import Customer, Order, Segment
 
 
 def all_pages(filters: BoardFilter, limit: int = 3) -> list[int]:
-    ids, before = [], None
+    ids, before, after = [], None, None
     while True:
-        page = board_page(filters, before_id=before, limit=limit)
+        page = board_page(filters, before_id=before, after=after, limit=limit)
         ids += [row.id for row in page.rows]
-        if page.next_before_id is None:
+        if page.next_before_id is None and page.next_after is None:
             return ids
-        before = page.next_before_id
+        before, after = page.next_before_id, page.next_after
 
 
 def test_a_segments_pages_list_its_orders_newest_first_each_once(shop):
@@ -26,10 +26,10 @@ def test_a_segments_pages_list_its_orders_newest_first_each_once(shop):
     made = [shop.web_order(("A", 1)).id for _ in range(7)]  # four ready to ship, then three awaiting stock
     drafts = [shop.draft(("A", 1)).id for _ in range(2)]
 
-    assert all_pages(BoardFilter(segment=Segment.READY_TO_SHIP)) == made[:4][::-1]
-    assert all_pages(BoardFilter(segment=Segment.AWAITING_STOCK)) == made[4:][::-1]
+    assert all_pages(BoardFilter(segment=Segment.READY_TO_SHIP, sort=Sort.NEWEST)) == made[:4][::-1]
+    assert all_pages(BoardFilter(segment=Segment.AWAITING_STOCK, sort=Sort.NEWEST)) == made[4:][::-1]
     assert all_pages(BoardFilter()) == (made + drafts)[::-1]
-    first = board_page(BoardFilter(segment=Segment.READY_TO_SHIP), limit=3).rows[0]
+    first = board_page(BoardFilter(segment=Segment.READY_TO_SHIP, sort=Sort.NEWEST), limit=3).rows[0]
     assert (first.units_ordered, first.units_allocated, first.channel) == (1, 1, shop.web.name)
 
 

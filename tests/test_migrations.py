@@ -1,5 +1,5 @@
 """The schema comes from migrations only; these tests fail when models and migrations disagree."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -123,4 +123,56 @@ def test_migration_0017_attributes_existing_rest_of_order_invoices_to_the_oldest
                                                    InvoicedShipmentUnits.shipment_line_id,
                                                    InvoicedShipmentUnits.quantity)).all()) == expected
         assert check_invariants() == []
+        db.session.remove()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0030_gives_every_order_its_placed_time_plus_two_days_as_ship_by_in_one_update(backend, tmp_root):
+    """Existing orders ship by their placed time plus the channel's handling days (2, the new column's
+    default), to the microsecond, in the text SQLAlchemy keeps on SQLite (so they compare as the app's
+    do); the column is then NOT NULL, and channels take the default carrier and service empty."""
+    from pathlib import Path
+
+    from . import conftest
+
+    if backend == "sqlite":
+        path = Path(tmp_root) / "migrate-0030.sqlite3"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    else:
+        url = conftest.run_database_url(conftest.PG_URL)
+    app = create_app(conftest.test_config(url))
+    with app.app_context():
+        if backend == "postgresql":
+            conftest.ensure_postgres_database(url)
+            db.session.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+            conftest._migrated.discard(url)
+        upgrade(revision="0019")
+        db.session.execute(sa.text("INSERT INTO sales_channels (id, name, kind, settings, active, created_at) "
+                                   "VALUES (1, 'Web', 'api', '{}', :yes, :t)"), {"yes": True, "t": datetime(2026, 1, 1)})
+        placed = [datetime(2026, 3, 7, 23, 30, 15, 123456), datetime(2026, 12, 31, 0, 0), datetime(2026, 2, 27, 12)]
+        for order_id, when in enumerate(placed, start=1):
+            db.session.execute(sa.text(
+                "INSERT INTO orders (id, channel_id, status, payment_status, segment, customer_name, currency, "
+                "subtotal_cents, tax_cents, shipping_cents, total_cents, created_at, updated_at) VALUES "
+                "(:id, 1, 'finalized', 'paid', 'ready_to_ship', 'Ada', 'USD', 0, 0, 0, 0, :t, :t)"),
+                {"id": order_id, "t": when})
+        db.session.commit()
+        upgrade()
+        from oms_web.models import Order, SalesChannel
+
+        found = db.session.execute(sa.select(Order.id, Order.ship_by).order_by(Order.id)).all()
+        assert [tuple(row) for row in found] == [(i, when + timedelta(days=2)) for i, when in enumerate(placed, start=1)]
+        # Compared as the board's keyset compares them: equal to the app's own value of the same time.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(
+            Order.ship_by == datetime(2026, 3, 9, 23, 30, 15, 123456))) == 1
+        channel = db.session.get(SalesChannel, 1)
+        assert (channel.handling_days, channel.default_carrier, channel.default_service) == (2, None, None)
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE orders SET ship_by = NULL WHERE id = 1"))
+        db.session.rollback()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE sales_channels SET handling_days = 31"))
+        db.session.rollback()
         db.session.remove()

@@ -8,7 +8,9 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from ..domain import orders as order_services
-from ..domain.board import NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, board_page
+from ..domain.board import (NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, Sort, after_from_text, board_page,
+                            can_sort_by_ship_by)
+from ..domain.deadlines import Due
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.segments import segment_counts
 from ..extensions import db
@@ -42,11 +44,16 @@ def _filters() -> tuple[str, BoardFilter, dict]:
     if segment is None:
         segment_name = "all"
     channel = request.args.get("channel", "")
+    # Like the segment, a quick filter or a sort the board does not offer is no filter and the default sort.
+    due = next((d for d in Due if d.value == request.args.get("due")), None)
+    sort = next((s for s in Sort if s.value == request.args.get("sort")), None)
     filters = BoardFilter(segment=segment, search=request.args.get("q", "")[:100],
                           channel_id=as_id(channel),
-                          created_from=_date("from"), created_to=_date("to"), zone=current_app.config["OMS_TIMEZONE"])
+                          created_from=_date("from"), created_to=_date("to"), zone=current_app.config["OMS_TIMEZONE"],
+                          due=due, sort=sort)
     args = {"segment": segment_name, "q": filters.search, "channel": channel,
-            "from": request.args.get("from", ""), "to": request.args.get("to", "")}
+            "from": request.args.get("from", ""), "to": request.args.get("to", ""),
+            "due": due.value if due else "", "sort": sort.value if sort else ""}
     return segment_name, filters, {k: v for k, v in args.items() if v}
 
 
@@ -66,11 +73,12 @@ def home():
 @allow(Role.STAFF)
 def index():
     segment_name, filters, args = _filters()
-    before = request.args.get("before", "")
-    page = board_page(filters, before_id=as_id(before))
+    before, after = request.args.get("before", ""), request.args.get("after", "")
+    page = board_page(filters, before_id=as_id(before), after=after_from_text(after))
     channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
     return page_or_fragment("board/index.html", "board/_list.html", page=page, channels=channels,
-                            first_page=not before, name_search_from=NAME_SEARCH_FROM,
+                            first_page=not (before or after), name_search_from=NAME_SEARCH_FROM,
+                            can_sort_by_ship_by=can_sort_by_ship_by(filters), dues=list(Due),
                             **_counts_context(segment_name, args))
 
 
@@ -80,7 +88,8 @@ def counts():
     """The segment tabs, and the stage and units of the rows the board shows (`shown`), swapped in place."""
     segment_name, _, args = _filters()
     shown = tuple(sorted({as_id(i) for i in request.args.getlist("shown")[:PAGE_SIZE]} - {None}))
-    rows = board_page(BoardFilter(order_ids=shown), limit=len(shown)).rows if shown else []
+    rows = board_page(BoardFilter(order_ids=shown, zone=current_app.config["OMS_TIMEZONE"]),
+                      limit=len(shown)).rows if shown else []
     return render_template("board/_tabs.html", rows=rows, **_counts_context(segment_name, args))
 
 

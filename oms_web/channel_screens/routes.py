@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..domain import channel_shipping
 from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
+from ..formfields import validated
 from ..extensions import db
 from ..models import ChannelKind, ChannelSync, OrderLine, Product, Role, SalesChannel, ShipmentConfirmation, utcnow
 from ..web import allow, as_id, body_limit, error_response, form_text, is_htmx
@@ -16,6 +18,7 @@ from ..channels import amazon, manage, upload_file
 from ..channels.confirmations import retry_confirmations
 from ..channels.keys import masked
 from . import bp
+from .forms import ShippingDefaultsForm
 
 # A marketplace's address, id or credential, kept in the channel's JSON settings (no column to bound it):
 # their refresh tokens run to a few hundred characters.
@@ -92,6 +95,10 @@ def _label(setting: str) -> str:
 def _detail_context(channel: SalesChannel, **extra) -> dict:
     from ..channels import reports
 
+    if "shipping_form" not in extra:
+        extra["shipping_form"] = ShippingDefaultsForm(formdata=None)
+        extra["shipping_form"].fill_from(channel)
+
     syncs = db.session.scalars(sa.select(ChannelSync).where(ChannelSync.channel_id == channel.id)
                                .order_by(ChannelSync.id.desc()).limit(10)).all()
     not_sent = ShipmentConfirmation.status != "sent"
@@ -113,6 +120,25 @@ def _detail_context(channel: SalesChannel, **extra) -> dict:
             "credentials": {k: masked((settings.get("credentials") or {}).get(k)) for k in manage.CREDENTIALS.get(channel.kind, ())},
             "plain_settings": manage.PLAIN_SETTINGS.get(channel.kind, ()), "sku_map": settings.get("sku_map") or {},
             "report_kinds": reports.KINDS_FOR.get(channel.kind, {}), "errors": {}, **extra}
+
+
+@bp.route("/channels/<int:channel_id>/shipping", methods=["POST"])
+@allow(Role.ADMIN)
+def shipping_defaults(channel_id: int):
+    """The channel's handling time and default carrier and service; a bad value is said next to its field."""
+    channel = _load(channel_id)
+    form = ShippingDefaultsForm()
+    try:
+        validated(form)
+        channel_shipping.set_shipping_defaults(current_user, channel_id, handling_days=form.handling_days.data,
+                                               carrier=form.default_carrier.value, service_level=form.default_service.value)
+    except DomainError as error:
+        status = 404 if isinstance(error, NotFound) else 422
+        db.session.rollback()
+        return render_template("channels/detail.html", **_detail_context(
+            _load(channel_id), shipping_form=form, errors={error.field or "handling_days": error.message})), status
+    flash(f"Shipping defaults of {channel.name} saved.")
+    return redirect(url_for("channels.detail", channel_id=channel_id))
 
 
 @bp.route("/channels/<int:channel_id>/key", methods=["POST"])

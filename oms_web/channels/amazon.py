@@ -32,7 +32,7 @@ from ..tables import write_table
 from .addresses import clean, ship_to
 from .amounts import cents, charged_line, currency_code, decimal_amount
 from .importing import Skip
-from .times import parse_time
+from .times import parse_ship_by, parse_time
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -95,6 +95,7 @@ class AmazonOrder:
     address: dict[str, Any] | None
     items: list[AmazonItem] = field(default_factory=list)
     total: str | None = None  # OrderTotal's Amount
+    latest_ship_date: Any = None  # LatestShipDate as sent: the order's ship-by (read by new_order)
 
 
 # ---------------------------------------------------------------- transport
@@ -152,6 +153,7 @@ class OrdersApiV0:
             fulfillment_channel=str(raw.get("FulfillmentChannel") or "MFN"),
             purchase_date=raw.get("PurchaseDate"), last_update_date=raw.get("LastUpdateDate"),
             currency=total.get("CurrencyCode"), total=total.get("Amount"), service_level=raw.get("ShipServiceLevel"),
+            latest_ship_date=raw.get("LatestShipDate"),
             buyer_name=buyer.get("BuyerName"), buyer_email=buyer.get("BuyerEmail"),
             address=ship_to(name=address.get("Name"), line1=address.get("AddressLine1"),
                             line2=address.get("AddressLine2"), line3=address.get("AddressLine3"),
@@ -326,7 +328,9 @@ def iso_utc(moment: datetime | None) -> str:
 
 def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
     """The order to import, or why not: Amazon ships AFN orders itself; a cancelled or an already
-    shipped order is not ours to ship. Pending orders are imported awaiting payment."""
+    shipped order is not ours to ship. Pending orders are imported awaiting payment.
+
+    Raises ValueError for an order that cannot be read (a LatestShipDate that is no date)."""
     if order.fulfillment_channel != "MFN":
         return Skip(order.order_id, "fulfilled by Amazon (AFN)")
     if order.status in CANCELED:
@@ -349,6 +353,7 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
         currency = currency or item.currency
     if not lines:
         return Skip(order.order_id, "no items left to ship")
+    ship_by = parse_ship_by(order.latest_ship_date, f"Order {order.order_id}: LatestShipDate")
     name = clean(order.buyer_name) or (order.address or {}).get("name") or "Amazon customer"
     return NewOrder(
         channel_id=channel.id, channel_order_id=order.order_id, lines=lines,
@@ -356,7 +361,7 @@ def new_order(channel: SalesChannel, order: AmazonOrder) -> NewOrder | Skip:
                                  phone=(order.address or {}).get("phone"), ship_to=order.address),
         payment_status=PaymentStatus.PENDING if order.status in UNPAID else PaymentStatus.PAID,
         currency=currency_code(currency), shipping_cents=max(shipping, 0), shipping_tax_cents=max(shipping_tax, 0),
-        service_level=clean(order.service_level, 40), placed_at=parse_time(order.purchase_date),
+        service_level=clean(order.service_level, 40), placed_at=parse_time(order.purchase_date), ship_by=ship_by,
         # Amazon's total is the whole order's: comparable only while none of it has shipped without us.
         channel_total_cents=cents(order.total, default=None)
         if not any(item.quantity_shipped for item in order.items) else None)

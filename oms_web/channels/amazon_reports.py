@@ -11,6 +11,7 @@ Reading of the format, where CHANNELS.md leaves it open:
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from typing import TextIO
 
 from ..domain.orders import CustomerDetails, NewOrder
@@ -20,7 +21,7 @@ from .amounts import MoneyError, cents, charged_line, currency_code
 from .importing import Skip
 from .report_reading import (Group, ParsedFile, Row, checked_sku, fail, group_rows, require, table,
                              whole_quantity)
-from .times import parse_time
+from .times import BadTime, parse_ship_by, parse_time
 
 
 def _amazon_rows(text: TextIO, id_column: str, required: tuple[tuple[str, ...], ...]) -> tuple[set[str], list[Row]]:
@@ -76,6 +77,9 @@ def all_orders(channel_id: int, text: TextIO) -> ParsedFile:
         if not group.lines:
             parsed.skips.append(Skip(order_id, "no items left to ship"))
             continue
+        ship_by = _ship_by(group, parsed, first, order_id)
+        if group.bad:
+            continue
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
             customer=CustomerDetails(name=clean(first.first("buyer-name", "recipient-name")) or "Amazon customer",
@@ -89,8 +93,18 @@ def all_orders(channel_id: int, text: TextIO) -> ParsedFile:
             currency=currency, shipping_cents=max(group.shipping_cents, 0),
             shipping_tax_cents=max(group.shipping_tax_cents, 0),
             service_level=clean(first.get("ship-service-level", ""), 40),
-            placed_at=parse_time(first.get("purchase-date", ""))))
+            placed_at=parse_time(first.get("purchase-date", "")), ship_by=ship_by))
     return parsed
+
+
+def _ship_by(group: Group, parsed: ParsedFile, first: Row, order_id: str) -> datetime | None:
+    """The order's `latest-ship-date` (its first row's); None when the file has none. A date that cannot
+    be read leaves the order out with a row error, as a bad amount does."""
+    try:
+        return parse_ship_by(first.get("latest-ship-date", ""), "latest-ship-date")
+    except BadTime as error:
+        fail(group, parsed, first, order_id, str(error))
+        return None
 
 
 def _currency(group: Group, parsed: ParsedFile, first: Row, order_id: str) -> str | None:
@@ -140,6 +154,9 @@ def unshipped(channel_id: int, text: TextIO) -> ParsedFile:
         if not group.lines:
             parsed.skips.append(Skip(order_id, "nothing left to ship"))
             continue
+        ship_by = _ship_by(group, parsed, first, order_id)
+        if group.bad:
+            continue
         unpaid = "payments-date" in columns and not first.get("payments-date", "")
         parsed.orders.append(NewOrder(
             channel_id=channel_id, channel_order_id=order_id, lines=group.lines,
@@ -156,5 +173,5 @@ def unshipped(channel_id: int, text: TextIO) -> ParsedFile:
             currency=currency, shipping_cents=max(group.shipping_cents, 0),
             shipping_tax_cents=max(group.shipping_tax_cents, 0),
             service_level=clean(first.get("ship-service-level", ""), 40),
-            placed_at=parse_time(first.get("purchase-date", ""))))
+            placed_at=parse_time(first.get("purchase-date", "")), ship_by=ship_by))
     return parsed

@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from ..domain.money import decimal_text
 from ..columns import column_length
+from ..domain.deadlines import FIRST_SHIP_BY, LAST_SHIP_BY
 from ..domain.errors import DomainError
 from ..domain.orders import MAX_LINE_QUANTITY
 from ..extensions import db
@@ -140,6 +141,10 @@ def openapi_document() -> dict:
                                            "description": "true: prices and shipping include their tax, which the "
                                                           "total then does not add"},
                     "service_level": _text(Order.service_level),
+                    "ship_by": {"type": "string", "format": "date-time", "example": "2026-01-02T17:00:00Z",
+                                "description": "When the order must be handed to the carrier (ISO 8601, from "
+                                               f"{FIRST_SHIP_BY:%Y} to {LAST_SHIP_BY.year - 1}); without it, "
+                                               "the time it arrives plus the channel's handling days"},
                     "customer": {"type": "object", "required": ["name"], "properties": {
                         "name": _text(Customer.name), "email": _text(Customer.email, format="email"),
                         "phone": _text(Customer.phone)}},

@@ -27,7 +27,7 @@ from ..models import Order, OrderLine, PaymentStatus, SalesChannel, ShipmentConf
 from .addresses import clean, ship_to
 from .amounts import cents, charged_line, currency_code
 from .importing import Skip
-from .times import parse_time
+from .times import parse_ship_by, parse_time
 from .transport import ChannelError, Transport, require_credentials, token_from
 
 TOKEN_PATH = "/identity/v1/oauth2/token"
@@ -175,7 +175,10 @@ def carrier_code(carrier: str) -> str:
 # ---------------------------------------------------------------- mapping
 
 def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
-    """The order to import, or why not (cancelled, refunded, failed payment, already fulfilled)."""
+    """The order to import, or why not (cancelled, refunded, failed payment, already fulfilled).
+
+    Its ship-by is the earliest shipByDate of the line items left to ship. Raises ValueError for an
+    order that cannot be read (a shipByDate that is no date)."""
     order_id = str(raw.get("orderId") or "")
     if not order_id:
         raise ChannelError("eBay sent an order without an orderId")
@@ -189,10 +192,18 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
     lines = []
     currency = None
     partly_fulfilled = False
+    ship_by_dates = []
     for item in raw.get("lineItems") or []:
         if item.get("lineItemFulfillmentStatus") == "FULFILLED":
             partly_fulfilled = True
             continue
+        instructions_of_line = item.get("lineItemFulfillmentInstructions") or {}
+        if not isinstance(instructions_of_line, dict):
+            raise ValueError(f"Order {order_id}: lineItemFulfillmentInstructions is not an object")
+        ship_by_date = parse_ship_by(instructions_of_line.get("shipByDate"),
+                                     f"Order {order_id}, line item {item.get('lineItemId')}: shipByDate")
+        if ship_by_date is not None:
+            ship_by_dates.append(ship_by_date)
         quantity = int(item.get("quantity") or 0)
         cost = item.get("lineItemCost") or {}
         currency = currency or cost.get("currency")
@@ -230,7 +241,8 @@ def new_order(channel: SalesChannel, raw: dict[str, Any]) -> NewOrder | Skip:
         # eBay's total is the whole order's: comparable only while none of it has been fulfilled.
         channel_total_cents=None if partly_fulfilled or not (pricing.get("total") or {}).get("value")
         else amount("total"),
-        service_level=clean(step.get("shippingServiceCode"), 40), placed_at=parse_time(raw.get("creationDate")))
+        service_level=clean(step.get("shippingServiceCode"), 40), placed_at=parse_time(raw.get("creationDate")),
+        ship_by=min(ship_by_dates, default=None))
 
 
 def first_cursor(now: datetime | None = None) -> str:

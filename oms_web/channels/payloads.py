@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..columns import column_length
+from ..domain.deadlines import FIRST_SHIP_BY, LAST_SHIP_BY
 from ..domain.errors import InvalidInput
 from ..domain.orders import check_quantity
 from .amounts import MoneyError, currency_places
-from .times import parse_time
+from .times import BadTime, parse_ship_by, parse_time
 
 MAX_AMOUNT = Decimal("1000000")  # a line's unit price or a charge above this is a mistake
 _AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")  # ASCII digits only: Decimal() also reads "١٢" as 12
@@ -225,6 +226,21 @@ class Reader:
         if moment is None:
             self.problem(key, "must be a date and time like \"2026-01-02T10:00:00Z\"")
         return moment
+
+    def ship_by(self, key: str) -> datetime | None:
+        """A ship-by date (times.parse_ship_by) as naive UTC; None when absent."""
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or text_problem(value) is not None:
+            self.problem(key, "must be a date and time like \"2026-01-02T10:00:00Z\"")
+            return None
+        try:
+            return parse_ship_by(value, self.name(key))
+        except BadTime:
+            self.problem(key, f"must be a date and time like \"2026-01-02T10:00:00Z\", from "
+                              f"{FIRST_SHIP_BY:%Y-%m-%d} to {LAST_SHIP_BY - timedelta(days=1):%Y-%m-%d}")
+            return None
 
     def flag(self, key: str, default: bool = False) -> bool:
         """A JSON true or false; the default when absent. Anything else ("yes", 1) is refused."""

@@ -127,12 +127,13 @@ def from_json_api(channel_id: int, payload: Any) -> NewOrder:
     ship_to = _address(order.object("ship_to"), OUR_ADDRESS)
     bill_to = _address(order.object("bill_to"), OUR_ADDRESS)
     service_level = order.text("service_level", Order.service_level)
+    ship_by = order.ship_by("ship_by")
     order.check()
     return NewOrder(channel_id=channel_id, channel_order_id=order_id, lines=lines, currency=currency,
                     customer=CustomerDetails(name=name or "", email=email, phone=phone, ship_to=ship_to,
                                              bill_to=bill_to or ship_to),
                     payment_status=PaymentStatus(payment), shipping_cents=shipping, service_level=service_level,
-                    tax_included=tax_included, **charges)
+                    tax_included=tax_included, ship_by=ship_by, **charges)
 
 
 def _api_line_money(line: Reader, places: int, quantity: int) -> dict[str, Any]:

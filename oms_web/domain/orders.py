@@ -20,7 +20,7 @@ from ..database import RetryTransaction, may_retry, service
 from ..extensions import db
 from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
                       SalesChannel, StockMove, User, utcnow)
-from . import customers, events, money, stock
+from . import customers, deadlines, events, money, stock
 from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
                      QuantityTooLarge, Shortfall)
 from .invoicing import invoiced_money
@@ -93,6 +93,8 @@ class NewOrder:
     channel_total_cents: int | None = None
     service_level: str | None = None
     placed_at: datetime | None = None
+    # The channel's own deadline (naive UTC); None: placed_at plus the channel's handling days.
+    ship_by: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -264,6 +266,10 @@ def _check_new_order(channel: SalesChannel | None, new: NewOrder) -> bool:
         _check_cents(new.tax_cents, "Tax", "tax")
     if new.channel_total_cents is not None:
         _check_cents(new.channel_total_cents, "The channel's total", "total")
+    if new.ship_by is not None:
+        deadlines.check_ship_by(new.ship_by)
+    if new.placed_at is not None:
+        deadlines.check_placed_at(new.placed_at)
     net: int | None = 0  # None: a line takes the catalogue's price, not known yet
     for request in new.lines:
         _check_cents(request.discount_cents, f"{request.sku[:20]}: the discount", "discount")
@@ -331,6 +337,7 @@ def _order_values(channel: SalesChannel, new: NewOrder, products: dict[str, Prod
         service_level=new.service_level, payment_status=new.payment_status,
         status=OrderStatus.FINALIZED if from_channel else OrderStatus.DRAFT,
         created_at=new.placed_at or now, finalized_at=now if from_channel else None,
+        ship_by=deadlines.ship_by_of_new_order(new.ship_by, new.placed_at or now, channel),
         hold_reason=f"Unknown SKU {', '.join(unknown)}: map it to a product, then release the order" if unknown else None,
     )
     lines = []
@@ -529,7 +536,7 @@ class _Draft(SimpleNamespace):
 _ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", "segment", "hold_reason",
                   "customer_id", "customer_name", "email", "ship_to", "bill_to", "service_level", "currency",
                   "subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "shipping_tax_cents",
-                  "tax_included", "total_cents", "created_at", "updated_at", "finalized_at")
+                  "tax_included", "total_cents", "created_at", "updated_at", "finalized_at", "ship_by")
 _LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
                  "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents", "order_open")
 
@@ -834,6 +841,8 @@ def finalize_order(actor: User, order_id: int) -> Order:
         raise InvalidState("An empty order cannot be finalized: add a line first", field="lines")
     order.status = OrderStatus.FINALIZED
     order.finalized_at = utcnow()
+    # A manual order is placed when the customer says yes: its handling time runs from here.
+    order.ship_by = deadlines.ship_by_for(order.finalized_at, deadlines.handling_days_of(order.channel))
     events.record(order, actor, "finalized", "Finalized", lines=events.line_numbers(order.lines))
     _allocate_and_describe(order, actor)
     refresh_order(order)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (HANDED_OVER, HourlyOrderCount, OrderLine, Product, SalesChannel, Segment, Shipment,
+from ..models import (HANDED_OVER, HourlyOrderCount, Order, OrderLine, Product, SalesChannel, Segment, Shipment,
                       ShipmentLine)
 from .hourly_counts import first_hour_from, start_of_hour
 from .segments import segment_counts
@@ -39,6 +39,8 @@ class OverviewFigures:
     low_stock: list[sa.Row]  # id, sku, name, stock_available
     days: list[date]
     channels: list[ChannelSeries]
+    late: int = 0  # open orders whose ship-by day is over (at most DUE_COUNT_CAP: "or more" from there)
+    due_today: int = 0  # open orders to ship by the end of the shop's day
 
     @property
     def busiest_day(self) -> int:
@@ -75,6 +77,34 @@ def _shipped_since(connection: sa.Connection, since: datetime) -> tuple[int, int
     return int(parcels), int(units)
 
 
+# Open orders late and due today: ranges of the (segment, ship_by, id) index, one per work segment, counted
+# in the index alone, and no further than DUE_COUNT_CAP (a shop with more late orders than that needs
+# the number less than the list): the count's cost stays bounded however many orders there are.
+DUE_COUNT_CAP = 10_000
+
+
+def _capped_count(*conditions: sa.ColumnElement[bool], cap: int = DUE_COUNT_CAP) -> sa.Select:
+    from .deadlines import WORK_SEGMENTS
+
+    found = sa.select(Order.id).where(Order.segment.in_(WORK_SEGMENTS), *conditions).limit(cap).subquery()
+    return sa.select(sa.func.count()).select_from(found)
+
+
+_LATE = _capped_count(Order.ship_by < sa.bindparam("starts", type_=sa.DateTime()))
+_DUE_TODAY = _capped_count(Order.ship_by >= sa.bindparam("starts", type_=sa.DateTime()),
+                           Order.ship_by < sa.bindparam("ends", type_=sa.DateTime()))
+
+
+def due_counts(today: date | None = None, zone: tzinfo = timezone.utc) -> tuple[int, int]:
+    """(late, due today) of the open orders on the shop's day, each at most DUE_COUNT_CAP."""
+    from .deadlines import ShopDay
+
+    day = ShopDay.of(today, zone)
+    connection = db.session.connection()
+    return (connection.execute(_LATE, {"starts": day.starts}).scalar_one(),
+            connection.execute(_DUE_TODAY, {"starts": day.starts, "ends": day.ends}).scalar_one())
+
+
 _AVAILABLE = Product.stock_in_hand - Product.stock_committed
 _LOW_STOCK = (sa.select(Product.id, Product.sku, Product.name, _AVAILABLE.label("stock_available"))
               .where(Product.active, _AVAILABLE <= Product.reorder_point).order_by(_AVAILABLE, Product.sku).limit(10))
@@ -95,10 +125,11 @@ def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> 
     per_channel = orders_per_day(days, zone)
     channels = [ChannelSeries(name, per_channel.get(channel_id, [0] * CHART_DAYS))
                 for channel_id, name in connection.execute(_CHANNELS)]
+    late, due_today = due_counts(today, zone)
     return OverviewFigures(segments=segments, by_status=by_status, total=sum(segments.values()),
                            shipped_today_parcels=parcels, shipped_today_units=units,
                            backordered=[(r[0], r[1], int(r[2])) for r in backordered], low_stock=list(low_stock),
-                           days=days, channels=channels)
+                           days=days, channels=channels, late=late, due_today=due_today)
 
 
 def utc_start_of(day: date, zone: tzinfo) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..domain.reports import overview_figures
+from ..domain.reports import DUE_COUNT_CAP, overview_figures
 from ..models import Role
 from ..web import allow, page_or_fragment
 from . import bp
@@ -16,4 +16,5 @@ from .chart import stacked_chart
 def index():
     figures = overview_figures(zone=current_app.config["OMS_TIMEZONE"])
     return page_or_fragment("overview/index.html", "overview/_panel.html", figures=figures,
-                            chart=stacked_chart(figures.days, figures.channels, figures.busiest_day))
+                            chart=stacked_chart(figures.days, figures.channels, figures.busiest_day),
+                            due_count_cap=DUE_COUNT_CAP)

@@ -71,7 +71,8 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
                  seed: int | None = None) -> int:
     """Simulate and write `count` orders over the last 90 days, in one transaction. Returns the rows written."""
     actors = Actors(admin=users["admin"].id, manager=users["manager"].id, staff=users["staff"].id)
-    sim_channels = [Channel(c.id, c.name, c.kind, share) for c, (_, _, share) in zip(channels, catalogue.CHANNELS)]
+    sim_channels = [Channel(c.id, c.name, c.kind, share, c.handling_days)
+                    for c, (_, _, share) in zip(channels, catalogue.CHANNELS)]
     with write_transaction():
         connection = db.session.connection()
         dialect = connection.dialect.name
@@ -154,7 +155,9 @@ def _ensure_channels() -> list[SalesChannel]:
     for name, kind, _share in catalogue.CHANNELS:
         channel = db.session.scalar(sa.select(SalesChannel).where(SalesChannel.name == name))
         if channel is None:
-            channel = SalesChannel(name=name, kind=kind, settings={})
+            days, carrier, service_level = catalogue.CHANNEL_SHIPPING.get(name, (2, None, None))
+            channel = SalesChannel(name=name, kind=kind, settings={}, handling_days=days,
+                                   default_carrier=carrier, default_service=service_level)
             db.session.add(channel)
         channels.append(channel)
     db.session.commit()

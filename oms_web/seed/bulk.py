@@ -27,7 +27,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "orders": ("id", "channel_id", "channel_order_id", "status", "payment_status", "segment", "hold_reason",
                "customer_id", "customer_name", "email", "ship_to", "bill_to", "service_level", "currency",
                "subtotal_cents", "tax_cents", "shipping_cents", "total_cents", "created_at", "updated_at",
-               "finalized_at", "fulfilled_at", "voided_at", "void_reason"),
+               "finalized_at", "fulfilled_at", "voided_at", "void_reason", "ship_by"),
     "order_lines": ("id", "order_id", "product_id", "sku", "name", "channel_line_id", "ordered", "allocated",
                     "shipped", "invoiced", "unit_price_cents", "tax_rate_bp"),
     "shipments": ("id", "order_id", "status", "carrier", "service_level", "tracking_number", "created_by_id",

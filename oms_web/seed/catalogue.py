@@ -25,6 +25,14 @@ CHANNELS = [
     ("Amazon", ChannelKind.AMAZON, 0.30),
     ("eBay", ChannelKind.EBAY, 0.15),
 ]
+# Each demo channel's shipping defaults: (handling days, default carrier, default service). Amazon's
+# orders come with their own ship-by date, and the shop promises its marketplace buyers a quick one.
+CHANNEL_SHIPPING = {
+    "Phone & email": (3, "UPS", "Ground"),
+    "Web store": (2, "UPS", "Ground"),
+    "Amazon": (1, "USPS", "Priority Mail"),
+    "eBay": (1, "USPS", "Ground Advantage"),
+}
 
 
 @dataclass(frozen=True)

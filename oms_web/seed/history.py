@@ -145,6 +145,7 @@ class Channel:
     name: str
     kind: ChannelKind
     share: float
+    handling_days: int = 2
 
 
 @dataclass
@@ -733,11 +734,19 @@ class History:
             segment.value, order.hold_reason, customer_id, name, email, ship_to, bill_to, order.service_level,
             "USD", subtotal, tax, order.shipping_cents, subtotal + tax + order.shipping_cents, ts(order.created),
             ts(min(order.updated, 0.0)), _opt(ts, order.finalized), _opt(ts, order.fulfilled), _opt(ts, order.voided),
-            order.void_reason))
+            order.void_reason, ts(self._ship_by(order))))
         for l in order.lines:
             self.rows["order_lines"].append((
                 l.id, order.id, l.product.id if l.product is not None else None, l.sku, l.name, l.channel_line_id,
                 l.ordered, 0 if void else l.allocated, l.shipped, l.invoiced, l.price, l.tax_bp))
+
+    @staticmethod
+    def _ship_by(order: _Order) -> float:
+        """As domain.deadlines sets it: placed (a manual order: finalized) plus the channel's handling days;
+        the orders of the last few days that are still open are then due today or late, as in a real shop."""
+        placed = order.finalized if order.channel.kind is ChannelKind.MANUAL and order.finalized is not None \
+            else order.created
+        return placed + order.channel.handling_days * DAY
 
     def _write_final_state(self) -> None:
         """Orders that were still waiting when first written, legacy lines, stock, the invoice counter."""

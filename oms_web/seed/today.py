@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from ..domain import inventory, invoicing, orders, shipping
+from ..domain.deadlines import ShopDay
 from ..domain.errors import DomainError, DuplicateChannelOrder
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..extensions import db
@@ -166,11 +167,22 @@ class _Day:
         customer = CustomerDetails(name=name, email=f"{first}.{last}.{rng.randrange(10**6)}@example.com".lower()
                                    .replace("'", ""), phone=f"+1 {area}-555-01{rng.randrange(100):02d}",
                                    ship_to=ship_to)
+        placed_at = self.now - timedelta(minutes=rng.uniform(5, 600))
         return NewOrder(channel_id=self.channels[kind].id, lines=lines, customer=customer,
                         channel_order_id=self._channel_order_id(kind), payment_status=payment,
                         shipping_cents=rng.choice([0, 0, 595, 995]),
                         service_level=service_level or rng.choice(["Standard", "Standard", "Expedited"]),
-                        placed_at=self.now - timedelta(minutes=rng.uniform(5, 600)))
+                        placed_at=placed_at, ship_by=self._amazon_ship_by(placed_at) if kind is ChannelKind.AMAZON else None)
+
+    @staticmethod
+    def _amazon_ship_by(placed_at: datetime) -> datetime:
+        """As Amazon states a same-day handling time: the last second of the shop's day it was placed on
+        (so the demo's board has orders due today, and, just after midnight, late ones)."""
+        from flask import current_app
+
+        zone = current_app.config["OMS_TIMEZONE"]
+        day = ShopDay.of(placed_at.replace(tzinfo=timezone.utc).astimezone(zone).date(), zone)
+        return day.ends - timedelta(seconds=1)
 
     def _channel_order_id(self, kind: ChannelKind) -> str | None:
         # Outside the ranges the history derives from order ids (Amazon 1xx-, eBay 10- to 99-, WS-1xxxxxx).

@@ -59,7 +59,7 @@ def test_i_amazon_shipments_are_confirmed_by_upload_file_then_marked_uploaded(pa
     sign_in(page, shop.admin, then=f"/channels/{amazon.id}")
 
     page.get_by_label("Confirm shipments by").select_option(label="Upload file: you upload it on Seller Central")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save channel").click()
     expect(page.get_by_text("confirms shipments by upload file")).to_be_visible()
 
     shipment = shipping.ship_lines(shop.staff, order.id, {line.id: line.ordered for line in order.lines})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 
 import pytest
 
@@ -156,6 +157,8 @@ CASES = [
     ("shopify", "created_at", "9999-12-31T23:00:00-05:00", "created_at"),  # overflows on its way to UTC
     ("shopify", "cancelled_at", {"at": "now"}, "cancelled_at"),
     ("woo", "date_created_gmt", ["2026-11-20"], "date_created_gmt"),
+    *[("api", "ship_by", bad, "ship_by") for bad in ("tomorrow", 1732100000, ["2026-11-20"], "1999-12-31T23:59:59Z",
+                                                     "2100-01-01T00:00:00Z", "9999-12-31T23:00:00-05:00", "2026-11-20\x00")],
 ]
 
 
@@ -203,6 +206,8 @@ def test_a_body_that_is_json_but_not_an_object_is_refused(send, shop, kind):
     ("api", "lines.0.sku", "M" * 64, ("sku", "M" * 64)),  # exactly the column's length
     ("api", "lines.0.quantity", MAX_LINE_QUANTITY, ("ordered", MAX_LINE_QUANTITY)),  # the app's one maximum
     ("api", "ship_to.country", "fr", ("country", "FR")),
+    ("api", "ship_by", "2026-11-03T07:59:59Z", ("ship_by", datetime(2026, 11, 3, 7, 59, 59))),
+    ("api", "ship_by", "2026-11-03T02:59:59-05:00", ("ship_by", datetime(2026, 11, 3, 7, 59, 59))),
     ("shopify", "lines.0.price", "1250", ("unit_price_cents", 125000)),
     ("woo", "lines.0.price", 10.833333333, ("unit_price_cents", 1083)),  # Woo divides its line total
 ])

@@ -80,17 +80,23 @@ def test_shipping_an_order_awaiting_payment_is_refused(shop, as_staff):
             "is awaiting payment and cannot ship yet")
 
 
-def test_marking_a_shipment_shipped_needs_a_tracking_number_and_a_carrier(shop, as_staff, order):
+def test_marking_a_shipment_shipped_needs_a_carrier(shop, as_staff, order):
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
     path = f"/orders/{order.id}/shipments/{shipment.id}/shipped"
-    refuses(shop, as_staff, path, {"carrier": "UPS", "tracking_number": ""}, 422, "Enter the tracking number")
     refuses(shop, as_staff, path, {"carrier": "  ", "tracking_number": "1Z999"}, 422, "Enter the carrier")
+
+
+def test_cancelling_a_parcel_twice_is_refused_the_second_time(shop, as_staff, order):
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    shipping.cancel_shipment(shop.staff, shipment.id)
+    refuses(shop, as_staff, f"/orders/{order.id}/shipments/{shipment.id}/cancel", {}, 422,
+            "only a packed parcel can be cancelled")
 
 
 def test_delivering_a_parcel_not_yet_shipped_is_refused(shop, as_staff, order):
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
     refuses(shop, as_staff, f"/orders/{order.id}/shipments/{shipment.id}/delivered", {}, 422,
-            "only a shipped parcel can be delivered")
+            "only a parcel with the carrier can be delivered")
 
 
 def test_a_shipment_of_another_order_is_not_found(shop, as_staff, order):

@@ -49,7 +49,7 @@ VALID = {
 # POST rules whose forms have no field a person fills in (a button, or the board's order checkboxes), or
 # that are not browser forms at all. Their ids in hidden fields are tested where a form carries them.
 NO_FIELD_TO_TEST = {
-    "orders.finalize", "orders.allocate", "orders.paid", "orders.release", "orders.shipment_delivered",
+    "orders.finalize", "orders.allocate", "orders.paid", "orders.release", "orders.shipment_delivered", "orders.shipment_cancelled",
     "board.bulk_allocate", "documents.bulk", "channels.new_key", "channels.sync_now", "auth.logout",
     "channels.confirmations_uploaded", "channels.confirmations_retry", "jobs.retry",
 }
