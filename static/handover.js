@@ -58,7 +58,8 @@
 
   scanForm.addEventListener("htmx:afterRequest", (event) => {
     if (event.detail.elt !== scanForm) return;
-    const ok = event.detail.successful;
+    // A refusal is a 422 that htmx swaps (into the message) without calling it an error: read the status.
+    const ok = event.detail.successful && event.detail.xhr.status < 300;
     signal(ok);
     if (ok) code.value = "";
     code.focus();
