@@ -435,6 +435,8 @@ class OrderLine(db.Model):
 
 class Shipment(db.Model):
     __tablename__ = "shipments"
+    # The hand-over screen's question: the packed parcels, per carrier.
+    __table_args__ = (sa.Index("ix_shipments_status_carrier", "status", "carrier"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
@@ -468,6 +470,36 @@ class ShipmentLine(db.Model):
 
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
     order_line: Mapped[OrderLine] = relationship()
+
+
+class Manifest(db.Model):
+    """A carrier's hand-over: the parcels that went on its truck in one action, who handed them over and
+    when. Kept so that the signed sheet can be printed again; a parcel is on one manifest at most."""
+
+    __tablename__ = "manifests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carrier: Mapped[str] = mapped_column(sa.String(60))
+    handed_over_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    handed_over_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    handed_over_by: Mapped[User | None] = relationship()
+    parcels: Mapped[list[ManifestParcel]] = relationship(
+        back_populates="manifest", order_by="ManifestParcel.shipment_id", cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> str:
+        return f"MF-{self.id:06d}"
+
+
+class ManifestParcel(db.Model):
+    __tablename__ = "manifest_parcels"
+
+    manifest_id: Mapped[int] = mapped_column(sa.ForeignKey("manifests.id"), primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id"), primary_key=True, unique=True)
+
+    manifest: Mapped[Manifest] = relationship(back_populates="parcels")
+    shipment: Mapped[Shipment] = relationship()
 
 
 class Invoice(db.Model):

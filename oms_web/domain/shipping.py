@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
                       ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, utcnow)
 from . import events, hourly_counts, stock
-from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
+from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .locking import lock_order
 from .orders import check_quantity, refresh_order
 
@@ -91,6 +91,20 @@ def _locked_shipment(shipment_id: int) -> Shipment:
     return shipment
 
 
+def handover_refusal(shipment: Shipment, carrier: str | None, tracking_number: str | None) -> DomainError | None:
+    """Why `shipment` cannot go to the carrier with this carrier and tracking number, or None when it can:
+    the one rule of mark_shipped, which the hand-over screen also asks when a parcel is scanned."""
+    if shipment.status is not ShipmentStatus.PACKED:
+        return InvalidState(f"{shipment.number} is {shipment.status.label.lower()}: only a packed parcel is handed over")
+    if not carrier:
+        return InvalidInput(f"Enter the carrier of {shipment.number}", field="carrier")
+    order = shipment.order
+    if not tracking_number and order.channel.kind in CONFIRMED_CHANNELS:
+        return InvalidInput(f"Enter the tracking number of {shipment.number}: {order.channel.kind.value.capitalize()} "
+                            "is told of the shipment with it", field="tracking_number")
+    return None
+
+
 @service
 def mark_shipped(actor: User, shipment_id: int, carrier: str | None = None,
                  tracking_number: str | None = None) -> Shipment:
@@ -101,16 +115,12 @@ def mark_shipped(actor: User, shipment_id: int, carrier: str | None = None,
     Raises InvalidInput when one is missing, InvalidState unless the shipment is packed.
     """
     shipment = _locked_shipment(shipment_id)
-    if shipment.status is not ShipmentStatus.PACKED:
-        raise InvalidState(f"{shipment.number} is {shipment.status.label.lower()}: only a packed parcel is handed over")
     carrier = _clean(carrier) or shipment.carrier
     tracking_number = _clean(tracking_number) or shipment.tracking_number
-    if not carrier:
-        raise InvalidInput(f"Enter the carrier of {shipment.number}", field="carrier")
+    refusal = handover_refusal(shipment, carrier, tracking_number)
+    if refusal is not None:
+        raise refusal
     order = shipment.order
-    if not tracking_number and order.channel.kind in CONFIRMED_CHANNELS:
-        raise InvalidInput(f"Enter the tracking number of {shipment.number}: {order.channel.kind.value.capitalize()} "
-                           "is told of the shipment with it", field="tracking_number")
     shipment.status = ShipmentStatus.SHIPPED
     shipment.carrier, shipment.tracking_number = carrier, tracking_number
     shipment.shipped_at = utcnow()

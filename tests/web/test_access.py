@@ -8,7 +8,7 @@ import pytest
 from flask import url_for
 
 from oms_web import create_app
-from oms_web.domain import invoicing, shipping
+from oms_web.domain import handover, invoicing, shipping
 from oms_web.extensions import db
 from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
@@ -59,6 +59,12 @@ ACCESS = {
     "documents.job_pdf": STAFF,
     "pack.index": STAFF,
     "pack.scan": STAFF,
+    "handover.index": STAFF,
+    "handover.carrier": STAFF,
+    "handover.scan": STAFF,
+    "handover.hand_over": STAFF,
+    "handover.manifest": STAFF,
+    "handover.manifest_document": STAFF,
     "channels.index": ADMIN,
     "channels.detail": ADMIN,
     "channels.new_key": ADMIN,
@@ -107,13 +113,15 @@ def url_values(shop) -> dict:
     order = shop.web_order(("A", 3))
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
     invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    handed = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS")
+    manifest = handover.hand_over(shop.staff, "UPS", [handed.id]).manifest
     job = Job(kind="print", params={"document": "labels", "order_ids": [order.id]}, user_id=shop.admin.id,
               status="done", done=1, total=1, attempts=1, result=b"%PDF-1.4 test")
     db.session.add(job)
     db.session.commit()
     return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "user_id": shop.staff.id, "channel_id": shop.web.id,
-            "filename": "app.css"}
+            "filename": "app.css", "manifest_id": manifest.id}
 
 
 def test_every_rule_of_the_app_is_in_the_access_table():
