@@ -42,7 +42,8 @@ VALID = {
     "users.index": {"email": "new@example.com", "name": "New", "password": "long enough password"},
     "channels.index": {"name": "Second store", "secret": "s3cret"},
     "channels.sku_map": {"channel_sku": "THEIRS-2", "product_sku": "A"},
-    "pack.scan": {"code": "CANCEL"},  # the empty station's one field: putting nothing aside goes through
+    "pack.scan": {"code": "CANCEL"},
+    "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
 }
@@ -57,6 +58,8 @@ NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommer
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
 # The report upload's control needs a file; its kind is checked before the file is read.
 NO_CONTROL = {"channels.report"}
+# The hand-over's control needs ticked parcels (checkboxes, which this test leaves alone): tests/web/test_handover.py.
+NO_CONTROL |= {"handover.hand_over"}
 # Not given an over-long value: a password (never stored, only its hash: the request size limit bounds
 # it, not a column), and a search box inside a form, which the form's post ignores (its GET is tested).
 def length_checked(name: str, kind: str) -> bool:
@@ -124,7 +127,8 @@ def screens(shop):
     shipment, a held order, a product, users, and an API, a Shopify and an Amazon channel (with a SKU map)."""
     shop.product("A", in_hand=20)
     order = shop.web_order(("A", 3))
-    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
+    shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS",
+                                   tracking_number="1ZSCREENS0001")
     draft = shop.draft(("A", 1))
     shopify = shop.channel("Shopify", ChannelKind.SHOPIFY)
     amazon = shop.channel("Amazon", ChannelKind.AMAZON)
@@ -136,7 +140,8 @@ def screens(shop):
     return [f"/orders/{draft.id}", f"/orders/{order.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
-            f"/channels/{amazon.id}", "/account/password", "/overview", "/pack"], shipment
+            f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
+            "/handover/carrier?carrier=UPS"], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:
