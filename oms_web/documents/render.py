@@ -210,23 +210,27 @@ def wave_pick_list_pdf(orders: Sequence[Order]) -> bytes:
     return render_pdf("documents/wave_pick_list.html", totes=totes, bins=bins)
 
 
-def labels_and_slips_pdf(shipments: Sequence[Shipment]) -> bytes:
+def _add_labels_and_slips(writer: PdfWriter, shipments: Sequence[Shipment]) -> None:
     """Each shipment's label followed by its packing slip, in the order given. Labels and slips are
     rendered as two documents (one 4x6 in page per label, A4 slips) and their pages interleaved; should a
     slip run over a page, the slips are rendered one by one to know which pages are whose."""
     labels = PdfReader(io.BytesIO(labels_pdf(shipments)))
     slips = PdfReader(io.BytesIO(packing_slips_pdf(shipments)))
-    if len(labels.pages) == len(slips.pages) == len(shipments):
+    if len(labels.pages) != len(shipments):
+        raise RuntimeError("A shipping label ran over its page")
+    if len(slips.pages) == len(shipments):
         slip_pages = [[page] for page in slips.pages]
     else:
         slip_pages = [PdfReader(io.BytesIO(packing_slips_pdf([s]))).pages for s in shipments]
-        if len(labels.pages) != len(shipments):
-            raise RuntimeError("A shipping label ran over its page")
-    writer = PdfWriter()
     for label, pages in zip(labels.pages, slip_pages):
         writer.add_page(label)
         for page in pages:
             writer.add_page(page)
+
+
+def labels_and_slips_pdf(shipments: Sequence[Shipment]) -> bytes:
+    writer = PdfWriter()
+    _add_labels_and_slips(writer, shipments)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -245,15 +249,17 @@ def build_labels_and_slips(order_ids: Sequence[int], shipment_ids: Sequence[int]
         raise NothingToPrint("None of the selected orders has a packed parcel: create their shipments first "
                              "(a parcel handed to the carrier or cancelled is not printed again here)")
     total = total if total is not None else done_before + len(shipments)
-    parts, printed = [], defaultdict(list)
+    writer, printed = PdfWriter(), defaultdict(list)  # the chunks' pages go straight into one document
     for start in range(0, len(shipments), CHUNK):
         chunk = shipments[start:start + CHUNK]
-        parts.append(labels_and_slips_pdf(chunk))
+        _add_labels_and_slips(writer, chunk)
         for shipment in chunk:
             printed[shipment.order_id].append(f"label and packing slip {shipment.number}")
         if progress:
             progress(done_before + start + len(chunk), total)
-    return Printed(merge(parts), dict(printed))
+    out = io.BytesIO()
+    writer.write(out)
+    return Printed(out.getvalue(), dict(printed))
 
 
 @dataclass
