@@ -39,8 +39,10 @@ KINDS = {
     "print": "oms_web.documents.jobs:print_documents",
     "channel_pull": "oms_web.channels.scheduled:pull_orders",
     "confirmations": "oms_web.channels.scheduled:send_confirmations",
+    "bulk_shipping": "oms_web.board.jobs:run",
 }
-KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations"}
+KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations",
+              "bulk_shipping": "Bulk shipping"}
 
 # A failing job runs at most this many times, its retries after RETRY_DELAY, doubling each time.
 MAX_ATTEMPTS = 5

@@ -205,15 +205,49 @@ document.addEventListener("click", (event) => {
 function updateSelectedCount() {
   const label = document.getElementById("selected-count");
   if (!label) return;
+  const scope = document.getElementById("selection-scope");
+  const banner = document.getElementById("select-matching");
+  if (scope && scope.value === "filter" && banner) {
+    const n = Number(banner.dataset.matching).toLocaleString("en");
+    label.textContent = `All ${n} orders matching this filter selected`;
+    return;
+  }
   const n = document.querySelectorAll('input[name="order_ids"]:checked').length;
   label.textContent = n ? `${n} order${n === 1 ? "" : "s"} selected` : "No orders selected";
+}
+
+// The bulk actions' scope: the ticked rows, or every order the board's filter finds (all its pages; the
+// server finds them again from the filter). Offered once every row of a page with more pages is ticked.
+function setSelectionScope(whole) {
+  const scope = document.getElementById("selection-scope");
+  const banner = document.getElementById("select-matching");
+  if (scope) scope.value = whole ? "filter" : "";
+  if (banner) {
+    const all = document.getElementById("select-all");
+    banner.hidden = !(all && all.checked);
+    const toMatching = banner.querySelector("[data-select-matching]");
+    const toPage = banner.querySelector("[data-select-page]");
+    if (toMatching) toMatching.hidden = whole;
+    if (toPage) toPage.hidden = !whole;
+  }
+  updateSelectedCount();
 }
 
 document.addEventListener("change", (event) => {
   if (event.target.id === "select-all") {
     document.querySelectorAll('input[name="order_ids"]').forEach((box) => { box.checked = event.target.checked; });
   }
-  if (event.target.id === "select-all" || event.target.name === "order_ids") updateSelectedCount();
+  if (event.target.id === "select-all" || event.target.name === "order_ids") {
+    if (event.target.name === "order_ids" && !event.target.checked) {
+      const all = document.getElementById("select-all");
+      if (all) all.checked = false;
+    }
+    setSelectionScope(false);
+  }
+});
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-select-matching]")) setSelectionScope(true);
+  else if (event.target.closest("[data-select-page]")) setSelectionScope(false);
 });
 document.addEventListener("htmx:afterSettle", updateSelectedCount);
 

@@ -1,60 +1,29 @@
 """The order board: segments with their counts, search, filters, keyset pages, bulk actions."""
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..domain import bulk_shipping
 from ..domain import orders as order_services
-from ..domain.board import (NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, Sort, after_from_text, board_page,
+from ..domain.board import (NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, after_from_text, board_page,
                             can_sort_by_ship_by)
 from ..domain.deadlines import Due
-from ..domain.errors import DomainError, InvalidInput
+from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.segments import segment_counts
 from ..extensions import db
-from ..models import Role, SalesChannel, Segment
+from ..models import Job, Role, SalesChannel, Segment
 from ..web import allow, as_id, error_response, is_htmx, page_or_fragment, refreshed
-from . import bp
+from . import bp, jobs
+from .selection import MATCH_PREFIX, board_filters, count_matching, selected_order_ids
 
 SEGMENT_ORDER = list(Segment)
 DEFAULT_SEGMENT = "all"
-# The days the date filter takes: Python's calendar ends at 9999-12-31, and the filter reaches a day
-# past its "to" in the shop's time zone, so a day at either end would overflow instead of matching nothing.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
-DATE_LABELS = {"from": "The From date", "to": "The To date"}
-
-
-def _date(name: str) -> date | None:
-    """The day of a date filter; text that is no date is ignored, as the browser's date field never sends it."""
-    try:
-        day = date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidInput(f"{DATE_LABELS[name]} must be a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, "
-                           "written like 2026-01-31", field=name)
-    return day
 
 
 def _filters() -> tuple[str, BoardFilter, dict]:
-    segment_name = request.args.get("segment", DEFAULT_SEGMENT)
-    segment = next((s for s in Segment if s.value == segment_name), None)
-    if segment is None:
-        segment_name = "all"
-    channel = request.args.get("channel", "")
-    # Like the segment, a quick filter or a sort the board does not offer is no filter and the default sort.
-    due = next((d for d in Due if d.value == request.args.get("due")), None)
-    sort = next((s for s in Sort if s.value == request.args.get("sort")), None)
-    filters = BoardFilter(segment=segment, search=request.args.get("q", "")[:100],
-                          channel_id=as_id(channel),
-                          created_from=_date("from"), created_to=_date("to"), zone=current_app.config["OMS_TIMEZONE"],
-                          due=due, sort=sort)
-    args = {"segment": segment_name, "q": filters.search, "channel": channel,
-            "from": request.args.get("from", ""), "to": request.args.get("to", ""),
-            "due": due.value if due else "", "sort": sort.value if sort else ""}
-    return segment_name, filters, {k: v for k, v in args.items() if v}
+    return board_filters()
 
 
 def _counts_context(segment_name: str, args: dict) -> dict:
@@ -76,9 +45,13 @@ def index():
     before, after = request.args.get("before", ""), request.args.get("after", "")
     page = board_page(filters, before_id=as_id(before), after=after_from_text(after))
     channels = db.session.scalars(sa.select(SalesChannel).order_by(SalesChannel.name)).all()
+    # With more than one page, the bulk bar offers every order the filter finds (counted up to the most
+    # a bulk action takes), not only the ticked rows of this one.
+    matching = count_matching(filters) if page.next_before_id or page.next_after_text or before or after else None
     return page_or_fragment("board/index.html", "board/_list.html", page=page, channels=channels,
                             first_page=not (before or after), name_search_from=NAME_SEARCH_FROM,
-                            can_sort_by_ship_by=can_sort_by_ship_by(filters), dues=list(Due),
+                            can_sort_by_ship_by=can_sort_by_ship_by(filters), dues=list(Due), matching=matching,
+                            max_orders=bulk_shipping.MAX_ORDERS, match_prefix=MATCH_PREFIX,
                             **_counts_context(segment_name, args))
 
 
@@ -96,9 +69,7 @@ def counts():
 @bp.route("/orders/bulk/allocate", methods=["POST"])
 @allow(Role.STAFF)
 def bulk_allocate():
-    ids = sorted({as_id(i) for i in request.form.getlist("order_ids")} - {None})
-    if not ids:
-        return error_response(422, "Select at least one order first.")
+    ids = selected_order_ids()
     units, refused = 0, []
     for order_id in ids:  # each order is its own all-or-nothing action
         try:
@@ -114,3 +85,79 @@ def bulk_allocate():
     response = make_response(render_template("board/_bulk_result.html", message=message, refused=refused))
     response.headers["HX-Retarget"] = "#flash"
     return refreshed(response)
+
+
+@bp.route("/orders/bulk/shipping/<action>", methods=["POST"])
+@allow(Role.STAFF)
+def bulk_shipping_action(action: str):
+    """Create shipments, hand over or mark delivered: the selected orders (or all matching the filter),
+    each all or nothing; up to INLINE_ORDERS at once, more as a job with progress."""
+    if action not in bulk_shipping.ACTIONS:
+        abort(404)
+    ids = selected_order_ids()
+    if len(ids) > jobs.INLINE_ORDERS:
+        job = jobs.start(action, ids, current_user)
+        if not is_htmx():
+            return redirect(url_for("board.job_status", job_id=job.id))
+        return _in_flash(render_template("board/_bulk_job.html", job=job, name=bulk_shipping.ACTION_NAMES[action],
+                                         result=None, no_worker=False))
+    result = bulk_shipping.ACTIONS[action](current_user, ids)
+    if not is_htmx():
+        flash(_summary(result))
+        return redirect(url_for("board.index"))
+    return _in_flash(render_template("board/_bulk_shipping_result.html", result=result, summary=_summary(result),
+                                     name=bulk_shipping.ACTION_NAMES[action], pdf_url=_pdf_url(result)))
+
+
+def _in_flash(html: str):
+    response = make_response(html)
+    response.headers["HX-Retarget"] = "#flash"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return refreshed(response)
+
+
+def _summary(result: bulk_shipping.BulkResult) -> str:
+    done, refused = len(result.done), len(result.refused)
+    words = bulk_shipping.DONE_WORDS[result.action]
+    text = f"{done} order(s) {words}." if done else f"No order {words}."
+    return text + (f" {refused} refused: see why below." if refused else "")
+
+
+def _pdf_url(result: bulk_shipping.BulkResult) -> str | None:
+    if result.action != "create" or not result.shipment_ids:
+        return None
+    return url_for("documents.shipments_pdf", ids=",".join(str(i) for i in sorted(result.shipment_ids)))
+
+
+def _job(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != "bulk_shipping" or (
+            job.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
+        raise NotFound("There is no such bulk action")
+    return job
+
+
+@bp.route("/orders/bulk/jobs/<int:job_id>")
+@allow(Role.STAFF)
+def job_status(job_id: int):
+    job = _job(job_id)
+    from ..documents.jobs import waiting_for_worker
+
+    context = {"job": job, "name": bulk_shipping.ACTION_NAMES[job.params["action"]], "result": jobs.result_of(job),
+               "no_worker": waiting_for_worker(job)}
+    if is_htmx():
+        response = make_response(render_template("board/_bulk_job.html", **context))
+        return refreshed(response) if job.status == "done" else response
+    return render_template("board/job.html", **context)
+
+
+@bp.route("/orders/bulk/jobs/<int:job_id>.pdf")
+@allow(Role.STAFF)
+def job_pdf(job_id: int):
+    from ..documents.routes import pdf_response
+
+    job = _job(job_id)
+    pdf = db.session.scalar(sa.select(Job.result).where(Job.id == job_id))
+    if job.status != "done" or pdf is None:
+        raise NotFound("This batch has no PDF")
+    return pdf_response(pdf, f"labels-and-slips-{len(job.order_ids)}-orders.pdf")

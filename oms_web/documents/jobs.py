@@ -16,12 +16,15 @@ from .render import KINDS, NothingToPrint, build
 NO_WORKER_AFTER = timedelta(seconds=30)
 
 
-def start(document: str, order_ids: list[int], user: User) -> Job:
-    """Queue the batch: `document` (a key of render.KINDS) for these orders, printed by `user`."""
+def start(document: str, order_ids: list[int], user: User, shipment_ids: list[int] | None = None) -> Job:
+    """Queue the batch: `document` (a key of render.KINDS) for these orders (only `shipment_ids` of
+    their parcels, when given), printed by `user`."""
     if document not in KINDS:
         raise KeyError(document)
-    return enqueue("print", {"document": document, "order_ids": sorted(order_ids)}, user_id=user.id,
-                   total=len(order_ids))
+    params = {"document": document, "order_ids": sorted(order_ids)}
+    if shipment_ids is not None:
+        params["shipment_ids"] = sorted(shipment_ids)
+    return enqueue("print", params, user_id=user.id, total=len(order_ids))
 
 
 def print_documents(job: Job, progress: Progress) -> Outcome:
@@ -29,7 +32,7 @@ def print_documents(job: Job, progress: Progress) -> Outcome:
     document, order_ids = job.params["document"], job.order_ids
     user = db.session.get(User, job.user_id)
     try:
-        printed = build(document, order_ids, progress)
+        printed = build(document, order_ids, progress, shipment_ids=job.params.get("shipment_ids"))
     except NothingToPrint as nothing:
         raise JobRefused(str(nothing)) from None
     return Outcome(result=printed.pdf, effects=lambda: record_printing(user, printed.pages_for))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 from sqlalchemy.orm import selectinload
 from xhtml2pdf import pisa
 
@@ -21,7 +21,7 @@ from ..models import Invoice, Order, OrderLine, Product, Shipment, ShipmentLine,
 from .barcodes import NotEncodable, code128_data_uri
 
 KINDS = {"labels": "shipping labels", "packing-slips": "packing slips", "invoices": "invoices",
-         "pick-list": "pick list"}
+         "pick-list": "pick list", "labels-and-slips": "labels and packing slips", "wave-pick-list": "wave pick list"}
 CHUNK = 50
 
 
@@ -118,6 +118,67 @@ def pick_rows(orders: Sequence[Order]) -> list[dict]:
     return sorted(rows.values(), key=lambda r: (r["product"].bin_location or "~", r["product"].sku))
 
 
+def pick_order(shipments: Sequence[Shipment]) -> list[Shipment]:
+    """Shipments in the order they are picked: the bin location of the first line's product, then its SKU
+    (a shipment of no stocked product last), then the shipment."""
+    line_ids = {s.lines[0].order_line_id for s in shipments if s.lines}
+    where = {line_id: (bin_location or "~", sku) for line_id, bin_location, sku in db.session.execute(
+        sa.select(OrderLine.id, Product.bin_location, Product.sku).join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.id.in_(line_ids)))} if line_ids else {}
+    return sorted(shipments, key=lambda s: (*where.get(s.lines[0].order_line_id if s.lines else None, ("~", "~")), s.id))
+
+
+def packed_shipments(order_ids: Sequence[int], shipment_ids: Sequence[int] | None = None) -> list[Shipment]:
+    """The packed parcels (not cancelled, not yet handed over) of the orders, or only `shipment_ids` of
+    them, in pick order: the ones whose labels and packing slips are printed together."""
+    query = (sa.select(Shipment).where(Shipment.order_id.in_(order_ids), Shipment.status == ShipmentStatus.PACKED)
+             .options(selectinload(Shipment.lines).selectinload(ShipmentLine.order_line),
+                      selectinload(Shipment.order).selectinload(Order.lines)))
+    if shipment_ids is not None:
+        query = query.where(Shipment.id.in_(shipment_ids))
+    return pick_order(db.session.scalars(query).all())
+
+
+@dataclass
+class Tote:
+    number: int  # the order's place in the wave, 1..N: the tote its units go into
+    order: Order
+    units: int
+    barcode: str | None  # Code 128 of the order number
+
+
+def wave(orders: Sequence[Order]) -> tuple[list[Tote], list[dict]]:
+    """A wave pick list: a tote for each order with units to pick (in the order given), and the bins in
+    shelf order, each with its SKUs, the units of each and which tote (order) each unit goes to."""
+    totes, tote_of = [], {}
+    for order in orders:
+        units = sum(line.to_ship for line in order.lines if line.product_id is not None and line.to_ship > 0)
+        if units:
+            try:
+                barcode = code128_data_uri(order.number)
+            except NotEncodable:
+                barcode = None
+            tote_of[order.id] = Tote(len(totes) + 1, order, units, barcode)
+            totes.append(tote_of[order.id])
+    products = {p.id: p for p in db.session.scalars(sa.select(Product).where(
+        Product.id.in_({l.product_id for o in orders for l in o.lines if l.product_id})))}
+    skus: dict[int, dict] = {}
+    for order in orders:
+        for line in order.lines:
+            if line.to_ship <= 0 or line.product_id is None:
+                continue
+            row = skus.setdefault(line.product_id, {"product": products[line.product_id], "units": 0, "totes": []})
+            row["units"] += line.to_ship
+            row["totes"].append((tote_of[order.id], line.to_ship))
+    bins: dict[str, dict] = {}
+    for row in sorted(skus.values(), key=lambda r: (r["product"].bin_location or "~", r["product"].sku)):
+        where = row["product"].bin_location or ""
+        place = bins.setdefault(where, {"bin": where, "rows": [], "units": 0})
+        place["rows"].append(row)
+        place["units"] += row["units"]
+    return totes, list(bins.values())
+
+
 def _orders(order_ids: Sequence[int]) -> list[Order]:
     return db.session.scalars(sa.select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
                               .order_by(Order.id)).all()
@@ -150,31 +211,93 @@ def pick_list_pdf(orders: Sequence[Order]) -> bytes:
     return render_pdf("documents/pick_list.html", rows=pick_rows(orders), orders=orders, barcodes=order_barcodes(orders))
 
 
+def wave_pick_list_pdf(orders: Sequence[Order]) -> bytes:
+    totes, bins = wave(orders)
+    return render_pdf("documents/wave_pick_list.html", totes=totes, bins=bins)
+
+
+def _add_labels_and_slips(writer: PdfWriter, shipments: Sequence[Shipment]) -> None:
+    """Each shipment's label followed by its packing slip, in the order given. Labels and slips are
+    rendered as two documents (one 4x6 in page per label, A4 slips) and their pages interleaved; should a
+    slip run over a page, the slips are rendered one by one to know which pages are whose."""
+    labels = PdfReader(io.BytesIO(labels_pdf(shipments)))
+    slips = PdfReader(io.BytesIO(packing_slips_pdf(shipments)))
+    if len(labels.pages) != len(shipments):
+        raise RuntimeError("A shipping label ran over its page")
+    if len(slips.pages) == len(shipments):
+        slip_pages = [[page] for page in slips.pages]
+    else:
+        slip_pages = [PdfReader(io.BytesIO(packing_slips_pdf([s]))).pages for s in shipments]
+    for label, pages in zip(labels.pages, slip_pages):
+        writer.add_page(label)
+        for page in pages:
+            writer.add_page(page)
+
+
+def labels_and_slips_pdf(shipments: Sequence[Shipment]) -> bytes:
+    writer = PdfWriter()
+    _add_labels_and_slips(writer, shipments)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def build_labels_and_slips(order_ids: Sequence[int], shipment_ids: Sequence[int] | None = None,
+                           progress: Callable[[int, int], None] | None = None, *, done_before: int = 0,
+                           total: int | None = None) -> Printed:
+    """Labels and packing slips of the orders' packed parcels (or of `shipment_ids` only), in pick order,
+    rendered CHUNK shipments at a time; `progress(done_before + shipments done, total)` after each chunk.
+
+    Raises NothingToPrint when there is no such parcel.
+    """
+    shipments = packed_shipments(sorted(set(order_ids)), shipment_ids)
+    if not shipments:
+        raise NothingToPrint("None of the selected orders has a packed parcel: create their shipments first "
+                             "(a parcel handed to the carrier or cancelled is not printed again here)")
+    total = total if total is not None else done_before + len(shipments)
+    writer, printed = PdfWriter(), defaultdict(list)  # the chunks' pages go straight into one document
+    for start in range(0, len(shipments), CHUNK):
+        chunk = shipments[start:start + CHUNK]
+        _add_labels_and_slips(writer, chunk)
+        for shipment in chunk:
+            printed[shipment.order_id].append(f"label and packing slip {shipment.number}")
+        if progress:
+            progress(done_before + start + len(chunk), total)
+    out = io.BytesIO()
+    writer.write(out)
+    return Printed(out.getvalue(), dict(printed))
+
+
 @dataclass
 class Printed:
     pdf: bytes
     pages_for: dict[int, list[str]]  # order id -> what was printed for it, for the timeline
 
 
-def build(kind: str, order_ids: Sequence[int], progress: Callable[[int, int], None] | None = None) -> Printed:
+def build(kind: str, order_ids: Sequence[int], progress: Callable[[int, int], None] | None = None,
+          shipment_ids: Sequence[int] | None = None) -> Printed:
     """Render `kind` for the orders, in chunks; `progress(done, total)` is called after each chunk.
 
     Raises NothingToPrint when none of the orders has such a document.
     """
     order_ids = sorted(set(order_ids))
+    if kind == "labels-and-slips":
+        return build_labels_and_slips(order_ids, shipment_ids, progress)
     chunks = [order_ids[i:i + CHUNK] for i in range(0, len(order_ids), CHUNK)] or [[]]
     parts: list[bytes] = []
     printed: dict[int, list[str]] = defaultdict(list)
-    if kind == "pick-list":
+    if kind in ("pick-list", "wave-pick-list"):
         orders = _orders(order_ids)
         rows = pick_rows(orders)
         if not rows:
             raise NothingToPrint("None of the selected orders has allocated units waiting to be picked")
+        wave_list = kind == "wave-pick-list"
         for order in orders:
-            printed[order.id].append("pick list")
+            if not wave_list or any(line.to_ship > 0 and line.product_id for line in order.lines):
+                printed[order.id].append("wave pick list" if wave_list else "pick list")
         if progress:
             progress(len(order_ids), len(order_ids))
-        return Printed(pick_list_pdf(orders), dict(printed))
+        return Printed(wave_pick_list_pdf(orders) if wave_list else pick_list_pdf(orders), dict(printed))
     done = 0
     for chunk in chunks:
         if kind == "invoices":

@@ -12,7 +12,8 @@ from flask_login import current_user
 from ..domain.errors import NotFound
 from ..domain.printing import record_printing
 from ..extensions import db
-from ..models import Invoice, Job, Role
+from ..board.selection import selected_order_ids
+from ..models import Invoice, Job, Role, Shipment
 from ..orders_web.loaders import load_shipment
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
@@ -64,9 +65,7 @@ def invoice(order_id: int, invoice_id: int):
 def bulk(kind: str):
     if kind not in KINDS:
         abort(404)
-    ids = sorted({as_id(i) for i in request.form.getlist("order_ids")} - {None})
-    if not ids:
-        return error_response(422, "Select at least one order first.")
+    ids = selected_order_ids()
     if len(ids) > INLINE_BATCH:
         job = jobs.start(kind, ids, current_user)
         return render_template("documents/job.html", job=job, kind=KINDS[kind], no_worker=False)
@@ -76,6 +75,31 @@ def bulk(kind: str):
         return error_response(422, str(nothing))
     record_printing(current_user, printed.pages_for)
     return pdf_response(printed.pdf, f"{kind}-{len(ids)}-orders.pdf")
+
+
+# The most shipments one labels-and-slips link names (the result of an inline Create shipments).
+MAX_LINKED_SHIPMENTS = 100
+
+
+@bp.route("/orders/print/shipments.pdf")
+@allow(Role.STAFF)
+def shipments_pdf():
+    """Labels and packing slips of the named packed shipments (`ids`, comma separated), in pick order:
+    the PDF that follows Create shipments on the board. A cancelled or handed-over one is left out."""
+    texts = request.args.get("ids", "")[:2000].split(",")
+    ids = [as_id(text) for text in texts]
+    if None in ids or not ids:
+        return error_response(422, "Name the shipments to print by their ids, like ids=12,13.")
+    if len(ids) > MAX_LINKED_SHIPMENTS:
+        return error_response(422, f"At most {MAX_LINKED_SHIPMENTS} shipments are printed from a link; "
+                                   "print more with Labels & slips on the board.")
+    order_ids = db.session.scalars(sa.select(Shipment.order_id).where(Shipment.id.in_(ids))).all()
+    try:
+        printed = build("labels-and-slips", order_ids, shipment_ids=ids)
+    except NothingToPrint as nothing:
+        return error_response(422, str(nothing))
+    record_printing(current_user, printed.pages_for)
+    return pdf_response(printed.pdf, f"labels-and-slips-{len(ids)}-shipments.pdf")
 
 
 def _job(job_id: int) -> Job:

@@ -276,3 +276,15 @@ def _rows(found: list[sa.Row], filters: BoardFilter) -> list[BoardRow]:
                      units_allocated=int(units.get(r[0], (0, 0, 0))[1] or 0),
                      units_shipped=int(units.get(r[0], (0, 0, 0))[2] or 0),
                      ship_by=r[8], due=day.due(r[8], r[7]), age=max(now - r[1], timedelta(0))) for r in found]
+
+
+def matching_order_ids(filters: BoardFilter, limit: int) -> list[int]:
+    """Every order the board's filter finds (all its pages, not one), newest first, at most `limit` of
+    them: the board's "all N orders matching this filter" asks for one more than it takes, to refuse a
+    larger selection. The same conditions and search as board_page, through the same indexes."""
+    conditions = _conditions(filters, None)
+    query = sa.select(Order.id).where(*conditions).order_by(Order.id.desc()).limit(limit)
+    matches = _matching_ids(filters.search, conditions, limit)
+    if matches is not None:
+        query = query.where(Order.id.in_(matches))
+    return list(db.session.scalars(query))

@@ -21,6 +21,10 @@ SHOWN = 100
 def describe(job: Job, channels: dict[int, str]) -> str:
     if job.kind == "print":
         return f"{DOCUMENTS.get(job.params.get('document'), 'documents')} for {len(job.order_ids)} order(s)"
+    if job.kind == "bulk_shipping":
+        from ..domain.bulk_shipping import ACTION_NAMES
+
+        return f"{ACTION_NAMES.get(job.params.get('action'), 'Bulk shipping')} for {len(job.order_ids)} order(s)"
     if "channel_id" in job.params:
         return channels.get(job.params["channel_id"], f"channel {job.params['channel_id']}")
     return ""

@@ -28,6 +28,9 @@ ACCESS = {
     "board.index": STAFF,
     "board.counts": STAFF,
     "board.bulk_allocate": STAFF,
+    "board.bulk_shipping_action": STAFF,
+    "board.job_status": STAFF,
+    "board.job_pdf": STAFF,
     "orders.detail": STAFF,
     "orders.finalize": STAFF,
     "orders.allocate": STAFF,
@@ -65,6 +68,7 @@ ACCESS = {
     "handover.hand_over": STAFF,
     "handover.manifest": STAFF,
     "handover.manifest_document": STAFF,
+    "documents.shipments_pdf": STAFF,
     "channels.index": ADMIN,
     "channels.detail": ADMIN,
     "channels.new_key": ADMIN,
@@ -120,7 +124,7 @@ def url_values(shop) -> dict:
     db.session.add(job)
     db.session.commit()
     return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
-            "job_id": job.id, "kind": "labels", "user_id": shop.staff.id, "channel_id": shop.web.id,
+            "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id}
 
 
