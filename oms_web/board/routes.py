@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain import bulk_shipping
@@ -10,7 +10,7 @@ from ..domain import orders as order_services
 from ..domain.board import (NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, after_from_text, board_page,
                             can_sort_by_ship_by)
 from ..domain.deadlines import Due
-from ..domain.errors import DomainError, InvalidInput, NotFound
+from ..domain.errors import DomainError, NotFound
 from ..domain.segments import segment_counts
 from ..extensions import db
 from ..models import Job, Role, SalesChannel, Segment

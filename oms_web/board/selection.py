@@ -21,6 +21,7 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 DATE_LABELS = {"from": "The From date", "to": "The To date"}
 # The bulk form carries the board's filter under these names (its own fields are the filter form's).
 MATCH_PREFIX = "match_"
+SEARCH_LENGTH = 100  # the board's search box takes no more
 
 
 def _date(source: Mapping[str, str], name: str, prefix: str) -> date | None:
@@ -35,8 +36,32 @@ def _date(source: Mapping[str, str], name: str, prefix: str) -> date | None:
     return day
 
 
+def _check_posted_filter(source: Mapping[str, str], prefix: str) -> None:
+    """A bulk action's filter comes from the board's own page: anything it could not have sent is refused,
+    never read as "no filter" (which would widen the action to every order)."""
+    def value(name: str) -> str:
+        return source.get(prefix + name, "")
+
+    choices = {"segment": {"", "all", *(s.value for s in Segment)}, "due": {"", *(d.value for d in Due)},
+               "sort": {"", *(s.value for s in Sort)}}
+    for name, allowed in choices.items():
+        if value(name) not in allowed:
+            raise InvalidInput(f"The filter's {name} is not one the board offers: nothing was done.", field=name)
+    if len(value("q")) > SEARCH_LENGTH:
+        raise InvalidInput(f"The search is too long: at most {SEARCH_LENGTH} characters; nothing was done.", field="q")
+    if value("channel") and as_id(value("channel")) is None:
+        raise InvalidInput("The filter's channel is not a channel of the board: nothing was done.", field="channel")
+    for name in ("from", "to"):
+        if value(name).strip() and _date(source, name, prefix) is None:
+            raise InvalidInput(f"{DATE_LABELS[name]} must be a day written like 2026-01-31; nothing was done.",
+                               field=name)
+
+
 def board_filters(source: Mapping[str, str] | None = None, prefix: str = "") -> tuple[str, BoardFilter, dict]:
-    """The segment's name, the filter and the arguments that repeat it, from the query string (or `source`)."""
+    """The segment's name, the filter and the arguments that repeat it, from the query string, or from a
+    bulk action's form (`source`, its names after `prefix`), which is checked strictly."""
+    if source is not None:
+        _check_posted_filter(source, prefix)
     source = request.args if source is None else source
     segment_name = source.get(prefix + "segment", "all")
     segment = next((s for s in Segment if s.value == segment_name), None)
@@ -46,7 +71,7 @@ def board_filters(source: Mapping[str, str] | None = None, prefix: str = "") -> 
     # Like the segment, a quick filter or a sort the board does not offer is no filter and the default sort.
     due = next((d for d in Due if d.value == source.get(prefix + "due")), None)
     sort = next((s for s in Sort if s.value == source.get(prefix + "sort")), None)
-    filters = BoardFilter(segment=segment, search=source.get(prefix + "q", "")[:100],
+    filters = BoardFilter(segment=segment, search=source.get(prefix + "q", "")[:SEARCH_LENGTH],
                           channel_id=as_id(channel),
                           created_from=_date(source, "from", prefix), created_to=_date(source, "to", prefix),
                           zone=current_app.config["OMS_TIMEZONE"], due=due, sort=sort)

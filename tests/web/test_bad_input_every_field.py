@@ -42,6 +42,7 @@ VALID = {
     "users.index": {"email": "new@example.com", "name": "New", "password": "long enough password"},
     "channels.index": {"name": "Second store", "secret": "s3cret"},
     "channels.sku_map": {"channel_sku": "THEIRS-2", "product_sku": "A"},
+    "documents.bulk": {"scope": "filter"},  # the bulk bar's prints: every order the board's filter finds
     "pack.scan": {"code": "CANCEL"},
     "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
@@ -51,7 +52,7 @@ VALID = {
 # that are not browser forms at all. Their ids in hidden fields are tested where a form carries them.
 NO_FIELD_TO_TEST = {
     "orders.finalize", "orders.allocate", "orders.paid", "orders.release", "orders.shipment_delivered", "orders.shipment_cancelled",
-    "board.bulk_allocate", "documents.bulk", "channels.new_key", "channels.sync_now", "auth.logout",
+    "board.bulk_allocate", "board.bulk_shipping_action", "channels.new_key", "channels.sync_now", "auth.logout",
     "channels.confirmations_uploaded", "channels.confirmations_retry", "jobs.retry",
 }
 NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce"}  # JSON, with their own tests

@@ -2,6 +2,8 @@
 each order done or refused with its reason, bad input refused with a message and nothing changed."""
 from __future__ import annotations
 
+import html
+
 import io
 import re
 
@@ -78,11 +80,18 @@ def test_without_htmx_the_result_is_a_message_on_the_board(as_staff, ready):
     ({}, "Select at least one order first."),
     ({"order_ids": ["x", "²", "-1", "1e3", "99999999999999999999999"]}, "Select at least one order first."),
     ({"scope": "filter", "match_from": "0001-01-01"}, "The From date must be a day from 1900-01-01"),
+    # A filter the board could not have sent is refused, never read as no filter (every order):
+    ({"scope": "filter", "match_channel": "9" * 40}, "The filter's channel is not a channel of the board"),
+    ({"scope": "filter", "match_channel": "web"}, "The filter's channel is not a channel of the board"),
+    ({"scope": "filter", "match_segment": "ready-to-ship"}, "The filter's segment is not one the board offers"),
+    ({"scope": "filter", "match_due": "yesterday"}, "The filter's due is not one the board offers"),
+    ({"scope": "filter", "match_q": "x" * 101}, "The search is too long: at most 100 characters"),
+    ({"scope": "filter", "match_to": "31/01/2026"}, "The To date must be a day written like 2026-01-31"),
 ])
 def test_bad_selections_are_refused_and_change_nothing(shop, as_staff, ready, data, message):
     before = shop.snapshot()
     response = as_staff.htmx_post("/orders/bulk/shipping/create", data)
-    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html.unescape(response.get_data(as_text=True))
     assert shop.snapshot() == before
 
 
