@@ -14,14 +14,9 @@ from .stock_checks import idle_stock_beside_backorders
 
 
 def channel_defaults(monkeypatch, channel, carrier: str, service: str) -> None:
-    """The channel's default carrier and service: its columns once the channels have them (the ship-by
-    work adds them), else on the class for this test."""
-    if "default_carrier" in SalesChannel.__table__.c:
-        channel.default_carrier, channel.default_service = carrier, service
-        db.session.commit()
-    else:
-        monkeypatch.setattr(SalesChannel, "default_carrier", carrier, raising=False)
-        monkeypatch.setattr(SalesChannel, "default_service", service, raising=False)
+    """The channel's default carrier and service, as the admin sets them on the channel's page."""
+    channel.default_carrier, channel.default_service = carrier, service
+    db.session.commit()
 
 
 def reasons(result) -> dict[int, str]:

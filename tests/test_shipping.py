@@ -389,3 +389,16 @@ def test_an_invoiced_parcel_cannot_be_cancelled(shop):
     invoicing.issue_invoice(shop.staff, order.id)  # the rest-of-order invoice covers the packed units
 
     shop.refused(InvalidState, shipping.cancel_shipment, shop.staff, parcel.id, match="invoiced on invoice 1")
+
+
+def test_a_parcel_takes_its_channels_default_carrier_and_service_unless_the_packer_chose_others(shop):
+    shop.web.default_carrier, shop.web.default_service = "DPD", "Next day"
+    shop.product("A", in_hand=5)
+    order = shop.web_order(("A", 2))
+    line_id = order.lines[0].id
+
+    defaulted = shipping.ship_lines(shop.staff, order.id, {line_id: 1})
+    chosen = shipping.ship_lines(shop.staff, order.id, {line_id: 1}, carrier="UPS", service_level="Ground")
+
+    assert (defaulted.carrier, defaulted.service_level) == ("DPD", "Next day")
+    assert (chosen.carrier, chosen.service_level) == ("UPS", "Ground")

@@ -82,12 +82,6 @@ def check_order_ids(order_ids: Iterable[int]) -> list[int]:
 
 # ---------------------------------------------------------------- one order each
 
-def _channel_default(order: Order, name: str) -> str | None:
-    # The channel's default carrier and service (set by the admin on the channel page) once the channels
-    # have them; until then the order's own service level, and no carrier.
-    return getattr(order.channel, name, None)
-
-
 def _why_nothing_to_pack(order: Order) -> str:
     """Why an order has no unit to pack now, in the order page's words (the state refusals first, as
     ship_lines gives them when there is something to pack)."""
@@ -114,8 +108,7 @@ def pack_allocated(actor: User, order_id: int) -> Shipment:
     quantities = {line.id: line.to_ship for line in order.lines if line.to_ship > 0}
     if not quantities:
         raise InvalidState(_why_nothing_to_pack(order))
-    return shipping.ship_lines(actor, order_id, quantities, carrier=_channel_default(order, "default_carrier"),
-                               service_level=_channel_default(order, "default_service") or order.service_level)
+    return shipping.ship_lines(actor, order_id, quantities)  # with the channel's default carrier and service
 
 
 @service

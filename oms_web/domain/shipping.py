@@ -17,6 +17,7 @@ from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, Order, OrderS
                       ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, utcnow)
 from . import events, hourly_counts, stock
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
+from .channel_shipping import default_shipping
 from .locking import lock_order
 from .orders import check_quantity, refresh_order
 
@@ -49,7 +50,11 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
     if short:
         raise QuantityTooLarge("Only allocated units can ship", short, field="quantities")
 
-    shipment = Shipment(order=order, carrier=_clean(carrier), service_level=_clean(service_level) or order.service_level,
+    # Unless the packer chose them, the carrier and service are the channel's defaults (set by the admin),
+    # the service otherwise the one the customer chose.
+    default_carrier, default_service = default_shipping(order.channel)
+    shipment = Shipment(order=order, carrier=_clean(carrier) or default_carrier,
+                        service_level=_clean(service_level) or default_service or order.service_level,
                         tracking_number=_clean(tracking_number), created_by_id=actor.id if actor else None)
     db.session.add(shipment)
     db.session.flush()
