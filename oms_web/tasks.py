@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -40,9 +41,14 @@ KINDS = {
     "channel_pull": "oms_web.channels.scheduled:pull_orders",
     "confirmations": "oms_web.channels.scheduled:send_confirmations",
     "bulk_shipping": "oms_web.board.jobs:run",
+    "customer_email": "oms_web.mail:send_customer_email",
+    "carrier_sync": "oms_web.domain.labels:carrier_sync",
+    "buy_labels": "oms_web.domain.labels:buy_labels_job",
 }
 KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations",
-              "bulk_shipping": "Bulk shipping"}
+              "bulk_shipping": "Bulk shipping",
+              "customer_email": "Customer email", "carrier_sync": "Carrier tracking and labels",
+              "buy_labels": "Buy labels"}
 
 # A failing job runs at most this many times, its retries after RETRY_DELAY, doubling each time.
 MAX_ATTEMPTS = 5
@@ -138,6 +144,32 @@ def enqueue(kind: str, params: dict[str, Any], *, user_id: int | None = None, to
         return db.session.scalars(sa.select(Job).where(Job.key == key)).one()
     _send(job_id)
     return db.session.get(Job, job_id)
+
+
+_TO_SEND = "oms_jobs_to_send"
+
+
+def enqueue_with_transaction(kind: str, params: dict[str, Any]) -> Job:
+    """Add a job inside the current write transaction: it exists only if that transaction commits, and is
+    queued once it has (a job lost on the way is queued again by recover_abandoned)."""
+    if kind not in KINDS:
+        raise KeyError(kind)
+    job = Job(kind=kind, params=params, heartbeat_at=utcnow())
+    db.session.add(job)
+    db.session.flush()
+    db.session.info.setdefault(_TO_SEND, []).append(job.id)
+    return job
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _send_committed_jobs(session: sa.orm.Session) -> None:
+    for job_id in session.info.pop(_TO_SEND, []):
+        _send(job_id)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_rolled_back_jobs(session: sa.orm.Session) -> None:
+    session.info.pop(_TO_SEND, None)
 
 
 def _send(job_id: int) -> None:
@@ -243,6 +275,9 @@ def schedule() -> None:
 
     recover_abandoned()
     queue_due_channel_work()
+    from .domain.labels import queue_carrier_sync
+
+    queue_carrier_sync()
     with write_transaction():
         db.session.execute(sa.delete(Job).where(Job.status.in_(("done", "failed")),
                                                 Job.finished_at < utcnow() - KEEP_FINISHED))

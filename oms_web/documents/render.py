@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from xhtml2pdf import pisa
 
 from ..extensions import db
-from ..models import Invoice, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
+from ..models import Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
 from .barcodes import NotEncodable, code128_data_uri
 
 KINDS = {"labels": "shipping labels", "packing-slips": "packing slips", "invoices": "invoices",
@@ -192,8 +192,43 @@ def _invoices(order_ids: Sequence[int]) -> list[Invoice]:
 
 # ---------------------------------------------------------------- rendering
 
+def bought_labels(shipments: Sequence[Shipment], label_format: str = "PDF") -> dict[int, bytes]:
+    """The labels bought from the carrier service for these shipments, in `label_format`: shipment id -> file."""
+    ids = [s.id for s in shipments]
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(LabelPurchase.shipment_id, LabelPurchase.label).where(
+        LabelPurchase.shipment_id.in_(ids), LabelPurchase.status == "recorded",
+        LabelPurchase.label_format == label_format, LabelPurchase.label.is_not(None))).all())
+
+
 def labels_pdf(shipments: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/labels.html", labels=label_data(shipments))
+    """One 4x6 in page per shipment, in the order given: the carrier's own label where one was bought
+    as a PDF, else ours (ship-from, ship-to, carrier, the tracking number's barcode)."""
+    bought = bought_labels(shipments)
+    if not bought:
+        return render_pdf("documents/labels.html", labels=label_data(shipments))
+    parts: list[bytes] = []
+    ours: list[Shipment] = []
+    for shipment in shipments:
+        if shipment.id in bought:
+            if ours:
+                parts.append(render_pdf("documents/labels.html", labels=label_data(ours)))
+                ours = []
+            parts.append(bought[shipment.id])
+        else:
+            ours.append(shipment)
+    if ours:
+        parts.append(render_pdf("documents/labels.html", labels=label_data(ours)))
+    return merge(parts) if len(parts) > 1 else _normalised(parts[0])
+
+
+def _normalised(pdf: bytes) -> bytes:
+    writer = PdfWriter()
+    writer.append(io.BytesIO(pdf))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def packing_slips_pdf(shipments: Sequence[Shipment]) -> bytes:

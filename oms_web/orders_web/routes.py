@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..columns import escape_like
-from ..domain import invoicing, orders as order_services, shipping
+from ..domain import invoicing, labels, orders as order_services, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
@@ -156,8 +156,9 @@ def ship(order_id: int):
     def run() -> None:
         order = load_order(order_id)
         form = validated(ship_form(order, request.form))
-        shipping.ship_lines(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
-                            service_level=form.service_level.value, tracking_number=form.tracking_number.value)
+        labels.pack(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
+                    service_level=form.service_level.value, tracking_number=form.tracking_number.value,
+                    rate_id=form.rate_id.value, quote_id=form.quote_id.value, preset_id=form.preset_id.data)
 
     return _act(order_id, "ship", run)
 
@@ -178,7 +179,7 @@ def shipment_shipped(order_id: int, shipment_id: int):
 @allow(Role.STAFF)
 def shipment_cancelled(order_id: int, shipment_id: int):
     load_shipment(order_id, shipment_id)
-    return _act(order_id, "shipment", lambda: shipping.cancel_shipment(current_user, shipment_id))
+    return _act(order_id, "shipment", lambda: labels.cancel(current_user, shipment_id))
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/delivered", methods=["POST"])

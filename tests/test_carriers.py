@@ -1,0 +1,325 @@
+"""Labels bought from EasyPost (a fake on loopback with its documented shapes), tracking webhooks closing
+the order, customer emails through a local SMTP sink, and the Carriers screen."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from oms_web import tasks
+from oms_web.carriers.easypost import signature
+from oms_web.documents.render import labels_pdf
+from oms_web.domain import bulk_shipping, labels, shipping
+from oms_web.domain.errors import CarrierFailed, InvalidState
+from oms_web.extensions import db
+from oms_web.models import (CarrierAccount, CustomerEmail, Job, LabelPurchase, OrderEvent, OrderStatus, Segment,
+                            Shipment, ShipmentStatus)
+from tests.helpers.easypost_fake import API_KEY, PDF_LABEL, FakeEasyPost
+from tests.helpers.signing_in import page_token, signed_in
+
+SECRET = "whsec-test-secret"
+
+
+@pytest.fixture
+def fake():
+    server = FakeEasyPost()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def carrier(app, shop, fake):
+    """An EasyPost account on the fake; the web store channel buys the cheapest rate and emails."""
+    db.session.add(CarrierAccount(service="easypost", api_key=API_KEY, webhook_secret=SECRET, base_url=fake.url,
+                                  label_format="PDF"))
+    shop.web.rate_rule = "cheapest"
+    shop.web.ship_email = shop.web.delivered_email = True
+    db.session.commit()
+    app.config["OMS_CARRIER_TIMEOUT_SECONDS"] = 2
+    return fake
+
+
+def _order(shop, units: int = 2):
+    product = shop.product("MUG", in_hand=10)
+    product.weight_grams, product.length_mm, product.width_mm, product.height_mm = 350, 120, 100, 100
+    db.session.commit()
+    return shop.web_order(("MUG", units))
+
+
+def _lines(order):
+    return {line.id: line.to_ship for line in order.lines}
+
+
+def test_packing_buys_the_cheapest_label_and_prints_the_carriers_own_page(shop, carrier):
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order))
+    purchase = db.session.scalar(sa.select(LabelPurchase))
+    assert (shipment.carrier, shipment.service_level) == ("USPS", "Ground")  # 5.20, the cheapest
+    assert shipment.tracking_number == purchase.tracking_code and purchase.status == "recorded"
+    assert purchase.rate_cents == 520 and purchase.tracker_id.startswith("trk_")
+    sent = next(b for m, p, b in carrier.requests if p == "/v2/shipments")["shipment"]
+    assert sent["parcel"]["weight"] == pytest.approx(24.7, abs=0.1)  # 700 g in ounces
+    assert sent["to_address"]["zip"] == "SW1Y 4JH" and sent["options"] == {"label_format": "PDF"}
+    assert ("POST", f"/v2/shipments/{purchase.remote_id}/buy", {"rate": {"id": purchase.rate_id}}) in carrier.requests
+    import io
+
+    from pypdf import PdfReader
+    pages = PdfReader(io.BytesIO(labels_pdf([db.session.get(Shipment, shipment.id)]))).pages
+    assert len(pages) == 1 and (pages[0].mediabox.width, pages[0].mediabox.height) == (288, 432)
+    assert not pages[0].extract_text()  # the carrier's own (blank, in the fake) page, not ours
+    assert "label_bought" in {e.kind for e in _fresh(shop, order.id).events}
+
+
+def test_a_carrier_refusal_is_a_clear_message_and_changes_nothing(shop, carrier):
+    order = _order(shop)
+    carrier.fail_next.extend([(200, "")] * 0)
+    carrier.bad_addresses.add("12 St James's Sq")
+    error = shop.refused(CarrierFailed, labels.pack, shop.staff, order.id, _lines(order))
+    assert "Address not found" in error.message
+    carrier.bad_addresses.clear()
+    # the address passes; the purchase itself is refused
+    real_route = carrier._route
+
+    def refuse_buy(method, parts, body):
+        if parts[-1:] == ["buy"]:
+            return 422, {"error": {"code": "SHIPMENT.POSTAGE.FAILURE", "message": "Insufficient funds", "errors": []}}
+        return real_route(method, parts, body)
+
+    carrier._route = refuse_buy
+    error = shop.refused(CarrierFailed, labels.pack, shop.staff, order.id, _lines(order))
+    assert "Insufficient funds" in error.message
+    assert db.session.scalar(sa.select(LabelPurchase.status)) == "failed"
+
+
+def test_a_purchase_whose_answer_is_lost_is_found_again_and_recorded_once(shop, carrier):
+    order = _order(shop)
+    carrier.lose_next_buy = True  # bought at the service; the answer never comes (timeout)
+    shipment = labels.pack(shop.staff, order.id, _lines(order))
+    assert shipment.tracking_number and db.session.scalar(sa.select(sa.func.count()).select_from(Shipment)) == 1
+    assert sum(1 for m, p, _ in carrier.requests if p.endswith("/buy")) == 1
+
+
+def test_reconcile_records_a_label_bought_before_a_crash_and_fails_one_never_bought(shop, carrier):
+    order = _order(shop)
+    svc = labels.label_service()
+    quoted, rate = labels.quote(order.id, _lines(order))
+    purchase_id = labels._intend(shop.staff, order.id, "easypost", quoted.remote_id, rate, _lines(order),
+                                 {"weight_grams": 700})
+    svc.buy(quoted.remote_id, rate)  # ... and the process died before recording it
+    other = _order_two(shop)
+    quoted2, rate2 = labels.quote(other.id, _lines(other))
+    labels._intend(shop.staff, other.id, "easypost", quoted2.remote_id, rate2, _lines(other), {"weight_grams": 700})
+    later = db.session.scalar(sa.select(LabelPurchase.updated_at).where(LabelPurchase.id == purchase_id)) \
+        + labels.UNANSWERED * 2
+    db.session.rollback()
+    counts = labels.reconcile(now=later)
+    assert counts["recorded"] == 1 and counts["failed"] == 1
+    assert _fresh(shop, order.id).segment is Segment.PACKED
+    assert labels.reconcile(now=later)["recorded"] == 0  # nothing twice
+
+
+def _order_two(shop):
+    return shop.web_order(("MUG", 1))
+
+
+def test_cancelling_a_packed_parcel_requests_its_labels_refund(shop, carrier):
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order))
+    labels.cancel(shop.staff, shipment.id)
+    purchase = db.session.scalar(sa.select(LabelPurchase))
+    db.session.refresh(purchase)
+    assert purchase.refund_status == "submitted"
+    assert carrier.shipments[purchase.remote_id]["refund_status"] == "submitted"
+    assert "label_refund" in {e.kind for e in _fresh(shop, order.id).events}
+
+
+def test_a_manual_channel_keeps_its_own_label_and_asks_no_service(shop, carrier):
+    shop.web.rate_rule = "manual"
+    db.session.commit()
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order), carrier="Royal Mail", tracking_number="RM1")
+    assert shipment.carrier == "Royal Mail" and carrier.requests == []
+
+
+# ---------------------------------------------------------------- tracking webhooks
+
+def _fresh(shop, order_id):
+    db.session.rollback()
+    return shop.order_row(order_id)
+
+
+def _status(shipment_id):
+    db.session.rollback()
+    return db.session.get(Shipment, shipment_id).status
+
+
+def _post(client, body, headers):
+    return client.post("/webhooks/easypost", data=body, headers=headers)
+
+
+def _packed(shop, carrier):
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order))
+    return order, shipment
+
+
+def test_a_delivered_webhook_fulfils_the_order_without_a_click(app, shop, carrier):
+    order, shipment = _packed(shop, carrier)
+    client = app.test_client()
+    body, headers = carrier.event(shipment.tracking_number, "in_transit", SECRET, "Arrived at facility")
+    assert _post(client, body, headers).json["result"] == "applied"
+    assert _status(shipment.id) is ShipmentStatus.IN_TRANSIT
+    body, headers = carrier.event(shipment.tracking_number, "delivered", SECRET, "Delivered, front door")
+    assert _post(client, body, headers).json["result"] == "applied"
+    assert _post(client, body, headers).json["result"] == "unchanged"  # the same event again
+    stale_order, _ = carrier.event(shipment.tracking_number, "in_transit", SECRET, "late scan")
+    assert _post(client, stale_order, {"X-Hmac-Signature": signature(SECRET, stale_order)}).json["result"] == "unchanged"
+    order = _fresh(shop, order.id)
+    assert order.status is OrderStatus.FULFILLED and order.segment is Segment.FULFILLED
+    assert _status(shipment.id) is ShipmentStatus.DELIVERED
+
+
+@pytest.mark.parametrize("how", ["missing", "wrong", "other secret", "stale", "future"])
+def test_a_webhook_with_a_bad_missing_or_stale_signature_is_refused_and_writes_nothing(app, shop, carrier, how):
+    order, shipment = _packed(shop, carrier)
+    created = {"stale": "2020-01-01T00:00:00Z", "future": "2099-01-01T00:00:00Z"}.get(how)
+    body, headers = carrier.event(shipment.tracking_number, "delivered", SECRET, created_at=created)
+    if how == "missing":
+        headers.pop("X-Hmac-Signature")
+    elif how == "wrong":
+        headers["X-Hmac-Signature"] = "hmac-sha256-hex=" + "0" * 64
+    elif how == "other secret":
+        headers["X-Hmac-Signature"] = signature("not-the-secret", body)
+    before = shop.snapshot()
+    assert _post(app.test_client(), body, headers).status_code == 401
+    assert shop.snapshot() == before
+
+
+def test_a_carrier_exception_puts_the_order_under_needs_attention_with_its_message(app, shop, carrier):
+    order, shipment = _packed(shop, carrier)
+    client = app.test_client()
+    _post(client, *carrier.event(shipment.tracking_number, "in_transit", SECRET))
+    _post(client, *carrier.event(shipment.tracking_number, "failure", SECRET, "Address undeliverable"))
+    order = _fresh(shop, order.id)
+    assert order.segment is Segment.NEEDS_ATTENTION and "Address undeliverable" in order.hold_reason
+    assert _status(shipment.id) is ShipmentStatus.EXCEPTION
+    _post(client, *carrier.event(shipment.tracking_number, "delivered", SECRET, "Delivered after all"))
+    assert _fresh(shop, order.id).status is OrderStatus.FULFILLED
+
+
+def test_polling_moves_parcels_where_webhooks_cannot_reach(shop, carrier):
+    order, shipment = _packed(shop, carrier)
+    carrier.set_tracker(shipment.tracking_number, "out_for_delivery", "On the van")
+    from oms_web.domain import tracking
+    assert tracking.poll_trackers() == 1
+    assert _status(shipment.id) is ShipmentStatus.OUT_FOR_DELIVERY
+
+
+# ---------------------------------------------------------------- customer emails
+
+@pytest.fixture
+def sink(app):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Keep(Message):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def handle_message(self, message):
+            self.messages.append(message)
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=port)
+    yield handler
+    controller.stop()
+
+
+def _run_email_jobs():
+    db.session.rollback()
+    for job_id in db.session.scalars(sa.select(Job.id).where(Job.kind == "customer_email", Job.status == "queued")).all():
+        db.session.rollback()
+        try:
+            tasks.run_job(job_id)
+        except tasks._RetryLater:  # the queue would run it again after its back-off
+            pass
+    db.session.rollback()
+
+
+def test_the_customer_gets_a_shipping_email_with_tracking_and_a_delivered_email(app, shop, carrier, sink):
+    order, shipment = _packed(shop, carrier)
+    client = app.test_client()
+    _post(client, *carrier.event(shipment.tracking_number, "in_transit", SECRET))
+    _post(client, *carrier.event(shipment.tracking_number, "delivered", SECRET))
+    _run_email_jobs()
+    assert [m["Subject"] for m in sink.messages] == [f"Your order {order.number} is on its way",
+                                                     f"Your order {order.number} has been delivered"]
+    first = sink.messages[0]
+    assert first["To"] == "ada@example.com"
+    text = first.get_payload()[0].get_payload(decode=True).decode()
+    assert shipment.tracking_number in text and "https://track.easypost.com/" in text
+    assert {"email_sent"} <= {e.kind for e in _fresh(shop, order.id).events}
+
+
+def test_a_failing_mail_server_is_retried_and_shown_on_the_timeline(app, shop, carrier):
+    app.config.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=1)  # nobody listens
+    order, shipment = _packed(shop, carrier)
+    shipping.mark_shipped(shop.staff, shipment.id)
+    _run_email_jobs()
+    email = db.session.scalar(sa.select(CustomerEmail))
+    assert email.status == "pending" and email.attempts == 1
+    assert "email_failed" in {e.kind for e in _fresh(shop, order.id).events}
+
+
+def test_a_channel_with_emails_off_sends_none(shop, carrier):
+    shop.web.ship_email = False
+    db.session.commit()
+    order, shipment = _packed(shop, carrier)
+    shipping.mark_shipped(shop.staff, shipment.id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerEmail)) == 0
+
+
+# ---------------------------------------------------------------- bulk and the screen
+
+def test_bulk_create_shipments_buys_every_label_in_parallel(shop, carrier):
+    product = shop.product("MUG", in_hand=50)
+    product.weight_grams = 300
+    db.session.commit()
+    orders = [shop.web_order(("MUG", 1)) for _ in range(6)]
+    result = bulk_shipping.create_shipments(shop.staff, [o.id for o in orders])
+    assert len(result.done) == 6 and not result.refused
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelPurchase)
+                             .where(LabelPurchase.status == "recorded")) == 6
+
+
+def test_the_carriers_screen_is_for_admins_and_shows_keys_masked(app, shop, carrier):
+    staff = signed_in(app, shop.staff)
+    assert staff.get("/carriers").status_code == 403
+    admin = signed_in(app, shop.admin)
+    page = admin.get("/carriers").get_data(as_text=True)
+    assert API_KEY not in page and SECRET not in page and "••••" in page
+    token = page_token(admin, "/carriers")
+    bad = admin.post("/carriers/account", data={"csrf_token": token, "base_url": "ftp://x", "label_format": "PDF"})
+    assert bad.status_code == 422 and "https://" in bad.get_data(as_text=True)
+    bad = admin.post(f"/carriers/channels/{shop.web.id}", data={"csrf_token": token, "rate_rule": "cheapest_within",
+                                                               "rate_days": "99"})
+    assert bad.status_code == 422
+    ok = admin.post(f"/carriers/channels/{shop.web.id}", data={"csrf_token": token, "rate_rule": "cheapest_within",
+                                                              "rate_days": "2", "ship_email": "1"})
+    assert ok.status_code == 200
+    db.session.rollback()
+    db.session.refresh(shop.web)
+    assert (shop.web.rate_rule, shop.web.rate_days) == ("cheapest_within", 2)
+    preset = admin.post("/carriers/presets", data={"csrf_token": token, "name": "Small box", "length_mm": "200",
+                                                   "width_mm": "150", "height_mm": "100", "tare_grams": "90"})
+    assert preset.status_code == 200 and "Small box" in preset.get_data(as_text=True)
