@@ -55,6 +55,7 @@ ACCESS = {
     "catalog.new": MANAGER,
     "catalog.edit": MANAGER,
     "documents.label": STAFF,
+    "documents.label_zpl": STAFF,
     "documents.packing_slip": STAFF,
     "documents.invoice": STAFF,
     "documents.bulk": STAFF,
@@ -81,6 +82,11 @@ ACCESS = {
     "channels.confirmations_retry": ADMIN,
     "api.create_order": PUBLIC,  # a channel's API key, not a session, says who may post
     "api.openapi": PUBLIC,
+    "carriers.index": ADMIN,
+    "carriers.account": ADMIN,
+    "carriers.presets": ADMIN,
+    "carriers.channel_rule": ADMIN,
+    "carriers.easypost_webhook": PUBLIC,  # EasyPost's HMAC signature over the body says who may post
     "webhooks.shopify": PUBLIC,  # the HMAC signature over the body says who may post
     "webhooks.woocommerce": PUBLIC,
     "overview.index": MANAGER,
