@@ -323,3 +323,20 @@ def test_the_carriers_screen_is_for_admins_and_shows_keys_masked(app, shop, carr
     preset = admin.post("/carriers/presets", data={"csrf_token": token, "name": "Small box", "length_mm": "200",
                                                    "width_mm": "150", "height_mm": "100", "tare_grams": "90"})
     assert preset.status_code == 200 and "Small box" in preset.get_data(as_text=True)
+
+
+def test_the_order_page_ships_through_the_label_service_and_shows_the_label(app, shop, carrier):
+    order = _order(shop)
+    client = signed_in(app, shop.staff)
+    token = page_token(client, f"/orders/{order.id}")
+    line = order.lines[0]
+    page = client.post(f"/orders/{order.id}/ship", data={"csrf_token": token, f"ship-{line.id}": "2"},
+                       follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Label bought: USPS Ground" in text
+    carrier.fail_next.append((503, "down"))  # the next order's first call: the service is down
+    other = shop.web_order(("MUG", 1))
+    before = shop.snapshot()
+    refused = client.post(f"/orders/{other.id}/ship", data={"csrf_token": token, f"ship-{other.lines[0].id}": "1"})
+    assert refused.status_code in (409, 422, 502, 503) and "EasyPost" in refused.get_data(as_text=True)
+    assert shop.snapshot() == before
