@@ -17,6 +17,7 @@ from oms_web.extensions import db
 from oms_web.models import (CarrierAccount, CustomerEmail, Job, LabelPurchase, OrderEvent, OrderStatus, Segment,
                             Shipment, ShipmentStatus)
 from tests.helpers.easypost_fake import API_KEY, PDF_LABEL, FakeEasyPost
+from tests.helpers.mail_sink import smtp_sink
 from tests.helpers.signing_in import page_token, signed_in
 
 SECRET = "whsec-test-secret"
@@ -221,28 +222,9 @@ def test_polling_moves_parcels_where_webhooks_cannot_reach(shop, carrier):
 
 @pytest.fixture
 def sink(app):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Keep(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
-
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Keep()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=port)
-    yield handler
-    controller.stop()
+    with smtp_sink() as kept:
+        app.config.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=kept.port)
+        yield kept
 
 
 def _run_email_jobs():
