@@ -43,12 +43,10 @@ KINDS = {
     "bulk_shipping": "oms_web.board.jobs:run",
     "customer_email": "oms_web.mail:send_customer_email",
     "carrier_sync": "oms_web.domain.labels:carrier_sync",
-    "buy_labels": "oms_web.domain.labels:buy_labels_job",
 }
 KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations",
               "bulk_shipping": "Bulk shipping",
-              "customer_email": "Customer email", "carrier_sync": "Carrier tracking and labels",
-              "buy_labels": "Buy labels"}
+              "customer_email": "Customer email", "carrier_sync": "Carrier tracking and labels"}
 
 # A failing job runs at most this many times, its retries after RETRY_DELAY, doubling each time.
 MAX_ATTEMPTS = 5

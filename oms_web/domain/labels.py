@@ -364,22 +364,6 @@ def pack_many(actor: User, order_ids: list[int], progress=None) -> dict[int, tup
     return results
 
 
-def buy_labels_job(job: Job, progress) -> Any:
-    """The queue's job: pack (and buy the labels of) the job's orders in parallel."""
-    from ..tasks import Outcome
-
-    actor = db.session.get(User, job.user_id) if job.user_id else None
-    results = pack_many(actor, list(job.params["order_ids"]), progress)
-    params, job_id = dict(job.params), job.id
-
-    def effects() -> None:
-        db.session.execute(sa.update(Job).where(Job.id == job_id).values(
-            params={**params, "outcomes": [[k, *v] for k, v in sorted(results.items())]})
-            .execution_options(synchronize_session=False))
-
-    return Outcome(effects=effects)
-
-
 # ---------------------------------------------------------------- the admin's account
 
 @service
