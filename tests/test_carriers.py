@@ -12,7 +12,7 @@ from oms_web import tasks
 from oms_web.carriers.easypost import signature
 from oms_web.documents.render import labels_pdf
 from oms_web.domain import bulk_shipping, labels, shipping
-from oms_web.domain.errors import CarrierFailed, InvalidState
+from oms_web.domain.errors import CarrierFailed, InvalidInput, InvalidState
 from oms_web.extensions import db
 from oms_web.models import (CarrierAccount, CustomerEmail, Job, LabelPurchase, OrderEvent, OrderStatus, Segment,
                             Shipment, ShipmentStatus)
@@ -322,3 +322,82 @@ def test_the_order_page_ships_through_the_label_service_and_shows_the_label(app,
     refused = client.post(f"/orders/{other.id}/ship", data={"csrf_token": token, f"ship-{other.lines[0].id}": "1"})
     assert refused.status_code in (409, 422, 502, 503) and "EasyPost" in refused.get_data(as_text=True)
     assert shop.snapshot() == before
+
+
+def test_staff_get_the_rates_and_pick_another_than_the_rules(app, shop, carrier):
+    order = _order(shop)
+    client = signed_in(app, shop.staff)
+    token = page_token(client, f"/orders/{order.id}")
+    line = order.lines[0]
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Get rates" in page and "Buy label and pack" in page
+    rates = client.post(f"/orders/{order.id}/rates", data={"csrf_token": token, f"ship-{line.id}": "2"},
+                        headers={"HX-Request": "true", "X-CSRFToken": token})
+    text = rates.get_data(as_text=True)
+    assert rates.status_code == 200 and "UPS NextDayAir" in text
+    quote_id = text.split('name="quote_id" value="')[1].split('"')[0]
+    ups = next(r for r in carrier.shipments[quote_id]["rates"] if r["carrier"] == "UPS")
+    assert f'value="{ups["id"]}" checked' not in text  # the rule ticks the cheapest, not UPS
+    client.post(f"/orders/{order.id}/ship", data={"csrf_token": token, f"ship-{line.id}": "2", "quote_id": quote_id,
+                                                  "rate_id": ups["id"]})
+    shipment = _fresh(shop, order.id).shipments[0]
+    assert (shipment.carrier, shipment.service_level) == ("UPS", "NextDayAir")
+    # A rate of another quote, or a quote already used, is refused and changes nothing.
+    other = shop.web_order(("MUG", 1))
+    before = shop.snapshot()
+    refused = client.post(f"/orders/{other.id}/ship", data={"csrf_token": token, f"ship-{other.lines[0].id}": "1",
+                                                            "quote_id": quote_id, "rate_id": ups["id"]},
+                          headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert refused.status_code == 422 and "get the rates again" in refused.get_data(as_text=True)
+    assert shop.snapshot() == before
+
+
+@pytest.mark.parametrize("rule, days, carrier_name, service, expected", [
+    ("cheapest", None, None, None, ("USPS", "Ground")),
+    ("cheapest_within", 2, None, None, ("USPS", "Priority")),
+    ("cheapest_within", 1, None, None, ("UPS", "NextDayAir")),
+    ("fixed", None, "FedEx", "FEDEX_GROUND", ("FedEx", "FEDEX_GROUND")),
+])
+def test_the_channels_rate_rule_picks_the_label(shop, carrier, rule, days, carrier_name, service, expected):
+    shop.web.rate_rule, shop.web.rate_days = rule, days
+    shop.web.default_carrier, shop.web.default_service = carrier_name, service
+    db.session.commit()
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order))
+    assert (shipment.carrier, shipment.service_level) == expected
+
+
+def test_a_fixed_rule_no_carrier_offers_is_refused_before_anything_is_bought(shop, carrier):
+    shop.web.rate_rule, shop.web.default_carrier = "fixed", "DHL"
+    db.session.commit()
+    order = _order(shop)
+    shop.refused(InvalidInput, labels.pack, shop.staff, order.id, _lines(order), match="DHL")
+    assert not any(p.endswith("/buy") for _, p, _ in carrier.requests)
+
+
+def test_a_zpl_account_stores_the_zpl_label_for_the_thermal_printer(app, shop, carrier):
+    db.session.execute(sa.update(CarrierAccount).values(label_format="ZPL"))
+    db.session.commit()
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order))
+    client = signed_in(app, shop.staff)
+    zpl = client.get(f"/orders/{order.id}/shipments/{shipment.id}/label.zpl")
+    assert zpl.status_code == 200 and zpl.data.startswith(b"^XA")
+    assert client.get(f"/orders/{order.id}/shipments/{shipment.id}/label.pdf").status_code == 200  # ours, as PDF
+
+
+def test_bulk_labels_and_slips_print_the_carriers_label_pages(shop, carrier):
+    import io
+
+    from pypdf import PdfReader
+
+    from oms_web.documents.render import build_labels_and_slips
+    product = shop.product("MUG", in_hand=50)
+    product.weight_grams = 300
+    db.session.commit()
+    orders = [shop.web_order(("MUG", 1)) for _ in range(3)]
+    result = bulk_shipping.create_shipments(shop.staff, [o.id for o in orders])
+    printed = build_labels_and_slips([o.id for o in orders], result.shipment_ids)
+    pages = PdfReader(io.BytesIO(printed.pdf)).pages
+    assert len(pages) == 6  # label, slip, label, slip...
+    assert [(p.mediabox.width, p.mediabox.height) for p in pages[::2]] == [(288, 432)] * 3
