@@ -44,6 +44,9 @@ def test_a_label_bought_at_the_pack_station_is_tracked_to_fulfilled_and_the_cust
 
             page = open_page()
             sign_in(page, shop.staff, "/pack")
+            page.get_by_label("Box").select_option(label="Small box (220×160×100 mm, 80 g)")
+            screenshot(page, "pack-station-box")
+            page.get_by_label("Scan").focus()
             scan(page, order.number)
             with page.context.expect_page() as label:
                 scan(page, "MUG-BLUE")  # the last unit: the label is bought, the parcel packed, its label opens
@@ -51,6 +54,7 @@ def test_a_label_bought_at_the_pack_station_is_tracked_to_fulfilled_and_the_cust
             label.value.close()
             shop.fresh()
             purchase = db.session.scalar(sa.select(LabelPurchase))
+            assert purchase.parcel["preset"] == "Small box" and purchase.parcel["weight_grams"] == 350 + 80
             assert (purchase.carrier, purchase.carrier_service, purchase.status) == ("USPS", "Ground", "recorded")
             printed = page.request.get(f"/orders/{order.id}/shipments/{purchase.shipment_id}/label.pdf")
             page_one = PdfReader(io.BytesIO(printed.body())).pages[0]
