@@ -76,6 +76,21 @@ def test_a_label_bought_at_the_pack_station_is_tracked_to_fulfilled_and_the_cust
                 tasks.run_job(job_id)  # what a worker does with the queued email
             assert [m["To"] for m in sink.messages] == ["ada.lovelace@example.com"]
             assert purchase.tracking_code in sink.messages[0].as_string()
+
+            # On the order page staff see the rates, the rule's choice ticked, and may pick another.
+            second = shop.order_for("Alan Turing", ("MUG-BLUE", 2))
+            page.goto(f"/orders/{second.id}")
+            page.get_by_role("button", name="Get rates").click()
+            expect(page.locator("#ship-rates")).to_contain_text("UPS NextDayAir")
+            expect(page.get_by_label("USPS Ground", exact=False)).to_be_checked()
+            screenshot(page, "order-rates-desktop")
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the rates scroll sideways"
+            screenshot(page, "order-rates-390")
+            page.set_viewport_size({"width": 1280, "height": 800})
+            page.get_by_label("UPS NextDayAir", exact=False).check()
+            page.get_by_role("button", name="Buy label and pack").click()
+            expect(page.locator("#order-shipments")).to_contain_text("Label bought: UPS NextDayAir")
     finally:
         fake.close()
 
