@@ -57,6 +57,7 @@ bench: install-test
 	$(BIN)/python bench/screens.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3
 	$(BIN)/python bench/pack_scan.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/buy_labels.py
 	$(BIN)/python bench/report_import.py sqlite:////tmp/oms-bench/report-import.sqlite3 100000
 	$(BIN)/python bench/request_memory.py
 	if [ -n "$$OMS_TEST_DATABASE_URL" ]; then $(BIN)/python bench/api.py; fi

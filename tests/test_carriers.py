@@ -401,3 +401,38 @@ def test_bulk_labels_and_slips_print_the_carriers_label_pages(shop, carrier):
     pages = PdfReader(io.BytesIO(printed.pdf)).pages
     assert len(pages) == 6  # label, slip, label, slip...
     assert [(p.mediabox.width, p.mediabox.height) for p in pages[::2]] == [(288, 432)] * 3
+
+
+def test_the_scheduler_queues_one_carrier_sync_a_slot_which_polls_and_reconciles(shop, carrier):
+    order, shipment = _packed(shop, carrier)
+    carrier.set_tracker(shipment.tracking_number, "delivered", "Left with a neighbour")
+    first, again = labels.queue_carrier_sync(), labels.queue_carrier_sync()
+    assert first.id == again.id and first.kind == "carrier_sync"  # every worker's scheduler adds it once
+    db.session.rollback()
+    tasks.run_job(first.id)
+    assert _fresh(shop, order.id).status is OrderStatus.FULFILLED
+
+
+def test_no_carrier_account_means_no_sync_and_todays_own_label(shop, fake):
+    assert labels.queue_carrier_sync() is None
+    order = _order(shop)
+    shipment = labels.pack(shop.staff, order.id, _lines(order), carrier="UPS")
+    assert shipment.carrier == "UPS" and fake.requests == []
+
+
+def test_a_webhook_for_a_tracker_we_do_not_know_or_another_event_changes_nothing(app, shop, carrier):
+    order, shipment = _packed(shop, carrier)
+    client = app.test_client()
+    body = json.dumps({"object": "Event", "id": "evt_1", "description": "batch.updated", "created_at":
+                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "result": {"object": "Batch"}}).encode()
+    before = shop.snapshot()
+    assert _post(client, body, {"X-Hmac-Signature": signature(SECRET, body)}).json["result"] == "ignored"
+    body = json.dumps({"object": "Event", "id": "evt_2", "description": "tracker.updated", "created_at":
+                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "result": {"object": "Tracker", "id": "trk_unknown", "tracking_code": "NOPE",
+                                  "status": "delivered", "tracking_details": []}}).encode()
+    assert _post(client, body, {"X-Hmac-Signature": signature(SECRET, body)}).json["result"] == "unchanged"
+    bad = b'{"object": "Event", "description": 5, "created_at": "' + time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()).encode() + b'"}'
+    assert _post(client, bad, {"X-Hmac-Signature": signature(SECRET, bad)}).status_code == 400
+    assert shop.snapshot() == before
