@@ -436,3 +436,22 @@ def test_a_webhook_for_a_tracker_we_do_not_know_or_another_event_changes_nothing
         "%Y-%m-%dT%H:%M:%SZ", time.gmtime()).encode() + b'"}'
     assert _post(client, bad, {"X-Hmac-Signature": signature(SECRET, bad)}).status_code == 400
     assert shop.snapshot() == before
+
+
+def test_bulk_create_shipments_from_the_board_buys_labels_on_the_task_queue(app, shop, carrier):
+    product = shop.product("MUG", in_hand=50)
+    product.weight_grams = 300
+    db.session.commit()
+    orders = [shop.web_order(("MUG", 1)) for _ in range(2)]
+    client = signed_in(app, shop.staff)
+    token = page_token(client, "/orders")
+    started = client.post("/orders/bulk/shipping/create", data={"order_ids": [str(o.id) for o in orders]},
+                          headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert started.status_code == 200 and "Waiting for a worker" in started.get_data(as_text=True)
+    assert carrier.requests == []  # the request itself asked the carrier nothing
+    db.session.rollback()
+    job = db.session.scalar(sa.select(Job).where(Job.kind == "bulk_shipping"))
+    tasks.run_job(job.id)  # what a worker does
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelPurchase)
+                             .where(LabelPurchase.status == "recorded")) == 2
