@@ -455,3 +455,28 @@ def test_bulk_create_shipments_from_the_board_buys_labels_on_the_task_queue(app,
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelPurchase)
                              .where(LabelPurchase.status == "recorded")) == 2
+
+
+@pytest.mark.parametrize("quote_id, rate_id", [("../addresses", "rate_1"), ("shp_1", "rate 1"), ("shp_1", "x" * 81),
+                                               ("shp_\x00", "rate_1")])
+def test_a_forged_quote_or_rate_is_refused_before_the_carrier_is_asked(shop, carrier, quote_id, rate_id):
+    order = _order(shop)
+    shop.refused(InvalidInput, labels.pack, shop.staff, order.id, _lines(order), quote_id=quote_id, rate_id=rate_id)
+    assert carrier.requests == []
+
+
+def test_a_products_size_is_set_on_its_form_within_bounds(app, shop):
+    product = shop.product("BOX-1")
+    client = signed_in(app, shop.manager)
+    token = page_token(client, f"/products/{product.id}/edit")
+    form = {"csrf_token": token, "name": "Box one", "price": "10.00", "weight_grams": "500", "length_mm": "300",
+            "width_mm": "200", "height_mm": "100", "active": "y"}
+    assert client.post(f"/products/{product.id}/edit", data=form).status_code == 302
+    db.session.rollback()
+    saved = shop.product_row("BOX-1")
+    assert (saved.length_mm, saved.width_mm, saved.height_mm) == (300, 200, 100)
+    before = shop.snapshot()
+    refused = client.post(f"/products/{product.id}/edit", data={**form, "height_mm": "99999"})
+    assert refused.status_code == 422 and "height" in refused.get_data(as_text=True).lower()
+    db.session.rollback()
+    assert shop.snapshot() == before and shop.product_row("BOX-1").height_mm == 100

@@ -15,6 +15,7 @@ nothing of the order. Cancelling a packed shipment requests its label's refund (
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -37,6 +38,8 @@ from .orders import require_role
 
 log = logging.getLogger(__name__)
 
+# The service's object ids (shp_…, rate_…): anything else posted as one is refused before it reaches a URL.
+REMOTE_ID = re.compile(r"[A-Za-z0-9_]{1,80}")
 # A purchase still "buying" after this long lost its answer (a crash): reconcile asks the service.
 UNANSWERED = timedelta(minutes=2)
 
@@ -107,6 +110,8 @@ def pack(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: 
     if not rate_id and not buys_labels(order, account):
         return shipping.ship_lines(actor, order_id, quantities, carrier=carrier, service_level=service_level,
                                    tracking_number=tracking_number)
+    if rate_id is not None and not REMOTE_ID.fullmatch(rate_id) or quote_id is not None and not REMOTE_ID.fullmatch(quote_id):
+        raise InvalidInput("That is not one of the carrier's rates: get the rates again", field="rate_id")
     order, wanted, parcel, svc, account = _prepare(order_id, quantities, preset_id)
     channel = order.channel
     if rate_id:
