@@ -480,3 +480,17 @@ def test_a_products_size_is_set_on_its_form_within_bounds(app, shop):
     assert refused.status_code == 422 and "height" in refused.get_data(as_text=True).lower()
     db.session.rollback()
     assert shop.snapshot() == before and shop.product_row("BOX-1").height_mm == 100
+
+
+@pytest.mark.parametrize("units, status, message", [
+    ("x", 422, "whole number"), ("99", 422, "Only allocated units can ship"), ("0", 422, "Choose at least one unit"),
+    ("1\x00", 400, "NUL")])  # a NUL byte is refused by the app before any view
+def test_get_rates_refuses_bad_quantities_and_asks_the_carrier_nothing(app, shop, carrier, units, status, message):
+    order = _order(shop)
+    client = signed_in(app, shop.staff)
+    token = page_token(client, f"/orders/{order.id}")
+    before = shop.snapshot()
+    response = client.post(f"/orders/{order.id}/rates", data={"csrf_token": token, f"ship-{order.lines[0].id}": units},
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == status and message.lower() in response.get_data(as_text=True).lower()
+    assert carrier.requests == [] and shop.snapshot() == before
