@@ -494,3 +494,21 @@ def test_get_rates_refuses_bad_quantities_and_asks_the_carrier_nothing(app, shop
                            headers={"HX-Request": "true", "X-CSRFToken": token})
     assert response.status_code == status and message.lower() in response.get_data(as_text=True).lower()
     assert carrier.requests == [] and shop.snapshot() == before
+
+
+def test_the_board_prints_the_selected_orders_zpl_labels_in_one_file(app, shop, carrier):
+    db.session.execute(sa.update(CarrierAccount).values(label_format="ZPL"))
+    db.session.commit()
+    product = shop.product("MUG", in_hand=50)
+    product.weight_grams = 300
+    db.session.commit()
+    orders = [shop.web_order(("MUG", 1)) for _ in range(2)]
+    bulk_shipping.create_shipments(shop.staff, [o.id for o in orders])
+    client = signed_in(app, shop.staff)
+    assert "Labels (ZPL)" in client.get("/orders").get_data(as_text=True)
+    token = page_token(client, "/orders")
+    printed = client.post("/orders/print/labels.zpl", data={"csrf_token": token, "order_ids": [str(o.id) for o in orders]})
+    assert printed.status_code == 200 and printed.data.count(b"^XA") == 2
+    unpacked = shop.web_order(("MUG", 1))
+    nothing = client.post("/orders/print/labels.zpl", data={"csrf_token": token, "order_ids": [str(unpacked.id)]})
+    assert nothing.status_code == 422

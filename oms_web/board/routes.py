@@ -52,7 +52,7 @@ def index():
                             first_page=not (before or after), name_search_from=NAME_SEARCH_FROM,
                             can_sort_by_ship_by=can_sort_by_ship_by(filters), dues=list(Due), matching=matching,
                             max_orders=bulk_shipping.MAX_ORDERS, match_prefix=MATCH_PREFIX,
-                            **_counts_context(segment_name, args))
+                            zpl_labels=labels.buys_zpl(), **_counts_context(segment_name, args))
 
 
 @bp.route("/orders/counts")

@@ -48,6 +48,12 @@ def active_account() -> CarrierAccount | None:
     return db.session.scalar(sa.select(CarrierAccount).where(CarrierAccount.active).order_by(CarrierAccount.id).limit(1))
 
 
+def buys_zpl() -> bool:
+    """Whether the shop's labels come as ZPL (for a 4x6 thermal printer)."""
+    account = active_account()
+    return account is not None and account.label_format == "ZPL"
+
+
 def label_service(account: CarrierAccount | None = None) -> LabelService | None:
     account = account or active_account()
     return carriers.service_for(account, current_app.config) if account is not None else None

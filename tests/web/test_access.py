@@ -56,6 +56,7 @@ ACCESS = {
     "catalog.edit": MANAGER,
     "documents.label": STAFF,
     "documents.label_zpl": STAFF,
+    "documents.bulk_zpl": STAFF,
     "documents.packing_slip": STAFF,
     "documents.invoice": STAFF,
     "documents.bulk": STAFF,
