@@ -40,6 +40,7 @@ ACCESS = {
     "orders.add_note": STAFF,
     "orders.edit_lines": STAFF,
     "orders.ship": STAFF,
+    "orders.rates": STAFF,
     "orders.shipment_shipped": STAFF,
     "orders.shipment_cancelled": STAFF,
     "orders.shipment_delivered": STAFF,

@@ -62,6 +62,9 @@ NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommer
 # "Get rates" posts the ship form's own fields (hx-include) to another URL, shown only when a channel buys
 # its labels: its bad input is tests/test_carriers.py's.
 NO_FIELD_TO_TEST |= {"orders.rates"}
+# The board's "Labels (ZPL)" is shown only when the carrier account buys ZPL; it posts the board's
+# selection like the other prints (its ids are tested with them): tests/test_carriers.py.
+NO_FIELD_TO_TEST |= {"documents.bulk_zpl"}
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
 # The report upload's control needs a file; its kind is checked before the file is read.
 NO_CONTROL = {"channels.report"}
