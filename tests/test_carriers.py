@@ -512,3 +512,13 @@ def test_the_board_prints_the_selected_orders_zpl_labels_in_one_file(app, shop, 
     unpacked = shop.web_order(("MUG", 1))
     nothing = client.post("/orders/print/labels.zpl", data={"csrf_token": token, "order_ids": [str(unpacked.id)]})
     assert nothing.status_code == 422
+
+
+def test_without_htmx_get_rates_shows_the_order_page_with_the_rates_in_its_ship_form(app, shop, carrier):
+    order = _order(shop)
+    client = signed_in(app, shop.staff)
+    token = page_token(client, f"/orders/{order.id}")
+    page = client.post(f"/orders/{order.id}/rates", data={"csrf_token": token, f"ship-{order.lines[0].id}": "1"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Shipments" in text  # the whole page
+    assert "UPS NextDayAir" in text and 'name="quote_id"' in text

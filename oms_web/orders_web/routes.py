@@ -178,10 +178,16 @@ def rates(order_id: int):
     except DomainError as error:
         if isinstance(error, NotFound):
             raise
-        response = make_response(render_template("orders/_rates.html", error=error.message), 422)
+        if not is_htmx():
+            return render_template("orders/detail.html", **_context(order, formdata=request.form),
+                                   rates_error=error.message), 422
+        response = make_response(render_template("orders/_rates.html", rates_error=error.message), 422)
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    return render_template("orders/_rates.html", quote=quoted, chosen=chosen, rule=order.channel.rate_rule)
+    rates = {"quote": quoted, "chosen": chosen, "rule": order.channel.rate_rule}
+    if not is_htmx():  # without htmx: the order page, its ship form holding the quantities and the rates
+        return render_template("orders/detail.html", **_context(load_order(order_id), formdata=request.form), **rates)
+    return render_template("orders/_rates.html", **rates)
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/shipped", methods=["POST"])
