@@ -522,3 +522,67 @@ def test_without_htmx_get_rates_shows_the_order_page_with_the_rates_in_its_ship_
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Shipments" in text  # the whole page
     assert "UPS NextDayAir" in text and 'name="quote_id"' in text
+
+
+def test_a_label_bought_for_units_packed_meanwhile_is_refunded_and_the_refusal_said(app, shop, carrier):
+    from oms_web.domain.errors import QuantityTooLarge
+    from oms_web.models import Order
+
+    order = _order(shop)
+    staff_id = shop.staff.id
+    real_buy = carrier._buy
+
+    def someone_packs_first(shipment, rate_id):
+        with app.app_context():  # another packer, a moment before the label is recorded
+            other = db.session.get(Order, order.id)
+            shipping.ship_lines(db.session.get(type(shop.staff), staff_id), order.id,
+                                {line.id: line.to_ship for line in other.lines})
+            db.session.remove()
+        return real_buy(shipment, rate_id)
+
+    carrier._buy = someone_packs_first
+    with pytest.raises(QuantityTooLarge, match="Only allocated units can ship"):
+        labels.pack(shop.staff, order.id, _lines(order))
+    db.session.rollback()
+    purchase = db.session.scalar(sa.select(LabelPurchase))
+    assert (purchase.status, purchase.refund_status) == ("refunded", "submitted")
+    assert len(_fresh(shop, order.id).shipments) == 1  # only the other packer's
+
+
+def test_a_parcel_weighs_its_contents_and_its_box_and_takes_the_boxs_size(shop):
+    from oms_web.domain import parcels
+    from oms_web.models import PackagePreset
+
+    order = _order(shop, units=3)
+    box = PackagePreset(name="Medium", length_mm=300, width_mm=200, height_mm=150, tare_grams=120)
+    db.session.add(box)
+    db.session.commit()
+    own = parcels.parcel_for(order, _lines(order))
+    assert own == {"weight_grams": 1050, "length_mm": 120, "width_mm": 100, "height_mm": 300, "preset": None}
+    boxed = parcels.parcel_for(order, _lines(order), box.id)
+    assert boxed == {"weight_grams": 1170, "length_mm": 300, "width_mm": 200, "height_mm": 150, "preset": "Medium"}
+    with pytest.raises(InvalidInput):
+        parcels.parcel_for(order, _lines(order), 999_999)
+
+
+def test_easypost_shapes_signature_and_events():
+    from oms_web.carriers import easypost
+
+    assert easypost.to_easypost_parcel({"weight_grams": 1000, "length_mm": 254, "width_mm": 127, "height_mm": 50}) \
+        == {"weight": 35.3, "length": 10.0, "width": 5.0, "height": 2.0}
+    assert easypost.to_easypost_address({"line1": "1 Main St", "region": "IL", "postal_code": "62701"})["zip"] == "62701"
+    body = b'{"object": "Event"}'
+    good = easypost.signature("sécret", body)
+    assert good.startswith("hmac-sha256-hex=") and easypost.signature_ok("sécret", body, good)
+    assert not easypost.signature_ok("sécret", body + b" ", good) and not easypost.signature_ok(None, body, good)
+    assert easypost.signature_ok("sécret", body, good.upper().replace("HMAC-SHA256-HEX=", "hmac-sha256-hex="))
+    event = json.dumps({"object": "Event", "id": "evt_1", "description": "tracker.updated", "result": {
+        "object": "Tracker", "id": "trk_1", "tracking_code": "9400", "status": "out_for_delivery",
+        "tracking_details": [{"message": "Out for delivery", "status": "out_for_delivery",
+                              "datetime": "2026-11-30T08:00:00Z"}]}}).encode()
+    update = easypost.parse_event(event)
+    assert (update.tracker_id, update.status, update.message, update.at.hour) == ("trk_1", "out_for_delivery",
+                                                                                  "Out for delivery", 8)
+    weird = json.loads(event)
+    weird["result"]["status"] = "teleported"
+    assert easypost.parse_event(json.dumps(weird).encode()).status == "unknown"  # not a documented status
