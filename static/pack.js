@@ -43,6 +43,9 @@
     const state = document.getElementById("pack-state");
     if (!state || !event.detail.target || event.detail.target.id !== "pack-state") return;
     tone(state.dataset.outcome);
+    // A weight typed for the parcel just packed is not the next one's.
+    const weighed = form.querySelector('[name="weight_grams"]');
+    if (weighed && state.dataset.outcome === "packed") weighed.value = "";
     const label = state.dataset.labelUrl;
     if (label) {
       delete state.dataset.labelUrl;

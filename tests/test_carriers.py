@@ -586,3 +586,25 @@ def test_easypost_shapes_signature_and_events():
     weird = json.loads(event)
     weird["result"]["status"] = "teleported"
     assert easypost.parse_event(json.dumps(weird).encode()).status == "unknown"  # not a documented status
+
+
+@pytest.mark.parametrize("weighed", [0, -5, 70_001, True, "12"])
+def test_a_weighed_weight_out_of_bounds_is_refused_before_the_carrier_is_asked(shop, carrier, weighed):
+    order = _order(shop)
+    shop.refused(InvalidInput, labels.pack, shop.staff, order.id, _lines(order), weighed_grams=weighed)
+    assert carrier.requests == []
+
+
+@pytest.mark.parametrize("field, value", [("preset_id", "abc"), ("preset_id", "999999"), ("weight_grams", "heavy"),
+                                          ("weight_grams", "70001")])
+def test_the_pack_station_refuses_a_bad_box_or_weight_and_keeps_the_parcel(app, shop, carrier, field, value):
+    order = _order(shop, units=1)
+    client = signed_in(app, shop.staff)
+    token = page_token(client, "/pack")
+    line = order.lines[0]
+    before = shop.snapshot()
+    response = client.post("/pack/scan", data={"csrf_token": token, "code": "MUG", "order_id": str(order.id),
+                                               f"shown-{line.id}": "1", f"scanned-{line.id}": "0", field: value},
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 422 and 'name="order_id"' in response.get_data(as_text=True)
+    assert carrier.requests == [] and shop.snapshot() == before

@@ -73,7 +73,7 @@ def quote(order_id: int, quantities: Mapping[int, int], *, preset_id: int | None
     return quoted, rate_rules.choose(quoted.rates, order.channel)
 
 
-def _prepare(order_id: int, quantities: Mapping[int, int], preset_id: int | None):
+def _prepare(order_id: int, quantities: Mapping[int, int], preset_id: int | None, weighed_grams: int | None = None):
     wanted = shipping.units_asked(quantities)
     order = db.session.get(Order, order_id)
     if order is None:
@@ -82,7 +82,7 @@ def _prepare(order_id: int, quantities: Mapping[int, int], preset_id: int | None
     account = active_account()
     if account is None:
         raise InvalidState("No carrier account is set up: an admin adds one on the Carriers screen")
-    parcel = parcels.parcel_for(order, wanted, preset_id)
+    parcel = parcels.parcel_for(order, wanted, preset_id, weighed_grams)
     return order, wanted, parcel, label_service(account), account
 
 
@@ -102,7 +102,7 @@ def _ask_rates(svc: LabelService, order: Order, parcel: dict[str, Any]) -> carri
 
 def pack(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: str | None = None,
          service_level: str | None = None, tracking_number: str | None = None, rate_id: str | None = None,
-         quote_id: str | None = None, preset_id: int | None = None) -> Shipment:
+         quote_id: str | None = None, preset_id: int | None = None, weighed_grams: int | None = None) -> Shipment:
     """Pack the units as the channel's rate rule says: our own label (manual), or a label bought at the
     rule's rate (or at `rate_id` of the quote `quote_id` that staff picked). Not a transaction of its own:
     it calls the service between transactions.
@@ -118,7 +118,7 @@ def pack(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: 
                                    tracking_number=tracking_number)
     if rate_id is not None and not REMOTE_ID.fullmatch(rate_id) or quote_id is not None and not REMOTE_ID.fullmatch(quote_id):
         raise InvalidInput("That is not one of the carrier's rates: get the rates again", field="rate_id")
-    order, wanted, parcel, svc, account = _prepare(order_id, quantities, preset_id)
+    order, wanted, parcel, svc, account = _prepare(order_id, quantities, preset_id, weighed_grams)
     channel = order.channel
     if rate_id:
         if not quote_id:

@@ -239,10 +239,11 @@ def scan_item(parcel: Parcel, scan: Scan) -> tuple[Parcel, PackLine]:
 
 
 def pack_parcel(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int],
-                preset_id: int | None = None) -> Shipment:
+                preset_id: int | None = None, weighed_grams: int | None = None) -> Shipment:
     """Pack the scanned units into a shipment, if the order still has exactly what the station showed to
     pack: through shipping.ship_lines (our own label), or through domain.labels when the order's channel
-    buys its labels (`preset_id`: the box, for the parcel's size and weight).
+    buys its labels (`preset_id`: the box, for the parcel's size and weight; `weighed_grams`: what the
+    parcel weighed on the bench's scale, instead of the products' weights).
 
     Raises InvalidState when it changed meanwhile (another packer closed a parcel of it first: checked
     under the order's lock, so only one of two closing at once succeeds), InvalidInput when nothing
@@ -252,7 +253,7 @@ def pack_parcel(actor: User, order_id: int, shown: Mapping[int, int], scanned: M
     order = db.session.get(Order, order_id)
     if order is not None and labels.buys_labels(order, labels.active_account()):
         quantities = _scanned_units(order_id, shown, scanned)
-        return labels.pack(actor, order_id, quantities, preset_id=preset_id)
+        return labels.pack(actor, order_id, quantities, preset_id=preset_id, weighed_grams=weighed_grams)
     return _pack_with_own_label(actor, order_id, shown, scanned)
 
 

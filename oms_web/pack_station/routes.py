@@ -17,7 +17,8 @@ from ..domain.errors import DomainError, InvalidInput, InvalidState
 from ..domain.packing import Parcel
 from ..extensions import db
 from ..models import PackagePreset, Role, Shipment
-from ..web import allow, as_id, is_htmx, page_or_fragment, refreshed
+from ..domain.parcels import MAX_PARCEL_GRAMS
+from ..web import allow, as_id, is_htmx, page_or_fragment, refreshed, whole_number
 from . import bp
 from .forms import StationForm, action_of, posted_parcel
 
@@ -47,6 +48,13 @@ def _preset_id() -> int | None:
     if preset_id is None:
         raise InvalidInput("Choose one of the boxes", field="code")
     return preset_id
+
+
+def _weighed_grams() -> int | None:
+    raw = (request.form.get("weight_grams") or "").strip()
+    if not raw:
+        return None
+    return whole_number(raw, label="The weighed weight (g)", field="code", minimum=1, maximum=MAX_PARCEL_GRAMS)
 
 
 @bp.route("/pack")
@@ -96,7 +104,7 @@ def _pack(parcel: Parcel | None):
         raise InvalidInput("Scan an order first: there is no parcel to close", field="code")
     try:
         shipment = packing.pack_parcel(current_user, parcel.order_id, parcel.shown(), parcel.scanned(),
-                                       preset_id=_preset_id())
+                                       preset_id=_preset_id(), weighed_grams=_weighed_grams())
     except InvalidState as changed:
         return _station(status=422, error=changed.message)  # packed meanwhile: what the page holds is stale
     return _station(packed=shipment, outcome="packed")

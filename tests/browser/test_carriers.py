@@ -45,6 +45,7 @@ def test_a_label_bought_at_the_pack_station_is_tracked_to_fulfilled_and_the_cust
             page = open_page()
             sign_in(page, shop.staff, "/pack")
             page.get_by_label("Box").select_option(label="Small box (220×160×100 mm, 80 g)")
+            page.get_by_label("Weighed (g)").fill("455")
             screenshot(page, "pack-station-box")
             page.get_by_label("Scan").focus()
             scan(page, order.number)
@@ -54,7 +55,8 @@ def test_a_label_bought_at_the_pack_station_is_tracked_to_fulfilled_and_the_cust
             label.value.close()
             shop.fresh()
             purchase = db.session.scalar(sa.select(LabelPurchase))
-            assert purchase.parcel["preset"] == "Small box" and purchase.parcel["weight_grams"] == 350 + 80
+            assert purchase.parcel["preset"] == "Small box" and purchase.parcel["weight_grams"] == 455  # as weighed
+            expect(page.get_by_label("Weighed (g)")).to_have_value("")  # the next parcel is weighed afresh
             assert (purchase.carrier, purchase.carrier_service, purchase.status) == ("USPS", "Ground", "recorded")
             printed = page.request.get(f"/orders/{order.id}/shipments/{purchase.shipment_id}/label.pdf")
             page_one = PdfReader(io.BytesIO(printed.body())).pages[0]
