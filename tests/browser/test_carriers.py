@@ -47,6 +47,10 @@ def test_a_label_bought_at_the_pack_station_is_tracked_to_fulfilled_and_the_cust
             page.get_by_label("Box").select_option(label="Small box (220×160×100 mm, 80 g)")
             page.get_by_label("Weighed (g)").fill("455")
             screenshot(page, "pack-station-box")
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the station scrolls sideways"
+            screenshot(page, "pack-station-box-390")
+            page.set_viewport_size({"width": 1280, "height": 800})
             page.get_by_label("Scan").focus()
             scan(page, order.number)
             with page.context.expect_page() as label:
