@@ -11,6 +11,7 @@
   const waiting = document.getElementById("waiting-rows");
   const message = document.getElementById("scan-message");
   const button = document.getElementById("handover-button");
+  const tickAll = document.getElementById("tick-all");
   let audio = null;
 
   function beep(ok) {
@@ -39,7 +40,10 @@
     document.getElementById("truck-count").textContent = count;
     document.getElementById("handover-count").textContent = count;
     document.getElementById("handover-plural").textContent = count === 1 ? "" : "s";
-    document.getElementById("waiting-count").textContent = waiting.querySelectorAll("tr[data-parcel]").length;
+    const left = waiting.querySelectorAll("tr[data-parcel]").length;
+    document.getElementById("waiting-count").textContent = left;
+    document.getElementById("tick-all-count").textContent = left;
+    tickAll.disabled = left === 0;
     document.getElementById("truck-empty").hidden = count > 0;
     button.disabled = count === 0;
   }
@@ -56,14 +60,24 @@
     }
   });
 
+  // The scan was read into the request: empty the field at once, so that a scanner typing the next code
+  // while this answer is on its way loses nothing (the answer must not clear what was typed since).
+  let sent = "";
+  scanForm.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt !== scanForm) return;
+    sent = code.value;
+    code.value = "";
+  });
+
   scanForm.addEventListener("htmx:afterRequest", (event) => {
     if (event.detail.elt !== scanForm) return;
     // A refusal is a 422 that htmx swaps (into the message) without calling it an error: read the status.
     const ok = event.detail.successful && event.detail.xhr.status < 300;
     signal(ok);
-    if (ok) code.value = "";
     code.focus();
-    if (!ok) code.select();
+    // A refused code comes back selected (the packer sees what was refused; the next scan replaces it),
+    // unless the next scan is already being typed.
+    if (!ok && !code.value) { code.value = sent; code.select(); }
   });
 
   // Enter with nothing typed does nothing (a scanner's stray Enter must not say "refused").
@@ -80,6 +94,16 @@
     row.classList.remove("just-scanned");
     box.focus();
     recount();
+  });
+
+  // Every parcel still packed goes on the truck, in the order they wait (oldest first); the focus goes to
+  // the button that hands them over, so Enter (or h) finishes it.
+  tickAll.addEventListener("click", () => {
+    const rows = [...waiting.querySelectorAll("tr[data-parcel]")];
+    rows.forEach((row) => { row.querySelector("input[name=shipment_ids]").checked = true; row.classList.remove("just-scanned"); });
+    truck.append(...rows);
+    recount();
+    button.focus();
   });
 
   form.addEventListener("submit", (event) => {

@@ -97,6 +97,18 @@ def test_parcels_are_scanned_by_keyboard_and_handed_over_with_a_manifest(page: P
     expect(page.locator("table.manifests tbody tr")).to_contain_text("UPS")
 
 
+def test_a_label_scanned_while_the_last_is_answered_is_not_lost(page: Page, shop):
+    made = parcels(shop)
+    sign_in(page, shop.staff, "/handover/carrier?carrier=UPS")
+    expect(page.locator("#scan-code")).to_be_focused()
+    scan(page, made["ada"].tracking_number)
+    scan(page, made["bob"].tracking_number)  # at a scanner's speed: before the first answer is in
+    scan(page, made["cy"].number)
+    expect(page.locator("#on-truck-rows tr")).to_have_count(3)
+    expect(page.locator("#scan-code")).to_have_value("")
+    expect(page.locator("#handover-button")).to_have_text("Hand over 3 parcels")
+
+
 def test_the_hand_over_screen_fits_a_phone(open_page, shop):
     made = parcels(shop)
     page = open_page(viewport=PHONE)
