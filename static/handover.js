@@ -41,9 +41,11 @@
     document.getElementById("handover-count").textContent = count;
     document.getElementById("handover-plural").textContent = count === 1 ? "" : "s";
     const left = waiting.querySelectorAll("tr[data-parcel]").length;
+    const tickable = waiting.querySelectorAll("input[name=shipment_ids]:not(:disabled)").length;
     document.getElementById("waiting-count").textContent = left;
-    document.getElementById("tick-all-count").textContent = left;
-    tickAll.disabled = left === 0;
+    document.getElementById("tick-all-count").textContent = tickable;
+    tickAll.disabled = tickable === 0;
+    truck.closest(".table-scroll").hidden = count === 0;  // no empty table heads above "Nothing scanned yet"
     document.getElementById("truck-empty").hidden = count > 0;
     button.disabled = count === 0;
   }
@@ -96,11 +98,13 @@
     recount();
   });
 
-  // Every parcel still packed goes on the truck, in the order they wait (oldest first); the focus goes to
-  // the button that hands them over, so Enter (or h) finishes it.
+  // Every parcel still packed that can go goes on the truck, in the order they wait (oldest first); one
+  // held back (a marketplace parcel without its tracking number) stays. The focus goes to the button that
+  // hands them over, so Enter (or h) finishes it.
   tickAll.addEventListener("click", () => {
-    const rows = [...waiting.querySelectorAll("tr[data-parcel]")];
-    rows.forEach((row) => { row.querySelector("input[name=shipment_ids]").checked = true; row.classList.remove("just-scanned"); });
+    const boxes = [...waiting.querySelectorAll("input[name=shipment_ids]:not(:disabled)")];
+    const rows = boxes.map((box) => { box.checked = true; return box.closest("tr"); });
+    rows.forEach((row) => row.classList.remove("just-scanned"));
     truck.append(...rows);
     recount();
     button.focus();
