@@ -1,4 +1,5 @@
-"""PDF documents from Jinja templates with xhtml2pdf: labels, packing slips, invoices, pick lists.
+"""PDF documents from Jinja templates with xhtml2pdf: packing slips, invoices, pick lists; and the shipping
+labels, drawn directly (documents/labels.py).
 
 Free of request code: the routes and the print-job worker both call `build()`. A batch is rendered in
 chunks and merged, so a long one can report progress between chunks.
@@ -18,7 +19,8 @@ from xhtml2pdf import pisa
 
 from ..extensions import db
 from ..models import Invoice, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
-from .barcodes import NotEncodable, code128_data_uri
+from . import labels as label_sheets
+from .barcodes import NotEncodable, code128_data_uri, code128_png
 
 KINDS = {"labels": "shipping labels", "packing-slips": "packing slips", "invoices": "invoices",
          "pick-list": "pick list", "labels-and-slips": "labels and packing slips", "wave-pick-list": "wave pick list"}
@@ -57,7 +59,7 @@ class LabelData:
     shipment: Shipment
     order: Order
     weight_grams: int
-    barcode: str | None
+    barcode_png: bytes | None  # Code 128 of the tracking number, else of the shipment number
 
 
 def _shipments(order_ids: Sequence[int], *, open_only: bool) -> list[Shipment]:
@@ -89,10 +91,10 @@ def label_data(shipments: Sequence[Shipment]) -> list[LabelData]:
     labels = []
     for shipment in shipments:
         try:
-            barcode = code128_data_uri(shipment.tracking_number or shipment.number)
+            barcode = code128_png(shipment.tracking_number or shipment.number)
         except NotEncodable:
             barcode = None
-        labels.append(LabelData(shipment=shipment, order=shipment.order, barcode=barcode,
+        labels.append(LabelData(shipment=shipment, order=shipment.order, barcode_png=barcode,
                                 weight_grams=sum(sl.quantity * weights.get(sl.order_line_id, 0) for sl in shipment.lines)))
     return labels
 
@@ -193,7 +195,7 @@ def _invoices(order_ids: Sequence[int]) -> list[Invoice]:
 # ---------------------------------------------------------------- rendering
 
 def labels_pdf(shipments: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/labels.html", labels=label_data(shipments))
+    return label_sheets.labels_pdf(label_data(shipments))
 
 
 def packing_slips_pdf(shipments: Sequence[Shipment]) -> bytes:

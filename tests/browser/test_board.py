@@ -169,3 +169,20 @@ def test_h_the_poll_refreshes_the_rows_stages_keeping_the_selection_and_the_scro
     expect(board.locator("#selected-count")).to_have_text("1 order selected")
     assert board.evaluate("window.scrollY") == scrolled
     assert same_window(board), "the rows were refreshed by reloading the page"
+
+
+def test_an_empty_segments_counts_refresh_without_a_console_error(open_page, shop):
+    """The tabs' poll sends the ids of the rows shown; with none shown it still goes, and htmx logs no
+    error (open_page fails the test on any)."""
+    shop.product("MUG-BLUE", in_hand=5)
+    shop.order_for("Ada Lovelace", ("MUG-BLUE", 1))
+    board = open_page()
+    board.clock.install()
+    sign_in(board, shop.staff, then="/orders?segment=packed")
+    expect(rows(board)).to_have_count(1)  # the "No orders here" row: no order, no "shown" id
+    expect(rows(board).first).to_contain_text("No orders here")
+    shop.order_for("Alan Turing", ("MUG-BLUE", 1))
+    with board.expect_response(lambda response: "/orders/counts" in response.url) as polled:
+        board.clock.fast_forward("00:16")
+    assert polled.value.status == 200
+    expect(count(board, "ready_to_ship")).to_have_text("2")

@@ -30,6 +30,7 @@ from oms_web.tasks import run_job
 from .conftest import allow_refusals, sign_in
 
 READY = 200
+SLOW_MS = 30_000  # for what takes seconds at this volume (a job, 204 parcels handed over) on a busy machine
 LAMP_EAN = "4006381333931"
 BIN_OF = {"MUG-BLUE": "A-01-2", "TEE-M": "B-03-1", "LAMP-OAK": "C-02-1", "CAP-RED": "C-04-3", "SOCKS-WOOL": "D-01-1"}
 
@@ -92,7 +93,7 @@ def test_a_shipping_day_at_volume(open_page, shop, tmp_path):
     page.get_by_role("button", name="Create shipments").click()
     run_the_job(page)
     link = page.locator("#flash").get_by_role("link", name="Open labels & packing slips (PDF)")
-    expect(link).to_be_visible(timeout=30_000)
+    expect(link).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("#flash")).to_contain_text(f"{READY} done")
     expect(count_on_tab(page, Segment.PACKED)).to_have_text(str(READY))
     expect(count_on_tab(page, Segment.READY_TO_SHIP)).to_have_text("0")
@@ -145,7 +146,7 @@ def test_a_shipping_day_at_volume(open_page, shop, tmp_path):
     assert shop.snapshot() == before, "a refused scan changed something"
 
     def last_scan_packs(code: str, order: Order) -> None:
-        with page.context.expect_page() as label:
+        with page.context.expect_page(timeout=SLOW_MS) as label:
             scan(page, code)
         expect(message).to_contain_text("packed: ")
         expect(message).to_contain_text(order.number)
@@ -193,7 +194,7 @@ def test_a_shipping_day_at_volume(open_page, shop, tmp_path):
     expect(page.locator("#handover-button")).to_have_text(f"Hand over {rest} parcels")
     expect(page.locator("#handover-button")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Manifest")).to_contain_text("UPS")
+    expect(page.get_by_role("heading", name="Manifest")).to_contain_text("UPS", timeout=SLOW_MS)
     expect(page.locator("#flash")).to_contain_text(f"{rest} parcels handed over to UPS.")
     manifest = page.request.get(page.locator("#print-manifest").get_attribute("href"))
     assert manifest.status == 200 and manifest.headers["content-type"] == "application/pdf"
@@ -209,7 +210,7 @@ def test_a_shipping_day_at_volume(open_page, shop, tmp_path):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Mark delivered").click()
     run_the_job(page)
-    expect(page.locator("#flash")).to_contain_text(f"{rest} done", timeout=30_000)
+    expect(page.locator("#flash")).to_contain_text(f"{rest} done", timeout=SLOW_MS)
     expect(count_on_tab(page, Segment.FULFILLED)).to_have_text(str(rest))
     expect(count_on_tab(page, Segment.IN_TRANSIT)).to_have_text("0")
     expect(count_on_tab(page, Segment.PACKED)).to_have_text("0")
