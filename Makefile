@@ -49,7 +49,8 @@ screenshots: install-test
 	cp tests/screenshots/order-partly-shipped.png docs/order.png
 
 # Intake and board queries at 100,000 and 1,000,000 orders (the seeded files stay in /tmp/oms-bench),
-# the screens' server time on the 1,000,000-order file, documents, a 100,000-line report import, a
+# the screens' server time on the 1,000,000-order file, documents, bulk shipping 500 orders with their PDF,
+# a 100,000-line report import, a
 # gunicorn worker's memory while it refuses 300 MB unauthenticated POSTs, and (with
 # OMS_TEST_DATABASE_URL set) the JSON order API under gunicorn on PostgreSQL.
 bench: install-test
@@ -57,6 +58,7 @@ bench: install-test
 	$(BIN)/python bench/screens.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3
 	$(BIN)/python bench/pack_scan.py --db /tmp/oms-bench/oms-bench-1000000.sqlite3
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/bulk_ship.py
 	$(BIN)/python bench/report_import.py sqlite:////tmp/oms-bench/report-import.sqlite3 100000
 	$(BIN)/python bench/request_memory.py
 	if [ -n "$$OMS_TEST_DATABASE_URL" ]; then $(BIN)/python bench/api.py; fi

@@ -13,6 +13,7 @@ from oms_web.extensions import db
 from oms_web.models import Shipment, ShipmentStatus, utcnow
 
 from .conftest import PHONE, allow_refusals, screenshot, sign_in
+from .test_pack_station import shot
 from .test_small_screens import assert_fits
 
 
@@ -80,6 +81,7 @@ def test_parcels_are_scanned_by_keyboard_and_handed_over_with_a_manifest(page: P
     expect(page.locator("#on-truck-rows tr")).to_have_count(4)
     expect(page.locator("#handover-button")).to_have_text("Hand over 4 parcels")
     screenshot(page, "handover-desktop")
+    shot(page, "handover-desktop")  # the README's
 
     page.keyboard.press("h")
     expect(page.get_by_role("heading", name="Manifest")).to_contain_text("UPS")
@@ -124,3 +126,4 @@ def test_the_hand_over_screen_fits_a_phone(open_page, shop):
     expect(page.locator("#scan-message")).to_contain_text("goes with DHL")
     assert_fits(page)
     screenshot(page, "handover-phone")
+    shot(page, "handover-390")
