@@ -6,7 +6,7 @@ all of them → the board counts them Fulfilled, and the stock invariants hold.
 
 The orders are made through the services in one transaction (the test is of the day, not of typing 200
 orders); every step of the day itself goes through the screens. Its cost is mostly the two PDFs and the
-two jobs: about 25 s on a quiet machine (`pytest --durations=1`).
+two jobs: about 30 s on a lightly loaded machine (`pytest --durations=1`).
 """
 from __future__ import annotations
 
@@ -104,7 +104,8 @@ def test_a_shipping_day_at_volume(open_page, shop, tmp_path):
     assert len(pages) == 2 * READY
     labels, slips = pages[0::2], pages[1::2]
     assert all(round(float(p.mediabox.width)) == 288 for p in labels)  # 4 x 6 in labels
-    assert all("Packing slip" in p.extract_text() for p in slips)
+    assert all(round(float(p.mediabox.width)) == 595 for p in slips)  # each followed by its A4 slip
+    assert all("Packing slip" in p.extract_text() for p in (slips[0], slips[-1]))  # (reading all 200 takes seconds)
     shop.fresh()
     parcels = db.session.scalars(sa.select(Shipment).where(Shipment.order_id.in_(ready_ids))).all()
     numbers = {parcel.order_id: parcel.number for parcel in parcels}
