@@ -62,13 +62,25 @@
     }
   });
 
-  // The scan was read into the request: empty the field at once, so that a scanner typing the next code
-  // while this answer is on its way loses nothing (the answer must not clear what was typed since).
-  let sent = "";
-  scanForm.addEventListener("htmx:configRequest", (event) => {
-    if (event.detail.elt !== scanForm) return;
-    sent = code.value;
+  // Each scan is taken from the field the moment its Enter comes, and the field emptied for the next:
+  // a scanner may type the next code (and the one after) while an answer is on its way. The requests
+  // wait their turn (hx-sync queue all) and each sends its own code, in the order scanned, instead of
+  // whatever the field holds when its turn comes.
+  const scanned = [];
+  scanForm.addEventListener("submit", (event) => {
+    const typed = code.value.trim();
+    if (!typed) {  // a scanner's stray Enter: nothing to say, nothing refused
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      code.focus();
+      return;
+    }
+    scanned.push(typed);
     code.value = "";
+  }, true);
+  scanForm.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt !== scanForm || !scanned.length) return;
+    event.detail.parameters.code = scanned.shift();
   });
 
   scanForm.addEventListener("htmx:afterRequest", (event) => {
@@ -79,12 +91,10 @@
     code.focus();
     // A refused code comes back selected (the packer sees what was refused; the next scan replaces it),
     // unless the next scan is already being typed.
-    if (!ok && !code.value) { code.value = sent; code.select(); }
-  });
-
-  // Enter with nothing typed does nothing (a scanner's stray Enter must not say "refused").
-  scanForm.addEventListener("htmx:confirm", (event) => {
-    if (event.detail.elt === scanForm && !code.value.trim()) { event.preventDefault(); code.focus(); }
+    if (!ok && !code.value && !scanned.length) {
+      code.value = event.detail.requestConfig?.parameters?.code || "";
+      code.select();
+    }
   });
 
   form.addEventListener("change", (event) => {
