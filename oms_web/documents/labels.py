@@ -28,7 +28,8 @@ FONT, BOLD = "Helvetica", "Helvetica-Bold"
 BARCODE_WIDTH, BARCODE_HEIGHT = 247.5, 67.5  # 330 x 90 CSS px, as the label had them
 
 
-def _address_lines(address, fallback_name: str | None = None, *, inline: bool = False) -> list[str]:
+def address_lines(address, fallback_name: str | None = None, *, inline: bool = False) -> list[str]:
+    """An address as plain lines, written by the one address macro every screen and document uses."""
     macro = current_app.jinja_env.get_template("_address.html").module.address_lines
     text = macro(address, fallback_name, inline)
     return [Markup(part).unescape() for part in str(text).split("<br>") if part.strip()]
@@ -79,11 +80,11 @@ def _draw(canvas: Canvas, label: LabelData, ship_from) -> None:
         canvas.setLineWidth(3)
         canvas.rect(MARGIN, pen.y, INNER, top - pen.y)
         pen.y -= 6
-    pen.lines("FROM: " + ", ".join(_address_lines(ship_from, inline=True)), FONT, 8.5)
+    pen.lines("FROM: " + ", ".join(address_lines(ship_from, inline=True)), FONT, 8.5)
     pen.rule()
     pen.y -= 10
     pen.lines("SHIP TO:", BOLD, 15, leading=18.75, indent=6)
-    for line in _address_lines(order.ship_to, order.customer_name):
+    for line in address_lines(order.ship_to, order.customer_name):
         pen.lines(line, BOLD, 15, leading=18.75, indent=6)
     pen.y -= 10
     pen.rule(0)

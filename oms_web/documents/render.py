@@ -1,5 +1,5 @@
-"""PDF documents from Jinja templates with xhtml2pdf: packing slips, invoices, pick lists; and the shipping
-labels, drawn directly (documents/labels.py).
+"""PDF documents from Jinja templates with xhtml2pdf: invoices, pick lists; and the shipping labels and
+packing slips, drawn directly (documents/labels.py, slips.py), as they are printed by the hundred.
 
 Free of request code: the routes and the print-job worker both call `build()`. A batch is rendered in
 chunks and merged, so a long one can report progress between chunks.
@@ -20,6 +20,7 @@ from xhtml2pdf import pisa
 from ..extensions import db
 from ..models import Invoice, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
 from . import labels as label_sheets
+from . import slips as slip_sheets
 from .barcodes import NotEncodable, code128_data_uri, code128_png
 
 KINDS = {"labels": "shipping labels", "packing-slips": "packing slips", "invoices": "invoices",
@@ -198,9 +199,19 @@ def labels_pdf(shipments: Sequence[Shipment]) -> bytes:
     return label_sheets.labels_pdf(label_data(shipments))
 
 
+def _slips(shipments: Sequence[Shipment]) -> tuple[bytes, list[int]]:
+    """The packing slips as one PDF, and the pages each took."""
+    barcodes = {}
+    for order in {s.order_id: s.order for s in shipments}.values():
+        try:
+            barcodes[order.id] = code128_png(order.number)
+        except NotEncodable:
+            barcodes[order.id] = None
+    return slip_sheets.packing_slips(shipments, barcodes)
+
+
 def packing_slips_pdf(shipments: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/packing_slips.html", shipments=shipments,
-                      barcodes=order_barcodes({s.order_id: s.order for s in shipments}.values()))
+    return _slips(shipments)[0]
 
 
 def invoices_pdf(invoices: Sequence[Invoice]) -> bytes:
@@ -219,21 +230,17 @@ def wave_pick_list_pdf(orders: Sequence[Order]) -> bytes:
 
 
 def _add_labels_and_slips(writer: PdfWriter, shipments: Sequence[Shipment]) -> None:
-    """Each shipment's label followed by its packing slip, in the order given. Labels and slips are
-    rendered as two documents (one 4x6 in page per label, A4 slips) and their pages interleaved; should a
-    slip run over a page, the slips are rendered one by one to know which pages are whose."""
+    """Each shipment's label followed by its packing slip (all its pages), in the order given. Labels and
+    slips are drawn as two documents (one 4x6 in page per label, A4 slips) and their pages interleaved."""
     labels = PdfReader(io.BytesIO(labels_pdf(shipments)))
-    slips = PdfReader(io.BytesIO(packing_slips_pdf(shipments)))
+    pdf, page_counts = _slips(shipments)
+    slip_pages = iter(PdfReader(io.BytesIO(pdf)).pages)
     if len(labels.pages) != len(shipments):
         raise RuntimeError("A shipping label ran over its page")
-    if len(slips.pages) == len(shipments):
-        slip_pages = [[page] for page in slips.pages]
-    else:
-        slip_pages = [PdfReader(io.BytesIO(packing_slips_pdf([s]))).pages for s in shipments]
-    for label, pages in zip(labels.pages, slip_pages):
+    for label, count in zip(labels.pages, page_counts):
         writer.add_page(label)
-        for page in pages:
-            writer.add_page(page)
+        for _ in range(count):
+            writer.add_page(next(slip_pages))
 
 
 def labels_and_slips_pdf(shipments: Sequence[Shipment]) -> bytes:

@@ -6,7 +6,7 @@ all of them → the board counts them Fulfilled, and the stock invariants hold.
 
 The orders are made through the services in one transaction (the test is of the day, not of typing 200
 orders); every step of the day itself goes through the screens. Its cost is mostly the two PDFs and the
-two jobs: about 30 s on a lightly loaded machine (`pytest --durations=1`).
+two jobs: about 20 s on a shared machine (`pytest --durations=1`).
 """
 from __future__ import annotations
 
