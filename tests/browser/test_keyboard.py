@@ -118,7 +118,7 @@ def test_k_an_orders_actions_by_their_keys_and_the_help_lists_them(page, shop):
         "b": "Back to the orders",
         "e": "Edit the lines (Enter saves)",
         "s": "Ship: the quantities, then Enter creates the shipment",
-        "l": "Label of the first shipment (PDF)",
+        "l": "Label of the first shipment not cancelled (PDF)",
         "m": "Mark shipped: carrier and tracking, then Enter",
         "d": "Mark delivered",
         "i": "Invoice shipped, not invoiced",
