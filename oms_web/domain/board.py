@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from ..columns import escape_like as _escape
 from ..extensions import db
-from ..models import SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment, utcnow
+from ..models import (SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment, Shipment, ShipmentStatus,
+                      utcnow)
 from .deadlines import WORK_SEGMENTS, Due, ShopDay
 from .reports import utc_start_of
 
@@ -91,6 +92,7 @@ class BoardRow:
     ship_by: datetime | None = None
     due: Due | None = None  # late or due today on the shop's day; None for either, or when not to be shipped
     age: timedelta = timedelta(0)  # since it was placed
+    packed_since: datetime | None = None  # a Packed order's oldest parcel on the bench: how long it has waited
 
 
 @dataclass(frozen=True)
@@ -269,13 +271,19 @@ def _rows(found: list[sa.Row], filters: BoardFilter) -> list[BoardRow]:
                   sa.func.sum(OrderLine.shipped))
         .where(OrderLine.order_id.in_([r[0] for r in found])).group_by(OrderLine.order_id))} if found else {}
     channels = dict(db.session.execute(sa.select(SalesChannel.id, SalesChannel.name)).all())
+    packed = [r[0] for r in found if r[7] is Segment.PACKED]
+    packed_since = dict(db.session.execute(
+        sa.select(Shipment.order_id, sa.func.min(Shipment.created_at))
+        .where(Shipment.order_id.in_(packed), Shipment.status == ShipmentStatus.PACKED)
+        .group_by(Shipment.order_id)).all()) if packed else {}
     day, now = filters.shop_day, utcnow()
     return [BoardRow(id=r[0], number=f"{Order.NUMBER_PREFIX}{r[0]:06d}", created_at=r[1], channel=channels.get(r[2], ""),
                      customer_name=r[3], email=r[4], total_cents=r[5], currency=r[6], segment=r[7],
                      units_ordered=int(units.get(r[0], (0, 0, 0))[0] or 0),
                      units_allocated=int(units.get(r[0], (0, 0, 0))[1] or 0),
                      units_shipped=int(units.get(r[0], (0, 0, 0))[2] or 0),
-                     ship_by=r[8], due=day.due(r[8], r[7]), age=max(now - r[1], timedelta(0))) for r in found]
+                     ship_by=r[8], due=day.due(r[8], r[7]), age=max(now - r[1], timedelta(0)),
+                     packed_since=packed_since.get(r[0])) for r in found]
 
 
 def matching_order_ids(filters: BoardFilter, limit: int) -> list[int]:
