@@ -19,7 +19,7 @@ from ..columns import escape_like as _escape
 from ..extensions import db
 from ..models import SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment, utcnow
 from .deadlines import WORK_SEGMENTS, Due, ShopDay
-from .reports import utc_start_of
+from .overview_figures import utc_start_of
 
 PAGE_SIZE = 50
 # A customer's name is searched for a part of it from this length: no index finds a shorter part (a

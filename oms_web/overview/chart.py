@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ..domain.reports import ChannelSeries
+from ..domain.overview_figures import ChannelSeries
 
 WIDTH, HEIGHT = 900, 220
 COLOURS = 6  # .c0 … .c5 in the stylesheet

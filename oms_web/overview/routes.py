@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..domain.reports import DUE_COUNT_CAP, overview_figures
+from ..domain.overview_figures import DUE_COUNT_CAP, overview_figures
 from ..models import Role
 from ..web import allow, page_or_fragment
 from . import bp

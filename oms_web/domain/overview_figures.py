@@ -107,7 +107,7 @@ def due_counts(today: date | None = None, zone: tzinfo = timezone.utc) -> tuple[
 
 _AVAILABLE = Product.stock_in_hand - Product.stock_committed
 _LOW_STOCK = (sa.select(Product.id, Product.sku, Product.name, _AVAILABLE.label("stock_available"))
-              .where(Product.active, _AVAILABLE <= Product.reorder_point).order_by(_AVAILABLE, Product.sku).limit(10))
+              .where(Product.is_low_stock).order_by(_AVAILABLE, Product.sku).limit(10))
 _CHANNELS = sa.select(SalesChannel.id, SalesChannel.name).order_by(SalesChannel.id)
 
 
