@@ -1,4 +1,5 @@
-"""Background work on a task queue (Huey): print batches, channel pulls on a schedule, confirmations.
+"""Background work on a task queue (Huey): print batches, bulk shipping, report imports, channel pulls on a
+schedule, confirmations.
 
 The queue carries only a job's id; the job itself (kind, parameters, progress, attempts, error,
 result) is a row of the jobs table, so every web process shows its progress and nothing is lost when
@@ -40,9 +41,10 @@ KINDS = {
     "channel_pull": "oms_web.channels.scheduled:pull_orders",
     "confirmations": "oms_web.channels.scheduled:send_confirmations",
     "bulk_shipping": "oms_web.board.jobs:run",
+    "report_import": "oms_web.channels.report_jobs:run",
 }
 KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations",
-              "bulk_shipping": "Bulk shipping"}
+              "bulk_shipping": "Bulk shipping", "report_import": "Report import"}
 
 # A failing job runs at most this many times, its retries after RETRY_DELAY, doubling each time.
 MAX_ATTEMPTS = 5
