@@ -461,7 +461,7 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
         except IntegrityError as collision:
             raise RetryTransaction() from collision
         metrics.count_orders(batch, results)
-    return [result for result in results if result is not None]
+        return [result for result in results if result is not None]
     counts = pending_counts()
     try:
         with db.session.begin_nested():
