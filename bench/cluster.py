@@ -65,7 +65,9 @@ class Cluster:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "PROMETHEUS_"))}
         env.update(OMS_DATABASE_URL=self.db, OMS_REDIS_URL=self.redis, OMS_SECRET_KEY=self.secret, OMS_PROXIES="1",
-                   OMS_QUEUE_NAME="oms_cluster", PYTHONPATH=str(ROOT))
+                   OMS_QUEUE_NAME="oms_cluster", PYTHONPATH=str(ROOT),
+                   # A killed worker's job is taken over after this long without its heartbeat.
+                   OMS_JOB_LEASE_SECONDS=os.environ.get("OMS_JOB_LEASE_SECONDS", "20"))
         return env
 
     def save(self) -> None:
@@ -156,6 +158,9 @@ def _database(cluster: Cluster, fresh: bool) -> None:
     if fresh or not _database_exists(cluster.db):
         _fresh_database(str(sa.make_url(cluster.db).set(drivername="postgresql+psycopg")
                             .render_as_string(hide_password=False)))
+        from huey import RedisHuey
+
+        RedisHuey("oms_cluster", url=cluster.redis).flush()  # messages naming the jobs of the database dropped
     subprocess.run([sys.executable, "-m", "flask", "--app", "oms_web", "db", "upgrade"], cwd=ROOT,
                    env=cluster.env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
