@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -38,6 +39,7 @@ TARGET_ORDERS_PER_SECOND = 1_000
 TARGET_STAFF_P95_MS = 100
 STAFF_PAGES = ("staff: board", "staff: order page")
 WORK = cluster_control.STATE_DIR / "load"
+IDLE_ORDERS = 30  # posted one at a time before the load, with a staff page after each (the idle times)
 
 
 def main() -> int:
@@ -149,9 +151,8 @@ def _chaos(cluster, seconds: int, happened: list[str], started: float) -> None:
 
 
 def _run(cluster, config: dict, args) -> int:
-    WORK.mkdir(parents=True, exist_ok=True)
-    for old in WORK.glob("*"):
-        old.unlink()
+    shutil.rmtree(WORK, ignore_errors=True)  # the last run's results
+    WORK.mkdir(parents=True)
     config_file = WORK / "config.json"
     config_file.write_text(json.dumps(config))
     results = WORK / "results"
@@ -163,6 +164,8 @@ def _run(cluster, config: dict, args) -> int:
         command += ["--processes", str(args.processes)]
     env = dict(os.environ, OMS_LOAD_CONFIG=str(config_file), OMS_LOAD_RESULTS=str(results))
 
+    idle = _idle_baseline(cluster, config)
+    load_before = os.getloadavg()[0]
     machine = Machine()
     machine.start()
     happened: list[str] = []
@@ -176,6 +179,7 @@ def _run(cluster, config: dict, args) -> int:
         locust.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
     cpu = {name: _session_cpu(process.pid) for name, process in cluster.processes.items()}
+    cpu["PostgreSQL"] = _backends_cpu(sa.make_url(cluster.db).database)
     machine.stop.set()
     machine.join()
     chaos.join(timeout=30)
@@ -190,7 +194,56 @@ def _run(cluster, config: dict, args) -> int:
     checks = _database_checks(cluster, accepted, jobs)
     stats = _locust_stats(WORK / "locust_stats.csv")
     return _report(args, seconds, wall_started, accepted, troubles, checks, stats, happened, machine,
-                   locust_cpu, locust.returncode, cpu)
+                   locust_cpu, locust.returncode, cpu, idle, load_before)
+
+
+def _idle_baseline(cluster, config: dict, count: int = IDLE_ORDERS) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of a staff page and an API post, one at a time through HAProxy before the load:
+    the code's own time on this machine, to hold the times under load against."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{cluster.url}/login", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    session.post(f"{cluster.url}/login", data={"email": config["staff_email"], "password": config["staff_password"],
+                                              "csrf_token": token}, timeout=30)
+    api = requests.Session()
+    headers = {"Authorization": f"Bearer {config['api_key']}"}
+    times: dict[str, list[float]] = {"API POST /api/v1/orders": [], "staff: board": [], "staff: order page": []}
+    order = None
+    for number in range(count):
+        body = {"order_id": f"IDLE-{number}", "customer": {"name": "Idle"}, "lines": [
+            {"sku": config["skus"][number % len(config["skus"])], "quantity": 1, "unit_price": "9.00"}]}
+        started = time.perf_counter()
+        order = api.post(f"{cluster.url}/api/v1/orders", json=body, headers=headers, timeout=30).json()["id"]
+        times["API POST /api/v1/orders"].append(time.perf_counter() - started)
+        for name, path in (("staff: board", "/orders"), ("staff: order page", f"/orders/{order}")):
+            started = time.perf_counter()
+            assert session.get(f"{cluster.url}{path}", timeout=30).status_code == 200
+            times[name].append(time.perf_counter() - started)
+    return {name: (1000 * _pct(values, 50), 1000 * _pct(values, 95)) for name, values in times.items()}
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+def _backends_cpu(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `database` (those still connected)."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (process / "cmdline").read_bytes()  # "postgres: [cluster: ]user database host(port) state"
+            if not (title.startswith(b"postgres: ") and f" {database} ".encode() in title):
+                continue
+            fields = (process / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def _session_cpu(session: int) -> float:
@@ -252,7 +305,7 @@ def _locust_stats(path: Path) -> list[dict]:
 
 
 def _report(args, seconds, wall_started, accepted, troubles, checks, stats, happened, machine, locust_cpu,
-            locust_status, cpu) -> int:
+            locust_status, cpu, idle, load_before) -> int:
     created = sorted(a["t"] - wall_started for a in accepted if a["kind"] == "api" and a["status"] == 201)
     run = args.seconds
     rate = len([t for t in created if t <= run]) / run
@@ -276,7 +329,9 @@ def _report(args, seconds, wall_started, accepted, troubles, checks, stats, happ
               f"{row['50%']:>7} {row['95%']:>7} {row['99%']:>7}")
         if row["Name"] in STAFF_PAGES and row["95%"] not in ("", "N/A") and float(row["95%"]) > TARGET_STAFF_P95_MS:
             staff_ok = False
-    print(f"  staff pages p95 target {TARGET_STAFF_P95_MS} ms: {'reached' if staff_ok else 'NOT reached'}")
+    print(f"  staff pages p95 target {TARGET_STAFF_P95_MS} ms: {'reached' if staff_ok else 'NOT reached'}; "
+          "the same requests one at a time before the load (p50/p95 ms): "
+          + ", ".join(f"{name} {p50:.0f}/{p95:.0f}" for name, (p50, p95) in idle.items()))
     print(f"  errors seen by clients: {sum(int(r['Failure Count']) for r in stats if r['Name'] != 'Aggregated'):,}; "
           f"posts that needed a retry and then got through: {troubles['retried']:,}; given up: {troubles['given_up']:,}; "
           f"refused: {troubles['refused']:,}; staff conflicts (order shipped by another a moment before): "
@@ -284,17 +339,18 @@ def _report(args, seconds, wall_started, accepted, troubles, checks, stats, happ
     for line in happened:
         print(f"  {line}")
     loads = machine.loads or [0.0]
-    print(f"  load average (1 min) during the run: max {max(loads):.1f}, at the end {loads[-1]:.1f} ({cores} cores); "
+    print(f"  load average (1 min) before the run {load_before:.1f} (other users of the machine), during it: max {max(loads):.1f}, at the end {loads[-1]:.1f} ({cores} cores); "
           f"CPU busy {100 * machine.busy_share():.0f}%; the load generator alone used {locust_cpu:.0f} CPU-s of "
           f"{seconds * cores:.0f} ({100 * locust_cpu / (seconds * cores):.0f}% of the machine)")
     busy = machine.busy_share() * seconds * cores
     ours = sum(cpu.values()) + locust_cpu
     print("  CPU-s by part: " + ", ".join(f"{name} {value:.0f}" for name, value in cpu.items())
-          + f" (node1 since its restart), Locust {locust_cpu:.0f}; PostgreSQL and every other process on the "
-          f"machine (other users' work too) {max(0.0, busy - ours):.0f}")
+          + f" (node1 since its restart; PostgreSQL: the backends still connected), Locust {locust_cpu:.0f}; "
+          f"every other process on the machine (other users' work) {max(0.0, busy - ours):.0f}")
     print(f"  checks: {checks['accepted']:,} accepted orders, lost {checks['lost']}, doubled {checks['doubled']}, "
           f"told another's order {checks['shared']}, repeat answered with another order {troubles['repeat_mismatch']}, "
-          f"check-stock violations {len(checks['violations'])}; orders in the database {checks['orders_in_db']:,}; "
+          f"check-stock violations {len(checks['violations'])}; orders in the database {checks['orders_in_db']:,} "
+          f"(with the {IDLE_ORDERS} posted one at a time before the load); "
           f"print batches {checks['jobs'] or 'none started'}")
     if checks["lost_examples"]:
         print(f"  lost, e.g.: {checks['lost_examples']}")
