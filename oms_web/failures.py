@@ -5,7 +5,7 @@ tracebacks. A kind is "the database is not answering" or "the task queue is not 
 one line, no traceback: there is no bug to read) or, for anything else, the exception's type and the line that raised it (its traceback the
 first time in each window, so a bug can still be read). The window is OMS_FAILURE_LOG_SECONDS.
 The same holds in a worker (a job failing the same way again and again) and wherever the app could not
-queue a job. Each line names the request id (oms_web/ops/requests.py); the lines held back are counted
+queue a job. Each line names the request id (oms_web/ops/request_log.py); the lines held back are counted
 in the metric oms_log_lines_held_back_total.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ class FailureLog:
                 return
             self._windows[kind] = (now, 0)
         also = f" ({unwritten} more like it in the {self.window:g} s before, not written)" if unwritten else ""
-        from .ops.requests import current_request_id
+        from .ops.request_log import current_request_id
 
         where = f" on {request.method} {request.path}" if has_request_context() else ""
         where += f" ({doing})" if doing else ""

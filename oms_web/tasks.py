@@ -99,8 +99,8 @@ def init_app(app: Flask) -> None:
 
     @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=retry_delay, retry_backoff=2, name="oms.run_job")
     def run_job_task(job_id: int, request_id: str | None = None) -> None:
-        # The id of the request that queued the job: in this run's log lines (ops/requests.py).
-        from .ops.requests import job_line, job_request_id
+        # The id of the request that queued the job: in this run's log lines (ops/request_log.py).
+        from .ops.request_log import job_line, job_request_id
 
         reset, started = job_request_id.set(request_id), time.perf_counter()
         kind, outcome = None, "failed, to be retried"
@@ -152,7 +152,7 @@ def enqueue(kind: str, params: dict[str, Any], *, user_id: int | None = None, to
 
 
 def _send(job_id: int) -> None:
-    from .ops.requests import current_request_id
+    from .ops.request_log import current_request_id
 
     try:
         queue().run_job(job_id, request_id=current_request_id())

@@ -1,5 +1,5 @@
 """What operators watch: /healthz and /readyz for the load balancer, /metrics for Prometheus (admins
-or this machine only), and one JSON log line per request carrying its request id (requests.py)."""
+or this machine only), and one JSON log line per request carrying its request id (request_log.py)."""
 from flask import Blueprint, Flask
 
 bp = Blueprint("ops", __name__)
@@ -7,9 +7,9 @@ bp = Blueprint("ops", __name__)
 
 def init_app(app: Flask) -> None:
     """Before the screens' own hooks: every request, even one refused for its role, is timed and logged."""
-    from . import requests
+    from . import request_log
 
-    requests.init_app(app)
+    request_log.init_app(app)
 
 
 from . import routes  # noqa: E402,F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 
 import pytest
 import sqlalchemy as sa
@@ -15,12 +16,11 @@ from oms_web import create_app
 from oms_web.channels.manage import create_channel
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, Role
-from oms_web.ops.requests import jobs_log
-from oms_web.ops.requests import log as request_log
+from oms_web.ops.request_log import jobs_log
+from oms_web.ops.request_log import log as request_log
 
 from .. import conftest
 from ..conftest import OwnContextClient
-from ..test_database_outage import UNREACHABLE, _closed_port
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}  # a browser on another machine
 
@@ -40,7 +40,7 @@ class Lines(logging.Handler):
 @pytest.fixture
 def logged():
     """What the request and job loggers write, each record formatted as the JSON line it becomes."""
-    from oms_web.ops.requests import JsonLines
+    from oms_web.ops.request_log import JsonLines
 
     handler = Lines()
     handler.setFormatter(JsonLines())
@@ -52,6 +52,19 @@ def logged():
 
 
 # ---------------------------------------------------------------- health and readiness
+
+def _closed_port() -> int:
+    with socket.socket() as probe:  # a port just freed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# A database that does not answer, as during an outage (see test_database_outage.py).
+UNREACHABLE = {
+    "postgresql": lambda tmp_path: f"postgresql://postgres@127.0.0.1:{_closed_port()}/oms",
+    "sqlite": lambda tmp_path: f"sqlite:///{tmp_path / 'no-such-folder' / 'oms.sqlite3'}",
+}
+
 
 def test_healthz_answers_without_a_sign_in(client):
     response = client.get("/healthz", environ_base=REMOTE)
@@ -273,6 +286,13 @@ def _signed_in(app, user):
 
 
 def _shipped(shop, count: int) -> list[int]:
-    from ..test_tasks import shipped_orders
+    """Orders with a shipment each (a print job needs something to print)."""
+    from oms_web.domain import shipping
 
-    return shipped_orders(shop, count)
+    shop.product("TENT", in_hand=count)
+    ids = []
+    for _ in range(count):
+        order = shop.web_order(("TENT", 1))
+        shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS", tracking_number=f"T{order.id}")
+        ids.append(order.id)
+    return ids
