@@ -339,7 +339,8 @@ def _report(args, seconds, wall_started, accepted, troubles, checks, stats, happ
     for line in happened:
         print(f"  {line}")
     loads = machine.loads or [0.0]
-    print(f"  load average (1 min) before the run {load_before:.1f} (other users of the machine), during it: max {max(loads):.1f}, at the end {loads[-1]:.1f} ({cores} cores); "
+    print(f"  load average (1 min) before the run {load_before:.1f} (other users of the machine), during it: "
+          f"max {max(loads):.1f}, at the end {loads[-1]:.1f} ({cores} cores); "
           f"CPU busy {100 * machine.busy_share():.0f}%; the load generator alone used {locust_cpu:.0f} CPU-s of "
           f"{seconds * cores:.0f} ({100 * locust_cpu / (seconds * cores):.0f}% of the machine)")
     busy = machine.busy_share() * seconds * cores

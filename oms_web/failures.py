@@ -2,11 +2,11 @@
 
 Under load a failure repeats per request: a 12-second database outage once wrote 72 MB of identical
 tracebacks. A kind is "the database is not answering" or "the task queue is not answering" (Redis;
-one line, no traceback: there is no bug to read) or, for anything else, the exception's type and the line that raised it (its traceback the
-first time in each window, so a bug can still be read). The window is OMS_FAILURE_LOG_SECONDS.
-The same holds in a worker (a job failing the same way again and again) and wherever the app could not
-queue a job. Each line names the request id (oms_web/ops/request_log.py); the lines held back are counted
-in the metric oms_log_lines_held_back_total.
+one line, no traceback: there is no bug to read) or, for anything else, the exception's type and the
+line that raised it (its traceback the first time in each window, so a bug can still be read). The
+window is OMS_FAILURE_LOG_SECONDS. The same holds in a worker (a job failing the same way again and
+again) and wherever the app could not queue a job. Each line names the request id
+(oms_web/ops/request_log.py); the lines held back are counted in oms_log_lines_held_back_total.
 """
 from __future__ import annotations
 
