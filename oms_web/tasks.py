@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,12 +100,21 @@ def init_app(app: Flask) -> None:
     retry_delay = float(app.config["OMS_JOB_RETRY_DELAY_SECONDS"])
 
     @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=retry_delay, retry_backoff=2, name="oms.run_job")
-    def run_job_task(job_id: int) -> None:
+    def run_job_task(job_id: int, request_id: str | None = None) -> None:
+        # The id of the request that queued the job: in this run's log lines (ops/request_log.py).
+        from .ops.request_log import job_line, job_request_id
+
+        reset, started = job_request_id.set(request_id), time.perf_counter()
+        kind, outcome = None, "failed, to be retried"
         with app.app_context():
             try:
                 run_job(job_id)
+                kind, outcome = db.session.execute(sa.select(Job.kind, Job.status).where(Job.id == job_id)).first() \
+                    or (None, "gone")
             finally:
                 db.session.remove()
+                job_line(job_id, kind, outcome, time.perf_counter() - started)
+                job_request_id.reset(reset)
 
     @huey.periodic_task(crontab(minute="*"), name="oms.schedule")
     def schedule_task() -> None:
@@ -143,10 +154,13 @@ def enqueue(kind: str, params: dict[str, Any], *, user_id: int | None = None, to
 
 
 def _send(job_id: int) -> None:
+    from .ops.request_log import current_request_id
+
     try:
-        queue().run_job(job_id)
+        queue().run_job(job_id, request_id=current_request_id())
     except Exception:  # the queue's storage is down: the row stays queued and the scheduler sends it later
-        log.exception("job %s could not be queued; the scheduler will queue it again", job_id)
+        current_app.extensions["oms_failures"].record(
+            sys.exc_info(), f"job {job_id} could not be queued; the scheduler will queue it again")
 
 
 # ---------------------------------------------------------------- running a job (in a worker)
@@ -174,7 +188,7 @@ def run_job(job_id: int) -> None:
         return
     except Exception as error:
         db.session.rollback()
-        app.logger.exception("job %s (%s) failed on attempt %s", job_id, job.kind, attempts)
+        app.extensions["oms_failures"].record(sys.exc_info(), f"job {job_id} ({job.kind}) failed on attempt {attempts}")
         message = f"Attempt {attempts} failed: {error}"[:500]
         if attempts >= MAX_ATTEMPTS:
             _finish(job_id, token, status="failed", error=message, finished_at=utcnow())

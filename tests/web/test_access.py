@@ -83,6 +83,9 @@ ACCESS = {
     "api.openapi": PUBLIC,
     "webhooks.shopify": PUBLIC,  # the HMAC signature over the body says who may post
     "webhooks.woocommerce": PUBLIC,
+    "ops.healthz": PUBLIC,  # the load balancer's checks
+    "ops.readyz": PUBLIC,
+    "ops.metrics_page": PUBLIC,  # this machine's scraper; from elsewhere an admin only (test_operations.py)
     "overview.index": MANAGER,
     "users.index": ADMIN,
     "users.update": ADMIN,
