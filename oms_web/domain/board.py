@@ -147,6 +147,12 @@ def _conditions(filters: BoardFilter, before_id: int | None, *, by_segment: bool
 
 def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: int, *,
                   newest_first: bool = True) -> sa.Select | None:
+    parts = _matching_parts(text, conditions, wanted, newest_first=newest_first)
+    return sa.union(*[sa.select(q.subquery().c[0]) for q in parts]) if parts else None
+
+
+def _matching_parts(text: str, conditions: list[sa.ColumnElement[bool]], wanted: int, *,
+                    newest_first: bool = True) -> list[sa.Select]:
     """The newest `wanted` orders meeting `conditions` whose number, email, channel order id, line SKU or
     customer name matches `text`: that many of each kind, each kind through its own index.
 
@@ -155,7 +161,7 @@ def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: i
     thousands of them)."""
     text = text.strip()
     if not text:
-        return None
+        return []
 
     def newest(query: sa.Select, order_id: sa.ColumnElement) -> sa.Select:
         query = query.where(*conditions)
@@ -169,12 +175,14 @@ def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: i
                           Order.id))
     if "@" not in text:  # an email address is found through the index above; the rest may be a SKU or a name
         queries.append(newest(sa.select(Order.id).where(Order.channel_order_id == text), Order.id))
-        queries.append(newest(sa.select(OrderLine.order_id).join(Order, Order.id == OrderLine.order_id)
-                              .where(OrderLine.sku == text.upper()), OrderLine.order_id))
+        with_sku = sa.select(OrderLine.order_id).where(OrderLine.sku == text.upper())
+        if conditions:  # the order's own columns; with none, the (sku, order_id) index alone answers
+            with_sku = with_sku.join(Order, Order.id == OrderLine.order_id)
+        queries.append(newest(with_sku, OrderLine.order_id))
         if searches_names(text):
             queries.append(newest(sa.select(Order.id).where(
                 _placed_by(_customers_named(text), walk_common=newest_first)), Order.id))
-    return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
+    return queries
 
 
 # When at least this many orders (or customers) match, the newest 50 are found sooner by walking the
@@ -290,11 +298,18 @@ def count_matching(filters: BoardFilter, limit: int) -> int:
     """How many orders the board's filter finds (all its pages), counted no further than `limit`: the
     same conditions and search as board_page, through the indexes, in no order (the board asks it on
     every page that has a next one, for its "select all N matching" offer)."""
+    def counted(query: sa.Select) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(query.limit(limit).subquery())) or 0
+
     conditions = _conditions(filters, None)
-    # With a search, the matches of each kind meet the conditions already: their union is the count.
-    matches = _matching_ids(filters.search, conditions, limit, newest_first=False)
-    query = sa.select(Order.id).where(*conditions) if matches is None else matches
-    return db.session.scalar(sa.select(sa.func.count()).select_from(query.limit(limit).subquery())) or 0
+    parts = _matching_parts(filters.search, conditions, limit, newest_first=False)
+    if not parts:
+        return counted(sa.select(Order.id).where(*conditions))
+    # With a search, the matches of each kind meet the conditions already. A common term reaches the
+    # limit in one kind alone (an email start, a name): then no union of them all need be sorted.
+    if len(parts) > 1 and any(counted(part) >= limit for part in parts):
+        return limit
+    return counted(sa.union(*[sa.select(q.subquery().c[0]) for q in parts]))
 
 
 def matching_order_ids(filters: BoardFilter, limit: int) -> list[int]:
