@@ -120,6 +120,7 @@ def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> 
     polls every 5 s, and a shop's database is often still between two polls. Any write, by any process,
     is a new reading."""
     today = today or datetime.now(zone).date()
+    db.session.flush()  # this session's own pending changes are rows written, as a read would see them
     connection = db.session.connection()
     stamp = _unchanged_stamp(connection)
     if stamp is None:
