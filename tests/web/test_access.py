@@ -76,6 +76,7 @@ ACCESS = {
     "channels.shipping_defaults": ADMIN,
     "channels.sync_now": ADMIN,
     "channels.report": ADMIN,
+    "channels.report_job": ADMIN,
     "channels.confirmation_file": ADMIN,
     "channels.confirmations_uploaded": ADMIN,
     "channels.confirmations_retry": ADMIN,
