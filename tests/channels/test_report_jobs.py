@@ -182,15 +182,16 @@ def test_the_import_page_of_another_channel_or_kind_of_job_is_not_found(app, sho
     other = channel("Amazon DE", ChannelKind.AMAZON)
     upload_id = reports.keep_upload(amazon, "amazon-all-orders", "orders.txt", report_of(2).encode(), shop.admin.id)
     job = report_jobs.start(amazon, reports.claim_upload(amazon, upload_id), shop.admin)
-    client = admin_client(app, shop)
-    assert client.get(f"/channels/{amazon.id}/reports/jobs/{job.id}").status_code == 200
-    assert client.get(f"/channels/{other.id}/reports/jobs/{job.id}").status_code == 404
-    assert client.get(f"/channels/{amazon.id}/reports/jobs/{job.id + 1}").status_code == 404
     printing = Job(kind="print", params={"document": "labels", "order_ids": [], "channel_id": amazon.id},
                    user_id=shop.admin.id)
     db.session.add(printing)
     db.session.commit()
-    assert client.get(f"/channels/{amazon.id}/reports/jobs/{printing.id}").status_code == 404
+    printing = printing.id
+    client = admin_client(app, shop)
+    assert client.get(f"/channels/{amazon.id}/reports/jobs/{job.id}").status_code == 200
+    assert client.get(f"/channels/{other.id}/reports/jobs/{job.id}").status_code == 404
+    assert client.get(f"/channels/{amazon.id}/reports/jobs/{job.id + 1}").status_code == 404
+    assert client.get(f"/channels/{amazon.id}/reports/jobs/{printing}").status_code == 404
 
 
 @pytest.mark.parametrize("rows, inline", [(report_jobs.INLINE_ROWS - 1, True), (report_jobs.INLINE_ROWS + 1, False)])
