@@ -14,7 +14,7 @@ from oms_web.extensions import db
 from oms_web.models import Shipment, ShipmentStatus, utcnow
 
 from .conftest import PHONE, allow_refusals, screenshot, sign_in
-from .test_small_screens import assert_fits
+from tests.helpers.screens import assert_fits
 
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

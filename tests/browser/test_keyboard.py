@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from oms_web.domain import shipping
 
 from .conftest import screenshot, sign_in
-from .test_board import a_day_of_orders, rows
+from tests.helpers.screens import a_day_of_orders, rows
 
 
 def current(page: Page):
