@@ -59,6 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     tasks.init_app(app)
 
+    from . import ops
+
+    ops.init_app(app)  # first: every request is timed and logged, even one refused for its role
     from .web import register_web
 
     register_web(app)
@@ -67,7 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .channels import api, webhooks
 
     for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
-                      channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, carrier_screens.bp):
+                      channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -236,7 +237,7 @@ class Product(db.Model):
     tax_rate_bp: Mapped[int | None] = mapped_column()
     stock_in_hand: Mapped[int] = mapped_column(default=0)
     stock_committed: Mapped[int] = mapped_column(default=0)
-    # "Low stock" is available <= reorder point.
+    # "Low stock" (is_low_stock) is available <= reorder point.
     reorder_point: Mapped[int] = mapped_column(default=0, server_default="0")
     # A GTIN (EAN-13, UPC-A, EAN-8 or GTIN-14) with its check digit verified, as printed on the product.
     barcode: Mapped[str | None] = mapped_column(sa.String(14))
@@ -248,6 +249,17 @@ class Product(db.Model):
     @property
     def stock_available(self) -> int:
         return self.stock_in_hand - self.stock_committed
+
+    @hybrid_property
+    def is_low_stock(self) -> bool:
+        """The low-stock rule, its one home: an active product whose available units are at or below its
+        reorder point. In Python on a product; in SQL on the class (the product list's filter, the overview)."""
+        return self.active and self.stock_in_hand - self.stock_committed <= self.reorder_point
+
+    @is_low_stock.inplace.expression
+    @classmethod
+    def _is_low_stock_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.active, cls.stock_in_hand - cls.stock_committed <= cls.reorder_point)
 
 
 class SalesChannel(db.Model):

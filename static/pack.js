@@ -36,8 +36,18 @@
     if (document.activeElement !== input) input.focus();
   }
 
-  // The scan was read into the request: empty the field for the next one at once.
-  form.addEventListener("htmx:configRequest", () => { input.value = ""; });
+  // Each scan is taken from the field the moment its Enter comes, and the field emptied for the next: a
+  // scanner may type the next code (and the one after) while an answer is on its way. The requests wait
+  // their turn (hx-sync queue all) and each sends its own code, in the order scanned, instead of whatever
+  // the field holds when its turn comes.
+  const scanned = [];
+  form.addEventListener("submit", () => {
+    scanned.push(input.value);
+    input.value = "";
+  }, true);
+  form.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt === form && scanned.length) event.detail.parameters.code = scanned.shift();
+  });
 
   document.addEventListener("htmx:afterSettle", (event) => {
     const state = document.getElementById("pack-state");

@@ -217,7 +217,7 @@ def products_matching(text: str = "", show: str = ""):
         pattern = f"%{escape_like(text)}%"
         query = query.where(sa.or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\")))
     if show == "low":
-        query = query.where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)
+        query = query.where(Product.is_low_stock)
     elif show == "backordered":
         short = _backordered_units().subquery()
         query = query.where(Product.id.in_(sa.select(short.c.product_id)))

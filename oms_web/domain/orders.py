@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..database import RetryTransaction, may_retry, service
+from .. import metrics
 from ..extensions import db
 from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
                       SalesChannel, StockMove, User, utcnow)
@@ -459,6 +460,7 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
             _create_checked(actor, checked, products_of, locked, results)
         except IntegrityError as collision:
             raise RetryTransaction() from collision
+        metrics.count_orders(batch, results)
         return [result for result in results if result is not None]
     counts = pending_counts()
     try:
@@ -468,6 +470,7 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
         restore_pending_counts(counts)
         for index, new, _ in checked:
             results[index] = _create_one(actor, new)
+    metrics.count_orders(batch, results)
     return [result for result in results if result is not None]
 
 
@@ -618,6 +621,7 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
                           "created_at": now} for product_id, units in order.moves)
     for model, rows in ((OrderLine, line_rows), (OrderEvent, event_rows), (StockMove, move_rows)):
         _insert_many(model.__table__, rows)
+    metrics.STOCK_MOVES.labels("allocate").inc(len(move_rows))
     if committed:
         moved = connection.execute(_COMMIT_UNITS, [{"product_id": product_id, "units": units}
                                                    for product_id, units in sorted(committed.items())]).rowcount

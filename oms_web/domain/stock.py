@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .. import metrics
 from ..extensions import db
 from ..models import Order, OrderLine, Product, StockMove, User
 from .errors import InvalidInput
@@ -34,6 +35,7 @@ def _move(product_id: int, *, in_hand: int = 0, committed: int = 0, reason: str,
     db.session.add(StockMove(product_id=product_id, in_hand_delta=in_hand, committed_delta=committed,
                              reason=reason, note=note, order_id=order_id, shipment_id=shipment_id,
                              user_id=actor.id if actor else None))
+    metrics.STOCK_MOVES.labels(reason).inc()
     product = db.session.get(Product, product_id)
     if product is not None:
         db.session.expire(product, ["stock_in_hand", "stock_committed"])

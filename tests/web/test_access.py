@@ -79,6 +79,7 @@ ACCESS = {
     "channels.shipping_defaults": ADMIN,
     "channels.sync_now": ADMIN,
     "channels.report": ADMIN,
+    "channels.report_job": ADMIN,
     "channels.confirmation_file": ADMIN,
     "channels.confirmations_uploaded": ADMIN,
     "channels.confirmations_retry": ADMIN,
@@ -91,6 +92,9 @@ ACCESS = {
     "carriers.easypost_webhook": PUBLIC,  # EasyPost's HMAC signature over the body says who may post
     "webhooks.shopify": PUBLIC,  # the HMAC signature over the body says who may post
     "webhooks.woocommerce": PUBLIC,
+    "ops.healthz": PUBLIC,  # the load balancer's checks
+    "ops.readyz": PUBLIC,
+    "ops.metrics_page": PUBLIC,  # this machine's scraper; from elsewhere an admin only (test_operations.py)
     "overview.index": MANAGER,
     "users.index": ADMIN,
     "users.update": ADMIN,
