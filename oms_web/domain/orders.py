@@ -7,7 +7,6 @@ timeline event, and raises a DomainError (changing nothing) when it refuses.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -19,12 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from ..database import RetryTransaction, may_retry, service
 from ..extensions import db
 from ..models import (Customer, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, Product, Role,
-                      SalesChannel, StockMove, User, utcnow)
-from . import customers, deadlines, events, money, stock
+                      SalesChannel, User, utcnow)
+from . import bulk_rows, customers, deadlines, events, money, stock
 from .errors import (DomainError, DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound,
                      QuantityTooLarge, Shortfall)
 from .invoicing import invoiced_money
-from .locking import lock_order, lock_orders, lock_products
+from .locking import lock_channels, lock_order, lock_orders, lock_product_rows, lock_products
 from .money import line_tax_cents  # noqa: F401  (its home is domain.money; imported from here by callers)
 from .product_match import unknown_sku
 from .segments import is_complete, pending_counts, restore_pending_counts, segment_of, set_segment
@@ -438,7 +437,7 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
     results: list[Created | None] = [None] * len(batch)
     channel_ids = sorted({new.channel_id for new in batch})
     if len(batch) > 1:
-        db.session.execute(_LOCK_CHANNELS, {"ids": channel_ids})
+        lock_channels(channel_ids)
     channels = {channel_id: db.session.get(SalesChannel, channel_id) for channel_id in channel_ids}
     checked: list[tuple[int, NewOrder, SalesChannel]] = []
     for index, new in enumerate(batch):
@@ -473,33 +472,12 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
 
 # The set-based path's statements, built once: building a statement (and its cache key) costs
 # SQLAlchemy several times what running it costs SQLite (measured in bench/run.py).
-_products = Product.__table__
-_LOCK_CHANNELS = (sa.select(SalesChannel.__table__.c.id)
-                  .where(SalesChannel.__table__.c.id.in_(sa.bindparam("ids", expanding=True)))
-                  .order_by(SalesChannel.__table__.c.id).with_for_update(key_share=True))
-_LOCKED_PRODUCTS = (
-    sa.select(_products.c.id, _products.c.sku, _products.c.name, _products.c.price_cents, _products.c.tax_rate_bp,
-              (_products.c.stock_in_hand - _products.c.stock_committed).label("available"))
-    .order_by(_products.c.id).with_for_update(key_share=True))  # locked in id order, as domain.locking says
-_LOCK_PRODUCTS_BY_SKU = _LOCKED_PRODUCTS.where(_products.c.sku.in_(sa.bindparam("skus", expanding=True)))
-_LOCK_PRODUCTS_BY_ID = _LOCKED_PRODUCTS.where(_products.c.id.in_(sa.bindparam("ids", expanding=True)))
-_PRODUCT_IDS_BY_SKU = sa.select(_products.c.id).where(_products.c.sku.in_(sa.bindparam("skus", expanding=True)))
-_LOCK_AT_ONCE = 10_000  # SKUs or ids in one statement (SQLite takes at most 32,766 parameters)
 _EXISTING_ORDERS = (sa.select(Order.__table__.c.channel_order_id, Order.__table__.c.id)
                     .where(Order.__table__.c.channel_id == sa.bindparam("channel_id"),
                            Order.__table__.c.channel_order_id.in_(sa.bindparam("ids", expanding=True))))
 _KNOWN_CUSTOMERS = (sa.select(Customer.__table__.c.id, Customer.__table__.c.name, Customer.__table__.c.email)
                     .where(Customer.__table__.c.email.in_(sa.bindparam("emails", expanding=True)))
                     .order_by(Customer.__table__.c.id.desc()))
-# The guard of stock._move, on each product's total for the batch: never more committed than in hand.
-_COMMIT_UNITS = (sa.update(_products)
-                 .where(_products.c.id == sa.bindparam("product_id"),
-                        _products.c.stock_committed + sa.bindparam("units") <= _products.c.stock_in_hand)
-                 .values(stock_committed=_products.c.stock_committed + sa.bindparam("units")))
-_INSERT_RETURNING_ID = {table.name: sa.insert(table).returning(table.c.id)
-                        for table in (Customer.__table__, Order.__table__)}
-_INSERTS = {table.name: sa.insert(table) for table in (Customer.__table__, Order.__table__, OrderLine.__table__,
-                                                  OrderEvent.__table__, StockMove.__table__)}
 
 
 def _lock_products_of(channels: dict[int, SalesChannel | None], checked: list[tuple[int, NewOrder, SalesChannel]]
@@ -514,15 +492,7 @@ def _lock_products_of(channels: dict[int, SalesChannel | None], checked: list[tu
         sku_map: dict[str, str] = (channel.settings or {}).get("sku_map", {})
         skus = {r.sku for _, n, c in checked if c is channel for r in n.lines}
         wanted_of[channel_id] = {sku: sku_map.get(sku, sku) for sku in skus}
-    ours = sorted({sku for wanted in wanted_of.values() for sku in wanted.values()})
-    connection = db.session.connection()
-    if len(ours) <= _LOCK_AT_ONCE:
-        locked = {row.id: row for row in connection.execute(_LOCK_PRODUCTS_BY_SKU, {"skus": ours})}
-    else:  # the ids first, then the rows locked chunk by chunk, still in id order
-        ids = sorted(product_id for start in range(0, len(ours), _LOCK_AT_ONCE) for product_id in connection.execute(
-            _PRODUCT_IDS_BY_SKU, {"skus": ours[start:start + _LOCK_AT_ONCE]}).scalars())
-        locked = {row.id: row for start in range(0, len(ids), _LOCK_AT_ONCE)
-                  for row in connection.execute(_LOCK_PRODUCTS_BY_ID, {"ids": ids[start:start + _LOCK_AT_ONCE]})}
+    locked = lock_product_rows(sku for wanted in wanted_of.values() for sku in wanted.values())
     by_sku = {row.sku: row for row in locked.values()}
     products_of = {channel_id: {sku: by_sku[our] for sku, our in wanted.items() if our in by_sku}
                    for channel_id, wanted in wanted_of.items()}
@@ -560,7 +530,6 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
             known[row.email] = _Draft(id=row.id, name=row.name, email=row.email)  # descending: the first made wins
 
     available = {product_id: row.available for product_id, row in locked.items()}
-    committed: dict[int, int] = {}
     now = utcnow()
     made: list[tuple[int, _Draft]] = []
     repeats: list[tuple[int, _Draft]] = []
@@ -584,14 +553,12 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
                        customer=customer, customer_name=customer.name, email=customer.email, updated_at=now)
         existing[key] = order
         numbers = events.line_numbers(order.lines)
-        order.moves = []  # (product id, units) per line, as stock.allocate_line would take them
+        order.moves = []  # (product id, units) per line that takes stock: stock's one rule, on the locked counts
         if not order.hold_reason:
-            for line in order.lines:
-                take = min(line.ordered, available[line.product_id])
-                if take > 0:
+            takes = stock.plan_allocation([(line.product_id, line.ordered) for line in order.lines], available)
+            for line, take in zip(order.lines, takes):
+                if take:
                     line.allocated = take
-                    available[line.product_id] -= take
-                    committed[line.product_id] = committed.get(line.product_id, 0) + take
                     order.moves.append((line.product_id, take))
         set_segment(order, segment_of(order), is_new=True)
         order.events = _creation_events(channel, order, numbers, new.channel_total_cents)
@@ -603,30 +570,20 @@ def _create_checked(actor: User | None, checked: list[tuple[int, NewOrder, Sales
         refresh_order(order)
         made.append((index, order))
 
-    _insert_rows(Customer, new_customers, ("name", "email", "phone"), now)
+    bulk_rows.insert_rows(Customer.__table__, new_customers, ("name", "email", "phone"), now)
     for _, order in made:
         order.customer_id = order.customer.id
-    _insert_rows(Order, [order for _, order in made], _ORDER_COLUMNS, now)
+    bulk_rows.insert_rows(Order.__table__, [order for _, order in made], _ORDER_COLUMNS, now)
     user_id = actor.id if actor else None
-    line_rows, event_rows, move_rows = [], [], []
+    line_rows, event_rows = [], []
     for _, order in made:
         line_rows.extend({"order_id": order.id, **{c: getattr(line, c) for c in _LINE_COLUMNS}} for line in order.lines)
         event_rows.extend({"order_id": order.id, "user_id": user_id, "kind": kind, "message": message,
                            "data": data or None, "created_at": now} for kind, message, data in order.events)
-        move_rows.extend({"product_id": product_id, "in_hand_delta": 0, "committed_delta": units, "reason": "allocate",
-                          "note": None, "order_id": order.id, "shipment_id": None, "user_id": user_id,
-                          "created_at": now} for product_id, units in order.moves)
-    for model, rows in ((OrderLine, line_rows), (OrderEvent, event_rows), (StockMove, move_rows)):
-        _insert_many(model.__table__, rows)
-    if committed:
-        moved = connection.execute(_COMMIT_UNITS, [{"product_id": product_id, "units": units}
-                                                   for product_id, units in sorted(committed.items())]).rowcount
-        if moved != len(committed):
-            raise stock.StockRaceLost("the stock of a product changed under a locked batch allocation")
-        for product_id in committed:  # a Product the session holds has stale counts now
-            loaded = db.session.identity_map.get(db.session.identity_key(Product, product_id))
-            if loaded is not None:
-                db.session.expire(loaded, ["stock_in_hand", "stock_committed"])
+    bulk_rows.insert_many(OrderLine.__table__, line_rows)
+    bulk_rows.insert_many(OrderEvent.__table__, event_rows)
+    stock.commit_many(((product_id, units, order.id) for _, order in made for product_id, units in order.moves),
+                      actor_id=user_id, now=now)
     for index, order in made:
         results[index] = Created(order.id, held=bool(order.hold_reason), headline={
             column.name: getattr(order, column.name) for column in ORDER_HEADLINE.selected_columns})
@@ -652,67 +609,6 @@ def _batch_customer(new: NewOrder, known: dict[str, Any], made: list[Any]) -> tu
     if email:
         known[email] = customer
     return customer, details
-
-
-def _insert_rows(model: type, drafts: list[Any], columns: tuple[str, ...], now: datetime) -> None:
-    """Insert the drafts as rows, giving each draft its id. One row comes back with its id (RETURNING);
-    many take ids reserved beforehand, so that the driver can send them many at a time (which RETURNING
-    in parameter order would not on SQLite)."""
-    if not drafts:
-        return
-    table = model.__table__
-    timestamp = {"created_at": now} if "created_at" not in columns and "created_at" in table.c else {}
-    if len(drafts) == 1:
-        row = {c: getattr(drafts[0], c) for c in columns} | timestamp
-        drafts[0].id = db.session.connection().execute(_INSERT_RETURNING_ID[table.name], row).scalar_one()
-        return
-    for draft, new_id in zip(drafts, _reserve_ids(table.name, len(drafts))):
-        draft.id = new_id
-    _insert_many(table, [{"id": draft.id, **{c: getattr(draft, c) for c in columns}} | timestamp for draft in drafts])
-
-
-def _insert_many(table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows (each with the same keys): on PostgreSQL by COPY, on SQLite through the driver's
-    executemany. psycopg's executemany handles each row's result in Python, which took a quarter of the
-    order API's time (bench/api.py); COPY sends the rows as one stream, converted by the columns' own
-    SQLAlchemy types, in the same transaction."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        names = tuple(rows[0])
-        convert = _copy_converters(table, names, connection.dialect)
-        copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-        try:
-            with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row([value if to_db is None else to_db(value)
-                                    for value, to_db in zip(map(row.__getitem__, names), convert)])
-        except connection.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it (IntegrityError, ...)
-            raise sa.exc.DBAPIError.instance(copy_sql, None, error, connection.dialect.loaded_dbapi.Error) from error
-        return
-    statement = _INSERTS.get(table.name)
-    connection.execute(statement if statement is not None else sa.insert(table), rows)
-
-
-@functools.cache
-def _copy_converters(table: sa.Table, names: tuple[str, ...], dialect: sa.Dialect) -> tuple[Any, ...]:
-    """Each column's bind processor (an enum to its value, JSON for the driver), or None."""
-    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-
-
-def _reserve_ids(table_name: str, count: int) -> list[int]:
-    """`count` new ids for the table: from its sequence on PostgreSQL; on SQLite, whose writers take
-    turns (the write transaction began IMMEDIATE), the ids after the highest one."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        return list(connection.execute(_NEXT_IDS, {"table": table_name, "count": count}).scalars())
-    highest = connection.execute(_HIGHEST_ID[table_name]).scalar()
-    return list(range(highest + 1, highest + 1 + count))
-
-
-_NEXT_IDS = sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)")
-_HIGHEST_ID = {name: sa.text(f"SELECT COALESCE(MAX(id), 0) FROM {name}") for name in ("customers", "orders")}
 
 
 def _create_one(actor: User | None, new: NewOrder) -> Created:

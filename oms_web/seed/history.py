@@ -1,10 +1,11 @@
 """Ninety days of order history, simulated in memory and written in bulk.
 
 Orders arrive in time order. Each is allocated the moment it is finalized, by the domain's own rule
-(every line takes min(still needed, available); what is short is backordered), and everything that
-follows (payment, packing, hand-over, delivery, invoices, a void) is planned from then on. Every
-planned row is written when the simulated clock reaches its time, so ids, shipment numbers, invoice
-numbers and the ledger run in time order, and invoice numbers are gapless in issue order.
+(`domain.stock.plan_allocation`: every line takes min(still needed, available); what is short is
+backordered), and everything that follows (payment, packing, hand-over, delivery, invoices, a void)
+is planned from then on. Every planned row is written when the simulated clock reaches its time, so
+ids, shipment numbers, invoice numbers and the ledger run in time order, and invoice numbers are
+gapless in issue order.
 
 Stock changes only in `_move`, which writes the ledger row with it; received or freed units go to the
 oldest backordered lines first, as `domain.stock.fill_backorders` does. So the result satisfies
@@ -35,6 +36,7 @@ import sqlalchemy as sa
 from ..models import ChannelKind, OrderStatus, PaymentStatus, Segment
 from ..domain.money import line_tax_cents, share
 from ..domain.segments import segment_of
+from ..domain.stock import plan_allocation
 from . import catalogue
 from .bulk import BulkWriter
 
@@ -289,7 +291,7 @@ class History:
         queue = p.queue
         while queue and p.in_hand - p.committed > 0:
             order, line = queue[0]
-            take = min(line.ordered - line.allocated, p.in_hand - p.committed)
+            take = plan_allocation([(p.id, line.ordered - line.allocated)], {p.id: p.in_hand - p.committed})[0]
             self._move(p, 0, take, "allocate", when, order_id=order.id, user_id=actor)
             line.allocated += take
             p.backlog -= take
@@ -339,22 +341,20 @@ class History:
 
     def _allocate(self, order: _Order, when: float, actor: int | None) -> tuple[int, int]:
         """Allocate a just-finalized order: (units taken, units backordered)."""
-        taken = short = 0
-        for line in order.lines:
-            p = line.product
-            if p is None:
-                continue
-            need = line.ordered - line.allocated
+        lines = [line for line in order.lines if line.product is not None]
+        for line in lines:  # plentiful products are restocked just in time
+            p, need = line.product, line.ordered - line.allocated
             if p.in_hand - p.committed < need and not p.demo.scarce:
                 batch = math.ceil(p.rate * self.rng.uniform(14, 28) * DAY / 10) * 10
                 self._receive(p, p.backlog + need - (p.in_hand - p.committed) + batch, when)
-            take = min(need, p.in_hand - p.committed)
-            if take > 0:
-                self._move(p, 0, take, "allocate", when, order_id=order.id, user_id=actor)
+        available = {line.product.id: line.product.in_hand - line.product.committed for line in lines}
+        takes = plan_allocation([(line.product.id, line.ordered - line.allocated) for line in lines], available)
+        for line, take in zip(lines, takes):
+            if take:
+                self._move(line.product, 0, take, "allocate", when, order_id=order.id, user_id=actor)
                 line.allocated += take
-                taken += take
-            short += need - take
-        return taken, short
+        taken = sum(takes)
+        return taken, sum(line.ordered - line.allocated for line in lines)
 
     def _load_backorders(self) -> None:
         """Lines already waiting for stock (from an earlier seed or real use) stay first in the queue."""

@@ -9,7 +9,7 @@ import threading
 import sqlalchemy as sa
 
 from oms_web.channels import reports
-from oms_web.domain import orders
+from oms_web.domain import locking, orders
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
@@ -267,7 +267,7 @@ def test_a_batch_refuses_a_bad_order_alone_and_recognises_repeats_within_itself(
 
 
 def test_a_batch_naming_more_products_than_one_statement_locks_still_finds_and_allocates_them_all(shop, monkeypatch):
-    monkeypatch.setattr(orders, "_LOCK_AT_ONCE", 2)  # SKUs and ids locked two at a time
+    monkeypatch.setattr(locking, "LOCK_AT_ONCE", 2)  # SKUs and ids locked two at a time
     amazon = channel("Amazon UK", ChannelKind.AMAZON)
     for sku in "EDCBA":  # ids in the reverse order of the SKUs
         shop.product(sku, in_hand=2)
