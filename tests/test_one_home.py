@@ -25,7 +25,7 @@ def _written_in(pattern: str) -> list[str]:
 @pytest.mark.parametrize("rule, pattern, home", [
     ("a text column's length", r"^def column_length\(", ["columns.py"]),
     ("LIKE's escaping", r"""replace\(["']%["'], ["']\\\\%["']\)""", ["columns.py"]),
-    ("the largest quantity of a line", r"^MAX_\w*QUANTITY\s*=\s*\d", ["domain/inventory.py", "domain/orders.py"]),
+    ("the largest quantity of a line", r"^MAX_\w*QUANTITY\s*=\s*\d", ["domain/inventory.py", "domain/order_rules.py"]),
 ])
 def test_a_rule_is_written_once(rule, pattern, home):
     # Quantities have one limit per kind: an order line's units (orders) and a product's stock (inventory).

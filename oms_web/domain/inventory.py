@@ -10,7 +10,7 @@ from ..models import Product, Role, User
 from . import events, stock
 from .errors import DomainError, InvalidInput, NotFound
 from .locking import lock_backorders_for, lock_orders_losing_units, lock_product
-from .orders import fill_backorders_and_refresh, check_quantity, refresh_order, require_role
+from .order_rules import check_quantity, fill_backorders_and_refresh, refresh_order, require_role
 
 # The most units received or counted at once, on every stock form and service: more is a typing slip (and
 # nears the limit of the in-hand integer column). A warehouse holds more of a product than one order asks

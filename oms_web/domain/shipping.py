@@ -19,7 +19,7 @@ from . import events, hourly_counts, stock
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .channel_shipping import default_shipping
 from .locking import lock_order
-from .orders import check_quantity, refresh_order
+from .order_rules import check_quantity, refresh_order
 
 # Channels whose orders we ship must be told of each shipment (carrier, tracking number, lines).
 CONFIRMED_CHANNELS = (ChannelKind.AMAZON, ChannelKind.EBAY)
