@@ -14,9 +14,8 @@ from ..models import Customer, Order, OrderEvent, OrderLine, SalesChannel, User,
 from . import bulk_rows, customers, events, stock
 from .errors import DomainError
 from .locking import lock_product_rows
-from .new_orders import (ORDER_HEADLINE, Created, CustomerDetails, NewOrder, creation_events, customer_of,
-                         order_values)
-from .order_rules import allocated_message, refresh_order
+from .new_orders import ORDER_HEADLINE, Created, CustomerDetails, NewOrder, customer_of, order_values
+from .order_rules import refresh_order
 from .segments import segment_of, set_segment
 
 # Its statements, built once: building a statement (and its cache key) costs SQLAlchemy several times
@@ -110,12 +109,11 @@ def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesC
                     line.allocated = take
                     order.moves.append((line.product_id, take))
         set_segment(order, segment_of(order), is_new=True)
-        order.events = creation_events(channel, order, numbers, new.channel_total_cents)
+        order.events = events.creation_entries(channel, order, numbers, new.channel_total_cents)
         taken = sum(units for _, units in order.moves)
         backordered = sum(line.ordered - line.allocated for line in order.lines)
         if not order.hold_reason and (taken or backordered):
-            order.events.append(("allocated", allocated_message(taken, backordered),
-                                 {"lines": events.line_numbers(order.lines)}))
+            order.events.append(events.allocation_entry(order, taken, backordered))
         refresh_order(order)
         made.append((index, order))
 

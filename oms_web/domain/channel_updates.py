@@ -29,7 +29,7 @@ def record_channel_payment(actor: User | None, order_id: int, ship_to: dict[str,
     if ship_to and not order.ship_to:
         order.ship_to = ship_to
         order.bill_to = order.bill_to or ship_to
-    events.record(order, actor, "paid", f"Payment received on {order.channel.name}")
+    events.paid_on_channel(order, actor)
     refresh_order(order)
     return True
 
@@ -47,9 +47,9 @@ def record_channel_cancellation(actor: User | None, order_id: int, message: str)
     if order is None or order.status not in (OrderStatus.DRAFT, OrderStatus.FINALIZED):
         return False
     if db.session.scalar(sa.select(OrderEvent.id).where(OrderEvent.order_id == order_id,
-                                                        OrderEvent.kind == "channel_cancelled").limit(1)):
+                                                        OrderEvent.kind == events.CHANNEL_CANCELLED).limit(1)):
         return False
-    events.record(order, actor, "channel_cancelled", message)
+    events.channel_cancelled(order, actor, message)
     if order.status is OrderStatus.FINALIZED and not order.hold_reason:
         order.hold_reason = message[:300]
         refresh_order(order)
@@ -108,7 +108,6 @@ def record_channel_prices(actor: User | None, order_id: int, requests: list[Line
     moved = [{"sku": line.sku, "from_cents": line.unit_price_cents, "to_cents": price} for line, price in changes]
     for line, price in changes:
         line.unit_price_cents = price
-    events.record(order, actor, "repriced", f"Prices from {order.channel.name} for "
-                                            f"{', '.join(m['sku'] for m in moved)}", lines=moved)
+    events.repriced(order, actor, moved)
     refresh_order(order)
     return True

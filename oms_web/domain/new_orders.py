@@ -201,27 +201,8 @@ def _spread_order_money(new: NewOrder, lines: list[dict[str, Any]]) -> None:
 
 
 def record_creation(order: Order, actor: User | None, numbers: list[dict[str, Any]],
-                     channel_total: int | None = None) -> None:
-    for kind, message, data in creation_events(order.channel, order, numbers, channel_total):
-        events.record(order, actor, kind, message, **data)
-
-
-def creation_events(channel: SalesChannel, order: Any, numbers: list[dict[str, Any]],
-                     channel_total: int | None = None) -> list[tuple[str, str, dict]]:
-    """The timeline of a new order: created (with its lines' numbers), held when it is, and a total
-    that differs from the one its channel states."""
-    made = [("created", f"Created from {channel.name}"
-             + (f" order {order.channel_order_id}" if order.channel_order_id else "")
-             + (" as a draft" if order.status is OrderStatus.DRAFT else ""), {"lines": numbers})]
-    if order.hold_reason:
-        made.append(("held", order.hold_reason, {}))
-    total = money.order_totals(order).total_cents
-    if channel_total is not None and channel_total != total:
-        made.append(("total_differs", f"{channel.name} totals this order at "
-                     f"{money.amount_text(channel_total, order.currency)}; its lines, discounts, shipping and tax "
-                     f"come to {money.amount_text(total, order.currency)} here", {
-                         "channel_total_cents": channel_total, "total_cents": total}))
-    return made
+                    channel_total: int | None = None) -> None:
+    events.record_entries(order, actor, events.creation_entries(order.channel, order, numbers, channel_total))
 
 
 def refuse_duplicate(channel: SalesChannel, channel_order_id: str | None) -> None:

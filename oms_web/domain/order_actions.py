@@ -50,7 +50,7 @@ def finalize_order(actor: User, order_id: int) -> Order:
     order.finalized_at = utcnow()
     # A manual order is placed when the customer says yes: its handling time runs from here.
     order.ship_by = deadlines.ship_by_for(order.finalized_at, deadlines.handling_days_of(order.channel))
-    events.record(order, actor, "finalized", "Finalized", lines=events.line_numbers(order.lines))
+    events.finalized(order, actor)
     allocate_and_describe(order, actor)
     refresh_order(order)
     return order
@@ -150,14 +150,13 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     changed_lines += [{"sku": line.sku, "quantity": [0, line.ordered], "unit_price_cents": [None, line.unit_price_cents]}
                       for line in order.lines if line.id not in was]
     total_after = money.order_totals(order).total_cents
-    events.record(order, actor, "edited", _edit_message(order, changed_lines, total_before, total_after),
-                  before=before, after=events.line_numbers(order.lines), changes=changed_lines,
-                  total_cents=[total_before, total_after])
+    events.edited(order, actor, _edit_message(order, changed_lines, total_before, total_after),
+                  before=before, changes=changed_lines, total_cents=[total_before, total_after])
     if finalized and not order.hold_reason:
         allocate_and_describe(order, actor)
     refresh_order(order)
     if order.status is OrderStatus.FULFILLED:  # a cut down to what was shipped, all of it delivered
-        events.record(order, actor, "fulfilled", "Fulfilled: every unit delivered")
+        events.fulfilled(order, actor)
     fill_backorders_and_refresh(freed, actor)
     return order
 
@@ -219,7 +218,7 @@ def void_order(actor: User, order_id: int, reason: str) -> Order:
     order.status = OrderStatus.VOID
     order.voided_at = utcnow()
     order.void_reason = reason
-    events.record(order, actor, "voided", f"Voided: {reason}", before=before, after=events.line_numbers(order.lines))
+    events.voided(order, actor, reason, before)
     refresh_order(order)
     fill_backorders_and_refresh(freed, actor)
     return order
@@ -230,8 +229,7 @@ def mark_paid(actor: User, order_id: int) -> Order:
     """Record that an order awaiting payment has been paid."""
     order = lock_order(order_id)
     if order.payment_status is PaymentStatus.PAID and order.balance_due_cents:
-        events.record(order, actor, "paid", "Balance received: "
-                      + money.amount_text(order.balance_due_cents, order.currency), paid_cents=order.balance_due_cents)
+        events.balance_paid(order, actor, order.balance_due_cents)
         order.paid_cents = order.total_cents
         refresh_order(order)
         return order
@@ -239,7 +237,7 @@ def mark_paid(actor: User, order_id: int) -> Order:
         raise InvalidState(f"{order.number} is not awaiting payment")
     order.payment_status = PaymentStatus.PAID
     order.paid_cents = None  # paid in full: the total
-    events.record(order, actor, "paid", "Payment received")
+    events.paid(order, actor)
     refresh_order(order)
     return order
 
@@ -272,7 +270,7 @@ def release_hold(actor: User, order_id: int) -> Order:
             line.tax_rate_bp = tax_rate_of(product)
     order.hold_reason = None
     db.session.flush()
-    events.record(order, actor, "released", "Hold released")
+    events.released(order, actor)
     allocate_and_describe(order, actor)
     refresh_order(order)
     return order
@@ -289,4 +287,4 @@ def add_note(actor: User, order_id: int, text: str) -> None:
     order = lock_orders([order_id]).get(order_id)
     if order is None:
         raise NotFound(f"Order {order_id} does not exist")
-    events.record(order, actor, "note", text)
+    events.note(order, actor, text)

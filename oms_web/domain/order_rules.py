@@ -87,13 +87,8 @@ def allocate_and_describe(order: Order, actor: User | None) -> int:
     taken = stock.allocate_order(order, actor)
     backordered = sum(l.backordered for l in order.lines)
     if taken or backordered:
-        events.record(order, actor, "allocated", allocated_message(taken, backordered),
-                      lines=events.line_numbers(order.lines))
+        events.allocated(order, actor, taken, backordered)
     return taken
-
-
-def allocated_message(taken: int, backordered: int) -> str:
-    return f"Allocated {taken} unit(s)" + (f"; {backordered} backordered" if backordered else "")
 
 
 def fill_backorders_and_refresh(product_ids: set[int], actor: User | None) -> None:
@@ -101,6 +96,5 @@ def fill_backorders_and_refresh(product_ids: set[int], actor: User | None) -> No
     for product_id in sorted(product_ids):
         for line in stock.fill_backorders(product_id, actor):
             order = line.order
-            events.record(order, actor, "allocated", f"Allocated {line.sku} from freed or received stock",
-                          lines=events.line_numbers(order.lines))
+            events.allocated_from_freed(order, actor, line)
             refresh_order(order)
