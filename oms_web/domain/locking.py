@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, Product, SalesChannel
+from ..models import Order, OrderLine, OrderStatus, Product, Role, SalesChannel, User
 from .errors import NotFound
 
 
@@ -174,3 +174,16 @@ def lock_order(order_id: int, *, more_products: Iterable[int] = (), frees_stock:
         raise RetryTransaction()
     set_committed_value(order, "lines", list(lines))
     return order
+
+
+def lock_user(user_id: int) -> User | None:
+    """A user about to change (role, access, password), read again under its lock."""
+    return db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def lock_admins() -> list[int]:
+    """The ids of every admin who may sign in, locked in id order (users are apart from the stock's
+    lock order: no action locks both)."""
+    return list(db.session.scalars(sa.select(User.id).where(User.role == Role.ADMIN, User.active)
+                                   .order_by(User.id).with_for_update()))
