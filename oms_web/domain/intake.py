@@ -82,10 +82,10 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
     Created per order, in the batch's order.
 
     Set-based, for speed (a 100,000-line report file): the checks are create_order's own, the SKUs,
-    repeats and customers are read once for the whole batch, the allocation is worked out on the locked
-    products' counts in the batch's order, and the rows (orders, lines, events, a ledger row per
+    repeats and customers are read once for the whole batch, the allocation is worked out by
+    stock.plan_allocation on the locked products' counts in the batch's order, and the rows (orders, lines, events, a ledger row per
     allocated line) go in as a few many-row statements; each product's committed count then moves once,
-    by the batch's total, through the guarded update of stock._move.
+    by the batch's total, through the guarded update of stock._move (stock.commit_many).
     The channels' rows are locked first (two batches into one channel run one after the other), then
     every product of the batch in id order. Should a concurrent single order still collide with one of
     the batch, the batch is redone one order at a time, each in a savepoint. Manual orders are refused.

@@ -4,6 +4,10 @@ A product has `stock_in_hand` (physically there) and `stock_committed` (allocate
 yet shipped); available = in hand - committed. Every change to either is one guarded UPDATE done by
 the database's arithmetic (never read-modify-write in Python) and one row in the stock ledger.
 The callers hold the row locks of domain.locking and run inside a write transaction.
+
+Allocation has one rule, plan_allocation, pure so that every path applies it: an order or a line
+(allocate_lines), a batch of new orders (domain.batch_intake, whose counts move through commit_many),
+and the demo seed's simulation (seed.history).
 """
 from __future__ import annotations
 
