@@ -125,8 +125,7 @@ def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesC
     line_rows, event_rows = [], []
     for _, order in made:
         line_rows.extend({"order_id": order.id, **{c: getattr(line, c) for c in _LINE_COLUMNS}} for line in order.lines)
-        event_rows.extend({"order_id": order.id, "user_id": user_id, "kind": kind, "message": message,
-                           "data": data or None, "created_at": now} for kind, message, data in order.events)
+        event_rows.extend(events.entry_rows(order.id, user_id, order.events, now))
     bulk_rows.insert_many(OrderLine.__table__, line_rows)
     bulk_rows.insert_many(OrderEvent.__table__, event_rows)
     stock.commit_many(((product_id, units, order.id) for _, order in made for product_id, units in order.moves),
