@@ -21,9 +21,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -37,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.gunicorn_server import Gunicorn  # noqa: E402
 from bench.run import _fresh_database  # noqa: E402
 from oms_web import create_app  # noqa: E402
 from oms_web.channels.manage import create_channel  # noqa: E402
@@ -62,25 +60,17 @@ def main() -> int:
 
     _fresh_database(args.db)
     key, skus = _shop(args.db)
-    port = _free_port()
     env = dict(os.environ, OMS_DATABASE_URL=args.db, OMS_SECRET_KEY="bench-api")
-    command = [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-               "--log-level", "warning"]
-    if args.threads > 1:
-        command += ["--worker-class", "gthread", "--threads", str(args.threads)]
-    server_process = subprocess.Popen(command + ["oms_web:create_app()"], cwd=ROOT, env=env,
-                                      start_new_session=True)
-    try:
-        _wait_until_up(port)
+    Path("/tmp/oms-bench").mkdir(exist_ok=True)
+    log = open("/tmp/oms-bench/api-gunicorn.log", "w")  # a JSON line per request: not for the terminal
+    with log, Gunicorn(env, workers=args.workers, threads=args.threads, output=log) as server:
+        port = server.port
         _post_orders(port, key, skus, 50, args.clients, prefix="WARM")  # workers import, connect, compile
         load_before = os.getloadavg()
         started = time.perf_counter()
         latencies, statuses = _post_orders(port, key, skus, args.orders, args.clients, prefix="ORDER")
         seconds = time.perf_counter() - started
         load_after = os.getloadavg()
-    finally:
-        os.killpg(server_process.pid, signal.SIGTERM)
-        server_process.wait(timeout=30)
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.db, "SECRET_KEY": "bench", "TESTING": False})
     with app.app_context():
@@ -120,25 +110,6 @@ def _shop(url: str) -> tuple[str, list[str]]:
         db.session.remove()
         db.engine.dispose()
     return key, skus
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/api/v1/openapi.json")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer within 60 s")
 
 
 def _bodies(skus: list[str], count: int, prefix: str) -> list[bytes]:

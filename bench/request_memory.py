@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from bench.api import _free_port  # noqa: E402
+from bench import gunicorn_server  # noqa: E402
 from bench.run import _fresh_database  # noqa: E402
 from oms_web import create_app  # noqa: E402
 from oms_web.channels.manage import create_channel  # noqa: E402
@@ -51,13 +49,9 @@ def main() -> int:
     Path("/tmp/oms-bench").mkdir(exist_ok=True)
     _fresh_database(args.db)
     paths = _channels(args.db)
-    port = _free_port()
-    env = dict(os.environ, OMS_DATABASE_URL=args.db, OMS_SECRET_KEY="bench-request-memory",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread",
-               "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-               "oms_web:create_app()"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    port = gunicorn_server.free_port()
+    env = dict(os.environ, OMS_DATABASE_URL=args.db, OMS_SECRET_KEY="bench-request-memory")
+    server = gunicorn_server.start(env, port, workers=1, threads=args.threads)
     results = []
     try:
         worker = _worker_of(server.pid, port)
@@ -75,8 +69,7 @@ def main() -> int:
                 results.append((label, "chunked" if chunked else "Content-Length", status, sent, seconds,
                                 (peak - before) / 1024, peak_reset))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        gunicorn_server.stop(server)
 
     print(f"\nA {args.megabytes} MB unauthenticated POST, refused by one gunicorn worker (gthread, "
           f"{args.threads} threads); worker RSS growth (peak over the request), limit {LIMIT_MB} MB")

@@ -18,10 +18,7 @@ import argparse
 import http.client
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.gunicorn_server import Gunicorn  # noqa: E402
 from bench.run import _fresh_database  # noqa: E402
 from oms_web import create_app  # noqa: E402
 from oms_web.auth.throttle import LIMITS  # noqa: E402
@@ -108,43 +106,19 @@ class _gunicorn:
         self.args, self.redis_url = args, redis_url
 
     def __enter__(self) -> tuple[int, Path]:
-        self.port = _free_port()
         self.checks = Path(tempfile.mkstemp(prefix="oms-bench-checks-")[1])
         env = dict(os.environ, OMS_DATABASE_URL=self.args.db, OMS_SECRET_KEY="bench-sign-in", OMS_PROXIES="1",
-                   OMS_BENCH_CHECKS_FILE=str(self.checks), PYTHONPATH=str(ROOT))
+                   OMS_BENCH_CHECKS_FILE=str(self.checks))
         env.pop("OMS_REDIS_URL", None)
         if self.redis_url:
             env["OMS_REDIS_URL"] = self.redis_url
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(self.args.workers), "--worker-class", "gthread",
-                   "--threads", str(self.args.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
-                   "--config", "python:bench.sign_in_gunicorn", "oms_web:create_app()"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-        _wait_until_up(self.port)
-        return self.port, self.checks
+        self.server = Gunicorn(env, workers=self.args.workers, threads=self.args.threads,
+                               config="python:bench.sign_in_gunicorn")
+        return self.server.__enter__().port, self.checks
 
     def __exit__(self, *exc) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
+        self.server.__exit__(*exc)
         self.checks.unlink(missing_ok=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/login")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer within 60 s")
 
 
 def _sign_in_page(port: int, address: str) -> tuple[http.client.HTTPConnection, dict[str, str], str]:

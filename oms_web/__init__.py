@@ -59,15 +59,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     tasks.init_app(app)
 
+    from . import ops
+
+    ops.init_app(app)  # first: every request is timed and logged, even one refused for its role
     from .web import register_web
 
     register_web(app)
-    from . import (auth, board, catalog, channel_screens, documents, handover, jobs, orders_web, overview,
+    from . import (auth, board, carrier_screens, catalog, channel_screens, documents, handover, jobs, orders_web, overview,
                    pack_station, users)
     from .channels import api, webhooks
 
     for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
-                      channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp):
+                      channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

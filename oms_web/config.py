@@ -26,6 +26,15 @@ ENVIRONMENT_SETTINGS = {
     "OMS_SYNC_EVERY_MINUTES": "OMS_SYNC_EVERY_MINUTES",
     "OMS_MAX_REQUEST_BYTES": "MAX_CONTENT_LENGTH",
     "OMS_MAX_REPORT_BYTES": "OMS_MAX_REPORT_BYTES",
+    "OMS_SMTP_HOST": "OMS_SMTP_HOST",
+    "OMS_SMTP_PORT": "OMS_SMTP_PORT",
+    "OMS_SMTP_USER": "OMS_SMTP_USER",
+    "OMS_SMTP_PASSWORD": "OMS_SMTP_PASSWORD",
+    "OMS_SMTP_STARTTLS": "OMS_SMTP_STARTTLS",
+    "OMS_MAIL_FROM": "OMS_MAIL_FROM",
+    "OMS_CARRIER_CALLS_PER_SECOND": "OMS_CARRIER_CALLS_PER_SECOND",
+    "OMS_CARRIER_CONCURRENCY": "OMS_CARRIER_CONCURRENCY",
+    "OMS_CARRIER_TIMEOUT_SECONDS": "OMS_CARRIER_TIMEOUT_SECONDS",
 }
 
 # Settings that are byte counts: taken from the environment as whole numbers (an "MB" is for the README).
@@ -71,6 +80,21 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # The log says once per this many seconds that a kind of failure (the database not answering, a
         # bug) happened, and how often since: an outage under load must not write a traceback per request.
         "OMS_FAILURE_LOG_SECONDS": 10,
+        # Customer emails (oms_web/mail.py): the SMTP server and the sender.
+        "OMS_SMTP_HOST": "127.0.0.1",
+        "OMS_SMTP_PORT": 25,
+        "OMS_SMTP_USER": None,
+        "OMS_SMTP_PASSWORD": None,
+        "OMS_SMTP_STARTTLS": False,
+        "OMS_SMTP_TIMEOUT_SECONDS": 20,
+        "OMS_MAIL_FROM": "Demo Retail <orders@example.com>",
+        # The label service (oms_web/carriers/): its calls a second from each process (its rate limit),
+        # how many run at once in a bulk purchase, how long one may take, and how old a signed webhook
+        # event may be before it is refused as stale (a replay).
+        "OMS_CARRIER_CALLS_PER_SECOND": 50,
+        "OMS_CARRIER_CONCURRENCY": 16,
+        "OMS_CARRIER_TIMEOUT_SECONDS": 15,
+        "OMS_CARRIER_WEBHOOK_MAX_AGE_SECONDS": 3 * 24 * 3600,
     }
 
 

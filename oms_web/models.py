@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -75,6 +76,8 @@ class ShipmentStatus(str, enum.Enum):
     PACKED = "packed"
     SHIPPED = "shipped"
     IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"  # from tracking
+    EXCEPTION = "exception"  # from tracking: the carrier reports a problem; the order needs attention
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
 
@@ -88,7 +91,11 @@ class ShipmentStatus(str, enum.Enum):
         return self in HANDED_OVER
 
 
-HANDED_OVER = frozenset({ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED})
+HANDED_OVER = frozenset({ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY,
+                         ShipmentStatus.EXCEPTION, ShipmentStatus.DELIVERED})
+# With the carrier and not yet delivered: what "Mark delivered" and tracking may still move.
+WITH_CARRIER = frozenset({ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY,
+                          ShipmentStatus.EXCEPTION})
 
 
 class ChannelKind(str, enum.Enum):
@@ -222,11 +229,15 @@ class Product(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     price_cents: Mapped[int] = mapped_column(default=0)
     weight_grams: Mapped[int] = mapped_column(default=0)
+    # Its own box's outside size, for the parcel a carrier is asked to rate (domain.parcels).
+    length_mm: Mapped[int] = mapped_column(default=0, server_default="0")
+    width_mm: Mapped[int] = mapped_column(default=0, server_default="0")
+    height_mm: Mapped[int] = mapped_column(default=0, server_default="0")
     # Basis points (2000 = 20%); None means the configured default rate.
     tax_rate_bp: Mapped[int | None] = mapped_column()
     stock_in_hand: Mapped[int] = mapped_column(default=0)
     stock_committed: Mapped[int] = mapped_column(default=0)
-    # "Low stock" is available <= reorder point.
+    # "Low stock" (is_low_stock) is available <= reorder point.
     reorder_point: Mapped[int] = mapped_column(default=0, server_default="0")
     # A GTIN (EAN-13, UPC-A, EAN-8 or GTIN-14) with its check digit verified, as printed on the product.
     barcode: Mapped[str | None] = mapped_column(sa.String(14))
@@ -238,6 +249,17 @@ class Product(db.Model):
     @property
     def stock_available(self) -> int:
         return self.stock_in_hand - self.stock_committed
+
+    @hybrid_property
+    def is_low_stock(self) -> bool:
+        """The low-stock rule, its one home: an active product whose available units are at or below its
+        reorder point. In Python on a product; in SQL on the class (the product list's filter, the overview)."""
+        return self.active and self.stock_in_hand - self.stock_committed <= self.reorder_point
+
+    @is_low_stock.inplace.expression
+    @classmethod
+    def _is_low_stock_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.active, cls.stock_in_hand - cls.stock_committed <= cls.reorder_point)
 
 
 class SalesChannel(db.Model):
@@ -264,6 +286,13 @@ class SalesChannel(db.Model):
     # (domain.channel_shipping.default_shipping); as long as Shipment.carrier and service_level.
     default_carrier: Mapped[str | None] = mapped_column(sa.String(60))
     default_service: Mapped[str | None] = mapped_column(sa.String(60))
+    # How a label is bought for this channel's parcels (domain.rate_rules): "manual" (our own label, a
+    # typed tracking number), "cheapest", "cheapest_within" rate_days, or "fixed" (default carrier+service).
+    rate_rule: Mapped[str] = mapped_column(sa.String(20), default="manual", server_default="manual")
+    rate_days: Mapped[int | None] = mapped_column()
+    # Customer emails (marketplaces email their buyers themselves, so both start off).
+    ship_email: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    delivered_email: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -449,8 +478,14 @@ class Shipment(db.Model):
     shipped_at: Mapped[datetime | None] = mapped_column(index=True)
     delivered_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # The carrier's latest word from tracking (its status, its message, when it said it); an older
+    # event never moves the parcel back (domain.tracking).
+    tracking_status: Mapped[str | None] = mapped_column(sa.String(30))
+    tracking_message: Mapped[str | None] = mapped_column(sa.String(300))
+    tracking_at: Mapped[datetime | None] = mapped_column()
 
     order: Mapped[Order] = relationship(back_populates="shipments")
+    label: Mapped[LabelPurchase | None] = relationship(viewonly=True, uselist=False)
     lines: Mapped[list[ShipmentLine]] = relationship(
         back_populates="shipment", order_by="ShipmentLine.id", cascade="all, delete-orphan")
 
@@ -757,3 +792,88 @@ class ReportUpload(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     imported_at: Mapped[datetime | None] = mapped_column()
     sync_id: Mapped[int | None] = mapped_column(sa.ForeignKey("channel_syncs.id"))  # the import's run
+
+
+class PackagePreset(db.Model):
+    """A box the shop packs in: its outside size and its own weight, added to the contents' weight."""
+
+    __tablename__ = "package_presets"
+    __table_args__ = (sa.CheckConstraint("length_mm > 0 AND width_mm > 0 AND height_mm > 0 AND tare_grams >= 0",
+                                         name="package_size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    length_mm: Mapped[int] = mapped_column()
+    width_mm: Mapped[int] = mapped_column()
+    height_mm: Mapped[int] = mapped_column()
+    tare_grams: Mapped[int] = mapped_column(default=0)
+
+
+class CarrierAccount(db.Model):
+    """The shop's account at a multi-carrier label service (carriers/): its API key and webhook secret
+    (shown masked), where its API is, and the label format the shop's printer takes (PDF or ZPL)."""
+
+    __tablename__ = "carrier_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(sa.String(20), unique=True)  # easypost
+    api_key: Mapped[str] = mapped_column(sa.String(200))
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    base_url: Mapped[str] = mapped_column(sa.String(200))
+    label_format: Mapped[str] = mapped_column(sa.String(4), default="PDF")  # PDF | ZPL
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LabelPurchase(db.Model):
+    """One label bought (or being bought) from the carrier service, written before the purchase is
+    asked for, so that a purchase whose answer was lost (a timeout, a crash) is found again and recorded
+    or refunded (domain.labels.reconcile): buying → recorded (its shipment packed) | failed | refunded."""
+
+    __tablename__ = "label_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
+    service: Mapped[str] = mapped_column(sa.String(20))
+    remote_id: Mapped[str] = mapped_column(sa.String(80), unique=True)  # the service's shipment id
+    rate_id: Mapped[str] = mapped_column(sa.String(80))
+    carrier: Mapped[str] = mapped_column(sa.String(60))
+    carrier_service: Mapped[str] = mapped_column(sa.String(60))
+    rate_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    delivery_days: Mapped[int | None] = mapped_column()
+    quantities: Mapped[dict[str, int]] = mapped_column(sa.JSON)  # order line id -> units (as JSON keys)
+    parcel: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(12), default="buying", index=True)
+    tracking_code: Mapped[str | None] = mapped_column(sa.String(80))
+    tracker_id: Mapped[str | None] = mapped_column(sa.String(80), index=True)
+    tracking_url: Mapped[str | None] = mapped_column(sa.String(500))
+    label_format: Mapped[str | None] = mapped_column(sa.String(4))
+    label: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    refund_status: Mapped[str | None] = mapped_column(sa.String(20))
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CustomerEmail(db.Model):
+    """An email to the order's customer about a shipment (shipped, delivered), sent by the task queue
+    and retried; one of each kind per shipment."""
+
+    __tablename__ = "customer_emails"
+    __table_args__ = (sa.UniqueConstraint("shipment_id", "kind", name="uq_customer_emails_shipment_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id"))
+    kind: Mapped[str] = mapped_column(sa.String(12))  # shipped | delivered
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")  # pending sent failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    shipment: Mapped[Shipment] = relationship()

@@ -1,4 +1,5 @@
-"""Background work on a task queue (Huey): print batches, channel pulls on a schedule, confirmations.
+"""Background work on a task queue (Huey): print batches, bulk shipping, report imports, channel pulls on a
+schedule, confirmations.
 
 The queue carries only a job's id; the job itself (kind, parameters, progress, attempts, error,
 result) is a row of the jobs table, so every web process shows its progress and nothing is lost when
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -40,9 +44,13 @@ KINDS = {
     "channel_pull": "oms_web.channels.scheduled:pull_orders",
     "confirmations": "oms_web.channels.scheduled:send_confirmations",
     "bulk_shipping": "oms_web.board.jobs:run",
+    "report_import": "oms_web.channels.report_jobs:run",
+    "customer_email": "oms_web.mail:send_customer_email",
+    "carrier_sync": "oms_web.domain.labels:carrier_sync",
 }
 KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations",
-              "bulk_shipping": "Bulk shipping"}
+              "bulk_shipping": "Bulk shipping", "report_import": "Report import",
+              "customer_email": "Customer email", "carrier_sync": "Carrier tracking and labels"}
 
 # A failing job runs at most this many times, its retries after RETRY_DELAY, doubling each time.
 MAX_ATTEMPTS = 5
@@ -96,12 +104,21 @@ def init_app(app: Flask) -> None:
     retry_delay = float(app.config["OMS_JOB_RETRY_DELAY_SECONDS"])
 
     @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=retry_delay, retry_backoff=2, name="oms.run_job")
-    def run_job_task(job_id: int) -> None:
+    def run_job_task(job_id: int, request_id: str | None = None) -> None:
+        # The id of the request that queued the job: in this run's log lines (ops/request_log.py).
+        from .ops.request_log import job_line, job_request_id
+
+        reset, started = job_request_id.set(request_id), time.perf_counter()
+        kind, outcome = None, "failed, to be retried"
         with app.app_context():
             try:
                 run_job(job_id)
+                kind, outcome = db.session.execute(sa.select(Job.kind, Job.status).where(Job.id == job_id)).first() \
+                    or (None, "gone")
             finally:
                 db.session.remove()
+                job_line(job_id, kind, outcome, time.perf_counter() - started)
+                job_request_id.reset(reset)
 
     @huey.periodic_task(crontab(minute="*"), name="oms.schedule")
     def schedule_task() -> None:
@@ -140,11 +157,40 @@ def enqueue(kind: str, params: dict[str, Any], *, user_id: int | None = None, to
     return db.session.get(Job, job_id)
 
 
+_TO_SEND = "oms_jobs_to_send"
+
+
+def enqueue_with_transaction(kind: str, params: dict[str, Any]) -> Job:
+    """Add a job inside the current write transaction: it exists only if that transaction commits, and is
+    queued once it has (a job lost on the way is queued again by recover_abandoned)."""
+    if kind not in KINDS:
+        raise KeyError(kind)
+    job = Job(kind=kind, params=params, heartbeat_at=utcnow())
+    db.session.add(job)
+    db.session.flush()
+    db.session.info.setdefault(_TO_SEND, []).append(job.id)
+    return job
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _send_committed_jobs(session: sa.orm.Session) -> None:
+    for job_id in session.info.pop(_TO_SEND, []):
+        _send(job_id)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_rolled_back_jobs(session: sa.orm.Session) -> None:
+    session.info.pop(_TO_SEND, None)
+
+
 def _send(job_id: int) -> None:
+    from .ops.request_log import current_request_id
+
     try:
-        queue().run_job(job_id)
+        queue().run_job(job_id, request_id=current_request_id())
     except Exception:  # the queue's storage is down: the row stays queued and the scheduler sends it later
-        log.exception("job %s could not be queued; the scheduler will queue it again", job_id)
+        current_app.extensions["oms_failures"].record(
+            sys.exc_info(), f"job {job_id} could not be queued; the scheduler will queue it again")
 
 
 # ---------------------------------------------------------------- running a job (in a worker)
@@ -172,7 +218,7 @@ def run_job(job_id: int) -> None:
         return
     except Exception as error:
         db.session.rollback()
-        app.logger.exception("job %s (%s) failed on attempt %s", job_id, job.kind, attempts)
+        app.extensions["oms_failures"].record(sys.exc_info(), f"job {job_id} ({job.kind}) failed on attempt {attempts}")
         message = f"Attempt {attempts} failed: {error}"[:500]
         if attempts >= MAX_ATTEMPTS:
             _finish(job_id, token, status="failed", error=message, finished_at=utcnow())
@@ -243,6 +289,9 @@ def schedule() -> None:
 
     recover_abandoned()
     queue_due_channel_work()
+    from .domain.labels import queue_carrier_sync
+
+    queue_carrier_sync()
     with write_transaction():
         db.session.execute(sa.delete(Job).where(Job.status.in_(("done", "failed")),
                                                 Job.finished_at < utcnow() - KEEP_FINISHED))

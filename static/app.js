@@ -183,6 +183,26 @@ document.addEventListener("click", (event) => {
   if (row) makeCurrent(row, { focus: false });
 });
 
+// Focus that a swap took away (the button pressed was in the part replaced: "Cancel shipment", "Save
+// lines") goes to the part that replaced it: its refusal if it shows one, else its heading. The keyboard
+// goes on from there (Tab to its next control), not from the top of the page.
+let focusedPart = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  const active = document.activeElement;
+  focusedPart = target && target.id && active && active !== document.body && target.contains(active) ? target.id : null;
+});
+document.addEventListener("htmx:afterSettle", () => {
+  const id = focusedPart;
+  focusedPart = null;
+  if (!id || (document.activeElement && document.activeElement !== document.body)) return;
+  const part = document.getElementById(id);
+  if (!part) return;
+  const spot = part.querySelector("[role=alert]") || part.querySelector("h1, h2, h3") || part;
+  if (!spot.matches("a[href], button, input, select, textarea, [tabindex]")) spot.tabIndex = -1;
+  spot.focus({ preventScroll: true });
+});
+
 // Screen readers announce a control's shortcut.
 function announceShortcuts() {
   document.querySelectorAll("[data-shortcut]").forEach((element) => element.setAttribute("aria-keyshortcuts", element.dataset.shortcut));

@@ -11,6 +11,7 @@
   const waiting = document.getElementById("waiting-rows");
   const message = document.getElementById("scan-message");
   const button = document.getElementById("handover-button");
+  const tickAll = document.getElementById("tick-all");
   let audio = null;
 
   function beep(ok) {
@@ -39,7 +40,12 @@
     document.getElementById("truck-count").textContent = count;
     document.getElementById("handover-count").textContent = count;
     document.getElementById("handover-plural").textContent = count === 1 ? "" : "s";
-    document.getElementById("waiting-count").textContent = waiting.querySelectorAll("tr[data-parcel]").length;
+    const left = waiting.querySelectorAll("tr[data-parcel]").length;
+    const tickable = waiting.querySelectorAll("input[name=shipment_ids]:not(:disabled)").length;
+    document.getElementById("waiting-count").textContent = left;
+    document.getElementById("tick-all-count").textContent = tickable;
+    tickAll.disabled = tickable === 0;
+    truck.closest(".table-scroll").hidden = count === 0;  // no empty table heads above "Nothing scanned yet"
     document.getElementById("truck-empty").hidden = count > 0;
     button.disabled = count === 0;
   }
@@ -56,19 +62,39 @@
     }
   });
 
+  // Each scan is taken from the field the moment its Enter comes, and the field emptied for the next:
+  // a scanner may type the next code (and the one after) while an answer is on its way. The requests
+  // wait their turn (hx-sync queue all) and each sends its own code, in the order scanned, instead of
+  // whatever the field holds when its turn comes.
+  const scanned = [];
+  scanForm.addEventListener("submit", (event) => {
+    const typed = code.value.trim();
+    if (!typed) {  // a scanner's stray Enter: nothing to say, nothing refused
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      code.focus();
+      return;
+    }
+    scanned.push(typed);
+    code.value = "";
+  }, true);
+  scanForm.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt !== scanForm || !scanned.length) return;
+    event.detail.parameters.code = scanned.shift();
+  });
+
   scanForm.addEventListener("htmx:afterRequest", (event) => {
     if (event.detail.elt !== scanForm) return;
     // A refusal is a 422 that htmx swaps (into the message) without calling it an error: read the status.
     const ok = event.detail.successful && event.detail.xhr.status < 300;
     signal(ok);
-    if (ok) code.value = "";
     code.focus();
-    if (!ok) code.select();
-  });
-
-  // Enter with nothing typed does nothing (a scanner's stray Enter must not say "refused").
-  scanForm.addEventListener("htmx:confirm", (event) => {
-    if (event.detail.elt === scanForm && !code.value.trim()) { event.preventDefault(); code.focus(); }
+    // A refused code comes back selected (the packer sees what was refused; the next scan replaces it),
+    // unless the next scan is already being typed.
+    if (!ok && !code.value && !scanned.length) {
+      code.value = event.detail.requestConfig?.parameters?.code || "";
+      code.select();
+    }
   });
 
   form.addEventListener("change", (event) => {
@@ -80,6 +106,18 @@
     row.classList.remove("just-scanned");
     box.focus();
     recount();
+  });
+
+  // Every parcel still packed that can go goes on the truck, in the order they wait (oldest first); one
+  // held back (a marketplace parcel without its tracking number) stays. The focus goes to the button that
+  // hands them over, so Enter (or h) finishes it.
+  tickAll.addEventListener("click", () => {
+    const boxes = [...waiting.querySelectorAll("input[name=shipment_ids]:not(:disabled)")];
+    const rows = boxes.map((box) => { box.checked = true; return box.closest("tr"); });
+    rows.forEach((row) => row.classList.remove("just-scanned"));
+    truck.append(...rows);
+    recount();
+    button.focus();
   });
 
   form.addEventListener("submit", (event) => {

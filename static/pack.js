@@ -36,13 +36,26 @@
     if (document.activeElement !== input) input.focus();
   }
 
-  // The scan was read into the request: empty the field for the next one at once.
-  form.addEventListener("htmx:configRequest", () => { input.value = ""; });
+  // Each scan is taken from the field the moment its Enter comes, and the field emptied for the next: a
+  // scanner may type the next code (and the one after) while an answer is on its way. The requests wait
+  // their turn (hx-sync queue all) and each sends its own code, in the order scanned, instead of whatever
+  // the field holds when its turn comes.
+  const scanned = [];
+  form.addEventListener("submit", () => {
+    scanned.push(input.value);
+    input.value = "";
+  }, true);
+  form.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt === form && scanned.length) event.detail.parameters.code = scanned.shift();
+  });
 
   document.addEventListener("htmx:afterSettle", (event) => {
     const state = document.getElementById("pack-state");
     if (!state || !event.detail.target || event.detail.target.id !== "pack-state") return;
     tone(state.dataset.outcome);
+    // A weight typed for the parcel just packed is not the next one's.
+    const weighed = form.querySelector('[name="weight_grams"]');
+    if (weighed && state.dataset.outcome === "packed") weighed.value = "";
     const label = state.dataset.labelUrl;
     if (label) {
       delete state.dataset.labelUrl;

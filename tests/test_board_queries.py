@@ -90,3 +90,23 @@ def test_a_term_many_orders_match_finds_the_same_orders_either_way(shop, monkeyp
     assert all_pages(BoardFilter(search="lovelace", segment=Segment.READY_TO_SHIP)) == ada[::-1]
     assert all_pages(BoardFilter(search="hop"), limit=2) == grace[::-1]
     assert all_pages(BoardFilter(search="nobody")) == []
+
+
+@pytest.mark.parametrize("limit", [3, 100], ids=["counted to its limit", "counted whole"])
+def test_the_count_of_every_order_a_filter_finds_is_the_number_its_pages_list(shop, limit):
+    """The board's "select all N matching" count (in no order, through the indexes) against the orders the
+    pages list, for searches whose kinds overlap (an email start and a name, a SKU and a segment)."""
+    shop.product("A", in_hand=10)
+    shop.product("B")
+    for _ in range(5):
+        shop.web_order(("A", 1), ("B", 1))  # Ada Lovelace, ada@example.com: awaiting stock
+    for _ in range(2):
+        shop.web_order(("A", 1))  # ready to ship
+    shop.draft(("B", 1))  # Grace Hopper's
+    for filters in (BoardFilter(), BoardFilter(search="ada"), BoardFilter(search="b"), BoardFilter(search="a"),
+                    BoardFilter(search="lovelace", segment=Segment.READY_TO_SHIP),
+                    BoardFilter(search="B", segment=Segment.AWAITING_STOCK), BoardFilter(search="nobody"),
+                    BoardFilter(segment=Segment.DRAFT)):
+        listed = all_pages(filters)
+        assert board.count_matching(filters, limit) == min(len(listed), limit), filters
+        assert board.matching_order_ids(filters, limit) == listed[:limit]

@@ -1,9 +1,6 @@
 """A bulk action racing single-order actions on the same orders, in separate processes at the same
-moment (the pattern and the pool of tests/test_concurrency.py): one wins each order, nothing doubles."""
+moment (the pool of tests/helpers/processes.py): one wins each order, nothing doubles."""
 from __future__ import annotations
-
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -13,22 +10,16 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import OrderLine, Shipment, ShipmentLine, ShipmentStatus
 
+from .helpers.processes import Outcome, actors, attempt, errors_of, lines_of, spawned_children, total_of, user_ids
 from .stock_checks import idle_stock_beside_backorders
-from .test_concurrency import (ROUND_TIMEOUT_S, Children, Outcome, _actors, _attempt, _errors, _exit_without_teardown,
-                               _ids, _lines, _noop_in_child, _total)
 
 POOL = 3
 
 
 @pytest.fixture(scope="module")
 def children():
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(POOL, mp_context=context,
-                                                           initializer=_exit_without_teardown) as executor:
-        barrier = manager.Barrier(POOL, timeout=ROUND_TIMEOUT_S)
-        for future in [executor.submit(_noop_in_child, barrier) for _ in range(POOL)]:
-            future.result(timeout=ROUND_TIMEOUT_S)
-        yield Children(executor, manager)
+    with spawned_children(POOL) as pool:
+        yield pool
 
 
 @pytest.fixture
@@ -37,31 +28,31 @@ def url(app) -> str:
 
 
 def _bulk_create(outcome: Outcome, ids: dict[str, int], order_ids: list[int]) -> None:
-    result = bulk_shipping.create_shipments(_actors(ids).staff, order_ids)
+    result = bulk_shipping.create_shipments(actors(ids).staff, order_ids)
     outcome.done["bulk packed"] += len(result.done)
     outcome.values.extend(("bulk refused", o.reason) for o in result.refused)
 
 
 def _ship_each(outcome: Outcome, ids: dict[str, int], order_ids: list[int]) -> None:
     """The order page's Ship: the quantities read a moment before, then the service (a stale read)."""
-    staff = _actors(ids).staff
+    staff = actors(ids).staff
     for order_id in order_ids:
-        ready = {line.id: line.allocated - line.shipped for line in _lines(order_id) if line.allocated > line.shipped}
+        ready = {line.id: line.allocated - line.shipped for line in lines_of(order_id) if line.allocated > line.shipped}
         if ready:
-            _attempt(outcome, "single ship", shipping.ship_lines, staff, order_id, ready, carrier="UPS")
+            attempt(outcome, "single ship", shipping.ship_lines, staff, order_id, ready, carrier="UPS")
         else:
             outcome.done["nothing left"] += 1
 
 
 def _bulk_hand_over(outcome: Outcome, ids: dict[str, int], order_ids: list[int]) -> None:
-    result = bulk_shipping.hand_over(_actors(ids).staff, order_ids)
+    result = bulk_shipping.hand_over(actors(ids).staff, order_ids)
     outcome.done["bulk handed over"] += len(result.done)
 
 
 def _cancel_each(outcome: Outcome, ids: dict[str, int], shipment_ids: list[int]) -> None:
-    staff = _actors(ids).staff
+    staff = actors(ids).staff
     for shipment_id in shipment_ids:
-        _attempt(outcome, "single cancel", shipping.cancel_shipment, staff, shipment_id)
+        attempt(outcome, "single cancel", shipping.cancel_shipment, staff, shipment_id)
 
 
 def test_bulk_create_racing_single_order_ships_packs_each_order_once(shop, url, children):
@@ -69,11 +60,11 @@ def test_bulk_create_racing_single_order_ships_packs_each_order_once(shop, url, 
     shop.product("MUG", in_hand=200)
     order_ids = [shop.web_order(("TENT", 1 + i % 3), ("MUG", 2)).id for i in range(30)]
 
-    outcomes = children.run(url, [(_bulk_create, (_ids(shop), order_ids)),
-                                  (_ship_each, (_ids(shop), order_ids[::-1]))])
+    outcomes = children.run(url, [(_bulk_create, (user_ids(shop), order_ids)),
+                                  (_ship_each, (user_ids(shop), order_ids[::-1]))])
 
-    assert _errors(outcomes) == []
-    bulk, single = _total(outcomes, "bulk packed"), _total(outcomes, "single ship")
+    assert errors_of(outcomes) == []
+    bulk, single = total_of(outcomes, "bulk packed"), total_of(outcomes, "single ship")
     assert bulk + single == 30  # every order packed by one of them, never by both
     per_order = dict(db.session.execute(
         sa.select(Shipment.order_id, sa.func.count()).group_by(Shipment.order_id)).all())
@@ -97,13 +88,13 @@ def test_bulk_hand_over_racing_single_cancels_moves_each_parcel_one_way(shop, ur
     shipment_ids = db.session.scalars(sa.select(Shipment.id).order_by(Shipment.id.desc())).all()
     db.session.rollback()
 
-    outcomes = children.run(url, [(_bulk_hand_over, (_ids(shop), order_ids)),
-                                  (_cancel_each, (_ids(shop), shipment_ids))])
+    outcomes = children.run(url, [(_bulk_hand_over, (user_ids(shop), order_ids)),
+                                  (_cancel_each, (user_ids(shop), shipment_ids))])
 
-    assert _errors(outcomes) == []
+    assert errors_of(outcomes) == []
     statuses = db.session.scalars(sa.select(Shipment.status)).all()
     handed, cancelled = statuses.count(ShipmentStatus.SHIPPED), statuses.count(ShipmentStatus.CANCELLED)
-    assert handed == _total(outcomes, "bulk handed over") and cancelled == _total(outcomes, "single cancel")
+    assert handed == total_of(outcomes, "bulk handed over") and cancelled == total_of(outcomes, "single cancel")
     assert handed + cancelled == 20
     assert shop.stock("TENT") == (100 - 2 * handed, 2 * cancelled)  # a cancelled parcel's units are allocated again
     assert check_invariants() == [] and idle_stock_beside_backorders() == []

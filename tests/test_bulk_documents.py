@@ -91,3 +91,25 @@ def test_the_wave_pick_list_groups_by_bin_with_totals_totes_and_each_orders_barc
     assert "3 order(s) in 3 tote(s) · 9 unit(s)" in page
     (codes,) = scan(pdf, tmp_path, "wave")
     assert codes == sorted(o.number for o in wave)
+
+
+def test_a_slip_longer_than_a_page_goes_on_over_the_next_before_the_next_label(shop):
+    for n in range(70):
+        shop.product(f"BOLT-{n:02d}", in_hand=5).bin_location = "A-01"
+    shop.product("LAMP", in_hand=5).bin_location = "B-01"
+    db.session.commit()
+    long = shop.web_order(*[(f"BOLT-{n:02d}", 1) for n in range(70)])
+    short = shop.web_order(("LAMP", 1))
+    result = bulk_shipping.create_shipments(shop.staff, [long.id, short.id])
+
+    printed = build("labels-and-slips", [long.id, short.id], shipment_ids=result.shipment_ids)
+
+    texts = [" ".join(p.extract_text().split()) for p in pages_of(printed.pdf)]
+    labels = [n for n, text in enumerate(texts) if text.startswith("FROM:")]
+    assert labels[0] == 0 and len(labels) == 2 and len(texts) == labels[1] + 2
+    long_slip = texts[1:labels[1]]  # every page of it between its label and the next
+    assert len(long_slip) >= 2 and "Packing slip" in long_slip[0]
+    assert all("SKU Item Quantity" in page for page in long_slip if "BOLT" in page)  # the heads on each page
+    assert all(sum(f"BOLT-{n:02d} " in page for page in long_slip) == 1 for n in range(70))  # each line once
+    assert long.number in texts[0] and short.number in texts[labels[1]]
+    assert "LAMP" in texts[-1] and "BOLT" not in texts[-1]

@@ -1,30 +1,21 @@
 """Stock safety under real concurrency: separate OS processes hitting one database at the same moment.
 
-The children are spawned (not forked) processes. Each makes its own app with `create_app` on the test
-database's URL and runs every job in its own app context; a barrier releases all of a round's jobs at
-once. A child catches each exception itself and reports it back as text: a refusal (DomainError) is
+The children are spawned (not forked) processes (tests/helpers/processes.py). Each makes its own app with
+`create_app` on the test database's URL and runs every job in its own app context; a barrier releases all
+of a round's jobs at once. A child catches each exception itself and reports it back as text: a refusal (DomainError) is
 counted, anything else ("database is locked", a deadlock, a serialization failure, a guarded stock
 update that lost a race) fails the test. The pool of children lives for the module: spawning a process
 and importing the app in it costs a couple of seconds of CPU, and the machine may have only two cores.
 """
 from __future__ import annotations
 
-import atexit
-import multiprocessing
-import os
 import random
 import traceback
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from oms_web import create_app
 from oms_web.database import write_transaction
 from oms_web.domain import customers, inventory, invoicing, orders, shipping
 from oms_web.domain.errors import DomainError, DuplicateChannelOrder
@@ -32,93 +23,19 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from oms_web.extensions import db
 from oms_web.models import (Counter as CounterRow, Customer, Invoice, Order, OrderEvent, OrderLine, OrderStatus, Product,
-                            StockMove, User)
+                            StockMove)
 
-from . import conftest
+from .helpers.processes import (Outcome, actors, attempt, errors_of, lines_of, read, spawned_children, total_of,
+                                user_ids)
 from .stock_checks import idle_stock_beside_backorders
 
 POOL_SIZE = 10
-ROUND_TIMEOUT_S = 180
 
 
-# ---------------------------------------------------------------- the children's side
-
-@dataclass
-class Outcome:
-    """What one child did in one round, sent back to the test."""
-
-    pid: int
-    errors: list[str] = field(default_factory=list)  # tracebacks of every exception that is not a refusal
-    refusals: Counter = field(default_factory=Counter)  # DomainError class name -> count
-    done: Counter = field(default_factory=Counter)  # action -> times it succeeded
-    values: list[Any] = field(default_factory=list)
-
-
-_apps: dict[str, Any] = {}
-
-
-def _run_in_child(url: str, barrier, job: Callable[..., None], args: tuple) -> Outcome:
-    """Pool entry point: the job, in this process's own app on `url`, released together with the round's others."""
-    outcome = Outcome(pid=os.getpid())
-    try:
-        app = _apps.get(url)
-        if app is None:
-            app = _apps[url] = create_app(conftest.test_config(url))
-        with app.app_context():
-            try:
-                barrier.wait()
-                job(outcome, *args)
-            finally:
-                db.session.remove()
-    except BaseException:
-        outcome.errors.append(traceback.format_exc())
-    return outcome
-
-
-def _exit_without_teardown() -> None:
-    """A child has nothing to flush when the pool closes (its results went back as they were made), and
-    tearing down an interpreter that imported the whole app takes about a second per process."""
-    atexit.register(os._exit, 0)
-
-
-def _noop_in_child(barrier) -> int:
-    barrier.wait()
-    return os.getpid()
-
-
-def _attempt(outcome: Outcome, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call one service: count a refusal, record any other exception. Returns the result or the refusal."""
-    try:
-        result = fn(*args, **kwargs)
-    except DomainError as refusal:
-        outcome.refusals[type(refusal).__name__] += 1
-        return refusal
-    except Exception:
-        outcome.errors.append(f"{action}: {traceback.format_exc()}")
-        db.session.rollback()
-        return None
-    outcome.done[action] += 1
-    return result
-
-
-def _actors(ids: dict[str, int]) -> SimpleNamespace:
-    return SimpleNamespace(**{role: db.session.get(User, user_id) for role, user_id in ids.items()})
-
-
-def _read(query) -> list:
-    """A plain read, ended at once so that the next service starts from a fresh snapshot."""
-    rows = db.session.execute(query).all()
-    db.session.rollback()
-    return rows
-
-
-def _lines(order_id: int) -> list:
-    return _read(sa.select(OrderLine.id, OrderLine.sku, OrderLine.ordered, OrderLine.allocated, OrderLine.shipped)
-                 .where(OrderLine.order_id == order_id).order_by(OrderLine.id))
-
+# ---------------------------------------------------------------- the children's side (helpers.processes runs them)
 
 def _product_ids() -> dict[str, int]:
-    return dict(_read(sa.select(Product.sku, Product.id)))
+    return dict(read(sa.select(Product.sku, Product.id)))
 
 
 def _new_order(channel_id: int, lines: list[tuple[str, int]], channel_order_id: str | None = None) -> NewOrder:
@@ -128,25 +45,25 @@ def _new_order(channel_id: int, lines: list[tuple[str, int]], channel_order_id: 
 
 
 def _finalize_drafts(outcome: Outcome, ids: dict[str, int], order_ids: list[int]) -> None:
-    who = _actors(ids)
+    who = actors(ids)
     for order_id in order_ids:
-        _attempt(outcome, "finalize", orders.finalize_order, who.staff, order_id)
+        attempt(outcome, "finalize", orders.finalize_order, who.staff, order_id)
 
 
 def _tangle(outcome: Outcome, ids: dict[str, int], seed: int, rounds: int, skus: list[str],
             shared_order_ids: list[int], manual_id: int, web_id: int) -> None:
     """Orders on the same products, their lines in this child's order of `skus`, changed every way at once."""
     rng = random.Random(seed)
-    who = _actors(ids)
+    who = actors(ids)
     product_ids = _product_ids()
     mine: list[int] = []
     for round_number in range(rounds):
-        draft = _attempt(outcome, "create draft", orders.create_order, who.staff,
+        draft = attempt(outcome, "create draft", orders.create_order, who.staff,
                          _new_order(manual_id, [(sku, rng.randint(1, 3)) for sku in skus]))
         if isinstance(draft, Order):
             mine.append(draft.id)
-            _attempt(outcome, "finalize", orders.finalize_order, who.staff, draft.id)
-        web = _attempt(outcome, "create channel order", orders.create_order, None,
+            attempt(outcome, "finalize", orders.finalize_order, who.staff, draft.id)
+        web = attempt(outcome, "create channel order", orders.create_order, None,
                        _new_order(web_id, [(sku, rng.randint(1, 2)) for sku in skus],
                                   channel_order_id=f"T{seed}-{round_number}"))
         if isinstance(web, Order):
@@ -155,24 +72,24 @@ def _tangle(outcome: Outcome, ids: dict[str, int], seed: int, rounds: int, skus:
 
         # An edit naming the lines in this child's SKU order: each line raised or cut by one.
         order_id = rng.choice(pool)
-        by_sku = {line.sku: line for line in _lines(order_id)}
+        by_sku = {line.sku: line for line in lines_of(order_id)}
         changes = [LineChange(quantity=by_sku[sku].ordered + 1 if rng.random() < 0.5
                               else max(by_sku[sku].shipped, by_sku[sku].ordered - 1), line_id=by_sku[sku].id)
                    for sku in skus if sku in by_sku]
         if changes:
-            _attempt(outcome, "edit", orders.edit_order, who.staff, order_id, changes)
+            attempt(outcome, "edit", orders.edit_order, who.staff, order_id, changes)
 
         order_id = rng.choice(pool)
         ready = {line.id: rng.randint(1, line.allocated - line.shipped)
-                 for line in _lines(order_id) if line.allocated > line.shipped}
+                 for line in lines_of(order_id) if line.allocated > line.shipped}
         if ready:
-            _attempt(outcome, "ship", shipping.ship_lines, who.staff, order_id, ready)
+            attempt(outcome, "ship", shipping.ship_lines, who.staff, order_id, ready)
 
         if round_number % 2:
-            _attempt(outcome, "void", orders.void_order, who.admin, rng.choice(pool), "customer cancelled")
-        _attempt(outcome, "receive", inventory.receive_stock, who.manager, product_ids[rng.choice(skus)],
+            attempt(outcome, "void", orders.void_order, who.admin, rng.choice(pool), "customer cancelled")
+        attempt(outcome, "receive", inventory.receive_stock, who.manager, product_ids[rng.choice(skus)],
                  rng.randint(1, 3))
-        _attempt(outcome, "allocate", orders.allocate_now, who.staff, rng.choice(pool))
+        attempt(outcome, "allocate", orders.allocate_now, who.staff, rng.choice(pool))
 
 
 def _ship_orders_one_unit_at_a_time(outcome: Outcome, ids: dict[str, int], web_id: int, sku: str,
@@ -181,7 +98,7 @@ def _ship_orders_one_unit_at_a_time(outcome: Outcome, ids: dict[str, int], web_i
 
     Preparation, not the race under test: one transaction (the services nest in it) is several times faster.
     """
-    who = _actors(ids)
+    who = actors(ids)
     with write_transaction():
         for number in range(order_count):
             order = orders.create_order(None, _new_order(web_id, [(sku, shipments_per_order)],
@@ -197,7 +114,7 @@ class Abandoned(Exception):
 
 def _invoice_shipments(outcome: Outcome, ids: dict[str, int], pairs: list[tuple[int, int]]) -> None:
     """Invoice each shipment; before every fifth, a transaction that takes a number and then rolls back."""
-    who = _actors(ids)
+    who = actors(ids)
     for position, (order_id, shipment_id) in enumerate(pairs):
         if position % 5 == 1:
             kind = (position // 5) % 3
@@ -214,7 +131,7 @@ def _invoice_shipments(outcome: Outcome, ids: dict[str, int], pairs: list[tuple[
                 outcome.refusals[type(refusal).__name__] += 1
             except Exception:
                 outcome.errors.append(f"abandoned invoice: {traceback.format_exc()}")
-        invoice = _attempt(outcome, "invoice", invoicing.issue_invoice, who.staff, order_id, shipment_id)
+        invoice = attempt(outcome, "invoice", invoicing.issue_invoice, who.staff, order_id, shipment_id)
         if isinstance(invoice, Invoice):
             outcome.values.append(invoice.number)
 
@@ -247,46 +164,46 @@ def _import_channel_orders_in_a_batch(outcome: Outcome, batch: list[NewOrder]) -
 
 def _finalize_or_void(outcome: Outcome, ids: dict[str, int], order_ids: list[int], seed: int) -> None:
     rng = random.Random(seed)
-    who = _actors(ids)
+    who = actors(ids)
     for order_id in order_ids:
         if rng.random() < 0.25:
-            _attempt(outcome, "void", orders.void_order, who.admin, order_id, "customer cancelled")
+            attempt(outcome, "void", orders.void_order, who.admin, order_id, "customer cancelled")
         else:
-            _attempt(outcome, "finalize", orders.finalize_order, who.staff, order_id)
+            attempt(outcome, "finalize", orders.finalize_order, who.staff, order_id)
 
 
 def _cut_or_void_finalized(outcome: Outcome, ids: dict[str, int], order_ids: list[int], seed: int) -> None:
     """Free committed units while receipts and finalizations run: void orders, or cut a line by one."""
     rng = random.Random(seed)
-    who = _actors(ids)
+    who = actors(ids)
     for order_id in order_ids:
-        lines = _lines(order_id)
+        lines = lines_of(order_id)
         if rng.random() < 0.5 or not lines:
-            _attempt(outcome, "void", orders.void_order, who.admin, order_id, "customer cancelled")
+            attempt(outcome, "void", orders.void_order, who.admin, order_id, "customer cancelled")
         else:
             line = rng.choice(lines)
-            _attempt(outcome, "edit", orders.edit_order, who.staff, order_id,
+            attempt(outcome, "edit", orders.edit_order, who.staff, order_id,
                      [LineChange(quantity=max(line.shipped, line.ordered - 1), line_id=line.id)])
 
 
 def _receive_in_small_lots(outcome: Outcome, ids: dict[str, int], skus: list[str], lots: int, seed: int) -> None:
     rng = random.Random(seed)
-    who = _actors(ids)
+    who = actors(ids)
     product_ids = _product_ids()
     for _ in range(lots):
         sku, quantity = rng.choice(skus), rng.randint(1, 3)
-        if _attempt(outcome, "receive", inventory.receive_stock, who.manager, product_ids[sku], quantity) is not None:
+        if attempt(outcome, "receive", inventory.receive_stock, who.manager, product_ids[sku], quantity) is not None:
             outcome.values.append(("receive", sku, quantity))
 
 
 def _count_upwards(outcome: Outcome, ids: dict[str, int], skus: list[str], counts: int, seed: int) -> None:
     """A stocktake finding a few more units than the (possibly stale) figure read a moment ago."""
     rng = random.Random(seed)
-    who = _actors(ids)
+    who = actors(ids)
     for _ in range(counts):
         sku = rng.choice(skus)
-        ((product_id, in_hand),) = _read(sa.select(Product.id, Product.stock_in_hand).where(Product.sku == sku))
-        delta = _attempt(outcome, "adjust", inventory.adjust_stock, who.manager, product_id,
+        ((product_id, in_hand),) = read(sa.select(Product.id, Product.stock_in_hand).where(Product.sku == sku))
+        delta = attempt(outcome, "adjust", inventory.adjust_stock, who.manager, product_id,
                          in_hand + rng.randint(1, 2), "stocktake")
         if isinstance(delta, int):
             outcome.values.append(("adjust", sku, delta))
@@ -295,11 +212,11 @@ def _count_upwards(outcome: Outcome, ids: dict[str, int], skus: list[str], count
 def _count_below_committed(outcome: Outcome, ids: dict[str, int], skus: list[str], counts: int, seed: int) -> None:
     """A stocktake finding fewer units than are committed: the newest allocations give theirs back."""
     rng = random.Random(seed)
-    who = _actors(ids)
+    who = actors(ids)
     for _ in range(counts):
         sku = rng.choice(skus)
-        ((product_id, committed),) = _read(sa.select(Product.id, Product.stock_committed).where(Product.sku == sku))
-        delta = _attempt(outcome, "count down", inventory.adjust_stock, who.manager, product_id,
+        ((product_id, committed),) = read(sa.select(Product.id, Product.stock_committed).where(Product.sku == sku))
+        delta = attempt(outcome, "count down", inventory.adjust_stock, who.manager, product_id,
                          max(committed - rng.randint(1, 3), 0), "stocktake: shelf short")
         if isinstance(delta, int):
             outcome.values.append(("adjust", sku, delta))
@@ -308,61 +225,21 @@ def _count_below_committed(outcome: Outcome, ids: dict[str, int], skus: list[str
 def _take_channel_orders(outcome: Outcome, web_id: int, skus: list[str], count: int, seed: int) -> None:
     rng = random.Random(seed)
     for number in range(count):
-        _attempt(outcome, "channel order", orders.create_order, None, _new_order(
+        attempt(outcome, "channel order", orders.create_order, None, _new_order(
             web_id, rng.sample([(sku, rng.randint(1, 3)) for sku in skus], len(skus)), f"R{seed}-{number}"))
 
 
 # ---------------------------------------------------------------- the test's side
 
-class Children:
-    """The module's pool of spawned processes, and rounds of jobs run on it all at once."""
-
-    def __init__(self, executor: ProcessPoolExecutor, manager) -> None:
-        self.executor = executor
-        self.manager = manager
-
-    def run(self, url: str, jobs: list[tuple[Callable[..., None], tuple]]) -> list[Outcome]:
-        assert len(jobs) <= POOL_SIZE
-        # The children open their own connections; the parent's must not be shared with (or outlive) them.
-        db.session.remove()
-        db.engine.dispose()
-        barrier = self.manager.Barrier(len(jobs), timeout=ROUND_TIMEOUT_S)
-        futures = [self.executor.submit(_run_in_child, url, barrier, job, args) for job, args in jobs]
-        outcomes = [future.result(timeout=ROUND_TIMEOUT_S) for future in futures]
-        # Every job waited at the barrier for all the others: they ran in as many separate processes.
-        assert len({o.pid for o in outcomes}) == len(jobs)
-        assert os.getpid() not in {o.pid for o in outcomes}
-        return outcomes
-
-
 @pytest.fixture(scope="module")
 def children():
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(POOL_SIZE, mp_context=context,
-                                                           initializer=_exit_without_teardown) as executor:
-        pool = Children(executor, manager)
-        barrier = manager.Barrier(POOL_SIZE, timeout=ROUND_TIMEOUT_S)
-        # Start every process (and its imports) before the first round, whose jobs must then start together.
-        for future in [executor.submit(_noop_in_child, barrier) for _ in range(POOL_SIZE)]:
-            future.result(timeout=ROUND_TIMEOUT_S)
+    with spawned_children(POOL_SIZE) as pool:
         yield pool
 
 
 @pytest.fixture
 def url(app) -> str:
     return app.config["SQLALCHEMY_DATABASE_URI"]
-
-
-def _ids(shop) -> dict[str, int]:
-    return {"staff": shop.staff.id, "manager": shop.manager.id, "admin": shop.admin.id}
-
-
-def _errors(outcomes: list[Outcome]) -> list[str]:
-    return [error for outcome in outcomes for error in outcome.errors]
-
-
-def _total(outcomes: list[Outcome], action: str) -> int:
-    return sum(outcome.done[action] for outcome in outcomes)
 
 
 def _open_allocations(product_id: int) -> tuple[int, int, int]:
@@ -382,10 +259,10 @@ def test_eight_processes_finalizing_200_drafts_never_oversell_ten_units(shop, ur
         drafts = [shop.draft(("P", rng.randint(1, 3))).id for _ in range(200)]
     ordered_total = db.session.scalar(sa.select(sa.func.sum(OrderLine.ordered)))
 
-    outcomes = children.run(url, [(_finalize_drafts, (_ids(shop), drafts[i::8])) for i in range(8)])
+    outcomes = children.run(url, [(_finalize_drafts, (user_ids(shop), drafts[i::8])) for i in range(8)])
 
-    assert _errors(outcomes) == []
-    assert _total(outcomes, "finalize") == 200 and not any(outcome.refusals for outcome in outcomes)
+    assert errors_of(outcomes) == []
+    assert total_of(outcomes, "finalize") == 200 and not any(outcome.refusals for outcome in outcomes)
     product = shop.product_row("P")
     assert (product.stock_in_hand, product.stock_committed) == (10, 10)
     ordered, allocated, open_units = _open_allocations(product.id)
@@ -402,14 +279,14 @@ def test_orders_taking_the_same_products_in_opposite_line_order_never_deadlock(s
     with write_transaction():
         shared = [shop.web_order(*[(sku, 1) for sku in (("A", "B", "C") if i % 2 else ("C", "B", "A"))]).id
                   for i in range(8)]
-    jobs = [(_tangle, (_ids(shop), i, 4, ["A", "B", "C"] if i % 2 else ["C", "B", "A"], shared,
+    jobs = [(_tangle, (user_ids(shop), i, 4, ["A", "B", "C"] if i % 2 else ["C", "B", "A"], shared,
                        shop.manual.id, shop.web.id)) for i in range(8)]
 
     outcomes = children.run(url, jobs)
 
-    assert _errors(outcomes) == []
+    assert errors_of(outcomes) == []
     for action in ("finalize", "create channel order", "edit", "ship", "void", "receive"):
-        assert _total(outcomes, action) > 0, f"no {action} went through: the test proves less than it says"
+        assert total_of(outcomes, action) > 0, f"no {action} went through: the test proves less than it says"
     assert check_invariants() == []
     assert idle_stock_beside_backorders() == []
 
@@ -419,19 +296,19 @@ def test_invoice_numbers_stay_gapless_while_eight_processes_invoice_and_roll_bac
     order_counts = [13, 13, 13, 13, 12, 12, 12, 12]  # 100 orders of 4 units: 400 shipments
     for sku, count in zip(skus, order_counts):
         shop.product(sku, in_hand=4 * count)
-    prepared = children.run(url, [(_ship_orders_one_unit_at_a_time, (_ids(shop), shop.web.id, sku, count, 4))
+    prepared = children.run(url, [(_ship_orders_one_unit_at_a_time, (user_ids(shop), shop.web.id, sku, count, 4))
                                   for sku, count in zip(skus, order_counts)])
-    assert _errors(prepared) == []
+    assert errors_of(prepared) == []
     pairs = sorted((pair for outcome in prepared for pair in outcome.values), key=lambda pair: pair[1])
     assert len(pairs) == 400
     # An order's four shipments have neighbouring ids, so four processes invoice each order at once.
-    outcomes = children.run(url, [(_invoice_shipments, (_ids(shop), pairs[i::8])) for i in range(8)])
+    outcomes = children.run(url, [(_invoice_shipments, (user_ids(shop), pairs[i::8])) for i in range(8)])
 
-    assert _errors(outcomes) == []
+    assert errors_of(outcomes) == []
     assert [outcome.done["invoice"] for outcome in outcomes] == [50] * 8
     # Ten abandoned transactions per child; "invoice the rest" is refused when another took the rest first.
     refused = sum(sum(outcome.refusals.values()) for outcome in outcomes)
-    assert _total(outcomes, "abandoned") + refused == 80 and _total(outcomes, "abandoned") >= 50
+    assert total_of(outcomes, "abandoned") + refused == 80 and total_of(outcomes, "abandoned") >= 50
     issued = sorted(number for outcome in outcomes for number in outcome.values)
     assert issued == list(range(1, 401))
     assert db.session.scalars(sa.select(Invoice.number).order_by(Invoice.id)).all() == list(range(1, 401))
@@ -454,7 +331,7 @@ def test_the_same_channel_order_imported_by_ten_processes_at_once_becomes_one_or
 
     outcomes = children.run(url, [(_import_channel_order, (new,)) for _ in range(10)])
 
-    assert _errors(outcomes) == []
+    assert errors_of(outcomes) == []
     results = Counter(kind for outcome in outcomes for kind, _, _ in outcome.values)
     assert results == {"created": 1, "duplicate": 9}
     order_ids = {order_id for outcome in outcomes for _, order_id, _ in outcome.values}
@@ -486,7 +363,7 @@ def test_the_same_channel_order_in_single_imports_and_report_batches_at_once_bec
 
     outcomes = children.run(url, jobs)
 
-    assert _errors(outcomes) == []
+    assert errors_of(outcomes) == []
     of_repeated = [(kind, order_id) for outcome in outcomes for kind, order_id, channel_order_id in outcome.values
                    if channel_order_id == "AMZ-113-0000001"]
     assert Counter(kind for kind, _ in of_repeated) == {"created": 1, "duplicate": 9}
@@ -510,7 +387,7 @@ def test_receipts_racing_finalize_and_void_fill_every_backorder(shop, url, child
         drafts = [shop.draft(*rng.sample([("P", rng.randint(1, 3)), ("Q", rng.randint(1, 3))], 2)).id
                   for _ in range(40)]
         backordered = [shop.web_order(("P", rng.randint(1, 3)), ("Q", rng.randint(1, 3))).id for _ in range(12)]
-    ids = _ids(shop)
+    ids = user_ids(shop)
 
     outcomes = children.run(url, [
         (_finalize_or_void, (ids, drafts[0::3], 1)),
@@ -523,8 +400,8 @@ def test_receipts_racing_finalize_and_void_fill_every_backorder(shop, url, child
         (_count_upwards, (ids, skus, 10, 8)),
     ])
 
-    assert _errors(outcomes) == []
-    assert _total(outcomes, "receive") == 50 and _total(outcomes, "finalize") > 0 and _total(outcomes, "void") > 0
+    assert errors_of(outcomes) == []
+    assert total_of(outcomes, "receive") == 50 and total_of(outcomes, "finalize") > 0 and total_of(outcomes, "void") > 0
     for sku in skus:
         moved = sum(value[2] for outcome in outcomes for value in outcome.values if value[1] == sku)
         assert shop.stock(sku)[0] == moved
@@ -550,7 +427,7 @@ def _order_for_a_new_email(outcome: Outcome, ids: dict[str, int], channel_id: in
     else:
         new = NewOrder(channel_id=manual_id, customer=details, lines=[LineRequest(sku, 1)],
                        if_email_on_file=customers.IfEmailOnFile.ASK)
-        if isinstance(_attempt(outcome, "manual order", orders.create_order, _actors(ids).staff, new), Order):
+        if isinstance(attempt(outcome, "manual order", orders.create_order, actors(ids).staff, new), Order):
             outcome.values.append(("created", None, sku))
 
 
@@ -561,11 +438,11 @@ def test_orders_arriving_at_once_with_one_new_email_make_one_customer(shop, url,
         shop.product(sku, in_hand=5)
     spellings = ["new.shopper@example.com", " New.Shopper@Example.com", "NEW.SHOPPER@EXAMPLE.COM "]
 
-    outcomes = children.run(url, [(_order_for_a_new_email, (_ids(shop), shop.web.id, shop.manual.id, sku,
+    outcomes = children.run(url, [(_order_for_a_new_email, (user_ids(shop), shop.web.id, shop.manual.id, sku,
                                                             spellings[i % 3], how))
                                   for i, (sku, how) in enumerate(zip(skus, hows))])
 
-    assert _errors(outcomes) == []
+    assert errors_of(outcomes) == []
     refusals = sum((outcome.refusals for outcome in outcomes), Counter())
     assert set(refusals) <= {"EmailOnFile"}, refusals  # staff are shown the match instead
     made = db.session.scalars(sa.select(Customer).where(Customer.email == "new.shopper@example.com")).all()
@@ -585,7 +462,7 @@ def test_counts_below_committed_racing_allocations_and_receipts_keep_every_invar
     with write_transaction():
         drafts = [shop.draft(*rng.sample([("P", rng.randint(1, 3)), ("Q", rng.randint(1, 3))], 2)).id
                   for _ in range(30)]
-    ids = _ids(shop)
+    ids = user_ids(shop)
 
     outcomes = children.run(url, [
         (_finalize_drafts, (ids, drafts[0::2])),
@@ -597,8 +474,8 @@ def test_counts_below_committed_racing_allocations_and_receipts_keep_every_invar
         (_receive_in_small_lots, (ids, skus, 15, 5)),
     ])
 
-    assert _errors(outcomes) == []
-    assert _total(outcomes, "count down") > 0 and _total(outcomes, "finalize") > 0
+    assert errors_of(outcomes) == []
+    assert total_of(outcomes, "count down") > 0 and total_of(outcomes, "finalize") > 0
     for sku in skus:
         moved = 30 + sum(value[2] for outcome in outcomes for value in outcome.values if value[1] == sku)
         assert shop.stock(sku)[0] == moved

@@ -211,3 +211,17 @@ def test_past_manifests_are_listed_newest_first_with_their_parcel_counts(shop):
     assert [s.tracking_number for s in handover.manifest_parcels(handover.get_manifest(second.id))] == ["J1", "J2"]
     with pytest.raises(NotFound):
         handover.get_manifest(12345)
+
+
+def test_the_carriers_list_says_which_parcels_cannot_go_as_they_stand(shop):
+    amazon = shop.channel("Amazon US", ChannelKind.AMAZON)
+    web = packed(shop, "UPS")  # a web store parcel goes without a tracking number
+    tracked = packed(shop, "UPS", "1Z-AMZ", channel=amazon)
+    untracked = packed(shop, "UPS", channel=amazon)
+
+    held = handover.why_held(handover.packed_parcels("UPS"))
+
+    assert list(held) == [untracked.id] and web.id not in held and tracked.id not in held
+    assert held[untracked.id].startswith(f"Enter the tracking number of {untracked.number}")
+    refused = handover.hand_over(shop.staff, "UPS", [untracked.id]).refused  # the same rule as the hand-over's
+    assert [r.reason for r in refused] == [held[untracked.id]]

@@ -3,9 +3,6 @@ test_concurrency): each parcel ends either shipped and on the manifest or cancel
 never both, and no process sees anything but a refusal."""
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,14 +11,13 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import ManifestParcel, OrderEvent, Shipment, ShipmentConfirmation, ShipmentStatus, User
 
-from .test_concurrency import (ROUND_TIMEOUT_S, Children, Outcome, _attempt, _exit_without_teardown,
-                               _noop_in_child)
+from .helpers.processes import Outcome, attempt, spawned_children
 
 PARCELS = 12
 
 
 def _hand_over(outcome: Outcome, staff_id: int, shipment_ids: list[int]) -> None:
-    result = _attempt(outcome, "hand over", handover.hand_over, db.session.get(User, staff_id), "UPS", shipment_ids)
+    result = attempt(outcome, "hand over", handover.hand_over, db.session.get(User, staff_id), "UPS", shipment_ids)
     if result is not None and not isinstance(result, Exception):
         outcome.values.extend(("shipped", s.id) for s in result.shipped)
         outcome.values.extend(("refused", r.shipment_id, r.reason) for r in result.refused)
@@ -30,19 +26,14 @@ def _hand_over(outcome: Outcome, staff_id: int, shipment_ids: list[int]) -> None
 def _cancel_each(outcome: Outcome, staff_id: int, shipment_ids: list[int]) -> None:
     staff = db.session.get(User, staff_id)
     for shipment_id in shipment_ids:
-        if not isinstance(_attempt(outcome, "cancel", shipping.cancel_shipment, staff, shipment_id), Exception):
+        if not isinstance(attempt(outcome, "cancel", shipping.cancel_shipment, staff, shipment_id), Exception):
             outcome.values.append(("cancelled", shipment_id))
 
 
 @pytest.fixture(scope="module")
 def pair():
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(2, mp_context=context,
-                                                           initializer=_exit_without_teardown) as executor:
-        barrier = manager.Barrier(2, timeout=ROUND_TIMEOUT_S)
-        for future in [executor.submit(_noop_in_child, barrier) for _ in range(2)]:
-            future.result(timeout=ROUND_TIMEOUT_S)
-        yield Children(executor, manager)
+    with spawned_children(2) as pool:
+        yield pool
 
 
 def test_a_hand_over_racing_a_cancel_of_the_same_parcels_lets_exactly_one_win_each(app, shop, pair):

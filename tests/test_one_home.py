@@ -27,6 +27,8 @@ def _written_in(pattern: str) -> list[str]:
     ("a text column's length", r"^def column_length\(", ["columns.py"]),
     ("LIKE's escaping", r"""replace\(["']%["'], ["']\\\\%["']\)""", ["columns.py"]),
     ("the largest quantity of a line", r"^MAX_\w*QUANTITY\s*=\s*\d", ["domain/inventory.py", "domain/order_rules.py"]),
+    ("low stock (the product list's filter, the overview, a product's row)", r"<=\s*(\w+\.)?reorder_point",
+     ["models.py"]),
     # min(still needed, available): the single path, the batch path and the seed all call stock.plan_allocation.
     ("the allocation rule", r"min\((line\.ordered|needed?\b)", ["domain/stock.py"]),
     ("the guarded update of the stock counts", r"stock_committed\s*\+[^\n]*(<=|>=)", ["domain/stock.py"]),

@@ -19,7 +19,7 @@ from oms_web.domain.hourly_counts import miscounted_hours
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.locking import backordered_lines
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
-from oms_web.domain.reports import CHART_DAYS, orders_per_day, overview_figures
+from oms_web.domain.overview_figures import CHART_DAYS, orders_per_day, overview_figures
 from oms_web.extensions import db
 from oms_web.models import (HANDED_OVER, HourlyOrderCount, Order, OrderLine, Segment, Shipment, ShipmentLine, ShipmentStatus,
                             utcnow)
@@ -263,3 +263,53 @@ def test_check_stock_reports_a_line_whose_copy_of_its_orders_state_is_wrong(shop
         db.session.execute(sa.update(OrderLine).values(order_open=False))
     (violation,) = check_invariants()
     assert violation.where.startswith(f"order {order} line") and violation.found == "not open"
+
+
+# ---------------------------------------------------------------- the figures kept while nothing changes
+
+def test_the_figures_are_read_again_after_any_write_and_given_again_while_nothing_changed(app, shop):
+    """On SQLite the figures are kept with the connection until a row changes: one written here (even
+    before its commit), or a commit of any other connection, in this process or another."""
+    import sqlite3
+
+    shop.product("A", in_hand=1)
+    shop.web_order(("A", 1))
+    first = overview_figures()
+    if db.engine.dialect.name != "sqlite":
+        assert overview_figures() is not first  # no change stamp on PostgreSQL: read every time
+        return
+    assert overview_figures() is first and first.total == 1
+
+    shop.web_order(("A", 1))  # written and committed here: backordered now
+    written = overview_figures()
+    assert written is not first and (written.total, written.backordered) == (2, [("A", "Product A", 1)])
+
+    db.session.execute(sa.update(Order).where(Order.id == db.session.scalar(sa.select(sa.func.min(Order.id))))
+                       .values(segment=Segment.VOID))  # not committed: the figures see this transaction's rows
+    assert overview_figures() is not written
+    db.session.rollback()
+
+    again = overview_figures()
+    assert overview_figures() is again
+    other = sqlite3.connect(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
+    try:  # another connection (a worker, another web process) commits a change
+        other.execute("UPDATE segment_counts SET orders = orders + 5 WHERE segment = 'draft'")
+        other.commit()
+    finally:
+        other.close()
+    db.session.rollback()
+    changed = overview_figures()
+    assert changed is not again and changed.total == again.total + 5
+
+
+def test_the_overview_poll_shows_an_order_placed_since_the_last_poll(app, shop):
+    from tests.helpers.signing_in import signed_in
+
+    shop.product("A", in_hand=5)
+    shop.web_order(("A", 1))
+    client = signed_in(app, shop.manager)
+    before = client.get("/overview", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert client.get("/overview", headers={"HX-Request": "true"}).get_data(as_text=True) == before
+    shop.web_order(("A", 1))
+    after = client.get("/overview", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<span class="kpi">1</span> orders' in before and '<span class="kpi">2</span> orders' in after

@@ -2,12 +2,9 @@
 workers): one parcel is packed, the other is refused, nothing is packed twice and every stock
 invariant holds. On SQLite and (with OMS_TEST_DATABASE_URL) PostgreSQL.
 
-The children and their barrier are test_concurrency's; the pool here has just the two packers.
+The children and their barrier are tests/helpers/processes.py's; the pool here has just the two packers.
 """
 from __future__ import annotations
-
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -17,9 +14,8 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
 from oms_web.models import Product, Shipment, ShipmentLine
 
+from .helpers.processes import Outcome, actors, attempt, spawned_children
 from .stock_checks import idle_stock_beside_backorders
-from .test_concurrency import (ROUND_TIMEOUT_S, Children, Outcome, _actors, _attempt, _exit_without_teardown,
-                               _noop_in_child)
 
 PACKERS = 2
 ORDERS = 12
@@ -27,22 +23,17 @@ ORDERS = 12
 
 def _close_parcels(outcome: Outcome, ids: dict[str, int], role: str, parcels: list[tuple[int, dict, dict]]) -> None:
     """One packer: close each order's fully scanned parcel, as the station's last scan does."""
-    who = _actors(ids)
+    who = actors(ids)
     for order_id, shown, scanned in parcels:
-        shipment = _attempt(outcome, "pack", packing.pack_parcel, getattr(who, role), order_id, shown, scanned)
+        shipment = attempt(outcome, "pack", packing.pack_parcel, getattr(who, role), order_id, shown, scanned)
         if isinstance(shipment, Exception):
             outcome.values.append((order_id, shipment.message))
 
 
 @pytest.fixture(scope="module")
 def packers():
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(PACKERS, mp_context=context,
-                                                           initializer=_exit_without_teardown) as executor:
-        barrier = manager.Barrier(PACKERS, timeout=ROUND_TIMEOUT_S)
-        for future in [executor.submit(_noop_in_child, barrier) for _ in range(PACKERS)]:
-            future.result(timeout=ROUND_TIMEOUT_S)
-        yield Children(executor, manager)
+    with spawned_children(PACKERS) as pool:
+        yield pool
 
 
 def test_two_packers_closing_the_same_parcels_at_once_pack_each_order_once(shop, app, packers):

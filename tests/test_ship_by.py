@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from oms_web.domain import orders, reports
+from oms_web.domain import orders
+from oms_web.domain import overview_figures as figures_module
 from oms_web.domain.board import BoardFilter, Sort, after_from_text, board_page, sort_of
 from oms_web.domain.channel_shipping import default_shipping, set_shipping_defaults
 from oms_web.domain.deadlines import Due, ShopDay
 from oms_web.domain.errors import InvalidInput, NotAllowed
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
-from oms_web.domain.reports import due_counts, overview_figures
+from oms_web.domain.overview_figures import due_counts, overview_figures
 from oms_web.extensions import db
 from oms_web.models import Order, SalesChannel, Segment, utcnow
 
@@ -204,7 +205,7 @@ def test_the_overview_counts_late_and_due_today_up_to_its_cap(shop, monkeypatch)
     figures = overview_figures()
     assert (figures.late, figures.due_today) == (3, 1)
     # Counted no further than the cap, so that the count's cost stays bounded however many are late.
-    monkeypatch.setattr(reports, "_LATE", reports._capped_count(
+    monkeypatch.setattr(figures_module, "_LATE", figures_module._capped_count(
         Order.ship_by < sa.bindparam("starts", type_=sa.DateTime()), cap=2))
     assert due_counts()[0] == 2
 

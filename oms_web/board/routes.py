@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..domain import bulk_shipping
+from ..domain import bulk_shipping, labels
 from ..domain import orders as order_services
 from ..domain.board import (NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, after_from_text, board_page,
                             can_sort_by_ship_by)
@@ -52,7 +52,7 @@ def index():
                             first_page=not (before or after), name_search_from=NAME_SEARCH_FROM,
                             can_sort_by_ship_by=can_sort_by_ship_by(filters), dues=list(Due), matching=matching,
                             max_orders=bulk_shipping.MAX_ORDERS, match_prefix=MATCH_PREFIX,
-                            **_counts_context(segment_name, args))
+                            zpl_labels=labels.buys_zpl(), **_counts_context(segment_name, args))
 
 
 @bp.route("/orders/counts")
@@ -95,7 +95,9 @@ def bulk_shipping_action(action: str):
     if action not in bulk_shipping.ACTIONS:
         abort(404)
     ids = selected_order_ids()
-    if len(ids) > jobs.INLINE_ORDERS:
+    # Labels bought in bulk call the carrier service many times: always on the task queue.
+    buying = action == "create" and labels.active_account() is not None
+    if len(ids) > jobs.INLINE_ORDERS or (buying and ids):
         job = jobs.start(action, ids, current_user)
         if not is_htmx():
             return redirect(url_for("board.job_status", job_id=job.id))

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import current_app, request
 
+from ..domain import board
 from ..domain.board import BoardFilter, Sort, matching_order_ids
 from ..domain.deadlines import Due
 from ..domain.bulk_shipping import MAX_ORDERS, check_order_ids
@@ -83,7 +84,7 @@ def board_filters(source: Mapping[str, str] | None = None, prefix: str = "") -> 
 
 def count_matching(filters: BoardFilter) -> int:
     """How many orders the filter finds, counted up to one more than a bulk action takes."""
-    return len(matching_order_ids(filters, MAX_ORDERS + 1))
+    return board.count_matching(filters, MAX_ORDERS + 1)
 
 
 def selected_order_ids() -> list[int]:

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..domain.catalog import (GTIN_LENGTHS, MAX_PRICE_CENTS, MAX_TAX_RATE_BP, MAX_WEIGHT_GRAMS, PRICE_MESSAGE,
+from ..domain.catalog import (GTIN_LENGTHS, MAX_PRICE_CENTS, MAX_SIDE_MM, MAX_TAX_RATE_BP, MAX_WEIGHT_GRAMS, PRICE_MESSAGE,
                               SKU_MESSAGE, ProductDetails)
 from ..domain.inventory import MAX_STOCK_QUANTITY
 from ..formfields import Form, QuantityField, TextField
@@ -86,6 +86,9 @@ class ProductForm(FlaskForm):
     reorder_point = _whole("Reorder point (low stock at or below this many available)", "The reorder point",
                            MAX_STOCK_QUANTITY)
     weight_grams = _whole("Weight (grams)", "The weight", MAX_WEIGHT_GRAMS)
+    length_mm = _whole("Length (mm)", "The length", MAX_SIDE_MM)
+    width_mm = _whole("Width (mm)", "The width", MAX_SIDE_MM)
+    height_mm = _whole("Height (mm)", "The height", MAX_SIDE_MM)
     active = BooleanField("Active (offered for new orders)", default=True)
 
     def details(self) -> ProductDetails:
@@ -93,10 +96,12 @@ class ProductForm(FlaskForm):
             name=self.name.data or "", price_cents=self.price.cents or 0, tax_rate_bp=self.tax_rate_bp.data,
             bin_location=self.bin_location.data, barcode=self.barcode.data,
             reorder_point=self.reorder_point.data or 0, weight_grams=self.weight_grams.data or 0,
+            length_mm=self.length_mm.data or 0, width_mm=self.width_mm.data or 0, height_mm=self.height_mm.data or 0,
             active=bool(self.active.data))
 
     def fill_from(self, product: Product) -> None:
-        for name in ("name", "tax_rate_bp", "bin_location", "barcode", "reorder_point", "weight_grams", "active"):
+        for name in ("name", "tax_rate_bp", "bin_location", "barcode", "reorder_point", "weight_grams", "length_mm", "width_mm",
+                     "height_mm", "active"):
             getattr(self, name).data = getattr(product, name)
         self.price.data = f"{product.price_cents // 100}.{product.price_cents % 100:02d}"  # no float on the way
 

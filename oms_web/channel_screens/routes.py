@@ -12,9 +12,10 @@ from ..domain import channel_shipping
 from ..domain.errors import DomainError, InvalidInput, InvalidState, NotFound
 from ..formfields import validated
 from ..extensions import db
-from ..models import ChannelKind, ChannelSync, OrderLine, Product, Role, SalesChannel, ShipmentConfirmation, utcnow
+from ..models import (ChannelKind, ChannelSync, Job, OrderLine, Product, Role, SalesChannel, ShipmentConfirmation,
+                      utcnow)
 from ..web import allow, as_id, body_limit, error_response, form_text, is_htmx
-from ..channels import amazon, manage, upload_file
+from ..channels import amazon, manage, report_jobs, upload_file
 from ..channels.confirmations import retry_confirmations
 from ..channels.keys import masked
 from . import bp
@@ -199,11 +200,15 @@ def report(channel_id: int):
         try:
             if upload_id is None:
                 raise InvalidInput("Upload the file again", field="report")
-            summary = reports.import_upload(channel, upload_id)
+            upload = reports.claim_upload(channel, upload_id)
         except DomainError as error:
             status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, InvalidState) else 422
             return render_template("channels/detail.html", **_detail_context(
                 channel, errors={"report": error.message})), status
+        if not report_jobs.inline(upload):  # a long file: a worker imports it, the page follows its progress
+            job = report_jobs.start(channel, upload, current_user)
+            return redirect(url_for("channels.report_job", channel_id=channel_id, job_id=job.id), 303)
+        summary = reports.import_claimed(channel, upload)
         return render_template("channels/report_done.html", channel=channel, summary=summary)
     # The form parser has written the file to a temporary file as it arrived (past 500 KB), within
     # OMS_MAX_REPORT_BYTES (a larger request was refused with 413 before it was read). The preview reads
@@ -225,6 +230,26 @@ def report(channel_id: int):
     return render_template("channels/report_preview.html", channel=_load(channel_id), kind=kind, preview=preview,
                            upload_id=upload_id,
                            kind_label=reports.KINDS_FOR[channel.kind][kind])
+
+
+@bp.route("/channels/<int:channel_id>/reports/jobs/<int:job_id>")
+@allow(Role.ADMIN)
+def report_job(channel_id: int, job_id: int):
+    """A report import running as a job: its progress (htmx polls the fragment), then what it imported
+    and the file's row errors."""
+    from ..documents.jobs import waiting_for_worker
+
+    channel = _load(channel_id)
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != "report_import" or job.params.get("channel_id") != channel_id:
+        raise NotFound("There is no such import")
+    summary = report_jobs.summary_of(job)
+    context = {"channel": channel, "job": job, "summary": summary, "no_worker": waiting_for_worker(job),
+               "orders": report_jobs.orders_made(job, summary) if summary else [],
+               "shown_orders": report_jobs.SHOWN_ORDERS}
+    if is_htmx():
+        return render_template("channels/_report_job.html", **context)
+    return render_template("channels/report_job.html", **context)
 
 
 # ---------------------------------------------------------------- shipment confirmations waiting

@@ -19,6 +19,7 @@ Marketplaces:
   upload_file                  Amazon's confirmation upload file
   scheduled                    the pulls and confirmations as jobs on the task queue
   reports                      report files: preview, keeping the upload, import
+  report_jobs                  a long file's import as a job on the task queue, run again safely
   report_reading               a report's text, header and rows, whatever its format
   amazon_reports, ebay_reports the formats
 """

@@ -10,7 +10,7 @@ ebay_reports.py, over report_reading.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import BinaryIO
 
@@ -24,7 +24,9 @@ from ..extensions import db
 from ..models import (ChannelKind, ChannelSync, Order, OrderEvent, OrderStatus, PaymentStatus, Product, ReportUpload,
                       SalesChannel, utcnow)
 from . import amazon_reports, ebay_reports
-from .importing import DUPLICATE, Outcome, Skip, Tally, canceled_after_import, existing_orders, import_orders
+from ..tasks import LostJob
+from .importing import (DUPLICATE, HELD, IMPORTED, Outcome, Skip, Tally, canceled_after_import, existing_orders,
+                        import_orders)
 from .report_reading import ParsedFile, ReportError, RowError, report_text
 
 AMAZON_ALL_ORDERS = "amazon-all-orders"
@@ -163,12 +165,12 @@ def keep_upload(channel: SalesChannel, kind: str, filename: str, data: bytes, us
         return upload.id
 
 
-def import_upload(channel: SalesChannel, upload_id: int, *,
-                  progress: Callable[[int, int | None], None] | None = None) -> ChannelSync:
-    """Import a kept upload, once (a second confirmation is refused), then let go of its content.
+def claim_upload(channel: SalesChannel, upload_id: int) -> ReportUpload:
+    """Mark the kept upload as being imported (its imported_at, when the import began), once: the
+    confirmation pressed twice, or a page sent again, is refused.
 
-    Raises NotFound when the channel has no such upload (or it was cleared out), InvalidState when it
-    was imported already.
+    Raises NotFound when the channel has no such upload (or it was cleared out), InvalidState when its
+    import was confirmed already.
     """
     channel_id = channel.id
     with write_transaction():
@@ -182,6 +184,23 @@ def import_upload(channel: SalesChannel, upload_id: int, *,
         raise NotFound("That upload is no longer here (uploads are kept for a day): upload the file again")
     if not claimed:
         raise InvalidState(f"{upload.filename} was imported already: see Recent syncs")
+    return upload
+
+
+def import_upload(channel: SalesChannel, upload_id: int, *,
+                  progress: Callable[[int, int | None], None] | None = None) -> ChannelSync:
+    """Import a kept upload, once (a second confirmation is refused), then let go of its content.
+
+    Raises NotFound when the channel has no such upload (or it was cleared out), InvalidState when it
+    was imported already.
+    """
+    return import_claimed(channel, claim_upload(channel, upload_id), progress=progress)
+
+
+def import_claimed(channel: SalesChannel, upload: ReportUpload, *,
+                   progress: Callable[[int, int | None], None] | None = None) -> ChannelSync:
+    """Import an upload claimed by claim_upload, within this request, then let go of its content."""
+    channel_id, upload_id = channel.id, upload.id
     summary = import_file(db.session.get(SalesChannel, channel_id), upload.kind, upload.content or b"",
                           progress=progress)
     with write_transaction():
@@ -191,17 +210,27 @@ def import_upload(channel: SalesChannel, upload_id: int, *,
 
 
 def import_file(channel: SalesChannel, kind: str, data: bytes | BinaryIO, *,
-                progress: Callable[[int, int | None], None] | None = None) -> ChannelSync:
+                progress: Callable[[int, int | None], None] | None = None,
+                run_id: int | None = None, ours_after: int | None = None) -> ChannelSync:
     """Import the file's orders (a repeat is counted, not imported twice) and record the run.
 
     Returns the ChannelSync row: source = the kind, counts imported / duplicates / held / skipped, and
     the errors (bad rows by line number, refused orders). Status "failed" when the file cannot be read.
+
+    A run again of an import that stopped part way (its worker killed: report_jobs) passes the first
+    run's `run_id`, whose row it writes afresh, and `ours_after`, the last order id before the first run
+    began: the orders that run made are repeats now, and are counted as this import's, not as imported
+    before.
     """
     channel_id = channel.id
     with write_transaction():
-        run = ChannelSync(channel_id=channel_id, source=kind[:20], status="running", started_at=utcnow())
-        db.session.add(run)
-        db.session.flush()
+        run = db.session.get(ChannelSync, run_id) if run_id is not None else None
+        if run is None:
+            run = ChannelSync(channel_id=channel_id, source=kind[:20], status="running", started_at=utcnow())
+            db.session.add(run)
+            db.session.flush()
+        else:
+            run.status, run.finished_at = "running", None
         run_id = run.id
     tally = Tally()
     status = "ok"
@@ -223,18 +252,35 @@ def import_file(channel: SalesChannel, kind: str, data: bytes | BinaryIO, *,
 
     try:
         outcomes = import_orders(db.session.get(SalesChannel, channel_id), parsed.orders, progress=advance)
+        if ours_after is not None:
+            outcomes = _made_after(outcomes, ours_after)
         for outcome in outcomes:
             tally.count(outcome)
         tally.updated += _take_prices(db.session.get(SalesChannel, channel_id), parsed.orders, outcomes)
         tally.skipped = len(parsed.skips)
         for message in canceled_after_import(db.session.get(SalesChannel, channel_id), parsed.skips):
             tally.changed(message)
+    except LostJob:
+        raise  # another worker runs this import now, and writes its run: this one writes nothing more
     except BaseException as error:
         tally.error(f"Import stopped: {error}")
         _finish(run_id, "failed", tally)
         raise
     _finish(run_id, status, tally)
     return db.session.get(ChannelSync, run_id)
+
+
+def _made_after(outcomes: list[Outcome], last_order_id: int) -> list[Outcome]:
+    """The outcomes, with the repeats of orders made after `last_order_id` (by this import's stopped run:
+    ids only grow) counted as imported (or held, as they were made) rather than as imported before."""
+    repeats = [o.order_id for o in outcomes if o.outcome == DUPLICATE and o.order_id is not None]
+    ours: dict[int, bool] = {}
+    for start in range(0, len(repeats), 500):
+        for order_id, held in db.session.execute(sa.select(Order.id, Order.hold_reason.is_not(None)).where(
+                Order.id.in_(repeats[start:start + 500]), Order.id > last_order_id)):
+            ours[order_id] = held
+    db.session.rollback()  # a read only
+    return [replace(o, outcome=HELD if ours[o.order_id] else IMPORTED) if o.order_id in ours else o for o in outcomes]
 
 
 def _take_prices(channel: SalesChannel, new_orders: list[NewOrder], outcomes: list[Outcome]) -> int:

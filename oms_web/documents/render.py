@@ -1,4 +1,5 @@
-"""PDF documents from Jinja templates with xhtml2pdf: labels, packing slips, invoices, pick lists.
+"""PDF documents from Jinja templates with xhtml2pdf: invoices, pick lists; and the shipping labels and
+packing slips, drawn directly (documents/labels.py, slips.py), as they are printed by the hundred.
 
 Free of request code: the routes and the print-job worker both call `build()`. A batch is rendered in
 chunks and merged, so a long one can report progress between chunks.
@@ -17,8 +18,10 @@ from sqlalchemy.orm import selectinload
 from xhtml2pdf import pisa
 
 from ..extensions import db
-from ..models import Invoice, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
-from .barcodes import NotEncodable, code128_data_uri
+from ..models import Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
+from . import labels as label_sheets
+from . import slips as slip_sheets
+from .barcodes import NotEncodable, code128_data_uri, code128_png
 
 KINDS = {"labels": "shipping labels", "packing-slips": "packing slips", "invoices": "invoices",
          "pick-list": "pick list", "labels-and-slips": "labels and packing slips", "wave-pick-list": "wave pick list"}
@@ -57,7 +60,7 @@ class LabelData:
     shipment: Shipment
     order: Order
     weight_grams: int
-    barcode: str | None
+    barcode_png: bytes | None  # Code 128 of the tracking number, else of the shipment number
 
 
 def _shipments(order_ids: Sequence[int], *, open_only: bool) -> list[Shipment]:
@@ -89,10 +92,10 @@ def label_data(shipments: Sequence[Shipment]) -> list[LabelData]:
     labels = []
     for shipment in shipments:
         try:
-            barcode = code128_data_uri(shipment.tracking_number or shipment.number)
+            barcode = code128_png(shipment.tracking_number or shipment.number)
         except NotEncodable:
             barcode = None
-        labels.append(LabelData(shipment=shipment, order=shipment.order, barcode=barcode,
+        labels.append(LabelData(shipment=shipment, order=shipment.order, barcode_png=barcode,
                                 weight_grams=sum(sl.quantity * weights.get(sl.order_line_id, 0) for sl in shipment.lines)))
     return labels
 
@@ -192,13 +195,58 @@ def _invoices(order_ids: Sequence[int]) -> list[Invoice]:
 
 # ---------------------------------------------------------------- rendering
 
+def bought_labels(shipments: Sequence[Shipment], label_format: str = "PDF") -> dict[int, bytes]:
+    """The labels bought from the carrier service for these shipments, in `label_format`: shipment id -> file."""
+    ids = [s.id for s in shipments]
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(LabelPurchase.shipment_id, LabelPurchase.label).where(
+        LabelPurchase.shipment_id.in_(ids), LabelPurchase.status == "recorded",
+        LabelPurchase.label_format == label_format, LabelPurchase.label.is_not(None))).all())
+
+
 def labels_pdf(shipments: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/labels.html", labels=label_data(shipments))
+    """One 4x6 in page per shipment, in the order given: the carrier's own label where one was bought
+    as a PDF, else ours (ship-from, ship-to, carrier, the tracking number's barcode)."""
+    bought = bought_labels(shipments)
+    if not bought:
+        return label_sheets.labels_pdf(label_data(shipments))
+    parts: list[bytes] = []
+    ours: list[Shipment] = []
+    for shipment in shipments:
+        if shipment.id in bought:
+            if ours:
+                parts.append(label_sheets.labels_pdf(label_data(ours)))
+                ours = []
+            parts.append(bought[shipment.id])
+        else:
+            ours.append(shipment)
+    if ours:
+        parts.append(label_sheets.labels_pdf(label_data(ours)))
+    return merge(parts) if len(parts) > 1 else _normalised(parts[0])
+
+
+def _normalised(pdf: bytes) -> bytes:
+    writer = PdfWriter()
+    writer.append(io.BytesIO(pdf))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _slips(shipments: Sequence[Shipment]) -> tuple[bytes, list[int]]:
+    """The packing slips as one PDF, and the pages each took."""
+    barcodes = {}
+    for order in {s.order_id: s.order for s in shipments}.values():
+        try:
+            barcodes[order.id] = code128_png(order.number)
+        except NotEncodable:
+            barcodes[order.id] = None
+    return slip_sheets.packing_slips(shipments, barcodes)
 
 
 def packing_slips_pdf(shipments: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/packing_slips.html", shipments=shipments,
-                      barcodes=order_barcodes({s.order_id: s.order for s in shipments}.values()))
+    return _slips(shipments)[0]
 
 
 def invoices_pdf(invoices: Sequence[Invoice]) -> bytes:
@@ -217,21 +265,17 @@ def wave_pick_list_pdf(orders: Sequence[Order]) -> bytes:
 
 
 def _add_labels_and_slips(writer: PdfWriter, shipments: Sequence[Shipment]) -> None:
-    """Each shipment's label followed by its packing slip, in the order given. Labels and slips are
-    rendered as two documents (one 4x6 in page per label, A4 slips) and their pages interleaved; should a
-    slip run over a page, the slips are rendered one by one to know which pages are whose."""
+    """Each shipment's label followed by its packing slip (all its pages), in the order given. Labels and
+    slips are drawn as two documents (one 4x6 in page per label, A4 slips) and their pages interleaved."""
     labels = PdfReader(io.BytesIO(labels_pdf(shipments)))
-    slips = PdfReader(io.BytesIO(packing_slips_pdf(shipments)))
+    pdf, page_counts = _slips(shipments)
+    slip_pages = iter(PdfReader(io.BytesIO(pdf)).pages)
     if len(labels.pages) != len(shipments):
         raise RuntimeError("A shipping label ran over its page")
-    if len(slips.pages) == len(shipments):
-        slip_pages = [[page] for page in slips.pages]
-    else:
-        slip_pages = [PdfReader(io.BytesIO(packing_slips_pdf([s]))).pages for s in shipments]
-    for label, pages in zip(labels.pages, slip_pages):
+    for label, count in zip(labels.pages, page_counts):
         writer.add_page(label)
-        for page in pages:
-            writer.add_page(page)
+        for _ in range(count):
+            writer.add_page(next(slip_pages))
 
 
 def labels_and_slips_pdf(shipments: Sequence[Shipment]) -> bytes:

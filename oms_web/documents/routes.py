@@ -17,7 +17,7 @@ from ..models import Invoice, Job, Role, Shipment
 from ..orders_web.loaders import load_shipment
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
-from .render import KINDS, NothingToPrint, build, invoices_pdf, labels_pdf, packing_slips_pdf
+from .render import KINDS, NothingToPrint, bought_labels, build, packed_shipments, invoices_pdf, labels_pdf, packing_slips_pdf
 
 # Up to this many orders a batch is made within the request; more becomes a print job with progress.
 INLINE_BATCH = 40
@@ -38,6 +38,22 @@ def label(order_id: int, shipment_id: int):
     pdf = labels_pdf([shipment])
     record_printing(current_user, {order_id: [f"label {shipment.number}"]})
     return pdf_response(pdf, f"label-{shipment.number}.pdf")
+
+
+@bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/label.zpl")
+@allow(Role.STAFF)
+def label_zpl(order_id: int, shipment_id: int):
+    """The carrier's label as ZPL, for a 4x6 thermal printer (when the shop's account buys ZPL labels)."""
+    shipment = load_shipment(order_id, shipment_id)
+    zpl = bought_labels([shipment], "ZPL").get(shipment.id)
+    if zpl is None:
+        raise NotFound(f"{shipment.number} has no ZPL label: print its PDF label")
+    record_printing(current_user, {order_id: [f"label {shipment.number} (ZPL)"]})
+    response = make_response(zpl)
+    response.headers["Content-Type"] = "application/zpl"
+    response.headers["Content-Disposition"] = f'attachment; filename="label-{shipment.number}.zpl"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/packing-slip.pdf")
@@ -75,6 +91,26 @@ def bulk(kind: str):
         return error_response(422, str(nothing))
     record_printing(current_user, printed.pages_for)
     return pdf_response(printed.pdf, f"{kind}-{len(ids)}-orders.pdf")
+
+
+@bp.route("/orders/print/labels.zpl", methods=["POST"])
+@allow(Role.STAFF)
+def bulk_zpl():
+    """The selected orders' packed parcels' bought ZPL labels, one after the other in pick order, for a 4x6
+    thermal printer (the shop's carrier account buys ZPL)."""
+    ids = selected_order_ids()
+    shipments = packed_shipments(sorted(set(ids)))
+    labels = bought_labels(shipments, "ZPL")
+    if not labels:
+        return error_response(422, "None of the selected orders has a packed parcel with a ZPL label: print the "
+                                   "PDF labels instead")
+    chosen = [s for s in shipments if s.id in labels]
+    record_printing(current_user, {s.order_id: [f"label {s.number} (ZPL)"] for s in chosen})
+    response = make_response(b"\n".join(labels[s.id] for s in chosen))
+    response.headers["Content-Type"] = "application/zpl"
+    response.headers["Content-Disposition"] = f'attachment; filename="labels-{len(chosen)}.zpl"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # The most shipments one labels-and-slips link names (the result of an inline Create shipments).

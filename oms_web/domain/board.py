@@ -17,9 +17,10 @@ import sqlalchemy as sa
 
 from ..columns import escape_like as _escape
 from ..extensions import db
-from ..models import SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment, utcnow
+from ..models import (SQLITE_SEARCH_TABLE, Customer, Order, OrderLine, SalesChannel, Segment, Shipment, ShipmentStatus,
+                      utcnow)
 from .deadlines import WORK_SEGMENTS, Due, ShopDay
-from .reports import utc_start_of
+from .overview_figures import utc_start_of
 
 PAGE_SIZE = 50
 # A customer's name is searched for a part of it from this length: no index finds a shorter part (a
@@ -91,6 +92,7 @@ class BoardRow:
     ship_by: datetime | None = None
     due: Due | None = None  # late or due today on the shop's day; None for either, or when not to be shipped
     age: timedelta = timedelta(0)  # since it was placed
+    packed_since: datetime | None = None  # a Packed order's oldest parcel on the bench: how long it has waited
 
 
 @dataclass(frozen=True)
@@ -145,28 +147,44 @@ def _conditions(filters: BoardFilter, before_id: int | None, *, by_segment: bool
     return conditions
 
 
-def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: int) -> sa.Select | None:
+def _matching_ids(text: str, conditions: list[sa.ColumnElement[bool]], wanted: int, *,
+                  newest_first: bool = True) -> sa.Select | None:
+    parts = _matching_parts(text, conditions, wanted, newest_first=newest_first)
+    return sa.union(*[sa.select(q.subquery().c[0]) for q in parts]) if parts else None
+
+
+def _matching_parts(text: str, conditions: list[sa.ColumnElement[bool]], wanted: int, *,
+                    newest_first: bool = True) -> list[sa.Select]:
     """The newest `wanted` orders meeting `conditions` whose number, email, channel order id, line SKU or
-    customer name matches `text`: that many of each kind, each kind through its own index."""
+    customer name matches `text`: that many of each kind, each kind through its own index.
+
+    Not `newest_first` (to count them): any `wanted` of each kind, the first each index gives, with no
+    walk of the orders by id (a walk finds the newest 50 of a common term soon, but takes long to find
+    thousands of them)."""
     text = text.strip()
     if not text:
-        return None
+        return []
 
     def newest(query: sa.Select, order_id: sa.ColumnElement) -> sa.Select:
-        return query.where(*conditions).order_by(order_id.desc()).limit(wanted)
+        query = query.where(*conditions)
+        return (query.order_by(order_id.desc()) if newest_first else query).limit(wanted)
 
     queries = []
     order_id = Order.id_from_number(text)
     if order_id is not None:
         queries.append(newest(sa.select(Order.id).where(Order.id == order_id), Order.id))
-    queries.append(newest(sa.select(Order.id).where(_email_starts_with(text.lower())), Order.id))
+    queries.append(newest(sa.select(Order.id).where(_email_starts_with(text.lower(), walk_common=newest_first)),
+                          Order.id))
     if "@" not in text:  # an email address is found through the index above; the rest may be a SKU or a name
         queries.append(newest(sa.select(Order.id).where(Order.channel_order_id == text), Order.id))
-        queries.append(newest(sa.select(OrderLine.order_id).join(Order, Order.id == OrderLine.order_id)
-                              .where(OrderLine.sku == text.upper()), OrderLine.order_id))
+        with_sku = sa.select(OrderLine.order_id).where(OrderLine.sku == text.upper())
+        if conditions:  # the order's own columns; with none, the (sku, order_id) index alone answers
+            with_sku = with_sku.join(Order, Order.id == OrderLine.order_id)
+        queries.append(newest(with_sku, OrderLine.order_id))
         if searches_names(text):
-            queries.append(newest(sa.select(Order.id).where(_placed_by(_customers_named(text))), Order.id))
-    return sa.union(*[sa.select(q.subquery().c[0]) for q in queries])
+            queries.append(newest(sa.select(Order.id).where(
+                _placed_by(_customers_named(text), walk_common=newest_first)), Order.id))
+    return queries
 
 
 # When at least this many orders (or customers) match, the newest 50 are found sooner by walking the
@@ -180,17 +198,17 @@ def _is_common(matches: sa.Select) -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(probe)) >= COMMON
 
 
-def _email_starts_with(start: str) -> sa.ColumnElement[bool]:
+def _email_starts_with(start: str, *, walk_common: bool = True) -> sa.ColumnElement[bool]:
     in_range = sa.and_(Order.email >= start, Order.email < start + "\uffff")
-    if not _is_common(sa.select(Order.id).where(in_range)):
+    if not walk_common or not _is_common(sa.select(Order.id).where(in_range)):
         return in_range
     # The same test on an expression, which no index serves: the planners then walk the orders by id.
     email = Order.email + ""
     return sa.and_(email >= start, email < start + "\uffff")
 
 
-def _placed_by(customers: sa.Select | sa.TextualSelect) -> sa.ColumnElement[bool]:
-    if not _is_common(sa.select(customers.subquery().c[0])):
+def _placed_by(customers: sa.Select | sa.TextualSelect, *, walk_common: bool = True) -> sa.ColumnElement[bool]:
+    if not walk_common or not _is_common(sa.select(customers.subquery().c[0])):
         return Order.customer_id.in_(customers)
     return (Order.customer_id + 0).in_(customers)  # as above: walked by id
 
@@ -269,13 +287,37 @@ def _rows(found: list[sa.Row], filters: BoardFilter) -> list[BoardRow]:
                   sa.func.sum(OrderLine.shipped))
         .where(OrderLine.order_id.in_([r[0] for r in found])).group_by(OrderLine.order_id))} if found else {}
     channels = dict(db.session.execute(sa.select(SalesChannel.id, SalesChannel.name)).all())
+    packed = [r[0] for r in found if r[7] is Segment.PACKED]
+    packed_since = dict(db.session.execute(
+        sa.select(Shipment.order_id, sa.func.min(Shipment.created_at))
+        .where(Shipment.order_id.in_(packed), Shipment.status == ShipmentStatus.PACKED)
+        .group_by(Shipment.order_id)).all()) if packed else {}
     day, now = filters.shop_day, utcnow()
     return [BoardRow(id=r[0], number=f"{Order.NUMBER_PREFIX}{r[0]:06d}", created_at=r[1], channel=channels.get(r[2], ""),
                      customer_name=r[3], email=r[4], total_cents=r[5], currency=r[6], segment=r[7],
                      units_ordered=int(units.get(r[0], (0, 0, 0))[0] or 0),
                      units_allocated=int(units.get(r[0], (0, 0, 0))[1] or 0),
                      units_shipped=int(units.get(r[0], (0, 0, 0))[2] or 0),
-                     ship_by=r[8], due=day.due(r[8], r[7]), age=max(now - r[1], timedelta(0))) for r in found]
+                     ship_by=r[8], due=day.due(r[8], r[7]), age=max(now - r[1], timedelta(0)),
+                     packed_since=packed_since.get(r[0])) for r in found]
+
+
+def count_matching(filters: BoardFilter, limit: int) -> int:
+    """How many orders the board's filter finds (all its pages), counted no further than `limit`: the
+    same conditions and search as board_page, through the indexes, in no order (the board asks it on
+    every page that has a next one, for its "select all N matching" offer)."""
+    def counted(query: sa.Select) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(query.limit(limit).subquery())) or 0
+
+    conditions = _conditions(filters, None)
+    parts = _matching_parts(filters.search, conditions, limit, newest_first=False)
+    if not parts:
+        return counted(sa.select(Order.id).where(*conditions))
+    # With a search, the matches of each kind meet the conditions already. A common term reaches the
+    # limit in one kind alone (an email start, a name): then no union of them all need be sorted.
+    if len(parts) > 1 and any(counted(part) >= limit for part in parts):
+        return limit
+    return counted(sa.union(*[sa.select(q.subquery().c[0]) for q in parts]))
 
 
 def matching_order_ids(filters: BoardFilter, limit: int) -> list[int]:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..database import service
 from ..extensions import db
-from ..models import Order, OrderStatus, PaymentStatus, Shipment, ShipmentStatus, User
+from ..models import WITH_CARRIER, Order, OrderStatus, PaymentStatus, Shipment, ShipmentStatus, User
 from . import shipping
 from .errors import DomainError, InvalidInput, InvalidState
 from .locking import lock_order
@@ -129,7 +129,7 @@ def deliver_order(actor: User, order_id: int) -> list[Shipment]:
     """Every parcel of the order the carrier has is delivered; all of them or none. Raises InvalidState
     when the carrier has none."""
     order = lock_order(order_id)
-    away = [s for s in order.shipments if s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT)]
+    away = [s for s in order.shipments if s.status in WITH_CARRIER]
     if not away:
         packed = [s.number for s in order.shipments if s.status is ShipmentStatus.PACKED]
         raise InvalidState(f"{order.number} has no parcel with the carrier"
@@ -166,8 +166,17 @@ def _run(action: str, one: Callable[[User, int], Shipment | list[Shipment]], act
 
 def create_shipments(actor: User, order_ids: Iterable[int], progress: Progress | None = None,
                      every: int = 10) -> BulkResult:
-    """Pack each order's allocated units into one shipment (pack_allocated), order by order."""
-    return _run("create", pack_allocated, actor, order_ids, progress, every)
+    """Pack each order's allocated units into one shipment (pack_allocated), order by order; with a
+    carrier account, through domain.labels (each channel's rate rule), the orders' labels bought in
+    parallel within the service's rate limit."""
+    from .labels import active_account, pack_many
+
+    if active_account() is None:
+        return _run("create", pack_allocated, actor, order_ids, progress, every)
+    ids = check_order_ids(order_ids)
+    made = pack_many(actor, ids, progress)
+    return BulkResult("create", [OrderOutcome(i, Order.number_of(i), reason, (sid,) if sid else ())
+                                 for i, (sid, reason) in sorted(made.items())])
 
 
 def hand_over(actor: User, order_ids: Iterable[int], progress: Progress | None = None, every: int = 10) -> BulkResult:

@@ -29,6 +29,10 @@ MAX_WEIGHT_GRAMS = 1_000_000  # a tonne: more is a typing slip
 GTIN_LENGTHS = (8, 12, 13, 14)  # EAN-8, UPC-A, EAN-13, GTIN-14
 
 
+# The longest side a parcel service takes is some 3 m.
+MAX_SIDE_MM = 3_000
+
+
 @dataclass(frozen=True)
 class ProductDetails:
     """What a manager sets on a product; the SKU is set once, when it is added (channels map to it)."""
@@ -41,6 +45,10 @@ class ProductDetails:
     reorder_point: int = 0
     weight_grams: int = 0
     active: bool = True
+    # Its own box's outside size in millimetres (0: not known), for the parcels a carrier rates.
+    length_mm: int = 0
+    width_mm: int = 0
+    height_mm: int = 0
 
 
 def gtin_check_digit(body: str) -> int:
@@ -98,6 +106,9 @@ def _checked(details: ProductDetails) -> dict[str, Any]:
                                 maximum=MAX_STOCK_QUANTITY),
         "weight_grams": _whole(details.weight_grams, field="weight_grams", label="The weight in grams",
                                maximum=MAX_WEIGHT_GRAMS),
+        **{name: _whole(getattr(details, name), field=name, label=label, maximum=MAX_SIDE_MM)
+           for name, label in (("length_mm", "The length in mm"), ("width_mm", "The width in mm"),
+                               ("height_mm", "The height in mm"))},
         "active": details.active,
     }
 
@@ -206,7 +217,7 @@ def products_matching(text: str = "", show: str = ""):
         pattern = f"%{escape_like(text)}%"
         query = query.where(sa.or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\")))
     if show == "low":
-        query = query.where(Product.active, Product.stock_in_hand - Product.stock_committed <= Product.reorder_point)
+        query = query.where(Product.is_low_stock)
     elif show == "backordered":
         short = _backordered_units().subquery()
         query = query.where(Product.id.in_(sa.select(short.c.product_id)))

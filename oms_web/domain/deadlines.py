@@ -97,7 +97,7 @@ class ShopDay:
 
     @classmethod
     def of(cls, day: date | None = None, zone: tzinfo = timezone.utc) -> ShopDay:
-        from .reports import utc_start_of
+        from .overview_figures import utc_start_of
 
         day = day or datetime.now(zone).date()
         return cls(day, utc_start_of(day, zone), utc_start_of(day + timedelta(days=1), zone))

@@ -50,6 +50,10 @@ class QuantityTooLarge(DomainError):
         super().__init__(f"{reason}: " + "; ".join(str(s) for s in shortfalls), field=field)
 
 
+class CarrierFailed(DomainError):
+    """The label service refused or did not answer: nothing was bought, nothing changed here."""
+
+
 class DuplicateChannelOrder(DomainError):
     """The channel's order was imported before; `order_id` is the order it became."""
 

@@ -37,10 +37,17 @@ CONFIRMATION_RETRIED = "confirmation_retried"
 FULFILLED = "fulfilled"
 INVOICED = "invoiced"
 PRINTED = "printed"
+LABEL_BOUGHT = "label_bought"
+LABEL_REFUND = "label_refund"
+TRACKING = "tracking"
+CARRIER_EXCEPTION = "carrier_exception"
+EMAIL_SENT = "email_sent"
+EMAIL_FAILED = "email_failed"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
-    SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED})
+    SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
+    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -207,3 +214,36 @@ def shipment_confirmed_by_file(shipment: Shipment, actor: User | None, channel_n
 def confirmation_retried(shipment: Shipment, actor: User | None, channel_name: str) -> OrderEvent:
     return _record(shipment.order, actor, CONFIRMATION_RETRIED,
                    f"Confirmation of {shipment.number} to {channel_name} queued again", shipment_id=shipment.id)
+
+
+def label_bought(shipment: Shipment, actor: User | None, carrier: str, service: str, price: str,
+                 tracking_code: str) -> OrderEvent:
+    return _record(shipment.order, actor, LABEL_BOUGHT, f"{shipment.number}: {carrier} {service} label bought for "
+                   f"{price}, tracking {tracking_code}", shipment_id=shipment.id)
+
+
+def label_refund(shipment: Shipment, actor: User | None, carrier: str, price: str, outcome: str) -> OrderEvent:
+    return _record(shipment.order, actor, LABEL_REFUND, f"{shipment.number}: refund of its {carrier} label "
+                   f"({price}) {outcome}", shipment_id=shipment.id)
+
+
+def tracking(order: Order, shipment: Shipment, status: str, said: str) -> OrderEvent:
+    """The carrier's tracker moved the parcel on (`said`: ": its words", or empty)."""
+    return _record(order, None, TRACKING, f"{shipment.number} {status}{said}", shipment_id=shipment.id)
+
+
+def carrier_exception(order: Order, shipment: Shipment, said: str) -> OrderEvent:
+    return _record(order, None, CARRIER_EXCEPTION, f"{shipment.number}: the carrier reports a problem{said}",
+                   shipment_id=shipment.id)
+
+
+# ---------------------------------------------------------------- the customer's emails
+
+def email_sent(shipment: Shipment, what: str, to_address: str) -> OrderEvent:
+    return _record(shipment.order, None, EMAIL_SENT, f"Sent the {what} to {to_address}", shipment_id=shipment.id)
+
+
+def email_failed(shipment: Shipment, what: str, to_address: str, attempt: int, given_up: bool,
+                 reason: str) -> OrderEvent:
+    return _record(shipment.order, None, EMAIL_FAILED, f"The {what} to {to_address} failed (attempt {attempt}"
+                   f"{', given up' if given_up else ', will retry'}): {reason}", shipment_id=shipment.id)

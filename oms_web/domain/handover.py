@@ -9,7 +9,7 @@ Manifest, kept so that the sheet can be printed again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -81,6 +81,17 @@ def packed_parcels(carrier: str, limit: int = MAX_PARCELS) -> list[Shipment]:
     return list(db.session.scalars(
         sa.select(Shipment).where(Shipment.status == ShipmentStatus.PACKED, Shipment.carrier == carrier)
         .options(joinedload(Shipment.order)).order_by(Shipment.created_at, Shipment.id).limit(limit)))
+
+
+def why_held(parcels: Sequence[Shipment]) -> dict[int, str]:
+    """Why each parcel that cannot go on the truck as it stands cannot (mark_shipped's rule: a marketplace
+    parcel without its tracking number), by shipment id: the screen says so before anyone ticks it."""
+    held = {}
+    for parcel in parcels:
+        refusal = shipping.handover_refusal(parcel, parcel.carrier, parcel.tracking_number)
+        if refusal is not None:
+            held[parcel.id] = refusal.message
+    return held
 
 
 def find_parcel(code: str) -> Shipment | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from .. import metrics
 from ..database import RetryTransaction, may_retry, service
 from ..extensions import db
 from ..models import Order, SalesChannel, User, utcnow
@@ -114,6 +115,7 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
             create_checked(actor, checked, products_of, locked, results)
         except IntegrityError as collision:
             raise RetryTransaction() from collision
+        metrics.count_orders(batch, results)
         return [result for result in results if result is not None]
     counts = pending_counts()
     try:
@@ -123,6 +125,7 @@ def create_orders(actor: User | None, batch: list[NewOrder]) -> list[Created]:
         restore_pending_counts(counts)
         for index, new, _ in checked:
             results[index] = _create_one(actor, new)
+    metrics.count_orders(batch, results)
     return [result for result in results if result is not None]
 
 

@@ -238,18 +238,35 @@ def scan_item(parcel: Parcel, scan: Scan) -> tuple[Parcel, PackLine]:
     return replace(parcel, lines=tuple(lines)), counted
 
 
-@service
-def pack_parcel(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int]) -> Shipment:
-    """Pack the scanned units into a shipment (through shipping.ship_lines), if the order still has
-    exactly what the station showed to pack.
+def pack_parcel(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int],
+                preset_id: int | None = None, weighed_grams: int | None = None) -> Shipment:
+    """Pack the scanned units into a shipment, if the order still has exactly what the station showed to
+    pack: through shipping.ship_lines (our own label), or through domain.labels when the order's channel
+    buys its labels (`preset_id`: the box, for the parcel's size and weight; `weighed_grams`: what the
+    parcel weighed on the bench's scale, instead of the products' weights).
 
     Raises InvalidState when it changed meanwhile (another packer closed a parcel of it first: checked
     under the order's lock, so only one of two closing at once succeeds), InvalidInput when nothing
-    was scanned or the counts are out of bounds, and whatever ship_lines refuses."""
+    was scanned or the counts are out of bounds, whatever ship_lines refuses, and CarrierFailed."""
+    from . import labels
+
+    order = db.session.get(Order, order_id)
+    if order is not None and labels.buys_labels(order, labels.active_account()):
+        quantities = _scanned_units(order_id, shown, scanned)
+        return labels.pack(actor, order_id, quantities, preset_id=preset_id, weighed_grams=weighed_grams)
+    return _pack_with_own_label(actor, order_id, shown, scanned)
+
+
+@service
+def _scanned_units(order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int]) -> dict[int, int]:
     lock_order(order_id)
     parcel = parcel_as_shown(order_id, shown, scanned)
     quantities = {line_id: count for line_id, count in parcel.scanned().items() if count > 0}
     if not quantities:
         raise InvalidInput(f"Nothing is scanned yet: scan the items of {parcel.number} first", field="code")
-    return shipping.ship_lines(actor, order_id, quantities)
+    return quantities
 
+
+@service
+def _pack_with_own_label(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int]) -> Shipment:
+    return shipping.ship_lines(actor, order_id, _scanned_units(order_id, shown, scanned))

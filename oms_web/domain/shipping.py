@@ -14,8 +14,8 @@ from ..extensions import db
 import sqlalchemy as sa
 
 from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
-                      ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, utcnow)
-from . import events, hourly_counts, stock
+                      ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, WITH_CARRIER, utcnow)
+from . import customer_emails, events, hourly_counts, stock
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .channel_shipping import default_shipping
 from .locking import lock_order
@@ -34,21 +34,10 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
     asked beyond that is reported at once in QuantityTooLarge. Raises InvalidState for an order that
     is not finalized, on hold or awaiting payment; InvalidInput for unknown lines or no units at all.
     """
-    wanted = {}
-    for line_id, quantity in quantities.items():
-        if check_quantity(quantity, field_name=f"qty-{line_id}", allow_zero=True):
-            wanted[line_id] = quantity
-    if not wanted:
-        raise InvalidInput("Choose at least one unit to ship", field="quantities")
+    wanted = units_asked(quantities)
     order = lock_order(order_id)
-    refuse_unshippable(order)
+    check_shippable(order, wanted)
     lines = {line.id: line for line in order.lines}
-    missing = sorted(set(wanted) - lines.keys())
-    if missing:
-        raise InvalidInput(f"Line {missing[0]} is not on {order.number}", field="quantities")
-    short = [Shortfall(lines[i].sku, q, lines[i].to_ship) for i, q in wanted.items() if q > lines[i].to_ship]
-    if short:
-        raise QuantityTooLarge("Only allocated units can ship", short, field="quantities")
 
     # Unless the packer chose them, the carrier and service are the channel's defaults (set by the admin),
     # the service otherwise the one the customer chose.
@@ -66,6 +55,30 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
     events.shipment_created(order, actor, shipment, units)
     refresh_order(order)
     return shipment
+
+
+def units_asked(quantities: Mapping[int, int]) -> dict[int, int]:
+    """The lines with units asked for (each a checked whole number). Raises InvalidInput for none."""
+    wanted = {}
+    for line_id, quantity in quantities.items():
+        if check_quantity(quantity, field_name=f"qty-{line_id}", allow_zero=True):
+            wanted[line_id] = quantity
+    if not wanted:
+        raise InvalidInput("Choose at least one unit to ship", field="quantities")
+    return wanted
+
+
+def check_shippable(order: Order, wanted: Mapping[int, int]) -> None:
+    """The one rule of what may ship: ship_lines asks it under the order's lock, and a label purchase
+    (domain.labels) asks it before paying for postage. Raises what ship_lines raises."""
+    refuse_unshippable(order)
+    lines = {line.id: line for line in order.lines}
+    missing = sorted(set(wanted) - lines.keys())
+    if missing:
+        raise InvalidInput(f"Line {missing[0]} is not on {order.number}", field="quantities")
+    short = [Shortfall(lines[i].sku, q, lines[i].to_ship) for i, q in wanted.items() if q > lines[i].to_ship]
+    if short:
+        raise QuantityTooLarge("Only allocated units can ship", short, field="quantities")
 
 
 def refuse_unshippable(order: Order) -> None:
@@ -133,6 +146,7 @@ def mark_shipped(actor: User, shipment_id: int, carrier: str | None = None,
     if order.channel.kind in CONFIRMED_CHANNELS:
         # The marketplace must hear of it; the sync sends it and retries until the channel accepts it.
         db.session.add(ShipmentConfirmation(shipment=shipment, channel_id=order.channel_id))
+    customer_emails.queue_email(shipment, "shipped")
     refresh_order(order)
     return shipment
 
@@ -173,13 +187,14 @@ def mark_delivered(actor: User, shipment_id: int) -> Shipment:
     Raises InvalidState unless the shipment is shipped.
     """
     shipment = _locked_shipment(shipment_id)
-    if shipment.status not in (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT):
+    if shipment.status not in WITH_CARRIER:
         raise InvalidState(f"{shipment.number} is {shipment.status.label.lower()}: only a parcel with the carrier "
                            "can be delivered")
     shipment.status = ShipmentStatus.DELIVERED
     shipment.delivered_at = utcnow()
     order = shipment.order
     events.shipment_delivered(order, actor, shipment)
+    customer_emails.queue_email(shipment, "delivered")
     refresh_order(order)
     if order.status is OrderStatus.FULFILLED:
         events.fulfilled(order, actor)

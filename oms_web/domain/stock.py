@@ -16,6 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from .. import metrics
 from ..extensions import db
 from ..models import Order, OrderLine, Product, StockMove, User
 from . import bulk_rows
@@ -76,6 +77,7 @@ def _move(product_id: int, *, in_hand: int = 0, committed: int = 0, reason: str,
     db.session.add(StockMove(product_id=product_id, in_hand_delta=in_hand, committed_delta=committed,
                              reason=reason, note=note, order_id=order_id, shipment_id=shipment_id,
                              user_id=actor.id if actor else None))
+    metrics.STOCK_MOVES.labels(reason).inc()
     _expire_counts([product_id])
 
 
@@ -94,6 +96,7 @@ def commit_many(allocations: Iterable[tuple[int, int, int]], *, actor_id: int | 
     if not committed:
         return
     bulk_rows.insert_many(StockMove.__table__, rows)
+    metrics.STOCK_MOVES.labels("allocate").inc(len(rows))
     moved = db.session.connection().execute(_GUARDED_MOVE, [
         {"product_id": product_id, "in_hand": 0, "committed": units}
         for product_id, units in sorted(committed.items())]).rowcount

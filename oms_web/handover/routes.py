@@ -59,6 +59,7 @@ def _carrier_page(carrier: str, *, status: int = 200, refused: list | None = Non
     response = make_response(render_template(
         "handover/carrier.html", carrier=carrier, waiting=[p for p in parcels if p.id not in chosen],
         on_truck=[p for p in parcels if p.id in chosen], refused=refused or [], limit=handover.MAX_PARCELS,
+        held=handover.why_held(parcels),
         queues=handover.carrier_queues()), status)
     return response
 

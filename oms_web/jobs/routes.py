@@ -25,6 +25,9 @@ def describe(job: Job, channels: dict[int, str]) -> str:
         from ..domain.bulk_shipping import ACTION_NAMES
 
         return f"{ACTION_NAMES.get(job.params.get('action'), 'Bulk shipping')} for {len(job.order_ids)} order(s)"
+    if job.kind == "report_import":
+        channel = channels.get(job.params.get("channel_id"), "a channel")
+        return f"{job.params.get('filename', 'A report file')} into {channel}"
     if "channel_id" in job.params:
         return channels.get(job.params["channel_id"], f"channel {job.params['channel_id']}")
     return ""

@@ -11,7 +11,7 @@ from wtforms import BooleanField
 
 from ..domain.orders import MAX_NOTE_LENGTH
 from ..formfields import Form, LongTextField, QuantityField, TextField
-from ..models import Order, OrderLine, Shipment
+from ..models import LabelPurchase, Order, OrderLine, Shipment
 
 
 class VoidForm(Form):
@@ -33,6 +33,10 @@ class ShippedForm(_CarrierFields):
 
 class ShipForm(_CarrierFields):
     service_level = TextField("Service", Shipment.service_level, called="The service")
+    # A rate staff picked from the parcel's quote (domain.labels); empty: the channel's rate rule decides.
+    quote_id = TextField("Quote", LabelPurchase.remote_id, called="The quote")
+    rate_id = TextField("Rate", LabelPurchase.rate_id, called="The rate")
+    preset_id = QuantityField("Box", minimum=1, maximum=2**31 - 1, required=False, called="The box")
 
     def quantities(self, order: Order) -> dict[int, int]:
         return {line.id: self[f"ship-{line.id}"].data or 0 for line in order.lines}

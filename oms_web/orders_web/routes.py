@@ -7,13 +7,13 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..columns import escape_like
-from ..domain import invoicing, orders as order_services, shipping
+from ..domain import invoicing, labels, orders as order_services, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
 from ..formfields import field_errors, validated
-from ..models import ChannelKind, Customer, Order, OrderEvent, OrderLine, PaymentStatus, Product, Role, SalesChannel
+from ..models import ChannelKind, Customer, Order, PackagePreset, OrderEvent, OrderLine, PaymentStatus, Product, Role, SalesChannel
 from ..web import MAX_ID, allow, as_id, checked_text, form_int, is_htmx, refreshed, whole_number
 from . import bp
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
@@ -55,6 +55,9 @@ def _context(order: Order, errors: dict | None = None, formdata=None, failed_act
             "void_refusal": order_services.why_not_voidable(order),
             # A line with no product is an unknown SKU the order is held for: the channel's mapping fixes it.
             "unknown_skus": sorted({line.sku for line in order.lines if line.product_id is None}),
+            # A channel that buys its labels: the ship form offers the boxes and the carrier's rates.
+            "buys_labels": labels.buys_labels(order, labels.active_account()),
+            "presets": db.session.scalars(sa.select(PackagePreset).order_by(PackagePreset.name)).all(),
             "products": {p.id: p for p in db.session.scalars(sa.select(Product).where(
                 Product.id.in_([l.product_id for l in order.lines if l.product_id])))}}
 
@@ -156,10 +159,35 @@ def ship(order_id: int):
     def run() -> None:
         order = load_order(order_id)
         form = validated(ship_form(order, request.form))
-        shipping.ship_lines(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
-                            service_level=form.service_level.value, tracking_number=form.tracking_number.value)
+        labels.pack(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
+                    service_level=form.service_level.value, tracking_number=form.tracking_number.value,
+                    rate_id=form.rate_id.value, quote_id=form.quote_id.value, preset_id=form.preset_id.data)
 
     return _act(order_id, "ship", run)
+
+
+@bp.route("/orders/<int:order_id>/rates", methods=["POST"])
+@allow(Role.STAFF)
+def rates(order_id: int):
+    """The carrier's rates for the parcel the ship form describes (no charge), the channel's rule's choice
+    ticked: a fragment inside the ship form, so that staff can pick another before packing."""
+    order = load_order(order_id)
+    try:
+        form = validated(ship_form(order, request.form))
+        quoted, chosen = labels.quote(order_id, form.quantities(order), preset_id=form.preset_id.data)
+    except DomainError as error:
+        if isinstance(error, NotFound):
+            raise
+        if not is_htmx():
+            return render_template("orders/detail.html", **_context(order, formdata=request.form),
+                                   rates_error=error.message), 422
+        response = make_response(render_template("orders/_rates.html", rates_error=error.message), 422)
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    rates = {"quote": quoted, "chosen": chosen, "rule": order.channel.rate_rule}
+    if not is_htmx():  # without htmx: the order page, its ship form holding the quantities and the rates
+        return render_template("orders/detail.html", **_context(load_order(order_id), formdata=request.form), **rates)
+    return render_template("orders/_rates.html", **rates)
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/shipped", methods=["POST"])
@@ -178,7 +206,7 @@ def shipment_shipped(order_id: int, shipment_id: int):
 @allow(Role.STAFF)
 def shipment_cancelled(order_id: int, shipment_id: int):
     load_shipment(order_id, shipment_id)
-    return _act(order_id, "shipment", lambda: shipping.cancel_shipment(current_user, shipment_id))
+    return _act(order_id, "shipment", lambda: labels.cancel(current_user, shipment_id))
 
 
 @bp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/delivered", methods=["POST"])

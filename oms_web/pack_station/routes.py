@@ -10,11 +10,15 @@ from __future__ import annotations
 from flask import request, url_for
 from flask_login import current_user
 
-from ..domain import packing
+import sqlalchemy as sa
+
+from ..domain import labels, packing
 from ..domain.errors import DomainError, InvalidInput, InvalidState
 from ..domain.packing import Parcel
-from ..models import Role, Shipment
-from ..web import allow, page_or_fragment, refreshed
+from ..extensions import db
+from ..models import PackagePreset, Role, Shipment
+from ..domain.parcels import MAX_PARCEL_GRAMS
+from ..web import allow, as_id, is_htmx, page_or_fragment, refreshed, whole_number
 from . import bp
 from .forms import StationForm, action_of, posted_parcel
 
@@ -25,8 +29,32 @@ def _station(parcel: Parcel | None = None, *, status: int = 200, error: str | No
     label_url = url_for("documents.label", order_id=packed.order_id, shipment_id=packed.id) if packed else None
     response = page_or_fragment("pack/index.html", "pack/_state.html", status=status, form=StationForm(formdata=None),
                                 parcel=parcel, error=error, note=note, outcome="refused" if error else outcome,
-                                line_id=line_id, packed=packed, label_url=label_url)
+                                line_id=line_id, packed=packed, label_url=label_url, presets=_presets())
     return refreshed(response, "stock-changed") if packed else response
+
+
+def _presets() -> list[PackagePreset]:
+    """The boxes to choose from, when labels are bought (the parcel's size and weight go to the carrier)."""
+    if is_htmx() or labels.active_account() is None:
+        return []
+    return db.session.scalars(sa.select(PackagePreset).order_by(PackagePreset.name)).all()
+
+
+def _preset_id() -> int | None:
+    raw = (request.form.get("preset_id") or "").strip()
+    if not raw:
+        return None
+    preset_id = as_id(raw)
+    if preset_id is None:
+        raise InvalidInput("Choose one of the boxes", field="code")
+    return preset_id
+
+
+def _weighed_grams() -> int | None:
+    raw = (request.form.get("weight_grams") or "").strip()
+    if not raw:
+        return None
+    return whole_number(raw, label="The weighed weight (g)", field="code", minimum=1, maximum=MAX_PARCEL_GRAMS)
 
 
 @bp.route("/pack")
@@ -75,7 +103,8 @@ def _pack(parcel: Parcel | None):
     if parcel is None:
         raise InvalidInput("Scan an order first: there is no parcel to close", field="code")
     try:
-        shipment = packing.pack_parcel(current_user, parcel.order_id, parcel.shown(), parcel.scanned())
+        shipment = packing.pack_parcel(current_user, parcel.order_id, parcel.shown(), parcel.scanned(),
+                                       preset_id=_preset_id(), weighed_grams=_weighed_grams())
     except InvalidState as changed:
         return _station(status=422, error=changed.message)  # packed meanwhile: what the page holds is stale
     return _station(packed=shipment, outcome="packed")

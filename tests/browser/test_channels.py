@@ -82,3 +82,42 @@ def test_i_amazon_shipments_are_confirmed_by_upload_file_then_marked_uploaded(pa
     expect(page.get_by_text("None: the marketplace has heard of every shipment.")).to_be_visible()
     shop.fresh()
     assert db.session.scalar(sa.select(ShipmentConfirmation.status)) == "sent"
+
+
+def test_a_long_report_is_imported_as_a_job_whose_page_follows_it_to_the_orders_and_errors(page, open_page, shop,
+                                                                                           tmp_path):
+    from oms_web.channels.report_jobs import INLINE_ROWS
+    from oms_web.models import Job
+    from oms_web.tasks import run_job
+
+    from .conftest import PHONE
+
+    shop.product("MUG-BLUE", in_hand=2_000, price_cents=1250)
+    amazon = SalesChannel(name="Amazon US", kind=ChannelKind.AMAZON, settings={})
+    db.session.add(amazon)
+    db.session.commit()
+    count = INLINE_ROWS + 20
+    report = tmp_path / "All Orders.txt"
+    report.write_text(tsv(ALL_ORDERS, [all_orders_row(f"111-{n:07d}-0000001", "MUG-BLUE", "1", "25.00")
+                                       for n in range(count)] + [all_orders_row("111-BAD", "MUG-BLUE", "two", "25.00")]))
+    sign_in(page, shop.admin, then=f"/channels/{amazon.id}")
+    page.get_by_label("Kind of file").select_option(label="Amazon All Orders report (tab-separated)")
+    page.get_by_label("File", exact=True).set_input_files(str(report))
+    page.get_by_role("button", name="Preview the import").click()
+    page.get_by_role("button", name=f"Import {count} order(s)").click()
+
+    expect(page.get_by_role("heading", name="Importing All Orders.txt into Amazon US")).to_be_visible()
+    expect(page.locator("#report-job [role=status]")).to_have_text("Waiting for a worker…")
+    screenshot(page, "report-import-waiting")
+    shop.fresh()
+    run_job(db.session.scalars(sa.select(Job.id).where(Job.kind == "report_import")).one())  # what the worker does
+
+    expect(page.get_by_role("heading", name="Report imported into Amazon US")).to_be_visible(timeout=10_000)
+    expect(page.locator(".report-errors")).to_contain_text("quantity 'two' is not a whole number")
+    expect(page.locator(".report-orders tbody tr")).to_have_count(50)
+    screenshot(page, "report-import-done")
+    phone = open_page(viewport=PHONE)
+    sign_in(phone, shop.admin, then=page.url.split(page.url.split("/channels")[0])[1])
+    expect(phone.get_by_role("heading", name="Report imported into Amazon US")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(phone, "report-import-done-390")

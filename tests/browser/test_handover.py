@@ -4,6 +4,7 @@ and the same screen on a phone held upright."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
@@ -13,7 +14,15 @@ from oms_web.extensions import db
 from oms_web.models import Shipment, ShipmentStatus, utcnow
 
 from .conftest import PHONE, allow_refusals, screenshot, sign_in
-from .test_small_screens import assert_fits
+from tests.helpers.screens import assert_fits
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def readme_picture(page: Page, name: str) -> None:
+    """docs/screenshots/<name>.png, shown in the README's Shipping day."""
+    page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial")
 
 
 def parcels(shop) -> dict[str, Shipment]:
@@ -80,6 +89,7 @@ def test_parcels_are_scanned_by_keyboard_and_handed_over_with_a_manifest(page: P
     expect(page.locator("#on-truck-rows tr")).to_have_count(4)
     expect(page.locator("#handover-button")).to_have_text("Hand over 4 parcels")
     screenshot(page, "handover-desktop")
+    readme_picture(page, "handover-desktop")
 
     page.keyboard.press("h")
     expect(page.get_by_role("heading", name="Manifest")).to_contain_text("UPS")
@@ -97,6 +107,23 @@ def test_parcels_are_scanned_by_keyboard_and_handed_over_with_a_manifest(page: P
     expect(page.locator("table.manifests tbody tr")).to_contain_text("UPS")
 
 
+def test_a_label_scanned_while_the_last_is_answered_is_not_lost(page: Page, shop):
+    made = parcels(shop)
+    sign_in(page, shop.staff, "/handover/carrier?carrier=UPS")
+    expect(page.locator("#scan-code")).to_be_focused()
+    # At a scanner's speed: the next codes typed before the first answer is in, none lost or run together.
+    network = page.context.new_cdp_session(page)  # each answer 300 ms away: the scans queue up behind it
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 300, "downloadThroughput": -1,
+                                                      "uploadThroughput": -1})
+    scan(page, made["ada"].tracking_number)
+    scan(page, made["bob"].tracking_number)
+    scan(page, made["cy"].number)
+    scan(page, made["dee"].tracking_number)
+    expect(page.locator("#on-truck-rows tr")).to_have_count(4)
+    expect(page.locator("#scan-code")).to_have_value("")
+    expect(page.locator("#handover-button")).to_have_text("Hand over 4 parcels")
+
+
 def test_the_hand_over_screen_fits_a_phone(open_page, shop):
     made = parcels(shop)
     page = open_page(viewport=PHONE)
@@ -112,3 +139,4 @@ def test_the_hand_over_screen_fits_a_phone(open_page, shop):
     expect(page.locator("#scan-message")).to_contain_text("goes with DHL")
     assert_fits(page)
     screenshot(page, "handover-phone")
+    readme_picture(page, "handover-390")

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from oms_web.domain import shipping
 
 from .conftest import screenshot, sign_in
-from .test_board import a_day_of_orders, rows
+from tests.helpers.screens import a_day_of_orders, rows
 
 
 def current(page: Page):
@@ -118,7 +118,7 @@ def test_k_an_orders_actions_by_their_keys_and_the_help_lists_them(page, shop):
         "b": "Back to the orders",
         "e": "Edit the lines (Enter saves)",
         "s": "Ship: the quantities, then Enter creates the shipment",
-        "l": "Label of the first shipment (PDF)",
+        "l": "Label of the first shipment not cancelled (PDF)",
         "m": "Mark shipped: carrier and tracking, then Enter",
         "d": "Mark delivered",
         "i": "Invoice shipped, not invoiced",
@@ -201,3 +201,20 @@ def test_k_the_keys_go_on_from_the_row_the_mouse_chose(page, shop):
     page.get_by_label(f"Select {orders['transit'].number}").check()
     page.keyboard.press("Enter")  # the focus is on that row's checkbox: Enter opens its order
     expect(page.get_by_role("heading", level=1)).to_have_text(orders["transit"].number)
+
+
+def test_the_focus_stays_in_the_part_an_action_replaced(page, shop):
+    """Cancel shipment replaces the shipments panel with its own button: the focus goes to the panel's
+    heading, not back to the top of the page, so Tab goes on to the panel's next control."""
+    shop.product("MUG-BLUE", in_hand=5)
+    order = shop.order_for("Ada Lovelace", ("MUG-BLUE", 2))
+    shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2}, carrier="UPS")
+    sign_in(page, shop.staff, then=f"/orders/{order.id}")
+    cancel = page.get_by_role("button", name="Cancel shipment")
+    cancel.focus()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Enter")
+    expect(page.locator("#order-shipments")).to_contain_text("Cancelled")
+    expect(page.locator("#order-shipments h2")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('order-shipments').contains(document.activeElement)")

@@ -29,3 +29,19 @@ def test_the_overview_polls_only_while_its_tab_is_visible(page, shop):
     with page.expect_request(lambda request: "/overview" in request.url):
         page.evaluate(SHOW)  # shown again: refreshed at once, without waiting for the next poll
     assert len(polls) == 2
+
+
+def test_the_overview_draws_its_chart_of_the_days_orders_by_channel(page, shop):
+    from playwright.sync_api import expect
+
+    from .conftest import screenshot
+
+    shop.product("MUG-BLUE", in_hand=10)
+    for name in ("Ada Lovelace", "Grace Hopper", "Alan Turing"):
+        shop.order_for(name, ("MUG-BLUE", 1))
+    sign_in(page, shop.manager, then="/overview")
+    bars = page.locator("#overview svg.chart rect")
+    expect(bars).to_have_count(1)  # today's three orders, one channel
+    assert ": 3" in bars.first.locator("title").text_content()
+    expect(page.locator("#overview svg.chart text.axis")).to_have_count(6)  # every fifth of 30 days
+    screenshot(page, "overview")

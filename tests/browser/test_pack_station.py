@@ -95,3 +95,21 @@ def test_a_packer_packs_orders_with_the_keyboard_only(open_page, shop):
     assert [l.shipped for l in shop.order_row(second.id).lines] == [2]
     expect(field).to_be_focused()
     assert same_window(page), "the station reloaded the page"
+
+
+def test_items_scanned_faster_than_the_answers_come_are_each_counted_once(open_page, shop):
+    shop.product("MUG-BLUE", in_hand=10)
+    shop.product("TEE-M", in_hand=10)
+    order = shop.order_for("Ada Lovelace", ("MUG-BLUE", 3), ("TEE-M", 2))
+    page = open_page()
+    sign_in(page, shop.staff, "/pack")
+    scan(page, order.number)
+    expect(page.locator(".parcel-progress")).to_have_text("0 of 5 unit(s) scanned")
+    network = page.context.new_cdp_session(page)  # each answer 300 ms away: the scans queue up behind it
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 300, "downloadThroughput": -1,
+                                                      "uploadThroughput": -1})
+    for code in ("MUG-BLUE", "TEE-M", "MUG-BLUE", "TEE-M"):
+        scan(page, code)
+    expect(page.locator(".parcel-progress")).to_have_text("4 of 5 unit(s) scanned")
+    expect(page.get_by_label("Scan")).to_have_value("")
+    expect(page.get_by_label("Scan")).to_be_focused()

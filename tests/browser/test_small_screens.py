@@ -1,32 +1,12 @@
 """The screens on a phone held upright (390 px): nothing wider than the screen, nothing cut off; what
 cannot shrink (the segment tabs, the main menu, a wide table) scrolls sideways inside its own box."""
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from oms_web.domain import invoicing, shipping
+from tests.helpers.screens import a_day_of_orders, assert_fits, rows, tab
 
 from .conftest import PHONE, screenshot, sign_in
-from .test_board import a_day_of_orders, rows, tab
-
-# Every control a person uses, outside a box that scrolls on its own, lies inside the screen's width.
-CUT_OFF = """() => {
-  const scrolls = (element) => {
-    for (let box = element.parentElement; box; box = box.parentElement) {
-      if (["auto", "scroll"].includes(getComputedStyle(box).overflowX)) return true;
-    }
-    return false;
-  };
-  return Array.from(document.querySelectorAll("main a, main button, main input, main select, main textarea, main summary"))
-    .filter((element) => element.getClientRects().length && element.type !== "hidden" && !scrolls(element))
-    .filter((element) => { const r = element.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth; })
-    .map((element) => element.outerHTML.slice(0, 120));
-}"""
-
-
-def assert_fits(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
-    assert page.evaluate(CUT_OFF) == [], "controls are cut off at the screen's edge"
-
 
 def an_order_with_everything(shop):
     """Three lines, one shipment handed over and invoiced, one packed; a long name and email."""

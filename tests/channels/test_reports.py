@@ -14,19 +14,8 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, ChannelSync, Customer, Order, PaymentStatus, SalesChannel, Segment
-from tests.helpers.amazon_reports import ALL_ORDERS, all_orders_row, channel, tsv
-
-UNSHIPPED = ["order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name", "sku",
-             "product-name", "quantity-purchased", "quantity-to-ship", "currency", "item-price", "ship-service-level",
-             "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
-             "ship-postal-code", "ship-country", "ship-phone-number"]
-
-
-def orders_of(sales_channel: SalesChannel) -> dict[str, Order]:
-    db.session.rollback()
-    found = db.session.scalars(sa.select(Order).where(Order.channel_id == sales_channel.id).order_by(Order.id)
-                               .execution_options(populate_existing=True)).all()
-    return {order.channel_order_id: order for order in found}
+from tests.helpers.amazon_reports import ALL_ORDERS, UNSHIPPED, all_orders_row, channel, tsv
+from tests.helpers.channel_orders import orders_of
 
 
 def test_an_all_orders_report_is_read_by_header_name_whatever_columns_it_adds_drops_or_reorders(shop):
@@ -499,7 +488,6 @@ def test_a_currency_that_is_no_iso_code_leaves_its_order_out_with_a_row_error(sh
     assert run.imported == 0 and run.errors == [
         "line 2: order 303-0000009-0000009: 'EURO' is not an ISO 4217 currency code; the order is left out"]
     assert check_invariants() == []
-
 
 
 def test_a_report_quantity_is_held_to_the_order_lines_one_limit(shop):

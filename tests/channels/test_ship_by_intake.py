@@ -11,11 +11,10 @@ import pytest
 from oms_web.channels import reports
 from oms_web.domain.invariants import check_invariants
 from oms_web.models import ChannelKind, SalesChannel
-from tests.helpers.amazon_reports import ALL_ORDERS, all_orders_row, channel, tsv
+from tests.helpers.amazon_reports import ALL_ORDERS, UNSHIPPED, all_orders_row, channel, tsv
+from tests.helpers.channel_orders import orders_of, sync
 
 from .fakes import amazon_order, ebay_order
-from .test_reports import UNSHIPPED, orders_of
-from .test_sync import sync
 
 PURCHASED = datetime(2026, 11, 1, 9)  # the fakes' and the helpers' purchase time
 

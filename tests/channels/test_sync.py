@@ -19,24 +19,12 @@ from oms_web.channels.sync import SyncAlreadyRunning, sync_channel
 from oms_web.domain import shipping
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
-from oms_web.models import (ChannelSync, Order, OrderStatus, PaymentStatus, SalesChannel, Segment,
+from oms_web.models import (OrderStatus, PaymentStatus, SalesChannel, Segment,
                             ShipmentConfirmation, utcnow)
 
+from tests.helpers.channel_orders import orders_of, sync
+
 from .fakes import amazon_order, ebay_order
-
-
-def sync(channel: SalesChannel, pauses: list | None = None) -> ChannelSync:
-    """A sync whose back-off pauses are recorded instead of slept."""
-    run = sync_channel(channel.id, sleep=(pauses if pauses is not None else []).append)
-    db.session.rollback()
-    return run
-
-
-def orders_of(channel: SalesChannel) -> dict[str, Order]:
-    db.session.rollback()
-    found = db.session.scalars(sa.select(Order).where(Order.channel_id == channel.id).order_by(Order.id)
-                               .execution_options(populate_existing=True)).all()
-    return {order.channel_order_id: order for order in found}
 
 
 def cursor_of(channel: SalesChannel) -> str | None:

@@ -9,6 +9,11 @@ ALL_ORDERS = ["amazon-order-id", "merchant-order-id", "purchase-date", "last-upd
               "fulfillment-channel", "sales-channel", "ship-service-level", "product-name", "sku", "asin",
               "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
               "item-promotion-discount", "ship-city", "ship-state", "ship-postal-code", "ship-country"]
+# The Unshipped orders report's header.
+UNSHIPPED = ["order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name", "sku",
+             "product-name", "quantity-purchased", "quantity-to-ship", "currency", "item-price", "ship-service-level",
+             "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
+             "ship-postal-code", "ship-country", "ship-phone-number"]
 
 
 def tsv(headers: list[str], rows: list[dict[str, str]]) -> str:

@@ -40,6 +40,7 @@ ACCESS = {
     "orders.add_note": STAFF,
     "orders.edit_lines": STAFF,
     "orders.ship": STAFF,
+    "orders.rates": STAFF,
     "orders.shipment_shipped": STAFF,
     "orders.shipment_cancelled": STAFF,
     "orders.shipment_delivered": STAFF,
@@ -55,6 +56,8 @@ ACCESS = {
     "catalog.new": MANAGER,
     "catalog.edit": MANAGER,
     "documents.label": STAFF,
+    "documents.label_zpl": STAFF,
+    "documents.bulk_zpl": STAFF,
     "documents.packing_slip": STAFF,
     "documents.invoice": STAFF,
     "documents.bulk": STAFF,
@@ -76,13 +79,22 @@ ACCESS = {
     "channels.shipping_defaults": ADMIN,
     "channels.sync_now": ADMIN,
     "channels.report": ADMIN,
+    "channels.report_job": ADMIN,
     "channels.confirmation_file": ADMIN,
     "channels.confirmations_uploaded": ADMIN,
     "channels.confirmations_retry": ADMIN,
     "api.create_order": PUBLIC,  # a channel's API key, not a session, says who may post
     "api.openapi": PUBLIC,
+    "carriers.index": ADMIN,
+    "carriers.account": ADMIN,
+    "carriers.presets": ADMIN,
+    "carriers.channel_rule": ADMIN,
+    "carriers.easypost_webhook": PUBLIC,  # EasyPost's HMAC signature over the body says who may post
     "webhooks.shopify": PUBLIC,  # the HMAC signature over the body says who may post
     "webhooks.woocommerce": PUBLIC,
+    "ops.healthz": PUBLIC,  # the load balancer's checks
+    "ops.readyz": PUBLIC,
+    "ops.metrics_page": PUBLIC,  # this machine's scraper; from elsewhere an admin only (test_operations.py)
     "overview.index": MANAGER,
     "users.index": ADMIN,
     "users.update": ADMIN,

@@ -42,6 +42,9 @@ VALID = {
     "users.index": {"email": "new@example.com", "name": "New", "password": "long enough password"},
     "channels.index": {"name": "Second store", "secret": "s3cret"},
     "channels.sku_map": {"channel_sku": "THEIRS-2", "product_sku": "A"},
+    "carriers.account": {"api_key": "EZTK_new_key", "base_url": "https://api.easypost.com/v2"},
+    "carriers.presets": {"name": "Small box", "length_mm": "200", "width_mm": "150", "height_mm": "100",
+                         "tare_grams": "80"},
     "documents.bulk": {"scope": "filter"},  # the bulk bar's prints: every order the board's filter finds
     "pack.scan": {"code": "CANCEL"},
     "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
@@ -55,7 +58,13 @@ NO_FIELD_TO_TEST = {
     "board.bulk_allocate", "board.bulk_shipping_action", "channels.new_key", "channels.sync_now", "auth.logout",
     "channels.confirmations_uploaded", "channels.confirmations_retry", "jobs.retry",
 }
-NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce"}  # JSON, with their own tests
+NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce", "carriers.easypost_webhook"}  # JSON, with their own tests
+# "Get rates" posts the ship form's own fields (hx-include) to another URL, shown only when a channel buys
+# its labels: its bad input is tests/test_carriers.py's.
+NO_FIELD_TO_TEST |= {"orders.rates"}
+# The board's "Labels (ZPL)" is shown only when the carrier account buys ZPL; it posts the board's
+# selection like the other prints (its ids are tested with them): tests/test_carriers.py.
+NO_FIELD_TO_TEST |= {"documents.bulk_zpl"}
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
 # The report upload's control needs a file; its kind is checked before the file is read.
 NO_CONTROL = {"channels.report"}
@@ -142,7 +151,7 @@ def screens(shop):
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
-            "/handover/carrier?carrier=UPS"], shipment
+            "/handover/carrier?carrier=UPS", "/carriers"], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:

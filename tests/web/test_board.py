@@ -211,3 +211,29 @@ def test_the_board_says_its_counts_are_of_all_orders_when_a_search_or_filter_nar
     for query in ("q=ada", f"channel={board['ready'].channel_id}", "from=2020-01-01"):
         tabs = html.unescape(as_staff.htmx_get(f"/orders/counts?{query}").get_data(as_text=True))
         assert "Counts are of all orders, not only those the search and filters find" in tabs, query
+
+
+def test_a_packed_order_shows_how_long_its_parcel_has_waited_on_the_bench(shop, as_staff):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from oms_web.domain import shipping
+    from oms_web.extensions import db
+    from oms_web.models import Shipment, utcnow
+
+    shop.product("A", in_hand=10)
+    waiting = shop.web_order(("A", 1))
+    parcel = shipping.ship_lines(shop.staff, waiting.id, {waiting.lines[0].id: 1}, carrier="UPS")
+    db.session.execute(sa.update(Shipment).where(Shipment.id == parcel.id)
+                       .values(created_at=utcnow() - timedelta(hours=5, minutes=10)))
+    db.session.commit()
+    ready = shop.web_order(("A", 1))
+
+    packed_page = as_staff.get("/orders?segment=packed").get_data(as_text=True)
+    all_page = as_staff.get("/orders").get_data(as_text=True)
+
+    assert re.search(rf'id="stage-{waiting.id}"[^>]*>Packed</span> <span class="packed-age muted" title="Packed [^"]+">5 h</span>',
+                     packed_page)
+    ready_row = re.search(rf'<tr data-row="{ready.id}">.*?</tr>', all_page, re.S)[0]
+    assert "packed-age" not in ready_row  # only an order waiting on the bench has the age of its parcel

@@ -7,9 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from oms_web.domain import handover, shipping
+from oms_web.domain import handover, orders, shipping
+from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
-from oms_web.models import Manifest, Shipment, ShipmentStatus
+from oms_web.models import ChannelKind, Manifest, Shipment, ShipmentStatus
 
 from .conftest import every_row, use_both_backends
 
@@ -62,6 +63,24 @@ def test_a_carriers_page_lists_its_packed_parcels_with_their_age(shop, as_staff)
     assert mine.number in page and other.number not in page
     assert re.search(r'class="age"[^>]*>\d+ min<', page)
     assert "Hand over <span id=\"handover-count\">0</span> parcel" in page
+
+
+def test_a_parcel_that_cannot_go_as_it_stands_shows_why_and_cannot_be_ticked(shop, as_staff):
+    ready = packed(shop, "UPS", "1Z1")
+    amazon = shop.channel("Amazon US", ChannelKind.AMAZON)
+    order = orders.create_order(None, NewOrder(channel_id=amazon.id, channel_order_id="111-0000001",
+                                               customer=CustomerDetails(name="Ada", email="ada@example.com"),
+                                               lines=[LineRequest("A", 1)]))
+    held = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS")  # no tracking number
+
+    page = as_staff.get("/handover/carrier?carrier=UPS").get_data(as_text=True)
+
+    row = re.search(rf'<tr data-parcel="{held.id}".*?</tr>', page, re.S)[0]
+    assert re.search(r'<input type="checkbox"[^>]*\bdisabled\b', row)
+    assert f"Enter the tracking number of {held.number}" in row and f'href="/orders/{held.order_id}"' in row
+    ready_row = re.search(rf'<tr data-parcel="{ready.id}".*?</tr>', page, re.S)[0]
+    assert "disabled" not in ready_row
+    assert 'Put all <span id="tick-all-count">1</span> on the truck' in page
 
 
 def test_a_scan_answers_the_parcels_row_for_the_truck_list(shop, as_staff):

@@ -113,6 +113,20 @@ def test_cancel_a_packed_shipment_from_the_order_page(shop, as_staff, stocked):
     assert shop.stock("A") == (10, 2)
 
 
+def test_a_cancelled_parcels_label_says_void_and_l_opens_the_next_live_label(shop, as_staff, stocked):
+    order = shop.web_order(("A", 2))
+    cancelled = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})
+    shipping.cancel_shipment(shop.staff, cancelled.id)
+    packed = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})
+
+    page = as_staff.get(f"/orders/{order.id}").get_data(as_text=True)
+
+    void_link = re.search(rf'<a [^>]*href="/orders/{order.id}/shipments/{cancelled.id}/label.pdf"[^>]*>([^<]*)</a>', page)
+    live_link = re.search(rf'<a [^>]*href="/orders/{order.id}/shipments/{packed.id}/label.pdf"[^>]*>([^<]*)</a>', page)
+    assert void_link[1] == "Void label (PDF)" and 'data-shortcut="l"' not in void_link[0]
+    assert live_link[1] == "Label (PDF)" and 'data-shortcut="l"' in live_link[0]
+
+
 def test_mark_a_shipment_shipped_then_delivered(shop, as_staff, stocked):
     order = shop.web_order(("A", 2))
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 2})

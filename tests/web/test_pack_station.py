@@ -15,7 +15,7 @@ from oms_web.extensions import db
 from oms_web.models import PaymentStatus, Shipment
 
 from .conftest import state, use_both_backends
-from .test_bad_input import refuses
+from tests.helpers.refusals import refuses
 
 web_app = use_both_backends()
 

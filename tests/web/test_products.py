@@ -14,7 +14,7 @@ from oms_web.domain.errors import InvalidInput, NotAllowed
 from oms_web.domain.invariants import check_invariants
 
 from .conftest import use_both_backends
-from .test_bad_input import refuses
+from tests.helpers.refusals import refuses
 
 web_app = use_both_backends()
 

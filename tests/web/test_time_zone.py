@@ -10,7 +10,7 @@ import pytest
 from oms_web import create_app
 from oms_web.domain import orders
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
-from oms_web.domain.reports import overview_figures
+from oms_web.domain.overview_figures import overview_figures
 
 from ..conftest import test_config as app_settings
 from tests.helpers.board import order_for, order_numbers

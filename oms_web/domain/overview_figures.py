@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
@@ -107,17 +108,52 @@ def due_counts(today: date | None = None, zone: tzinfo = timezone.utc) -> tuple[
 
 _AVAILABLE = Product.stock_in_hand - Product.stock_committed
 _LOW_STOCK = (sa.select(Product.id, Product.sku, Product.name, _AVAILABLE.label("stock_available"))
-              .where(Product.active, _AVAILABLE <= Product.reorder_point).order_by(_AVAILABLE, Product.sku).limit(10))
+              .where(Product.is_low_stock).order_by(_AVAILABLE, Product.sku).limit(10))
 _CHANNELS = sa.select(SalesChannel.id, SalesChannel.name).order_by(SalesChannel.id)
 
 
 def overview_figures(today: date | None = None, zone: tzinfo = timezone.utc) -> OverviewFigures:
-    """The manager's figures; "today" and the chart's days are the shop's (`zone`), the database's times UTC."""
+    """The manager's figures; "today" and the chart's days are the shop's (`zone`), the database's times UTC.
+
+    The figures are a function of the database and the shop's day alone. On SQLite they are kept with the
+    connection and given again while nothing has been written since (see _unchanged_stamp): the overview
+    polls every 5 s, and a shop's database is often still between two polls. Any write, by any process,
+    is a new reading."""
     today = today or datetime.now(zone).date()
+    db.session.flush()  # this session's own pending changes are rows written, as a read would see them
+    connection = db.session.connection()
+    stamp = _unchanged_stamp(connection)
+    if stamp is None:
+        return _read_figures(connection, today, zone)
+    key = (stamp, today, zone)
+    kept = connection.info.get(_KEPT)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    figures = _read_figures(connection, today, zone)
+    connection.info[_KEPT] = (key, figures)
+    return figures
+
+
+_KEPT = "oms_overview_figures"
+
+
+def _unchanged_stamp(connection: sa.Connection) -> tuple[int, int] | None:
+    """A value that stays the same while this connection's database is unchanged, or None where the
+    database has none (PostgreSQL: the figures are read every time).
+
+    SQLite's data_version moves with every commit of any other connection, in any process; the
+    connection's total_changes with every row it wrote itself (committed or not, triggers included)."""
+    raw = connection.connection.driver_connection
+    if not isinstance(raw, sqlite3.Connection):
+        return None
+    return raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes
+
+
+def _read_figures(connection: sa.Connection, today: date, zone: tzinfo) -> OverviewFigures:
     segments = segment_counts()
     by_status = {"Draft": segments[Segment.DRAFT], "Finalized": sum(segments[s] for s in FINALIZED_SEGMENTS),
                  "Fulfilled": segments[Segment.FULFILLED], "Void": segments[Segment.VOID]}
-    connection = db.session.connection()  # plain rows: the ORM's layer would cost more than the queries
+    # plain rows on `connection`: the ORM's layer would cost more than the queries
     parcels, units = _shipped_since(connection, utc_start_of(today, zone))
     backordered = connection.execute(_BACKORDERED).all()
     low_stock = connection.execute(_LOW_STOCK).all()
