@@ -66,16 +66,13 @@ def send_customer_email(job: Job, progress: Progress) -> Outcome:
             last = job.attempts >= MAX_ATTEMPTS
             if last:
                 email.status = "failed"
-            events.record(email.shipment.order, None, "email_failed",
-                          f"The {what} to {email.to_address} failed (attempt {job.attempts}"
-                          f"{', given up' if last else ', will retry'}): {reason}", shipment_id=email.shipment_id)
+            events.email_failed(email.shipment, what, email.to_address, job.attempts, last, reason)
         raise RuntimeError(reason) from None
     db.session.rollback()
 
     def effects() -> None:
         email = db.session.get(CustomerEmail, email_id)
         email.status, email.sent_at, email.attempts = "sent", utcnow(), email.attempts + 1
-        events.record(email.shipment.order, None, "email_sent", f"Sent the {what} to {email.to_address}",
-                      shipment_id=email.shipment_id)
+        events.email_sent(email.shipment, what, email.to_address)
 
     return Outcome(effects=effects)

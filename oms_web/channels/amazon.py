@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from ..domain import events
 from ..domain.orders import CustomerDetails, NewOrder
 from ..models import ChannelKind, Order, PaymentStatus, SalesChannel, ShipmentConfirmation
 from ..tables import write_table
@@ -409,7 +410,7 @@ def not_for_upload_file(confirmation: ShipmentConfirmation) -> str | None:
     shipped = {line.order_line_id: line.quantity for line in shipment.lines}
     whole = all(shipped.get(line.id, 0) == line.ordered for line in shipment.order.lines if line.ordered)
     # An edited order's lines are no longer what Amazon sold: "the whole order" would confirm more.
-    edited = any(event.kind == "edited" for event in shipment.order.events)
+    edited = any(event.kind == events.EDITED for event in shipment.order.events)
     if whole and not edited:
         return None
     return (f"Not in the file: it ships {'an edited order' if whole else 'part of an order'} whose Amazon item "

@@ -210,9 +210,7 @@ def retry_confirmations(actor: User, channel_id: int, confirmation_ids: list[int
         for confirmation in rows:
             confirmation.status, confirmation.attempts, confirmation.next_attempt_at = "pending", 0, moment
             shipment = confirmation.shipment
-            events.record(shipment.order, actor, "confirmation_retried",
-                          f"Confirmation of {shipment.number} to {confirmation.channel.name} queued again",
-                          shipment_id=shipment.id)
+            events.confirmation_retried(shipment, actor, confirmation.channel.name)
         return [c.shipment.number for c in rows]
 
 

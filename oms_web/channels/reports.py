@@ -17,7 +17,7 @@ from typing import BinaryIO
 import sqlalchemy as sa
 
 from ..database import write_transaction
-from ..domain import money
+from ..domain import events, money
 from ..domain.errors import InvalidState, NotFound
 from ..domain.orders import NewOrder, _products_by_sku, channel_price_changes, record_channel_prices
 from ..extensions import db
@@ -139,7 +139,7 @@ def _updates(channel: SalesChannel, parsed: ParsedFile, seen: dict[str, Order],
                 f"{line.sku} ({money.decimal_text(price)} {order.currency} a unit)" for line, price in repriced)))
     canceled = existing_orders(channel.id, (skip.channel_order_id for skip in parsed.skips if skip.canceled))
     told = set(db.session.scalars(sa.select(OrderEvent.order_id).where(
-        OrderEvent.order_id.in_([order.id for order in canceled.values()]), OrderEvent.kind == "channel_cancelled")))
+        OrderEvent.order_id.in_([order.id for order in canceled.values()]), OrderEvent.kind == events.CHANNEL_CANCELLED)))
     for channel_order_id, order in sorted(canceled.items()):
         if order.status in (OrderStatus.DRAFT, OrderStatus.FINALIZED) and order.id not in told:
             updates.append(PreviewUpdate(channel_order_id, order.number,

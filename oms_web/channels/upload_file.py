@@ -103,7 +103,5 @@ def mark_uploaded(actor: User, channel_id: int, confirmation_ids: list[int]) -> 
             confirmation.status, confirmation.sent_at, confirmation.remote_id = "sent", moment, "upload file"
             confirmation.last_error = None
             shipment = confirmation.shipment
-            events.record(shipment.order, actor, "shipment_confirmed",
-                          f"{shipment.number} confirmed to {confirmation.channel.name} by upload file",
-                          shipment_id=shipment.id)
+            events.shipment_confirmed_by_file(shipment, actor, confirmation.channel.name)
         return MarkedUploaded([c.shipment.number for c in marked], already)

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, Product, Role, User
 from .errors import InvalidInput, NotFound
 from .inventory import MAX_STOCK_QUANTITY
-from .orders import require_role
+from .order_rules import require_role
 
 MAX_PRICE_CENTS = 100_000_000  # 1,000,000.00: the price column is a 32-bit integer on PostgreSQL
 PRICE_MESSAGE = f"Price must be an amount like 12.50, from 0 to {MAX_PRICE_CENTS // 100:,}.00"

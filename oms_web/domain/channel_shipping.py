@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Role, SalesChannel, User
 from .deadlines import MAX_HANDLING_DAYS
 from .errors import InvalidInput, NotFound
-from .orders import require_role
+from .order_rules import require_role
 
 HANDLING_DAYS_MESSAGE = f"Handling time must be a whole number of days from 0 to {MAX_HANDLING_DAYS}"
 

@@ -10,7 +10,7 @@ from ..models import Product, Role, User
 from . import events, stock
 from .errors import DomainError, InvalidInput, NotFound
 from .locking import lock_backorders_for, lock_orders_losing_units, lock_product
-from .orders import fill_backorders_and_refresh, check_quantity, refresh_order, require_role
+from .order_rules import fill_backorders_and_refresh, refresh_order, require_role
 
 # The most units received or counted at once, on every stock form and service: more is a typing slip (and
 # nears the limit of the in-hand integer column). A warehouse holds more of a product than one order asks
@@ -109,9 +109,7 @@ def adjust_stock(actor: User, product_id: int, counted: int, note: str,
     delta, taken = stock.adjust(product, counted, actor, note[:300])
     for line, units in taken:
         order = line.order
-        events.record(order, actor, "stock_count",
-                      f"A stock count of {line.sku} ({counted:,} counted) took {units:,} committed unit(s) back: "
-                      f"backordered again", sku=line.sku, units=units, lines=events.line_numbers(order.lines))
+        events.stock_count(order, actor, line, counted, units)
         refresh_order(order)
     if delta > 0:
         fill_backorders_and_refresh({product.id}, actor)

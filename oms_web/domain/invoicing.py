@@ -124,6 +124,5 @@ def issue_invoice(actor: User, order_id: int, shipment_id: int | None = None) ->
     invoice.tax_cents, invoice.total_cents = figures.tax_cents, figures.total_cents
     db.session.add(invoice)
     db.session.flush()
-    events.record(order, actor, "invoiced", f"{invoice.display_number} issued for "
-                  f"{sum(quantities.values())} unit(s)", invoice_id=invoice.id)
+    events.invoiced(order, actor, invoice.display_number, sum(quantities.values()), invoice.id)
     return invoice

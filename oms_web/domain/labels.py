@@ -34,7 +34,7 @@ from . import events, parcels, rate_rules, shipping
 from .errors import CarrierFailed, DomainError, InvalidInput, InvalidState, NotFound
 from .locking import lock_order
 from .money import amount_text as format_money
-from .orders import require_role
+from .order_rules import require_role
 
 log = logging.getLogger(__name__)
 
@@ -222,10 +222,8 @@ def record_label(actor: User | None, purchase_id: int, bought: BoughtLabel) -> S
                                                                          bought.tracking_url)
     purchase.label_format, purchase.label = bought.label_format, bought.label
     purchase.rate_cents, purchase.currency = rate.cents, rate.currency
-    events.record(shipment.order, actor, "label_bought",
-                  f"{shipment.number}: {rate.carrier} {rate.service} label bought for "
-                  f"{format_money(rate.cents, rate.currency)}, tracking {bought.tracking_code}",
-                  shipment_id=shipment.id)
+    events.label_bought(shipment, actor, rate.carrier, rate.service, format_money(rate.cents, rate.currency),
+                        bought.tracking_code)
     return shipment
 
 
@@ -261,9 +259,8 @@ def _note_refund(actor: User | None, purchase_id: int, status: str) -> None:
     if purchase.shipment_id and (first or status != "pending"):
         shipment = db.session.get(Shipment, purchase.shipment_id)
         words = "requested" if status != "pending" else "to be requested (the service did not answer)"
-        events.record(shipment.order, actor, "label_refund",
-                      f"{shipment.number}: refund of its {purchase.carrier} label "
-                      f"({format_money(purchase.rate_cents, purchase.currency)}) {words}", shipment_id=shipment.id)
+        events.label_refund(shipment, actor, purchase.carrier, format_money(purchase.rate_cents, purchase.currency),
+                            words)
 
 
 # ---------------------------------------------------------------- the carrier sync (scheduled)

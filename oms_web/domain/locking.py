@@ -1,6 +1,7 @@
 """Row locks for the services, always taken in one order so that two actions never deadlock.
 
-The order is: products by id, then orders by id, then the counters (invoice number, segment counts).
+The order is: sales channels by id (a batch of channel orders), then products by id, then orders by
+id, then the counters (invoice number, segment counts). Every lock statement of the services is here.
 Every action that changes a line of product P holds P's lock, so once a service holds the product
 locks, the numbers of every line of those products (including which ones are backordered) stay put,
 and it can work out which other orders it will touch before it locks any order.
@@ -17,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, Product
+from ..models import Order, OrderLine, OrderStatus, Product, Role, SalesChannel, User
 from .errors import NotFound
 
 
@@ -30,6 +31,42 @@ def lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
         .with_for_update(key_share=True).execution_options(populate_existing=True)
     ).all()
     return {p.id: p for p in rows}
+
+
+# The batch path's lock statements (create_orders), built once and run on the session's connection:
+# building a statement costs SQLAlchemy more than running it costs SQLite (measured in bench/run.py).
+_channels, _products = SalesChannel.__table__, Product.__table__
+_LOCK_CHANNELS = (sa.select(_channels.c.id).where(_channels.c.id.in_(sa.bindparam("ids", expanding=True)))
+                  .order_by(_channels.c.id).with_for_update(key_share=True))
+_LOCKED_PRODUCT_ROWS = (
+    sa.select(_products.c.id, _products.c.sku, _products.c.name, _products.c.price_cents, _products.c.tax_rate_bp,
+              (_products.c.stock_in_hand - _products.c.stock_committed).label("available"))
+    .order_by(_products.c.id).with_for_update(key_share=True))
+_LOCK_PRODUCT_ROWS_BY_SKU = _LOCKED_PRODUCT_ROWS.where(_products.c.sku.in_(sa.bindparam("skus", expanding=True)))
+_LOCK_PRODUCT_ROWS_BY_ID = _LOCKED_PRODUCT_ROWS.where(_products.c.id.in_(sa.bindparam("ids", expanding=True)))
+_PRODUCT_IDS_BY_SKU = sa.select(_products.c.id).where(_products.c.sku.in_(sa.bindparam("skus", expanding=True)))
+LOCK_AT_ONCE = 10_000  # SKUs or ids in one statement (SQLite takes at most 32,766 parameters)
+
+
+def lock_channels(channel_ids: Iterable[int]) -> None:
+    """Lock sales channels in id order: two batches into one channel run one after the other."""
+    ids = sorted(set(channel_ids))
+    if ids:
+        db.session.connection().execute(_LOCK_CHANNELS, {"ids": ids})
+
+
+def lock_product_rows(skus: Iterable[str]) -> dict[int, sa.Row]:
+    """Lock the products with these SKUs in id order, as rows (id, sku, name, price_cents, tax_rate_bp,
+    available), not ORM objects: a batch of orders reads no more. Any number of SKUs: past LOCK_AT_ONCE
+    the ids are read first, then the rows locked chunk by chunk, still in id order."""
+    ours = sorted(set(skus))
+    connection = db.session.connection()
+    if len(ours) <= LOCK_AT_ONCE:
+        return {row.id: row for row in connection.execute(_LOCK_PRODUCT_ROWS_BY_SKU, {"skus": ours})}
+    ids = sorted(product_id for start in range(0, len(ours), LOCK_AT_ONCE) for product_id in connection.execute(
+        _PRODUCT_IDS_BY_SKU, {"skus": ours[start:start + LOCK_AT_ONCE]}).scalars())
+    return {row.id: row for start in range(0, len(ids), LOCK_AT_ONCE)
+            for row in connection.execute(_LOCK_PRODUCT_ROWS_BY_ID, {"ids": ids[start:start + LOCK_AT_ONCE]})}
 
 
 def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
@@ -137,3 +174,16 @@ def lock_order(order_id: int, *, more_products: Iterable[int] = (), frees_stock:
         raise RetryTransaction()
     set_committed_value(order, "lines", list(lines))
     return order
+
+
+def lock_user(user_id: int) -> User | None:
+    """A user about to change (role, access, password), read again under its lock."""
+    return db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def lock_admins() -> list[int]:
+    """The ids of every admin who may sign in, locked in id order (users are apart from the stock's
+    lock order: no action locks both)."""
+    return list(db.session.scalars(sa.select(User.id).where(User.role == Role.ADMIN, User.active)
+                                   .order_by(User.id).with_for_update()))

@@ -21,7 +21,7 @@ from ..models import Order, Product, Shipment, User
 from . import shipping
 from .errors import InvalidInput, InvalidState, NotFound
 from .locking import lock_order
-from .orders import MAX_LINE_QUANTITY
+from .order_rules import MAX_LINE_QUANTITY
 
 # The longest text a scan may be: a keyed quantity, "*" and the longest SKU, with room to spare.
 MAX_SCAN_LENGTH = 100

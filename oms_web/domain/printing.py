@@ -17,4 +17,4 @@ def record_printing(actor: User, printed: Mapping[int, list[str]]) -> None:
     orders = {o.id: o for o in db.session.scalars(sa.select(Order).where(Order.id.in_(list(printed))))}
     for order_id in sorted(printed):
         if order_id in orders and printed[order_id]:
-            events.record(orders[order_id], actor, "printed", "Printed " + ", ".join(printed[order_id]))
+            events.printed(orders[order_id], actor, printed[order_id])

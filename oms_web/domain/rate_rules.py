@@ -10,7 +10,7 @@ from ..database import service
 from ..extensions import db
 from ..models import Role, SalesChannel, User
 from .errors import InvalidInput, NotFound
-from .orders import require_role
+from .order_rules import require_role
 
 RULES = {"manual": "Manual: our own label, tracking number typed",
          "cheapest": "Cheapest rate",

@@ -19,7 +19,7 @@ from . import customer_emails, events, hourly_counts, stock
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .channel_shipping import default_shipping
 from .locking import lock_order
-from .orders import check_quantity, refresh_order
+from .order_rules import check_quantity, refresh_order
 
 # Channels whose orders we ship must be told of each shipment (carrier, tracking number, lines).
 CONFIRMED_CHANNELS = (ChannelKind.AMAZON, ChannelKind.EBAY)
@@ -52,8 +52,7 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
         shipment.lines.append(ShipmentLine(order_line=line, quantity=wanted[line_id]))
         stock.ship_units(line, wanted[line_id], actor, shipment.id)
     units = sum(wanted.values())
-    events.record(order, actor, "shipment_created", f"{shipment.number} packed: {units} unit(s)",
-                  shipment_id=shipment.id, lines=events.line_numbers(order.lines))
+    events.shipment_created(order, actor, shipment, units)
     refresh_order(order)
     return shipment
 
@@ -143,9 +142,7 @@ def mark_shipped(actor: User, shipment_id: int, carrier: str | None = None,
     shipment.carrier, shipment.tracking_number = carrier, tracking_number
     shipment.shipped_at = utcnow()
     hourly_counts.count_shipped(shipment)
-    tracking = f", tracking {tracking_number}" if tracking_number else ""
-    events.record(order, actor, "shipment_shipped", f"{shipment.number} handed to {carrier}{tracking}",
-                  shipment_id=shipment.id)
+    events.shipment_shipped(order, actor, shipment)
     if order.channel.kind in CONFIRMED_CHANNELS:
         # The marketplace must hear of it; the sync sends it and retries until the channel accepts it.
         db.session.add(ShipmentConfirmation(shipment=shipment, channel_id=order.channel_id))
@@ -178,9 +175,7 @@ def cancel_shipment(actor: User, shipment_id: int) -> Shipment:
     shipment.cancelled_at = utcnow()
     units = sum(sl.quantity for sl in shipment.lines)
     order = shipment.order
-    events.record(order, actor, "shipment_cancelled",
-                  f"{shipment.number} cancelled: {units} unit(s) unpacked, back to allocated; its label is void",
-                  shipment_id=shipment.id, lines=events.line_numbers(order.lines))
+    events.shipment_cancelled(order, actor, shipment, units)
     refresh_order(order)
     return shipment
 
@@ -198,9 +193,9 @@ def mark_delivered(actor: User, shipment_id: int) -> Shipment:
     shipment.status = ShipmentStatus.DELIVERED
     shipment.delivered_at = utcnow()
     order = shipment.order
-    events.record(order, actor, "shipment_delivered", f"{shipment.number} delivered", shipment_id=shipment.id)
+    events.shipment_delivered(order, actor, shipment)
     customer_emails.queue_email(shipment, "delivered")
     refresh_order(order)
     if order.status is OrderStatus.FULFILLED:
-        events.record(order, actor, "fulfilled", "Fulfilled: every unit delivered")
+        events.fulfilled(order, actor)
     return shipment

@@ -4,14 +4,22 @@ A product has `stock_in_hand` (physically there) and `stock_committed` (allocate
 yet shipped); available = in hand - committed. Every change to either is one guarded UPDATE done by
 the database's arithmetic (never read-modify-write in Python) and one row in the stock ledger.
 The callers hold the row locks of domain.locking and run inside a write transaction.
+
+Allocation has one rule, plan_allocation, pure so that every path applies it: an order or a line
+(allocate_lines), a batch of new orders (domain.batch_intake, whose counts move through commit_many),
+and the demo seed's simulation (seed.history).
 """
 from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from .. import metrics
 from ..extensions import db
 from ..models import Order, OrderLine, Product, StockMove, User
+from . import bulk_rows
 from .errors import InvalidInput
 from .locking import allocations_newest_first, backordered_lines
 
@@ -20,25 +28,81 @@ class StockRaceLost(RuntimeError):
     """A guarded update found the counts changed under it: a locking bug, never a user error."""
 
 
+def plan_allocation(needs: Iterable[tuple[int | None, int]], available_of: MutableMapping[int, int]) -> list[int]:
+    """The allocation rule, the one every path applies (a single order, a batch, the demo seed's simulation).
+
+    `needs` is, per line in the order they are served, its product (None: no product, nothing to take)
+    and the units it still needs; `available_of` the units available per product. Each line takes
+    min(still needed, available); what is short stays backordered. The units taken are subtracted from
+    `available_of`, so the next call (the next order of a batch) sees what is left. Pure: no database.
+    Returns the units each line takes.
+    """
+    takes = []
+    for product_id, needed in needs:
+        have = available_of.get(product_id, 0) if product_id is not None else 0
+        take = min(needed, have) if needed > 0 and have > 0 else 0
+        if take:
+            available_of[product_id] = have - take
+        takes.append(take)
+    return takes
+
+
+# The guarded update of every stock change, built once: in hand and committed move by the database's
+# arithmetic, and only while 0 <= committed <= in hand afterwards.
+_products = Product.__table__
+_GUARDED_MOVE = (
+    sa.update(_products)
+    .where(_products.c.id == sa.bindparam("product_id"),
+           _products.c.stock_committed + sa.bindparam("committed") >= 0,
+           _products.c.stock_committed + sa.bindparam("committed")
+           <= _products.c.stock_in_hand + sa.bindparam("in_hand"))
+    .values(stock_in_hand=_products.c.stock_in_hand + sa.bindparam("in_hand"),
+            stock_committed=_products.c.stock_committed + sa.bindparam("committed")))
+
+
+def _expire_counts(product_ids: Iterable[int]) -> None:
+    """A Product the session holds has stale counts after a guarded update: read them again on use."""
+    for product_id in product_ids:
+        loaded = db.session.identity_map.get(db.session.identity_key(Product, product_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["stock_in_hand", "stock_committed"])
+
+
 def _move(product_id: int, *, in_hand: int = 0, committed: int = 0, reason: str, actor: User | None,
           order_id: int | None = None, shipment_id: int | None = None, note: str | None = None) -> None:
-    result = db.session.execute(
-        sa.update(Product)
-        .where(Product.id == product_id,
-               Product.stock_committed + committed >= 0,
-               Product.stock_committed + committed <= Product.stock_in_hand + in_hand)
-        .values(stock_in_hand=Product.stock_in_hand + in_hand, stock_committed=Product.stock_committed + committed)
-        .execution_options(synchronize_session=False)
-    )
+    result = db.session.connection().execute(
+        _GUARDED_MOVE, {"product_id": product_id, "in_hand": in_hand, "committed": committed})
     if result.rowcount != 1:
         raise StockRaceLost(f"stock of product {product_id} changed under a locked update ({reason})")
     db.session.add(StockMove(product_id=product_id, in_hand_delta=in_hand, committed_delta=committed,
                              reason=reason, note=note, order_id=order_id, shipment_id=shipment_id,
                              user_id=actor.id if actor else None))
     metrics.STOCK_MOVES.labels(reason).inc()
-    product = db.session.get(Product, product_id)
-    if product is not None:
-        db.session.expire(product, ["stock_in_hand", "stock_committed"])
+    _expire_counts([product_id])
+
+
+def commit_many(allocations: Iterable[tuple[int, int, int]], *, actor_id: int | None, now: datetime) -> None:
+    """Many allocations at once (a batch of new orders): a ledger row per (product id, units, order id),
+    and each product's committed count moved once, by its total, through _move's own guarded update.
+
+    The products must be locked (locking.lock_product_rows). Raises StockRaceLost if a guard fails.
+    """
+    rows, committed = [], {}
+    for product_id, units, order_id in allocations:
+        rows.append({"product_id": product_id, "in_hand_delta": 0, "committed_delta": units, "reason": "allocate",
+                     "note": None, "order_id": order_id, "shipment_id": None, "user_id": actor_id,
+                     "created_at": now})
+        committed[product_id] = committed.get(product_id, 0) + units
+    if not committed:
+        return
+    bulk_rows.insert_many(StockMove.__table__, rows)
+    metrics.STOCK_MOVES.labels("allocate").inc(len(rows))
+    moved = db.session.connection().execute(_GUARDED_MOVE, [
+        {"product_id": product_id, "in_hand": 0, "committed": units}
+        for product_id, units in sorted(committed.items())]).rowcount
+    if moved != len(committed):
+        raise StockRaceLost("the stock of a product changed under a locked batch allocation")
+    _expire_counts(committed)
 
 
 def available(product_id: int) -> int:
@@ -46,20 +110,26 @@ def available(product_id: int) -> int:
         sa.select(Product.stock_in_hand - Product.stock_committed).where(Product.id == product_id)).scalar_one()
 
 
+def allocate_lines(lines: list[OrderLine], actor: User | None) -> int:
+    """Commit to each line, in turn, min(still needed, available) units (plan_allocation); the rest stays
+    backordered. The lines' products must be locked. Returns the units taken."""
+    wanted = [line for line in lines if line.product_id is not None and line.ordered > line.allocated]
+    available_of = {product_id: available(product_id) for product_id in {line.product_id for line in wanted}}
+    takes = plan_allocation([(line.product_id, line.ordered - line.allocated) for line in wanted], available_of)
+    for line, take in zip(wanted, takes):
+        if take:
+            _move(line.product_id, committed=take, reason="allocate", actor=actor, order_id=line.order_id)
+            line.allocated = line.allocated + take
+    return sum(takes)
+
+
 def allocate_line(line: OrderLine, actor: User | None) -> int:
     """Commit min(still needed, available) units to the line; the rest stays backordered. Returns units taken."""
-    if line.product_id is None:
-        return 0
-    take = min(line.ordered - line.allocated, available(line.product_id))
-    if take <= 0:
-        return 0
-    _move(line.product_id, committed=take, reason="allocate", actor=actor, order_id=line.order_id)
-    line.allocated = line.allocated + take
-    return take
+    return allocate_lines([line], actor)
 
 
 def allocate_order(order: Order, actor: User | None) -> int:
-    return sum(allocate_line(line, actor) for line in order.lines)
+    return allocate_lines(list(order.lines), actor)
 
 
 def release_line(line: OrderLine, actor: User | None, *, keep: int = 0) -> int:

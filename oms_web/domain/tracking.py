@@ -17,7 +17,7 @@ from ..database import service
 from ..extensions import db
 from ..models import LabelPurchase, Shipment, ShipmentStatus, WITH_CARRIER
 from . import events, shipping
-from .orders import refresh_order
+from .order_rules import refresh_order
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,11 @@ def apply_update(update: TrackerUpdate) -> bool:
     shipment.status = target
     said = f": {update.message}" if update.message else ""
     if target is ShipmentStatus.EXCEPTION:
-        events.record(order, None, "carrier_exception", f"{shipment.number}: the carrier reports a problem{said}",
-                      shipment_id=shipment.id)
+        events.carrier_exception(order, shipment, said)
         if not order.hold_reason:
             order.hold_reason = f"{EXCEPTION_HOLD}{shipment.number}: {update.message or update.status}"[:300]
     else:
-        events.record(order, None, "tracking", f"{shipment.number} {target.label.lower()}{said}",
-                      shipment_id=shipment.id)
+        events.tracking(order, shipment, target.label.lower(), said)
     refresh_order(order)
     return True
 

@@ -13,6 +13,7 @@ from ..database import service
 from ..extensions import db
 from ..models import Role, User
 from .errors import InvalidInput, NotAllowed, NotFound
+from .locking import lock_admins, lock_user
 
 MIN_PASSWORD_LENGTH = 10
 EMAIL_MAX_LENGTH = User.__table__.c.email.type.length
@@ -38,8 +39,7 @@ def _check_password(password: str) -> None:
 
 
 def _load(user_id: int) -> User:
-    user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update()
-                             .execution_options(populate_existing=True))
+    user = lock_user(user_id)
     if user is None:
         raise NotFound("That user does not exist")
     return user
@@ -78,8 +78,7 @@ def change_access(actor: User | None, user_id: int, role: Role, active: bool) ->
         raise InvalidInput("You cannot remove your own admin role or disable yourself; ask another admin.")
     # Every admin who may sign in, locked in id order: two admins demoting each other at once are
     # taken one after the other, and the second sees the first's change.
-    admins = db.session.scalars(sa.select(User.id).where(User.role == Role.ADMIN, User.active)
-                                .order_by(User.id).with_for_update()).all()
+    admins = lock_admins()
     if actor is not None and actor.id not in admins:  # demoted or disabled while this waited for the lock
         raise NotAllowed("Only an admin may manage users")
     user = _load(user_id)

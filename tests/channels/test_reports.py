@@ -9,7 +9,7 @@ import threading
 import sqlalchemy as sa
 
 from oms_web.channels import reports
-from oms_web.domain import orders
+from oms_web.domain import batch_intake, locking, orders
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
@@ -256,7 +256,7 @@ def test_a_batch_refuses_a_bad_order_alone_and_recognises_repeats_within_itself(
 
 
 def test_a_batch_naming_more_products_than_one_statement_locks_still_finds_and_allocates_them_all(shop, monkeypatch):
-    monkeypatch.setattr(orders, "_LOCK_AT_ONCE", 2)  # SKUs and ids locked two at a time
+    monkeypatch.setattr(locking, "LOCK_AT_ONCE", 2)  # SKUs and ids locked two at a time
     amazon = channel("Amazon UK", ChannelKind.AMAZON)
     for sku in "EDCBA":  # ids in the reverse order of the SKUs
         shop.product(sku, in_hand=2)
@@ -274,7 +274,7 @@ def test_a_batch_naming_more_products_than_one_statement_locks_still_finds_and_a
 def test_a_batch_that_collides_with_an_order_made_meanwhile_is_redone_one_order_at_a_time(shop, monkeypatch):
     amazon = channel("Amazon UK", ChannelKind.AMAZON)
     shop.product("A", in_hand=10)
-    real = orders._batch_customer
+    real = batch_intake._batch_customer
     collided = []
 
     def with_a_rival(new, known, made):
@@ -283,7 +283,7 @@ def test_a_batch_that_collides_with_an_order_made_meanwhile_is_redone_one_order_
             collided[0] = orders.create_order(None, _new(amazon.id, "X2", 4)).id
         return real(new, known, made)
 
-    monkeypatch.setattr(orders, "_batch_customer", with_a_rival)
+    monkeypatch.setattr(batch_intake, "_batch_customer", with_a_rival)
     results = orders.create_orders(None, [_new(amazon.id, "X1", 2), _new(amazon.id, "X2", 3)])
 
     # The rival ran inside the batch's own savepoint here, so it was undone with the bulk attempt; the
