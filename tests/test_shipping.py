@@ -402,3 +402,21 @@ def test_a_parcel_takes_its_channels_default_carrier_and_service_unless_the_pack
 
     assert (defaulted.carrier, defaulted.service_level) == ("DPD", "Next day")
     assert (chosen.carrier, chosen.service_level) == ("UPS", "Ground")
+
+
+def test_a_line_a_cancelled_parcel_carried_can_still_be_cut_to_nothing(shop):
+    shop.product("A", in_hand=5)
+    shop.product("B", in_hand=5)
+    order = shop.web_order(("A", 2), ("B", 1))
+    a = shop.line(order.id, "A").id
+    parcel = shipping.ship_lines(shop.staff, order.id, {a: 2})
+    shipping.cancel_shipment(shop.staff, parcel.id)
+
+    orders.edit_order(shop.staff, order.id, [LineChange(0, line_id=a)])
+
+    line = shop.line(order.id, "A")  # kept at 0 for the cancelled parcel's record
+    assert (line.ordered, line.allocated, line.shipped) == (0, 0, 0)
+    assert shop.stock("A") == (5, 0)
+    assert [(sl.order_line_id, sl.quantity) for sl in shop.order_row(order.id).shipments[0].lines] == [(a, 2)]
+    assert shop.order_row(order.id).segment is Segment.READY_TO_SHIP
+    assert check_invariants() == []

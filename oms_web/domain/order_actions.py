@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ..database import service
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, PaymentStatus, Product, Role, User, utcnow
+from ..models import Order, OrderLine, OrderStatus, PaymentStatus, Product, Role, ShipmentLine, User, utcnow
 from . import deadlines, events, money, stock
 from .errors import InvalidInput, InvalidState, NotFound, Shortfall
 from .invoicing import invoiced_money
@@ -119,6 +119,8 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
             f"{s.what}: {s.possible} already shipped" for s in below_shipped), field="quantity")
 
     finalized = order.status is OrderStatus.FINALIZED
+    in_cancelled_parcels = set(db.session.scalars(sa.select(ShipmentLine.order_line_id).where(
+        ShipmentLine.order_line_id.in_(list(lines))))) if any(c.quantity == 0 for c in changes) else set()
     freed: set[int] = set()
     invoiced_so_far = invoiced_money(order.id) if any(line.invoiced for line in order.lines) else {}
     for change in changes:
@@ -137,8 +139,8 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
             freed.add(line.product_id)
         money.rescale_line(line, change.quantity, invoiced_so_far.get(line.id, (0, 0)))
         line.ordered = change.quantity
-        if line.ordered == 0:
-            order.lines.remove(line)
+        if line.ordered == 0 and line.id not in in_cancelled_parcels:
+            order.lines.remove(line)  # a line a cancelled parcel carried stays, at 0, for that parcel's record
     if not any(line.ordered > 0 for line in order.lines) and finalized:
         raise InvalidInput("A finalized order needs at least one unit: void it instead", field="lines")
     db.session.flush()
