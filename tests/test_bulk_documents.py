@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
 
 import pytest
 from pypdf import PdfReader
@@ -15,9 +13,7 @@ from oms_web.domain import bulk_shipping, shipping
 from oms_web.extensions import db
 
 from .shop import Shop
-
-SCANNING = pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
-                              reason="poppler-utils and zbar-tools are installed by `make test`")
+from tests.helpers.barcodes import barcodes_by_page
 
 
 @pytest.fixture
@@ -39,18 +35,6 @@ def pages_of(pdf: bytes) -> list:
     return PdfReader(io.BytesIO(pdf)).pages
 
 
-def scan(pdf: bytes, tmp_path, name: str) -> list[list[str]]:
-    """Every barcode of every page, decoded by zbarimg, page by page."""
-    (tmp_path / f"{name}.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "200", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)], check=True)
-    found = []
-    for image in sorted(tmp_path.glob(f"{name}-*.png")):
-        out = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True).stdout
-        found.append(sorted(out.split()))
-    return found
-
-
-@SCANNING
 def test_after_create_shipments_one_pdf_has_each_label_then_its_slip_in_pick_order(shop, wave, tmp_path):
     result = bulk_shipping.create_shipments(shop.staff, [o.id for o in wave])
     printed = build("labels-and-slips", [o.id for o in wave], shipment_ids=result.shipment_ids)
@@ -64,7 +48,7 @@ def test_after_create_shipments_one_pdf_has_each_label_then_its_slip_in_pick_ord
     for position, order in enumerate((lamp, mug, tent)):
         assert order.number in texts[2 * position] and "Packing slip" in texts[2 * position + 1]
         assert order.number in texts[2 * position + 1]
-    labels = [p for p in scan(printed.pdf, tmp_path, "batch")[0::2]]
+    labels = [p for p in barcodes_by_page(printed.pdf, tmp_path, resolution=200)[0::2]]
     numbers = {o.id: shop.order_row(o.id).shipments[0].number for o in wave}
     assert labels == [[numbers[lamp.id]], [numbers[mug.id]], [numbers[tent.id]]]  # every label scans
     assert sorted(printed.pages_for) == sorted(o.id for o in wave)
@@ -79,7 +63,6 @@ def test_labels_and_slips_print_only_packed_parcels(shop, wave):
         build("labels-and-slips", [wave[0].id])
 
 
-@SCANNING
 def test_the_wave_pick_list_groups_by_bin_with_totals_totes_and_each_orders_barcode(shop, wave, tmp_path):
     pdf = build("wave-pick-list", [o.id for o in wave]).pdf
     (page,) = [" ".join(p.extract_text().split()) for p in pages_of(pdf)]
@@ -89,7 +72,7 @@ def test_the_wave_pick_list_groups_by_bin_with_totals_totes_and_each_orders_barc
     assert re.search(rf"LAMP Product LAMP 3 Tote 3: {third.number} ×3", page)
     assert re.search(rf"SOCK Product SOCK 2 Tote 1: {first.number} ×2", page)
     assert "3 order(s) in 3 tote(s) · 9 unit(s)" in page
-    (codes,) = scan(pdf, tmp_path, "wave")
+    (codes,) = barcodes_by_page(pdf, tmp_path, resolution=200)
     assert codes == sorted(o.number for o in wave)
 
 

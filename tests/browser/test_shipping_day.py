@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
 
 import pytest
 import sqlalchemy as sa
@@ -28,30 +26,18 @@ from oms_web.models import Order, Segment, Shipment, ShipmentStatus
 from oms_web.tasks import run_job
 
 from .conftest import allow_refusals, sign_in
+from tests.helpers.barcodes import barcodes_in_order
 
 READY = 200
 SLOW_MS = 30_000  # for what takes seconds at this volume (a job, 204 parcels handed over) on a busy machine
 LAMP_EAN = "4006381333931"
 BIN_OF = {"MUG-BLUE": "A-01-2", "TEE-M": "B-03-1", "LAMP-OAK": "C-02-1", "CAP-RED": "C-04-3", "SOCKS-WOOL": "D-01-1"}
 
-pytestmark = pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
-                                reason="poppler-utils and zbar-tools are installed by `make test`")
-
 
 def scan(page: Page, code: str) -> None:
     """What a scanner does: type the code into whatever has the focus, then Enter."""
     page.keyboard.type(code)
     page.keyboard.press("Enter")
-
-
-def label_codes(pdf: bytes, tmp_path) -> list[str]:
-    """The barcodes of the PDF's odd pages (each parcel's label; its packing slip follows it), decoded by
-    zbarimg. Only the labels are rendered, at a resolution that still reads every bar: the cheap way."""
-    (tmp_path / "day.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-o", "-r", "110", "-gray", "-png", str(tmp_path / "day.pdf"), str(tmp_path / "label")],
-                   check=True)
-    images = sorted(str(p) for p in tmp_path.glob("label-*.png"))
-    return subprocess.run(["zbarimg", "-q", "--raw", *images], capture_output=True, text=True).stdout.split()
 
 
 def count_on_tab(page: Page, segment: Segment):
@@ -110,7 +96,9 @@ def test_a_shipping_day_at_volume(open_page, shop, tmp_path):
     parcels = db.session.scalars(sa.select(Shipment).where(Shipment.order_id.in_(ready_ids))).all()
     numbers = {parcel.order_id: parcel.number for parcel in parcels}
     assert len(parcels) == READY and sorted(numbers) == sorted(ready_ids)  # one parcel per order
-    codes = label_codes(printed.body(), tmp_path)
+    # Each parcel's label is an odd page (its slip follows it): only those are rendered, at a resolution
+    # that still reads every bar.
+    codes = barcodes_in_order(printed.body(), tmp_path, resolution=110, odd_pages_only=True)
     assert sorted(codes) == sorted(numbers.values()), "a label's barcode does not scan as its shipment number"
     # In pick order: every TEE-M parcel (bin B-03-1) after every MUG-BLUE one (bin A-01-2).
     sku_of = {numbers[o.id]: ("MUG-BLUE" if i % 2 else "TEE-M") for i, o in enumerate(ready)}
