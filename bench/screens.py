@@ -123,7 +123,7 @@ def main() -> int:
     search_terms = ["a", "ab", "abc", first_name, surname, newest.email, newest.email.split("@")[0][:6], sku,
                     sku.lower(), Order.number_of(sample[0]), str(sample[0]), newest.channel_order_id, "xyzzy"]
     client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
+    client.get("/login")
     client.post("/login", data={"email": "bench-staff@example.com", "password": "bench-password"})
     assert client.get("/orders").status_code == 200
 

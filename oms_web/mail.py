@@ -14,7 +14,7 @@ from .database import write_transaction
 from .domain import events
 from .domain.customer_emails import KINDS
 from .extensions import db
-from .models import CustomerEmail, Job, LabelPurchase, Order, Shipment, utcnow
+from .models import CustomerEmail, Job, Order, Shipment, utcnow
 from .tasks import MAX_ATTEMPTS, Outcome, Progress
 
 

@@ -8,7 +8,7 @@ from oms_web.domain import bulk_shipping, shipping
 from oms_web.domain.errors import InvalidInput
 from oms_web.domain.invariants import check_invariants
 from oms_web.extensions import db
-from oms_web.models import PaymentStatus, SalesChannel, Segment, Shipment, ShipmentStatus
+from oms_web.models import PaymentStatus, Segment, Shipment, ShipmentStatus
 
 from .stock_checks import idle_stock_beside_backorders
 

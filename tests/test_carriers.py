@@ -12,11 +12,11 @@ from oms_web import tasks
 from oms_web.carriers.easypost import signature
 from oms_web.documents.render import labels_pdf
 from oms_web.domain import bulk_shipping, labels, shipping
-from oms_web.domain.errors import CarrierFailed, InvalidInput, InvalidState
+from oms_web.domain.errors import CarrierFailed, InvalidInput
 from oms_web.extensions import db
-from oms_web.models import (CarrierAccount, CustomerEmail, Job, LabelPurchase, OrderEvent, OrderStatus, Segment,
+from oms_web.models import (CarrierAccount, CustomerEmail, Job, LabelPurchase, OrderStatus, Segment,
                             Shipment, ShipmentStatus)
-from tests.helpers.easypost_fake import API_KEY, PDF_LABEL, FakeEasyPost
+from tests.helpers.easypost_fake import API_KEY, FakeEasyPost
 from tests.helpers.mail_sink import smtp_sink
 from tests.helpers.signing_in import page_token, signed_in
 

@@ -21,7 +21,7 @@ from oms_web.domain.locking import backordered_lines
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.domain.overview_figures import CHART_DAYS, orders_per_day, overview_figures
 from oms_web.extensions import db
-from oms_web.models import (HANDED_OVER, HourlyOrderCount, Order, OrderLine, Segment, Shipment, ShipmentLine, ShipmentStatus,
+from oms_web.models import (HANDED_OVER, HourlyOrderCount, Order, OrderLine, Segment, Shipment, ShipmentLine,
                             utcnow)
 
 from .conftest import PG_SKIP_REASON, PG_URL, run_database_url

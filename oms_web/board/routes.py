@@ -10,11 +10,12 @@ from ..domain import orders as order_services
 from ..domain.board import (NAME_SEARCH_FROM, PAGE_SIZE, BoardFilter, after_from_text, board_page,
                             can_sort_by_ship_by)
 from ..domain.deadlines import Due
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import DomainError
 from ..domain.segments import segment_counts
 from ..extensions import db
 from ..models import Job, Role, SalesChannel, Segment
-from ..web import allow, as_id, error_response, is_htmx, page_or_fragment, refreshed
+from ..web import allow, as_id, is_htmx, page_or_fragment, refreshed
+from ..jobs.loaders import finished_pdf, own_job
 from . import bp, jobs
 from .selection import MATCH_PREFIX, board_filters, count_matching, selected_order_ids
 
@@ -132,11 +133,7 @@ def _pdf_url(result: bulk_shipping.BulkResult) -> str | None:
 
 
 def _job(job_id: int) -> Job:
-    job = db.session.get(Job, job_id)
-    if job is None or job.kind != "bulk_shipping" or (
-            job.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
-        raise NotFound("There is no such bulk action")
-    return job
+    return own_job(job_id, "bulk_shipping", "There is no such bulk action")
 
 
 @bp.route("/orders/bulk/jobs/<int:job_id>")
@@ -159,7 +156,5 @@ def job_pdf(job_id: int):
     from ..documents.routes import pdf_response
 
     job = _job(job_id)
-    pdf = db.session.scalar(sa.select(Job.result).where(Job.id == job_id))
-    if job.status != "done" or pdf is None:
-        raise NotFound("This batch has no PDF")
+    pdf = finished_pdf(job, "This batch has no PDF")
     return pdf_response(pdf, f"labels-and-slips-{len(job.order_ids)}-orders.pdf")

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..board.selection import selected_order_ids
 from ..models import Invoice, Job, Role, Shipment
 from ..orders_web.loaders import load_shipment
+from ..jobs.loaders import finished_pdf, own_job
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
 from .render import KINDS, NothingToPrint, bought_labels, build, packed_shipments, invoices_pdf, labels_pdf, packing_slips_pdf
@@ -139,10 +140,7 @@ def shipments_pdf():
 
 
 def _job(job_id: int) -> Job:
-    job = db.session.get(Job, job_id)
-    if job is None or job.kind != "print" or (job.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
-        raise NotFound("There is no such print job")
-    return job
+    return own_job(job_id, "print", "There is no such print job")
 
 
 @bp.route("/print-jobs/<int:job_id>")
@@ -158,7 +156,5 @@ def job_status(job_id: int):
 @allow(Role.STAFF)
 def job_pdf(job_id: int):
     job = _job(job_id)
-    pdf = db.session.scalar(sa.select(Job.result).where(Job.id == job_id))
-    if job.status != "done" or pdf is None:
-        raise NotFound("This batch is not ready")
+    pdf = finished_pdf(job, "This batch is not ready")
     return pdf_response(pdf, f"{job.params['document']}-{len(job.order_ids)}-orders.pdf")

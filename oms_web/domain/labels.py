@@ -26,10 +26,9 @@ from flask import current_app
 
 from .. import carriers
 from ..carriers import BoughtLabel, CarrierError, CarrierUnavailable, LabelService, Rate, manual
-from ..database import service, write_transaction
+from ..database import service
 from ..extensions import db
-from ..models import (CarrierAccount, Job, LabelPurchase, Order, Role, Shipment, ShipmentStatus, User,
-                      WITH_CARRIER, utcnow)
+from ..models import CarrierAccount, Job, LabelPurchase, Order, Role, Shipment, User, utcnow
 from . import events, parcels, rate_rules, shipping
 from .errors import CarrierFailed, DomainError, InvalidInput, InvalidState, NotFound
 from .locking import lock_order
@@ -232,7 +231,7 @@ def record_label(actor: User | None, purchase_id: int, bought: BoughtLabel) -> S
 def cancel(actor: User, shipment_id: int) -> Shipment:
     """shipping.cancel_shipment, then the refund of its bought label requested at the service (a failed
     request is asked again by the carrier sync). Raises what cancel_shipment raises."""
-    shipment = shipping.cancel_shipment(actor, shipment_id)
+    shipping.cancel_shipment(actor, shipment_id)
     purchase = db.session.scalar(sa.select(LabelPurchase).where(LabelPurchase.shipment_id == shipment_id))
     if purchase is not None and purchase.refund_status is None:
         _request_refund(actor, purchase.id)

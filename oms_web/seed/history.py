@@ -379,7 +379,6 @@ class History(Fulfilment, Rows):
             self._plan_shipping(order, self._ready_at(order, when), rest, split=False)
 
     def _add_lines(self, order: SimOrder) -> None:
-        rng = self.rng
         wanted = self._pick(self.line_count_pick)
         chosen: list[SimProduct] = []
         for _ in range(wanted * 3):

@@ -1,7 +1,6 @@
 """Bulk shipping from the board in a browser: every order matching the filter (more than one page),
 Create shipments as a job with progress, then one PDF of the labels and packing slips."""
 import io
-import re
 
 from playwright.sync_api import expect
 from pypdf import PdfReader

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader

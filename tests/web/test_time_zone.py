@@ -13,7 +13,7 @@ from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.domain.overview_figures import overview_figures
 
 from ..conftest import test_config as app_settings
-from tests.helpers.board import order_for, order_numbers
+from tests.helpers.board import order_numbers
 
 NEW_YORK = ZoneInfo("America/New_York")
 LATE_EVENING_IN_NEW_YORK = datetime(2026, 11, 26, 3, 30)  # UTC: 22:30 on the 25th in New York (EST)
