@@ -106,6 +106,11 @@ class ChannelKind(str, enum.Enum):
     AMAZON = "amazon"
     EBAY = "ebay"
 
+    @property
+    def confirms_shipments(self) -> bool:
+        """A marketplace: it must be told of each shipment, with its carrier and tracking number."""
+        return self in (ChannelKind.AMAZON, ChannelKind.EBAY)
+
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
     # Stored as the plain value string (no native PG enum type), so adding a value is a simple migration.

@@ -13,7 +13,7 @@ from ..database import service
 from ..extensions import db
 import sqlalchemy as sa
 
-from ..models import (ChannelKind, Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
+from ..models import (Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
                       ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, WITH_CARRIER, utcnow)
 from . import customer_emails, events, hourly_counts, stock
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
@@ -21,8 +21,6 @@ from .channel_shipping import default_shipping
 from .locking import lock_order
 from .order_rules import check_quantity, refresh_order
 
-# Channels whose orders we ship must be told of each shipment (carrier, tracking number, lines).
-CONFIRMED_CHANNELS = (ChannelKind.AMAZON, ChannelKind.EBAY)
 
 
 @service
@@ -116,7 +114,7 @@ def handover_refusal(shipment: Shipment, carrier: str | None, tracking_number: s
     if not carrier:
         return InvalidInput(f"Enter the carrier of {shipment.number}", field="carrier")
     order = shipment.order
-    if not tracking_number and order.channel.kind in CONFIRMED_CHANNELS:
+    if not tracking_number and order.channel.kind.confirms_shipments:
         return InvalidInput(f"Enter the tracking number of {shipment.number}: {order.channel.kind.value.capitalize()} "
                             "is told of the shipment with it", field="tracking_number")
     return None
@@ -143,7 +141,7 @@ def mark_shipped(actor: User, shipment_id: int, carrier: str | None = None,
     shipment.shipped_at = utcnow()
     hourly_counts.count_shipped(shipment)
     events.shipment_shipped(order, actor, shipment)
-    if order.channel.kind in CONFIRMED_CHANNELS:
+    if order.channel.kind.confirms_shipments:
         # The marketplace must hear of it; the sync sends it and retries until the channel accepts it.
         db.session.add(ShipmentConfirmation(shipment=shipment, channel_id=order.channel_id))
     customer_emails.queue_email(shipment, "shipped")
