@@ -12,6 +12,12 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.models import Segment
 from tests.helpers.board import order_for, order_numbers
 
+from .conftest import use_both_backends
+
+# The board reads counts, filters and bulk selections the database keeps: tried on PostgreSQL too.
+web_app = use_both_backends()
+
+
 def segment_counts(response) -> dict[str, int]:
     return {name: int(n.replace(",", "")) for name, n in
             re.findall(r'data-segment="(\w+)">([\d,]+)</span>', response.get_data(as_text=True))}

@@ -16,6 +16,11 @@ from oms_web.extensions import db
 from oms_web.models import Job, PaymentStatus, Segment, Shipment, ShipmentStatus
 from oms_web.tasks import run_job
 
+from .conftest import use_both_backends
+
+# The bulk actions move stock and take posted filters: their refusals are tried on PostgreSQL too.
+web_app = use_both_backends()
+
 
 @pytest.fixture
 def ready(shop):

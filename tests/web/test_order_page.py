@@ -13,6 +13,12 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.models import OrderStatus, PaymentStatus, Segment, ShipmentStatus
 
+from .conftest import use_both_backends
+
+# The order page moves stock (ship, cancel, edit, void): each action is tried on PostgreSQL too.
+web_app = use_both_backends()
+
+
 _SECTION = re.compile(r'<section id="order-(\w+)"([^>]*)>.*?</section>', re.S)
 
 
