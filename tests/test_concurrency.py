@@ -10,6 +10,7 @@ and importing the app in it costs a couple of seconds of CPU, and the machine ma
 from __future__ import annotations
 
 import random
+import time
 import traceback
 from collections import Counter
 
@@ -215,7 +216,14 @@ def _count_below_committed(outcome: Outcome, ids: dict[str, int], skus: list[str
     who = actors(ids)
     for _ in range(counts):
         sku = rng.choice(skus)
-        ((product_id, committed),) = read(sa.select(Product.id, Product.stock_committed).where(Product.sku == sku))
+        # A count below committed needs units committed: wait (a while at most) for the allocating processes,
+        # so that the counts race them rather than run before they start.
+        deadline = time.monotonic() + 5
+        while True:
+            ((product_id, committed),) = read(sa.select(Product.id, Product.stock_committed).where(Product.sku == sku))
+            if committed or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         delta = attempt(outcome, "count down", inventory.adjust_stock, who.manager, product_id,
                          max(committed - rng.randint(1, 3), 0), "stocktake: shelf short")
         if isinstance(delta, int):
