@@ -23,6 +23,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_board(page, sho
     expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
     expect(page).to_have_url(re.compile(r"/orders$"))  # where the sign-in page was asked for
     expect(page.locator(".who")).to_contain_text("staff")
+    page.wait_for_load_state()  # the heading shows before the page's script listens for keys
 
     page.keyboard.press("/")
     expect(page.locator("#q")).to_be_focused()
