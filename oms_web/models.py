@@ -59,6 +59,7 @@ class Segment(str, enum.Enum):
     AWAITING_STOCK = "awaiting_stock"
     READY_TO_SHIP = "ready_to_ship"
     PACKED = "packed"  # every unit in parcels awaiting the carrier
+    WITH_SUPPLIER = "with_supplier"  # what is left to ship is drop-ship lines the supplier has not confirmed
     PARTIALLY_SHIPPED = "partially_shipped"
     IN_TRANSIT = "in_transit"
     FULFILLED = "fulfilled"
@@ -110,6 +111,29 @@ class ChannelKind(str, enum.Enum):
     def confirms_shipments(self) -> bool:
         """A marketplace: it must be told of each shipment, with its carrier and tracking number."""
         return self in (ChannelKind.AMAZON, ChannelKind.EBAY)
+
+
+class LocationKind(str, enum.Enum):
+    """Where stock is: our own warehouse, a 3PL's (both ours to sell), a quarantine area (ours, never sold
+    from), or a drop-ship supplier (not ours: its lines are allocated there without counting our stock)."""
+
+    WAREHOUSE = "warehouse"
+    THIRD_PARTY = "third_party"
+    QUARANTINE = "quarantine"
+    DROP_SHIP = "drop_ship"
+
+    @property
+    def label(self) -> str:
+        return {"third_party": "3PL", "drop_ship": "Drop-ship supplier"}.get(self.value, self.value.capitalize())
+
+    @property
+    def sells_from(self) -> bool:
+        """Its units count in a product's figures and can be allocated to orders."""
+        return self in (LocationKind.WAREHOUSE, LocationKind.THIRD_PARTY)
+
+    @property
+    def holds_our_stock(self) -> bool:
+        return self is not LocationKind.DROP_SHIP
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
@@ -248,8 +272,12 @@ class Product(db.Model):
     barcode: Mapped[str | None] = mapped_column(sa.String(14))
     # Where it sits in the warehouse (aisle-bay-shelf, e.g. "A-03-2"): pick lists walk the shelves in this order.
     bin_location: Mapped[str | None] = mapped_column(sa.String(20))
+    # A drop-shipped product: its order lines are allocated at this supplier's location (no stock of ours).
+    drop_ship_location_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locations.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    drop_ship_location: Mapped[Location | None] = relationship()
 
     @property
     def stock_available(self) -> int:
@@ -448,9 +476,13 @@ class OrderLine(db.Model):
     # Whether the line's order is open to stock (Finalized and not held): a copy of the order's state,
     # kept by domain.segments.set_segment, so that the backorder index can leave the other lines out.
     order_open: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Its units are allocated at a drop-ship supplier's location: the supplier ships them, not us.
+    drop_ship: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
+    allocations: Mapped[list[LineAllocation]] = relationship(
+        back_populates="line", order_by="LineAllocation.location_id", cascade="all, delete-orphan")
 
     @property
     def backordered(self) -> int:
@@ -474,6 +506,8 @@ class Shipment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    # Where it ships from: a shipment's units all come from one location.
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
     status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus), default=ShipmentStatus.PACKED)
     carrier: Mapped[str | None] = mapped_column(sa.String(60))
     service_level: Mapped[str | None] = mapped_column(sa.String(60))
@@ -490,6 +524,7 @@ class Shipment(db.Model):
     tracking_at: Mapped[datetime | None] = mapped_column()
 
     order: Mapped[Order] = relationship(back_populates="shipments")
+    location: Mapped[Location] = relationship()
     label: Mapped[LabelPurchase | None] = relationship(viewonly=True, uselist=False)
     lines: Mapped[list[ShipmentLine]] = relationship(
         back_populates="shipment", order_by="ShipmentLine.id", cascade="all, delete-orphan")
@@ -614,13 +649,14 @@ class InvoicedShipmentUnits(db.Model):
 
 
 class StockMove(db.Model):
-    """The stock ledger: one row for every change to a product's in-hand or committed count."""
+    """The stock ledger: one row for every change to a product's in-hand or committed count at a location."""
 
     __tablename__ = "stock_ledger"
     __table_args__ = (sa.Index("ix_stock_ledger_product_id", "product_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
     in_hand_delta: Mapped[int] = mapped_column(default=0)
     committed_delta: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str] = mapped_column(sa.String(20))  # receive adjust allocate release ship
@@ -631,6 +667,7 @@ class StockMove(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     product: Mapped[Product] = relationship()
+    location: Mapped[Location] = relationship()
     user: Mapped[User | None] = relationship()
 
 
@@ -882,3 +919,109 @@ class CustomerEmail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column()
 
     shipment: Mapped[Shipment] = relationship()
+
+
+# --- Locations: where stock is (issue 14) -------------------------------------------------------------
+
+class Supplier(db.Model):
+    """Who we buy from (purchase orders) and who drop-ships for us."""
+
+    __tablename__ = "suppliers"
+    __table_args__ = (sa.CheckConstraint("lead_time_days >= 0 AND lead_time_days <= 365", name="lead_time_in_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    lead_time_days: Mapped[int] = mapped_column(default=7)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Location(db.Model):
+    """A place stock is kept: an own warehouse, a 3PL, a quarantine area, or a drop-ship supplier.
+
+    Allocation prefers one location that can fill the whole order, then the highest priority
+    (domain.stock.plan_allocation). The ship-from address goes on labels and manifests.
+    """
+
+    __tablename__ = "locations"
+    __table_args__ = (sa.CheckConstraint("priority >= 0 AND priority <= 1000", name="priority_in_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    kind: Mapped[LocationKind] = mapped_column(_enum(LocationKind), default=LocationKind.WAREHOUSE)
+    priority: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True)
+    # A drop-ship location is its supplier's.
+    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"))
+    ship_from_name: Mapped[str | None] = mapped_column(sa.String(200))
+    line1: Mapped[str | None] = mapped_column(sa.String(200))
+    line2: Mapped[str | None] = mapped_column(sa.String(200))
+    city: Mapped[str | None] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(100))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(20))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    supplier: Mapped[Supplier | None] = relationship()
+
+    def ship_from(self) -> dict[str, Any] | None:
+        """The ship-from address as documents print it, or None (then the seller's from configuration)."""
+        if not (self.line1 and self.city):
+            return None
+        return {"name": self.ship_from_name or self.name, "line1": self.line1, "line2": self.line2,
+                "city": self.city, "region": self.region, "postal_code": self.postal_code, "country": self.country}
+
+
+class LocationStock(db.Model):
+    """A product's stock at one location: SPEC's invariants hold per row as they do per product."""
+
+    __tablename__ = "location_stock"
+    __table_args__ = (
+        sa.CheckConstraint("committed >= 0 AND committed <= in_hand", name="never_oversold"),
+        sa.Index("ix_location_stock_location", "location_id", "product_id"),
+    )
+
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"), primary_key=True)
+    in_hand: Mapped[int] = mapped_column(default=0)
+    committed: Mapped[int] = mapped_column(default=0)
+
+    location: Mapped[Location] = relationship()
+
+    @property
+    def available(self) -> int:
+        return self.in_hand - self.committed
+
+
+class LineAllocation(db.Model):
+    """The units of an order line allocated at one location, and how many of them have shipped from it.
+    The line's allocated and shipped counts are the sums of its allocations'."""
+
+    __tablename__ = "line_allocations"
+    __table_args__ = (
+        sa.CheckConstraint("0 <= shipped AND shipped <= allocated", name="quantities"),
+        sa.Index("ix_line_allocations_location", "location_id", "order_line_id"),
+    )
+
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"), primary_key=True)
+    allocated: Mapped[int] = mapped_column(default=0)
+    shipped: Mapped[int] = mapped_column(default=0)
+
+    line: Mapped[OrderLine] = relationship(back_populates="allocations")
+    location: Mapped[Location] = relationship()
+
+    @property
+    def to_ship(self) -> int:
+        return self.allocated - self.shipped
+
+
+class ChannelLocation(db.Model):
+    """A sales channel limited to some locations (none listed: every location may serve it)."""
+
+    __tablename__ = "channel_locations"
+
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_channels.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"), primary_key=True)

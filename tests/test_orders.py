@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from oms_web.domain import orders, shipping
+from oms_web.domain import orders, shipping, stock
 from oms_web.domain.errors import (DuplicateChannelOrder, InvalidInput, InvalidState, NotAllowed, NotFound)
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder, line_tax_cents
@@ -19,8 +19,7 @@ from oms_web.models import Order, OrderStatus, PaymentStatus, Product, Segment, 
 def put_stock_on_shelf_outside_the_services(sku: str, units: int) -> None:
     """Stock that turns up available without filling backorders (e.g. a count loaded by another tool)."""
     product = db.session.scalar(sa.select(Product).where(Product.sku == sku))
-    product.stock_in_hand += units
-    db.session.add(StockMove(product_id=product.id, in_hand_delta=units, reason="adjust", note="loaded"))
+    stock._move(product.id, stock.default_location_id(), in_hand=units, reason="adjust", actor=None, note="loaded")
     db.session.commit()
 
 

@@ -9,7 +9,7 @@ from oms_web.domain.errors import InvalidInput, NotAllowed, NotFound
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import LineChange
 from oms_web.extensions import db
-from oms_web.models import Product, Segment, StockMove
+from oms_web.models import LocationStock, Product, Segment, StockMove
 
 
 def backorders_finalized_in_a_known_order(shop, sku: str):
@@ -293,7 +293,9 @@ def test_the_invariant_check_notices_a_count_changed_behind_the_ledger(shop):
     db.session.execute(sa.update(Product).values(stock_in_hand=Product.stock_in_hand + 1))
     db.session.commit()
 
-    assert [v.rule for v in check_invariants()] == ["4 in hand = ledger"]
-    db.session.add(StockMove(product_id=shop.product_row("A").id, in_hand_delta=1, reason="adjust"))
+    assert [v.rule for v in check_invariants()] == ["6 product = its locations", "4 in hand = ledger"]
+    db.session.execute(sa.update(LocationStock).values(in_hand=LocationStock.in_hand + 1))
+    assert [v.rule for v in check_invariants()] == ["6 location = ledger", "4 in hand = ledger"]
+    db.session.add(StockMove(product_id=shop.product_row("A").id, location_id=1, in_hand_delta=1, reason="adjust"))
     db.session.commit()
     assert check_invariants() == []

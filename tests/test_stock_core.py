@@ -30,10 +30,55 @@ EXPECTED = [[4, 1], [1, 2, 0], [4, 0, 0], [0, 6]]
 
 
 def test_the_rule_takes_what_is_there_line_by_line_and_leaves_the_rest_backordered():
-    available = {1: 5, 2: 0}
-    assert stock.plan_allocation([(1, 3), (1, 3), (2, 1), (None, 4), (1, 0)], available) == [3, 2, 0, 0, 0]
-    assert available == {1: 0, 2: 0}
-    assert stock.plan_allocation([], available) == []
+    available = {(1, 9): 5, (2, 9): 0}
+    assert stock.plan_allocation([(1, 3), (1, 3), (2, 1), (None, 4), (1, 0)], [9], available) == [
+        [(9, 3)], [(9, 2)], [], [], []]
+    assert available == {(1, 9): 0, (2, 9): 0}
+    assert stock.plan_allocation([], [9], available) == []
+
+
+WEST, EAST, NORTH = 1, 2, 3  # sites in priority order: West first
+
+
+def test_one_location_that_fills_the_whole_order_is_preferred_to_a_higher_priority_that_cannot():
+    available = {(1, WEST): 5, (2, WEST): 0, (1, EAST): 5, (2, EAST): 1}
+    assert stock.plan_allocation([(1, 2), (2, 1)], [WEST, EAST], available) == [[(EAST, 2)], [(EAST, 1)]]
+    assert available[(1, WEST)] == 5
+
+
+def test_among_locations_that_fill_the_order_the_highest_priority_wins():
+    available = {(1, WEST): 5, (1, EAST): 5, (1, NORTH): 5}
+    assert stock.plan_allocation([(1, 5)], [WEST, EAST, NORTH], available) == [[(WEST, 5)]]
+
+
+def test_the_order_is_split_only_when_no_single_location_can_fill_it_and_the_rest_is_backordered():
+    available = {(1, WEST): 2, (1, EAST): 3, (2, EAST): 1}
+    plan = stock.plan_allocation([(1, 6), (2, 2)], [WEST, EAST], available)
+    assert plan == [[(WEST, 2), (EAST, 3)], [(EAST, 1)]]  # one unit of each line backordered
+
+
+def test_two_lines_of_one_product_count_together_when_choosing_the_single_location():
+    available = {(1, WEST): 3, (1, EAST): 4}
+    assert stock.plan_allocation([(1, 2), (1, 2)], [WEST, EAST], available) == [[(EAST, 2)], [(EAST, 2)]]
+
+
+def test_a_drop_shipped_product_goes_whole_to_its_supplier_and_does_not_stop_the_rest_being_whole():
+    available = {(1, WEST): 1, (1, EAST): 2}
+    plan = stock.plan_allocation([(7, 40), (1, 2)], [WEST, EAST], available, {7: 50})
+    assert plan == [[(50, 40)], [(EAST, 2)]]
+
+
+def test_locations_a_channel_may_not_use_are_never_taken_from():
+    available = {(1, WEST): 9, (1, EAST): 1}
+    assert stock.plan_allocation([(1, 3)], [EAST], available) == [[(EAST, 1)]]
+
+
+def test_backorders_fill_oldest_first_each_from_the_locations_its_channel_may_use():
+    available = {WEST: 3, EAST: 2}
+    sites_of = {10: [WEST, EAST], 20: [EAST]}
+    plan = stock.plan_backorder_fill([(100, 20, 1), (101, 10, 4), (102, 20, 5)], sites_of, available)
+    assert plan == [(100, [(EAST, 1)]), (101, [(WEST, 3), (EAST, 1)])]
+    assert available == {WEST: 0, EAST: 0}
 
 
 def _single_path(shop, prefix: str) -> list[list[int]]:
@@ -109,7 +154,8 @@ def test_a_batch_allocation_the_stock_cannot_cover_is_refused_whole(shop, monkey
     bug), the batch raises and nothing of it stays."""
     shop.product("X", in_hand=2)
     amazon = channel("Amazon", ChannelKind.AMAZON)
-    monkeypatch.setattr(stock, "plan_allocation", lambda needs, available: [needed for _, needed in needs])
+    monkeypatch.setattr(stock, "plan_allocation",
+                        lambda needs, sites, available, drop_ship: [[(sites[0], needed)] for _, needed in needs])
 
     with pytest.raises(stock.StockRaceLost):
         orders.create_orders(None, [NewOrder(channel_id=amazon.id, channel_order_id=f"X{n}",

@@ -56,7 +56,7 @@ _ORDER_COLUMNS = ("channel_id", "channel_order_id", "status", "payment_status", 
                   "subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "shipping_tax_cents",
                   "tax_included", "total_cents", "created_at", "updated_at", "finalized_at", "ship_by")
 _LINE_COLUMNS = ("product_id", "sku", "name", "channel_line_id", "ordered", "allocated", "shipped", "invoiced",
-                 "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents", "order_open")
+                 "unit_price_cents", "tax_rate_bp", "discount_cents", "tax_cents", "order_open", "drop_ship")
 
 
 def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesChannel]],
@@ -77,7 +77,10 @@ def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesC
         for row in connection.execute(_KNOWN_CUSTOMERS, {"emails": emails[start:start + 500]}):
             known[row.email] = _Draft(id=row.id, name=row.name, email=row.email)  # descending: the first made wins
 
-    available = {product_id: row.available for product_id, row in locked.items()}
+    available = stock.available_at(locked)
+    drop_ship_of = (stock.drop_ship_locations(locked)
+                    if any(row.drop_ship_location_id for row in locked.values()) else {})
+    sites_of = stock.sites_by_channel(channel.id for _, _, channel in checked)
     now = utcnow()
     made: list[tuple[int, _Draft]] = []
     repeats: list[tuple[int, _Draft]] = []
@@ -101,16 +104,21 @@ def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesC
                        customer=customer, customer_name=customer.name, email=customer.email, updated_at=now)
         existing[key] = order
         numbers = events.line_numbers(order.lines)
-        order.moves = []  # (product id, units) per line that takes stock: stock's one rule, on the locked counts
+        # (line, product id, location id, units) per allocation: stock's one rule, on the locked counts
+        order.moves = []
+        for line in order.lines:
+            line.drop_ship = False
         if not order.hold_reason:
-            takes = stock.plan_allocation([(line.product_id, line.ordered) for line in order.lines], available)
-            for line, take in zip(order.lines, takes):
-                if take:
-                    line.allocated = take
-                    order.moves.append((line.product_id, take))
+            takes = stock.plan_allocation([(line.product_id, line.ordered) for line in order.lines],
+                                          sites_of[channel.id], available, drop_ship_of)
+            for line, line_takes in zip(order.lines, takes):
+                for location_id, units in line_takes:
+                    line.allocated = line.allocated + units
+                    line.drop_ship = line.drop_ship or line.product_id in drop_ship_of
+                    order.moves.append((line, line.product_id, location_id, units))
         set_segment(order, segment_of(order), is_new=True)
         order.events = events.creation_entries(channel, order, numbers, new.channel_total_cents)
-        taken = sum(units for _, units in order.moves)
+        taken = sum(units for *_, units in order.moves)
         backordered = sum(line.ordered - line.allocated for line in order.lines)
         if not order.hold_reason and (taken or backordered):
             order.events.append(events.allocation_entry(order, taken, backordered))
@@ -122,14 +130,16 @@ def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesC
         order.customer_id = order.customer.id
     bulk_rows.insert_rows(Order.__table__, [order for _, order in made], _ORDER_COLUMNS, now)
     user_id = actor.id if actor else None
-    line_rows, event_rows = [], []
+    line_drafts, event_rows = [], []
     for _, order in made:
-        line_rows.extend({"order_id": order.id, **{c: getattr(line, c) for c in _LINE_COLUMNS}} for line in order.lines)
+        for line in order.lines:
+            line.order_id = order.id
+            line_drafts.append(line)
         event_rows.extend(events.entry_rows(order.id, user_id, order.events, now))
-    bulk_rows.insert_many(OrderLine.__table__, line_rows)
+    bulk_rows.insert_rows(OrderLine.__table__, line_drafts, ("order_id", *_LINE_COLUMNS), now)
     bulk_rows.insert_many(OrderEvent.__table__, event_rows)
-    stock.commit_many(((product_id, units, order.id) for _, order in made for product_id, units in order.moves),
-                      actor_id=user_id, now=now)
+    stock.commit_many(((product_id, location_id, units, line.id, order.id) for _, order in made
+                       for line, product_id, location_id, units in order.moves), actor_id=user_id, now=now)
     for index, order in made:
         results[index] = Created(order.id, held=bool(order.hold_reason), headline={
             column.name: getattr(order, column.name) for column in ORDER_HEADLINE.selected_columns})

@@ -6,6 +6,8 @@
    units of it in shipments not cancelled.
 4. in hand and committed each equal the sum of the product's ledger deltas.
 5. invoice numbers are unique and gapless, in issue order.
+6. 1, 2 and 4 per (product, location); a line's allocated and shipped are its allocations' sums; a
+   product's figures are the sums of its sell-from locations'.
 7. (its money part) a wholly invoiced order's invoices add up to its total and its tax exactly.
 8. every invoiced unit is covered by exactly one invoice: a line's invoiced units are the units its
    invoices cover on shipments (a whole shipment, or a rest-of-order invoice's units), never more of a
@@ -23,7 +25,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, Order, OrderLine, OrderStatus, Product, SegmentCount,
+from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, LineAllocation, Location, LocationKind,
+                      LocationStock, Order, OrderLine, OrderStatus, Product, SegmentCount,
                       Shipment, ShipmentLine, ShipmentStatus, StockMove)
 from .hourly_counts import miscounted_hours, start_of_hour
 from .segments import lines_with_a_wrong_open_flag, segment_of
@@ -43,12 +46,19 @@ class Violation:
 def check_invariants(*, segments: bool = True) -> list[Violation]:
     found: list[Violation] = []
     session = db.session
+    # Only our own stock's allocations are committed units (a drop-ship line's are its supplier's).
     open_committed = dict(session.execute(
-        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.allocated - OrderLine.shipped))
-        .join(Order).where(Order.status == OrderStatus.FINALIZED, OrderLine.product_id.is_not(None))
+        sa.select(OrderLine.product_id, sa.func.sum(LineAllocation.allocated - LineAllocation.shipped))
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(LineAllocation, LineAllocation.order_line_id == OrderLine.id)
+        .join(Location, Location.id == LineAllocation.location_id)
+        .where(Order.status == OrderStatus.FINALIZED, OrderLine.product_id.is_not(None),
+               Location.kind.in_(SELLS_FROM))
         .group_by(OrderLine.product_id)).all())
+    found.extend(_check_locations())
     ledger = {pid: (h, c) for pid, h, c in session.execute(
         sa.select(StockMove.product_id, sa.func.sum(StockMove.in_hand_delta), sa.func.sum(StockMove.committed_delta))
+        .join(Location, Location.id == StockMove.location_id).where(Location.kind.in_(SELLS_FROM))
         .group_by(StockMove.product_id))}
     for pid, sku, in_hand, committed in session.execute(
             sa.select(Product.id, Product.sku, Product.stock_in_hand, Product.stock_committed).order_by(Product.id)):
@@ -104,6 +114,66 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
     found.extend(Violation("line's copy of its order's state", f"order {order_id} line {line_id}",
                            "open" if not flag else "not open", "open" if flag else "not open")
                  for line_id, order_id, flag in lines_with_a_wrong_open_flag())
+    return found
+
+
+SELLS_FROM = [kind for kind in LocationKind if kind.sells_from]
+
+
+def _check_locations() -> list[Violation]:
+    """Rule 6: 1, 2 and 4 at every (product, location); lines against their allocations; products'
+    figures against their locations'."""
+    found: list[Violation] = []
+    session = db.session
+    committed_at = {(p, l): int(units or 0) for p, l, units in session.execute(
+        sa.select(OrderLine.product_id, LineAllocation.location_id,
+                  sa.func.sum(LineAllocation.allocated - LineAllocation.shipped))
+        .join(Order, Order.id == OrderLine.order_id).join(LineAllocation, LineAllocation.order_line_id == OrderLine.id)
+        .where(Order.status == OrderStatus.FINALIZED, OrderLine.product_id.is_not(None))
+        .group_by(OrderLine.product_id, LineAllocation.location_id))}
+    ledger_at = {(p, l): (int(h or 0), int(c or 0)) for p, l, h, c in session.execute(
+        sa.select(StockMove.product_id, StockMove.location_id, sa.func.sum(StockMove.in_hand_delta),
+                  sa.func.sum(StockMove.committed_delta)).group_by(StockMove.product_id, StockMove.location_id))}
+    kinds = dict(session.execute(sa.select(Location.id, Location.kind)).all())
+    rows = {(p, l): (h, c) for p, l, h, c in session.execute(
+        sa.select(LocationStock.product_id, LocationStock.location_id, LocationStock.in_hand, LocationStock.committed))}
+    for key in sorted(set(rows) | set(ledger_at) | {k for k, units in committed_at.items()
+                                                    if units and kinds.get(k[1]) is not LocationKind.DROP_SHIP}):
+        product_id, location_id = key
+        where = f"product {product_id} at location {location_id}"
+        in_hand, committed = rows.get(key, (0, 0))
+        if kinds.get(location_id) is LocationKind.DROP_SHIP:
+            if key in rows or key in ledger_at:
+                found.append(Violation("6 drop-ship holds none of ours", where, "no stock row", (in_hand, committed)))
+            continue
+        if not 0 <= committed <= in_hand:
+            found.append(Violation("6 never oversold at a location", where, f"0 <= committed <= in hand ({in_hand})",
+                                   committed))
+        if committed != committed_at.get(key, 0):
+            found.append(Violation("6 committed = open allocations at a location", where,
+                                   committed_at.get(key, 0), committed))
+        if (in_hand, committed) != ledger_at.get(key, (0, 0)):
+            found.append(Violation("6 location = ledger", where, ledger_at.get(key, (0, 0)), (in_hand, committed)))
+    sums = {p: (int(h or 0), int(c or 0)) for p, h, c in session.execute(
+        sa.select(LocationStock.product_id, sa.func.sum(LocationStock.in_hand), sa.func.sum(LocationStock.committed))
+        .join(Location, Location.id == LocationStock.location_id).where(Location.kind.in_(SELLS_FROM))
+        .group_by(LocationStock.product_id))}
+    for product_id, sku, in_hand, committed in session.execute(
+            sa.select(Product.id, Product.sku, Product.stock_in_hand, Product.stock_committed)):
+        if (in_hand, committed) != sums.get(product_id, (0, 0)):
+            found.append(Violation("6 product = its locations", f"product {sku}", sums.get(product_id, (0, 0)),
+                                   (in_hand, committed)))
+    per_line = (sa.select(LineAllocation.order_line_id, sa.func.sum(LineAllocation.allocated).label("allocated"),
+                          sa.func.sum(LineAllocation.shipped).label("shipped"))
+                .group_by(LineAllocation.order_line_id).subquery())
+    for line_id, order_id, allocated, shipped, placed, placed_shipped in session.execute(
+            sa.select(OrderLine.id, OrderLine.order_id, OrderLine.allocated, OrderLine.shipped,
+                      sa.func.coalesce(per_line.c.allocated, 0), sa.func.coalesce(per_line.c.shipped, 0))
+            .outerjoin(per_line, per_line.c.order_line_id == OrderLine.id)
+            .where(sa.or_(OrderLine.allocated != sa.func.coalesce(per_line.c.allocated, 0),
+                          OrderLine.shipped != sa.func.coalesce(per_line.c.shipped, 0))).limit(20)):
+        found.append(Violation("6 line = its allocations", f"order {order_id} line {line_id}",
+                               f"allocated {placed}, shipped {placed_shipped}", f"allocated {allocated}, shipped {shipped}"))
     return found
 
 
@@ -172,7 +242,8 @@ def _check_segments() -> list[Violation]:
             return found
         after = max(orders)
         for row in db.session.execute(
-                sa.select(OrderLine.order_id, OrderLine.ordered, OrderLine.allocated, OrderLine.shipped)
+                sa.select(OrderLine.order_id, OrderLine.ordered, OrderLine.allocated, OrderLine.shipped,
+                          OrderLine.drop_ship)
                 .where(OrderLine.order_id.in_(list(orders)))):
             orders[row.order_id].lines.append(row)
         handed_over = dict(db.session.execute(

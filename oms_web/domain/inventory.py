@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..database import service
 from ..extensions import db
-from ..models import Product, Role, User
+from ..models import Location, Product, Role, User
 from . import events, stock
 from .errors import DomainError, InvalidInput, NotFound
 from .locking import lock_backorders_for, lock_orders_losing_units, lock_product
@@ -28,17 +28,34 @@ def _check_stock_quantity(value: object, *, label: str, field: str, minimum: int
     return value
 
 
-@service
-def receive_stock(actor: User, product_id: int, quantity: int, note: str | None = None) -> int:
-    """Add received units to stock in hand; they go to backordered lines at once, oldest finalized first.
+def check_location(location_id: object) -> int:
+    """A location stock can be received at or counted in: one of ours (not a drop-ship supplier's)."""
+    if location_id is None:
+        return stock.default_location_id()
+    if isinstance(location_id, bool) or not isinstance(location_id, int):
+        raise InvalidInput("Choose a location", field="location")
+    location = db.session.get(Location, location_id)
+    if location is None:
+        raise InvalidInput("That location does not exist", field="location")
+    if not location.kind.holds_our_stock:
+        raise InvalidInput(f"{location.name} is a drop-ship supplier: it holds none of our stock", field="location")
+    return location.id
 
-    Returns the new in-hand count. Raises NotAllowed below manager, InvalidInput for a bad quantity.
+
+@service
+def receive_stock(actor: User, product_id: int, quantity: int, note: str | None = None,
+                  location_id: int | None = None) -> int:
+    """Add received units to stock in hand at a location (the default one unless given); they go to
+    backordered lines that may use it at once, oldest finalized first.
+
+    Returns the new in-hand count. Raises NotAllowed below manager, InvalidInput for a bad quantity or location.
     """
     require_role(actor, Role.MANAGER, "receive stock")
     _check_stock_quantity(quantity, label="Quantity received", field="quantity", minimum=1)
+    location_id = check_location(location_id)
     product = lock_product(product_id)
-    lock_backorders_for(product, quantity)
-    stock.receive(product, quantity, actor, (note or "").strip()[:300] or None)
+    lock_backorders_for(product, quantity, location_id)
+    stock.receive(product, quantity, actor, (note or "").strip()[:300] or None, location_id)
     fill_backorders_and_refresh({product.id}, actor)
     return product.stock_in_hand
 
@@ -71,19 +88,22 @@ def _check_count(counted: int) -> None:
     _check_stock_quantity(counted, label="Counted quantity", field="counted", minimum=0)
 
 
-def units_a_count_takes(product_id: int, counted: int) -> list[UnitsTaken]:
-    """What a count would take from which orders, were it applied now (a read, for the confirm step)."""
+def units_a_count_takes(product_id: int, counted: int, location_id: int | None = None) -> list[UnitsTaken]:
+    """What a count at a location would take from which orders, were it applied now (a read, for the
+    confirm step)."""
     _check_count(counted)
+    location_id = check_location(location_id)
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound(f"Product {product_id} does not exist")
+    _, committed = stock.counts_at(product_id, location_id)
     return [UnitsTaken(line.order_id, line.order.number, line.sku, units)
-            for line, units in stock.allocations_to_take(product_id, product.stock_committed - counted)]
+            for line, units in stock.allocations_to_take(product_id, committed - counted, location_id)]
 
 
 @service
 def adjust_stock(actor: User, product_id: int, counted: int, note: str,
-                 confirmed: bool | Collection[int] = True) -> int:
+                 confirmed: bool | Collection[int] = True, location_id: int | None = None) -> int:
     """Set stock in hand to a counted figure, with a reason: the count is the truth. An upward count
     fills backorders; a count below what is committed takes the missing units from the newest
     allocations (back to backorder), with a ledger row and a timeline event for each order losing units.
@@ -97,16 +117,18 @@ def adjust_stock(actor: User, product_id: int, counted: int, note: str,
     note = (note or "").strip()
     if not note:
         raise InvalidInput("Give a reason for the adjustment", field="note")
+    location_id = check_location(location_id)
     product = lock_product(product_id)
+    in_hand, _ = stock.counts_at(product.id, location_id)
     # At most one of these locks any order (a count above in hand fills, one below committed takes), so
     # the orders are still locked in one id order.
-    lock_backorders_for(product, counted - product.stock_in_hand)
-    lock_orders_losing_units(product, counted)
+    lock_backorders_for(product, counted - in_hand, location_id)
+    lock_orders_losing_units(product, counted, location_id)
     if confirmed is not True:
-        planned = units_a_count_takes(product.id, counted)
+        planned = units_a_count_takes(product.id, counted, location_id)
         if any(t.order_id not in confirmed for t in planned):
             raise CountTakesAllocations(product.sku, counted, planned)
-    delta, taken = stock.adjust(product, counted, actor, note[:300])
+    delta, taken = stock.adjust(product, counted, actor, note[:300], location_id)
     for line, units in taken:
         order = line.order
         events.stock_count(order, actor, line, counted, units)

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, Product, Role, SalesChannel, User
+from ..models import LineAllocation, Order, OrderLine, OrderStatus, Product, Role, SalesChannel, User
 from .errors import NotFound
 
 
@@ -40,7 +40,8 @@ _LOCK_CHANNELS = (sa.select(_channels.c.id).where(_channels.c.id.in_(sa.bindpara
                   .order_by(_channels.c.id).with_for_update(key_share=True))
 _LOCKED_PRODUCT_ROWS = (
     sa.select(_products.c.id, _products.c.sku, _products.c.name, _products.c.price_cents, _products.c.tax_rate_bp,
-              (_products.c.stock_in_hand - _products.c.stock_committed).label("available"))
+              (_products.c.stock_in_hand - _products.c.stock_committed).label("available"),
+              _products.c.drop_ship_location_id)
     .order_by(_products.c.id).with_for_update(key_share=True))
 _LOCK_PRODUCT_ROWS_BY_SKU = _LOCKED_PRODUCT_ROWS.where(_products.c.sku.in_(sa.bindparam("skus", expanding=True)))
 _LOCK_PRODUCT_ROWS_BY_ID = _LOCKED_PRODUCT_ROWS.where(_products.c.id.in_(sa.bindparam("ids", expanding=True)))
@@ -57,7 +58,7 @@ def lock_channels(channel_ids: Iterable[int]) -> None:
 
 def lock_product_rows(skus: Iterable[str]) -> dict[int, sa.Row]:
     """Lock the products with these SKUs in id order, as rows (id, sku, name, price_cents, tax_rate_bp,
-    available), not ORM objects: a batch of orders reads no more. Any number of SKUs: past LOCK_AT_ONCE
+    available, drop_ship_location_id), not ORM objects: a batch of orders reads no more. Any number of SKUs: past LOCK_AT_ONCE
     the ids are read first, then the rows locked chunk by chunk, still in id order."""
     ours = sorted(set(skus))
     connection = db.session.connection()
@@ -92,34 +93,26 @@ def backordered_lines(product_id: int, *, exclude_order_id: int | None = None) -
     return query
 
 
-def allocations_newest_first(product_id: int) -> sa.Select:
-    """Lines of finalized orders holding committed units of the product: newest finalized first, the
-    reverse of the order backorders are filled in, so a count that comes up short takes from the orders
-    that would have been served last."""
+def allocations_newest_first(product_id: int, location_id: int) -> sa.Select:
+    """(line, its allocation at the location) of finalized orders holding committed units of the product
+    there: newest finalized first, the reverse of the order backorders are filled in, so a count that
+    comes up short takes from the orders that would have been served last."""
     return (
-        sa.select(OrderLine).join(Order)
-        .where(OrderLine.product_id == product_id, OrderLine.allocated > OrderLine.shipped,
-               Order.status == OrderStatus.FINALIZED)
+        sa.select(OrderLine, LineAllocation).join(Order, Order.id == OrderLine.order_id)
+        .join(LineAllocation, LineAllocation.order_line_id == OrderLine.id)
+        .where(OrderLine.product_id == product_id, LineAllocation.location_id == location_id,
+               LineAllocation.allocated > LineAllocation.shipped, Order.status == OrderStatus.FINALIZED)
         .order_by(Order.finalized_at.desc(), Order.id.desc(), OrderLine.id.desc())
     )
 
 
-def _orders_to_fill(products: Mapping[int, Product], freed: Mapping[int, int], exclude_order_id: int | None) -> set[int]:
-    """The orders whose backorders `freed` more units of each product could reach, oldest first."""
-    order_ids: set[int] = set()
-    for product_id, units in freed.items():
-        product = products.get(product_id)
-        if product is None:
-            continue
-        reach = product.stock_available + units
-        if reach <= 0:
-            continue
-        for line in db.session.scalars(backordered_lines(product_id, exclude_order_id=exclude_order_id)):
-            order_ids.add(line.order_id)
-            reach -= line.backordered
-            if reach <= 0:
-                break
-    return order_ids
+def _orders_to_fill(freed: Mapping[int, Mapping[int, int]], exclude_order_id: int | None) -> set[int]:
+    """The orders whose backorders `freed` more units of each product (per location) would fill: the same
+    walk as stock.fill_backorders, on the locked products' numbers, so exactly the orders it will touch."""
+    from . import stock  # stock builds on this module's queries
+
+    return {line.order_id for product_id, extra in freed.items()
+            for line, _ in stock.backorder_plan(product_id, extra, exclude_order_id)}
 
 
 def lock_product(product_id: int) -> Product:
@@ -129,22 +122,20 @@ def lock_product(product_id: int) -> Product:
     return product
 
 
-def lock_backorders_for(product: Product, incoming: int) -> dict[int, Order]:
-    """Receiving or adjusting a locked product: lock the orders its `incoming` units would fill."""
-    return lock_orders(_orders_to_fill({product.id: product}, {product.id: max(incoming, 0)}, None))
+def lock_backorders_for(product: Product, incoming: int, location_id: int) -> dict[int, Order]:
+    """Receiving or adjusting a locked product at a location: lock the orders its `incoming` units would fill."""
+    return lock_orders(_orders_to_fill({product.id: {location_id: max(incoming, 0)}}, None))
 
 
-def lock_orders_losing_units(product: Product, counted: int) -> dict[int, Order]:
-    """A count of a locked product below what is committed: lock the orders whose allocations it takes
-    (newest first). Under the product lock no line of the product changes, so the orders found stay right."""
-    short = product.stock_committed - counted
-    order_ids: set[int] = set()
-    for line in db.session.scalars(allocations_newest_first(product.id)) if short > 0 else ():
-        order_ids.add(line.order_id)
-        short -= line.allocated - line.shipped
-        if short <= 0:
-            break
-    return lock_orders(order_ids)
+def lock_orders_losing_units(product: Product, counted: int, location_id: int) -> dict[int, Order]:
+    """A count of a locked product at a location below what is committed there: lock the orders whose
+    allocations it takes (newest first). Under the product lock no line of the product changes, so the
+    orders found stay right."""
+    from . import stock
+
+    _, committed = stock.counts_at(product.id, location_id)
+    return lock_orders({line.order_id for line, _ in stock.allocations_to_take(product.id, committed - counted,
+                                                                                location_id)})
 
 
 def lock_order(order_id: int, *, more_products: Iterable[int] = (), frees_stock: bool = False) -> Order:
@@ -159,11 +150,15 @@ def lock_order(order_id: int, *, more_products: Iterable[int] = (), frees_stock:
     products = lock_products(product_ids)
     order_ids = {order_id}
     if frees_stock:
-        freed: dict[int, int] = {}
-        for line in db.session.scalars(sa.select(OrderLine).where(
-                OrderLine.order_id == order_id, OrderLine.product_id.is_not(None))):
-            freed[line.product_id] = freed.get(line.product_id, 0) + line.to_ship
-        order_ids |= _orders_to_fill(products, freed, order_id)
+        freed: dict[int, dict[int, int]] = {}
+        for product_id, location_id, units in db.session.execute(
+                sa.select(OrderLine.product_id, LineAllocation.location_id,
+                          LineAllocation.allocated - LineAllocation.shipped)
+                .join(LineAllocation, LineAllocation.order_line_id == OrderLine.id)
+                .where(OrderLine.order_id == order_id, OrderLine.product_id.is_not(None))):
+            at = freed.setdefault(product_id, {})
+            at[location_id] = at.get(location_id, 0) + units
+        order_ids |= _orders_to_fill(freed, order_id)
     orders = lock_orders(order_ids)
     order = orders.get(order_id)
     if order is None:

@@ -47,6 +47,9 @@ def segment_of(order: Order, handed_over: int | None = None) -> Segment:
         # on the hand-over screen meanwhile.
     if any(line.allocated < line.ordered for line in order.lines):
         return Segment.AWAITING_STOCK
+    waiting = [line for line in order.lines if line.allocated > line.shipped]
+    if waiting and all(getattr(line, "drop_ship", False) for line in waiting):
+        return Segment.WITH_SUPPLIER  # what is left is the suppliers' to ship: nothing for us to pick
     return Segment.READY_TO_SHIP
 
 
@@ -59,7 +62,7 @@ def is_complete(order: Order) -> bool:
 
 # The segments of Finalized orders that are not held: those whose lines stock is allocated to.
 OPEN_SEGMENTS = frozenset({Segment.AWAITING_PAYMENT, Segment.AWAITING_STOCK, Segment.READY_TO_SHIP,
-                           Segment.PACKED, Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT})
+                           Segment.PACKED, Segment.WITH_SUPPLIER, Segment.PARTIALLY_SHIPPED, Segment.IN_TRANSIT})
 
 
 def set_segment(order: Order, segment: Segment, *, is_new: bool = False) -> None:

@@ -13,7 +13,7 @@ from ..database import service
 from ..extensions import db
 import sqlalchemy as sa
 
-from ..models import (Invoice, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
+from ..models import (Invoice, Location, InvoicedShipmentUnits, Order, OrderStatus, PaymentStatus, Shipment,
                       ShipmentConfirmation, ShipmentLine, ShipmentStatus, User, WITH_CARRIER, utcnow)
 from . import customer_emails, events, hourly_counts, stock
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
@@ -25,22 +25,25 @@ from .order_rules import check_quantity, refresh_order
 
 @service
 def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: str | None = None,
-               service_level: str | None = None, tracking_number: str | None = None) -> Shipment:
-    """Create a shipment of the chosen lines and quantities (a partial shipment may carry part of a line).
+               service_level: str | None = None, tracking_number: str | None = None,
+               location_id: int | None = None, by_supplier: bool = False) -> Shipment:
+    """Create a shipment of the chosen lines and quantities (a partial shipment may carry part of a line)
+    from one location: the one given, else the one location holding all of them.
 
-    Stock in hand and committed both drop by what ships. Only allocated units can ship: every line
+    Stock in hand and committed both drop there by what ships. Only allocated units can ship: every line
     asked beyond that is reported at once in QuantityTooLarge. Raises InvalidState for an order that
-    is not finalized, on hold or awaiting payment; InvalidInput for unknown lines or no units at all.
+    is not finalized, on hold or awaiting payment; InvalidInput for unknown lines, no units at all, or
+    units the location does not hold. Drop-ship units ship only `by_supplier` (domain.drop_ship).
     """
     wanted = units_asked(quantities)
     order = lock_order(order_id)
-    check_shippable(order, wanted)
+    location_id = check_shippable(order, wanted, location_id, by_supplier=by_supplier)
     lines = {line.id: line for line in order.lines}
 
     # Unless the packer chose them, the carrier and service are the channel's defaults (set by the admin),
     # the service otherwise the one the customer chose.
     default_carrier, default_service = default_shipping(order.channel)
-    shipment = Shipment(order=order, carrier=_clean(carrier) or default_carrier,
+    shipment = Shipment(order=order, location_id=location_id, carrier=_clean(carrier) or default_carrier,
                         service_level=_clean(service_level) or default_service or order.service_level,
                         tracking_number=_clean(tracking_number), created_by_id=actor.id if actor else None)
     db.session.add(shipment)
@@ -48,7 +51,7 @@ def ship_lines(actor: User, order_id: int, quantities: Mapping[int, int], *, car
     for line_id in sorted(wanted):
         line = lines[line_id]
         shipment.lines.append(ShipmentLine(order_line=line, quantity=wanted[line_id]))
-        stock.ship_units(line, wanted[line_id], actor, shipment.id)
+        stock.ship_units(line, wanted[line_id], actor, shipment.id, shipment.location_id)
     units = sum(wanted.values())
     events.shipment_created(order, actor, shipment, units)
     refresh_order(order)
@@ -66,9 +69,11 @@ def units_asked(quantities: Mapping[int, int]) -> dict[int, int]:
     return wanted
 
 
-def check_shippable(order: Order, wanted: Mapping[int, int]) -> None:
+def check_shippable(order: Order, wanted: Mapping[int, int], location_id: int | None = None, *,
+                    by_supplier: bool = False) -> int:
     """The one rule of what may ship: ship_lines asks it under the order's lock, and a label purchase
-    (domain.labels) asks it before paying for postage. Raises what ship_lines raises."""
+    (domain.labels) asks it before paying for postage. Returns the location the parcel ships from.
+    Raises what ship_lines raises."""
     refuse_unshippable(order)
     lines = {line.id: line for line in order.lines}
     missing = sorted(set(wanted) - lines.keys())
@@ -77,6 +82,24 @@ def check_shippable(order: Order, wanted: Mapping[int, int]) -> None:
     short = [Shortfall(lines[i].sku, q, lines[i].to_ship) for i, q in wanted.items() if q > lines[i].to_ship]
     if short:
         raise QuantityTooLarge("Only allocated units can ship", short, field="quantities")
+    at = {i: stock.shippable_from(lines[i]) for i in wanted}
+    if location_id is None:
+        candidates = sorted({site for places in at.values() for site in places})
+        able = [site for site in candidates if all(at[i].get(site, 0) >= q for i, q in wanted.items())]
+        if not able:
+            raise InvalidInput("These units are at different locations: pack one parcel per location",
+                               field="quantities")
+        location_id = able[0]
+    kind = stock.kind_of(location_id)
+    if kind.holds_our_stock == by_supplier:
+        raise InvalidInput("Drop-ship units are shipped by their supplier" if not by_supplier
+                           else "Only a drop-ship supplier's units are confirmed this way", field="quantities")
+    name = db.session.get(Location, location_id).name
+    short = [Shortfall(lines[i].sku, q, at[i].get(location_id, 0)) for i, q in wanted.items()
+             if q > at[i].get(location_id, 0)]
+    if short:
+        raise QuantityTooLarge(f"{name} does not hold all of these units for the order", short, field="quantities")
+    return location_id
 
 
 def refuse_unshippable(order: Order) -> None:
@@ -168,7 +191,8 @@ def cancel_shipment(actor: User, shipment_id: int) -> Shipment:
     if invoiced is not None:
         raise InvalidState(f"{shipment.number} is invoiced on invoice {invoiced}: it cannot be cancelled")
     for shipment_line in shipment.lines:
-        stock.unship_units(shipment_line.order_line, shipment_line.quantity, actor, shipment.id)
+        stock.unship_units(shipment_line.order_line, shipment_line.quantity, actor, shipment.id,
+                           shipment.location_id)
     shipment.status = ShipmentStatus.CANCELLED
     shipment.cancelled_at = utcnow()
     units = sum(sl.quantity for sl in shipment.lines)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from ..database import write_transaction
+from ..domain import stock
 from ..domain.catalog import ProductDetails, create_product, gtin_check_digit
 from ..domain.invoicing import INVOICE_COUNTER
 from ..domain.hourly_counts import recount_hourly_counts
@@ -81,6 +82,7 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
             connection.execute(sa.text(
                 "LOCK TABLE products, customers, addresses, orders, order_lines, shipments, shipment_lines, "
                 "invoices, invoice_lines, stock_ledger, order_events, counters, segment_counts, "
+                "location_stock, line_allocations, "
                 "hourly_order_counts IN EXCLUSIVE MODE"))
         else:
             # A big page cache while the indexes grow: fewer pages spill into the WAL mid-transaction.
@@ -91,9 +93,11 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
             products = _sim_products(default_tax_rate_bp())
             invoice_number = db.session.scalar(
                 sa.select(Counter.value).where(Counter.name == INVOICE_COUNTER)) or 0
+            location_id = stock.default_location_id()
             history = History(connection, rng=rng, now=utcnow(), actors=actors, channels=sim_channels,
-                              products=products, default_tax_bp=default_tax_rate_bp())
+                              products=products, default_tax_bp=default_tax_rate_bp(), location_id=location_id)
             result = history.run(count, invoice_number=invoice_number)
+            _place_at(location_id)
             db.session.execute(sa.update(Counter).where(Counter.name == INVOICE_COUNTER)
                                .values(value=result.invoices))
             _refresh_segments(result.legacy_orders)
@@ -116,6 +120,25 @@ def seed_history(count: int, *, users: dict[str, User], channels: list[SalesChan
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
     return result.rows
+
+
+def _place_at(location_id: int) -> None:
+    """The history's stock and allocations are the default location's (it simulates one): its stock
+    is what its ledger rows add up to, and each line's allocation there what the line has beyond its
+    allocations elsewhere."""
+    params = {"site": location_id}
+    db.session.execute(sa.text("DELETE FROM location_stock WHERE location_id = :site"), params)
+    db.session.execute(sa.text(
+        "INSERT INTO location_stock (product_id, location_id, in_hand, committed)"
+        " SELECT product_id, :site, SUM(in_hand_delta), SUM(committed_delta) FROM stock_ledger"
+        " WHERE location_id = :site GROUP BY product_id"), params)
+    db.session.execute(sa.text("DELETE FROM line_allocations WHERE location_id = :site"), params)
+    db.session.execute(sa.text(
+        "INSERT INTO line_allocations (order_line_id, location_id, allocated, shipped)"
+        " SELECT l.id, :site, l.allocated - COALESCE(o.allocated, 0), l.shipped - COALESCE(o.shipped, 0)"
+        " FROM order_lines l LEFT JOIN (SELECT order_line_id, SUM(allocated) AS allocated, SUM(shipped) AS shipped"
+        " FROM line_allocations GROUP BY order_line_id) o ON o.order_line_id = l.id"
+        " WHERE l.allocated - COALESCE(o.allocated, 0) > 0"), params)
 
 
 def _refresh_segments(order_ids: set[int]) -> None:

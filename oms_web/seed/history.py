@@ -54,8 +54,9 @@ class History(Fulfilment, Rows):
     """Simulate `count` orders over the last 90 days and write them (call `run`, then commit)."""
 
     def __init__(self, connection: sa.Connection, *, rng: random.Random, now: datetime, actors: Actors,
-                 channels: list[Channel], products: list[SimProduct], default_tax_bp: int):
+                 channels: list[Channel], products: list[SimProduct], default_tax_bp: int, location_id: int = 1):
         self.rng = rng
+        self.location_id = location_id  # the simulation keeps one location's stock: the default one
         self.default_tax_bp = default_tax_bp  # what a line without a product is taxed at
         self.actors = actors
         self.channels = channels
@@ -149,8 +150,13 @@ class History(Fulfilment, Rows):
         p.committed += committed
         if not 0 <= p.committed <= p.in_hand:
             raise AssertionError(f"seed bug: {p.sku} would hold {p.committed} committed of {p.in_hand}")
-        self.rows["stock_ledger"].append((self.new_id["stock_ledger"](), p.id, in_hand, committed, reason, note,
+        self.rows["stock_ledger"].append((self.new_id["stock_ledger"](), p.id, self.location_id, in_hand, committed, reason, note,
                                           order_id, shipment_id, user_id, self.ts(when)))
+
+    def _plan(self, p: SimProduct, need: int) -> int:
+        """The units stock's one rule gives a line of `need` units of `p` at the simulated location."""
+        takes = plan_allocation([(p.id, need)], [self.location_id], {(p.id, self.location_id): p.in_hand - p.committed})
+        return sum(units for _, units in takes[0])
 
     def _receive(self, p: SimProduct, quantity: int, when: float, note: str | None = None) -> None:
         if note is None:
@@ -164,7 +170,7 @@ class History(Fulfilment, Rows):
         queue = p.queue
         while queue and p.in_hand - p.committed > 0:
             order, line = queue[0]
-            take = plan_allocation([(p.id, line.ordered - line.allocated)], {p.id: p.in_hand - p.committed})[0]
+            take = self._plan(p, line.ordered - line.allocated)
             self._move(p, 0, take, "allocate", when, order_id=order.id, user_id=actor)
             line.allocated += take
             p.backlog -= take
@@ -223,7 +229,7 @@ class History(Fulfilment, Rows):
             if p.in_hand - p.committed < need and not p.demo.scarce:  # plentiful products: restocked just in time
                 batch = math.ceil(p.rate * self.rng.uniform(14, 28) * DAY / 10) * 10
                 self._receive(p, p.backlog + need - (p.in_hand - p.committed) + batch, when)
-            take = plan_allocation([(p.id, need)], {p.id: p.in_hand - p.committed})[0]
+            take = self._plan(p, need)
             if take:
                 self._move(p, 0, take, "allocate", when, order_id=order.id, user_id=actor)
                 line.allocated += take

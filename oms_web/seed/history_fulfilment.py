@@ -77,7 +77,7 @@ class Fulfilment:
         plan.id = sid = self.new_id["shipments"]()
         status = "delivered" if plan.delivered is not None else "shipped" if plan.shipped is not None else "packed"
         ts = self.ts
-        self.rows["shipments"].append((sid, order.id, status, plan.carrier, order.service_level, plan.tracking,
+        self.rows["shipments"].append((sid, order.id, self.location_id, status, plan.carrier, order.service_level, plan.tracking,
                                        staff, ts(plan.created), None if plan.shipped is None else ts(plan.shipped),
                                        None if plan.delivered is None else ts(plan.delivered)))
         units = 0

@@ -16,7 +16,7 @@ from ..domain.deadlines import ShopDay
 from ..domain.errors import DomainError, DuplicateChannelOrder
 from ..domain.orders import CustomerDetails, LineRequest, NewOrder
 from ..extensions import db
-from ..models import (ChannelKind, Order, OrderLine, PaymentStatus, Product, SalesChannel, Segment,
+from ..models import (ChannelKind, Location, LocationKind, Supplier, Order, OrderLine, PaymentStatus, Product, SalesChannel, Segment,
                       User, utcnow)
 from . import catalogue
 
@@ -58,6 +58,7 @@ class _Day:
             Segment.DRAFT: self.draft, Segment.NEEDS_ATTENTION: self.needs_attention,
             Segment.AWAITING_PAYMENT: self.awaiting_payment, Segment.AWAITING_STOCK: self.awaiting_stock,
             Segment.READY_TO_SHIP: self.ready_to_ship, Segment.PACKED: self.packed,
+            Segment.WITH_SUPPLIER: self.with_supplier,
             Segment.PARTIALLY_SHIPPED: self.partially_shipped,
             Segment.IN_TRANSIT: self.in_transit, Segment.FULFILLED: self.fulfilled, Segment.VOID: self.void,
         }
@@ -94,6 +95,10 @@ class _Day:
 
     def ready_to_ship(self) -> Order:
         return self._channel_order(self._in_stock_lines())
+
+    def with_supplier(self) -> Order:
+        """A garden bench its maker ships straight to the customer."""
+        return self._channel_order([LineRequest(drop_shipped_product().sku, 1)])
 
     def partially_shipped(self) -> Order:
         order = self._channel_order(self._in_stock_lines(least=2))
@@ -215,3 +220,24 @@ def _backordered(product_id: int) -> int:
     return db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(OrderLine.ordered - OrderLine.allocated), 0))
         .where(OrderLine.product_id == product_id, OrderLine.waits_for_stock()))
+
+
+DROP_SHIP_SUPPLIER = "Oakline Furniture"
+DROP_SHIP_SKU = "DS-BENCH-OAK"
+
+
+def drop_shipped_product() -> Product:
+    """The demo's drop-shipped product and its supplier (made the first time)."""
+    product = db.session.scalar(sa.select(Product).where(Product.sku == DROP_SHIP_SKU))
+    if product is not None:
+        return product
+    supplier = Supplier(name=DROP_SHIP_SUPPLIER, email="orders@oakline.example", lead_time_days=5,
+                        address="Unit 4, Mill Lane, Hebden Bridge HX7 8AD, GB")
+    location = Location(name=f"{DROP_SHIP_SUPPLIER} (drop-ship)", kind=LocationKind.DROP_SHIP, priority=0,
+                        supplier=supplier, ship_from_name=DROP_SHIP_SUPPLIER, line1="Unit 4, Mill Lane",
+                        city="Hebden Bridge", postal_code="HX7 8AD", country="GB")
+    product = Product(sku=DROP_SHIP_SKU, name="Oak garden bench, 150 cm (ships from maker)", price_cents=34900,
+                      weight_grams=28000, drop_ship_location=location)
+    db.session.add_all([supplier, location, product])
+    db.session.commit()
+    return product
