@@ -21,8 +21,9 @@ from oms_web.domain.errors import DomainError
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineChange, LineRequest, NewOrder
 from oms_web.extensions import db
-from oms_web.models import (ChannelKind, Counter as CounterRow, Invoice, Order, OrderEvent, OrderLine, OrderStatus,
-                            PaymentStatus, Product, Role, SalesChannel, Shipment, ShipmentLine, ShipmentStatus, StockMove,
+from oms_web.models import (ChannelKind, ChannelLocation, Counter as CounterRow, Invoice, LineAllocation, Location,
+                            LocationKind, LocationStock, Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus,
+                            Product, Role, SalesChannel, Shipment, ShipmentLine, ShipmentStatus, StockMove, Supplier,
                             User)
 
 from .conftest import empty_database
@@ -33,13 +34,18 @@ STEPS_PER_EXAMPLE = 55  # the first step opens the shop, then 54 random operatio
 MIN_OPERATIONS = 2_000
 
 SKUS = ["A", "B", "C"]
+DROP_SHIPPED = "D"  # made by its supplier and shipped from there: never our stock
+# Where stock is: the main warehouse (every channel), East (every channel; the marketplace only from here)
+# and the maker of D. An action names one of them, or none (the default location, or wherever the units are).
+SITES = ["default", "main", "east"]
 LATE_SKUS = ["X", "Y"]  # not in the catalogue at first: a channel order naming one is held until it is added
 MISSING_ID = 999_999
 
 # Hypothesis leans towards the simplest draw (0, False, the first choice): let that be the usual, valid one.
 picks = st.integers(min_value=0, max_value=255)  # small draws: an example whose choices run long is cut short
 quantities = st.sampled_from([1, 2, 3, 4, 5, 6, 7, 2, 0, -1])  # 0 and -1 are refused where a unit is needed
-skus = st.sampled_from(SKUS * 3 + LATE_SKUS)
+skus = st.sampled_from(SKUS * 3 + LATE_SKUS + [DROP_SHIPPED])
+sites = st.sampled_from(SITES)
 order_lines = st.lists(st.tuples(skus, quantities), min_size=1, max_size=3)
 shipped_quantities = st.sampled_from(["all"] * 6 + [1, 2, 5, 0, -1, "2"])  # "all": every unit that can ship
 rarely = st.integers(min_value=0, max_value=4).map(lambda n: n == 4)  # True one time in five
@@ -53,6 +59,7 @@ AWAITING_PAYMENT = sa.and_(FINALIZED, Order.payment_status == PaymentStatus.PEND
 HELD = sa.and_(FINALIZED, Order.hold_reason.is_not(None))
 READY = sa.and_(FINALIZED, Order.payment_status == PaymentStatus.PAID, Order.hold_reason.is_(None))
 HAS_UNITS_TO_SHIP = sa.and_(READY, Order.lines.any(OrderLine.allocated > OrderLine.shipped))
+WITH_SUPPLIER = sa.and_(READY, Order.lines.any(sa.and_(OrderLine.drop_ship, OrderLine.allocated > OrderLine.shipped)))
 HAS_UNITS_TO_INVOICE = Order.lines.any(OrderLine.shipped > OrderLine.invoiced)
 
 
@@ -73,6 +80,9 @@ FINGERPRINT = sa.select(
     _count(StockMove), _count(OrderEvent), _count(Shipment), _count(Invoice), _count(OrderLine), _count(Order),
     _total(OrderLine.ordered + 7 * OrderLine.allocated + 13 * OrderLine.shipped + 17 * OrderLine.invoiced),
     _total(Product.stock_in_hand + 7 * Product.stock_committed),
+    _total(LocationStock.location_id * (LocationStock.in_hand + 7 * LocationStock.committed)),
+    _total(LineAllocation.location_id * (LineAllocation.allocated + 13 * LineAllocation.shipped)),
+    _count(LineAllocation), _count(LocationStock),
     _total(Order.id * (_code(Order.status, list(OrderStatus)) + 5 * _code(Order.payment_status, list(PaymentStatus))
                        + 17 * sa.case((Order.hold_reason.is_(None), 0), else_=1))),
     _total(Shipment.id * _code(Shipment.status, list(ShipmentStatus))),
@@ -94,13 +104,23 @@ class StockMachine(RuleBasedStateMachine):
             for role in (Role.STAFF, Role.MANAGER, Role.ADMIN))
         self.manual = SalesChannel(name="Phone", kind=ChannelKind.MANUAL)
         self.web = SalesChannel(name="Web store", kind=ChannelKind.API)
-        db.session.add_all([self.staff, self.manager, self.admin, self.manual, self.web])
+        self.marketplace = SalesChannel(name="Marketplace", kind=ChannelKind.API)
+        self.east = Location(name="East warehouse", kind=LocationKind.WAREHOUSE, priority=50)
+        self.maker = Location(name="Maker", kind=LocationKind.DROP_SHIP, priority=0, supplier=Supplier(name="Maker"))
+        db.session.add_all([self.staff, self.manager, self.admin, self.manual, self.web, self.marketplace,
+                            self.east, self.maker])
+        db.session.flush()
+        db.session.add(ChannelLocation(channel_id=self.marketplace.id, location_id=self.east.id))
         db.session.commit()
+        self.main_id = db.session.scalar(sa.select(Location.id).where(Location.name == "Main warehouse"))
         self.in_hand: dict[str, int] = {}
         self.channel_order_ids: list[str] = []  # of the orders made so far
         self.channel_orders_named = 0
 
     # ------------------------------------------------------------ helpers
+
+    def _site(self, site: str) -> int | None:
+        return {"default": None, "main": self.main_id, "east": self.east.id}[site]
 
     def _do(self, action: str, fn, *args, **kwargs):
         """Run one service; a refusal returns None, having changed nothing. Anything else fails the example."""
@@ -174,6 +194,12 @@ class StockMachine(RuleBasedStateMachine):
     def _open_the_shop(self, stock, opening_orders):
         for sku, units in zip(SKUS, stock):
             self._add_product(sku, units)
+            if units > 1:  # some of it in the East warehouse too
+                inventory.receive_stock(self.manager, self._product_id(sku), units // 2, "opening stock",
+                                        location_id=self.east.id)
+                self.in_hand[sku] += units // 2
+        db.session.add(Product(sku=DROP_SHIPPED, name="Made to order", price_cents=9900, drop_ship_location=self.maker))
+        self.in_hand[DROP_SHIPPED] = 0
         for stage, lines in opening_orders:
             if stage == "draft":
                 orders.create_order(self.staff, self._new_order(
@@ -182,11 +208,16 @@ class StockMachine(RuleBasedStateMachine):
             self.channel_order_ids.append(self._channel_order_id(reuse=0))
             order = orders.create_order(None, self._new_order(self.web, lines, self.channel_order_ids[-1],
                                                               pending=stage == "awaiting payment"))
-            ready = {line.id: line.allocated - line.shipped for line in order.lines if line.allocated > line.shipped}
-            if stage in ("packed", "in transit", "delivered") and ready and not order.hold_reason:
-                shipment = shipping.ship_lines(self.staff, order.id, ready)
-                for line in self._lines(order.id):
-                    self.in_hand[line.sku] -= ready.get(line.id, 0)
+            if stage not in ("packed", "in transit", "delivered") or order.hold_reason:
+                continue
+            parcels: dict[int, dict[int, int]] = {}  # our own units, one parcel per location
+            for line in order.lines:
+                for allocation in line.allocations if not line.drop_ship else ():
+                    if allocation.to_ship:
+                        parcels.setdefault(allocation.location_id, {})[line.id] = allocation.to_ship
+                        self.in_hand[line.sku] -= allocation.to_ship
+            for location_id, ready in sorted(parcels.items()):
+                shipment = shipping.ship_lines(self.staff, order.id, ready, location_id=location_id)
                 if stage != "packed":
                     shipping.mark_shipped(self.staff, shipment.id, "UPS", "1Z999AA10123456784")
                 if stage == "delivered":
@@ -211,29 +242,32 @@ class StockMachine(RuleBasedStateMachine):
         with write_transaction():
             self._add_product(missing[pick % len(missing)], units)
 
-    @rule(sku=skus, quantity=quantities, as_staff=rarely)
-    def receive_stock(self, sku, quantity, as_staff):
+    @rule(sku=skus, quantity=quantities, as_staff=rarely, site=sites)
+    def receive_stock(self, sku, quantity, as_staff, site):
         actor = self.staff if as_staff else self.manager
         if self._do("receive stock", inventory.receive_stock, actor, self._product_id(sku), quantity,
-                    "delivery") is not None:
+                    "delivery", location_id=self._site(site)) is not None:
             self.in_hand[sku] += quantity
 
     @rule(sku=skus, counted=st.sampled_from([*range(15), -1]),
-          note=st.sampled_from(["stocktake", "stocktake", "stocktake", ""]), as_staff=rarely)
-    def adjust_stock(self, sku, counted, note, as_staff):
+          note=st.sampled_from(["stocktake", "stocktake", "stocktake", ""]), as_staff=rarely, site=sites)
+    def adjust_stock(self, sku, counted, note, as_staff, site):
         actor = self.staff if as_staff else self.manager
-        delta = self._do("adjust stock", inventory.adjust_stock, actor, self._product_id(sku), counted, note)
+        delta = self._do("adjust stock", inventory.adjust_stock, actor, self._product_id(sku), counted, note,
+                         location_id=self._site(site))
         if delta is not None:
             self.in_hand[sku] += delta
 
-    @rule(sku=skus, short=st.integers(min_value=1, max_value=6), confirm_all=st.booleans())
-    def count_below_committed(self, sku, short, confirm_all):
-        """A stocktake finds fewer units than are committed: the newest allocations give them back.
-        Confirmed for every order, or for none (refused then, unless it takes nothing)."""
-        committed = db.session.scalar(sa.select(Product.stock_committed).where(Product.sku == sku)) or 0
+    @rule(sku=skus, short=st.integers(min_value=1, max_value=6), confirm_all=st.booleans(), site=sites)
+    def count_below_committed(self, sku, short, confirm_all, site):
+        """A stocktake finds fewer units than are committed at a location: the newest allocations there
+        give them back. Confirmed for every order, or for none (refused then, unless it takes nothing)."""
+        location_id = self._site(site) or self.main_id
+        committed = db.session.scalar(sa.select(LocationStock.committed).join(Product).where(
+            Product.sku == sku, LocationStock.location_id == location_id)) or 0
         counted = max(committed - short, 0)
         delta = self._do("count below committed", inventory.adjust_stock, self.manager, self._product_id(sku),
-                         counted, "stocktake", confirmed=True if confirm_all else ())
+                         counted, "stocktake", confirmed=True if confirm_all else (), location_id=location_id)
         if confirm_all and sku in self.in_hand:
             assert delta is not None, "a confirmed count is the truth: it is never refused"
         if delta is not None:
@@ -248,11 +282,13 @@ class StockMachine(RuleBasedStateMachine):
         self.channel_orders_named += 1
         return f"C{self.channel_orders_named}"
 
-    @rule(lines=order_lines, empty=rarely, pending=st.booleans(), reuse=picks)
-    def create_channel_order(self, lines, empty, pending, reuse):
+    @rule(lines=order_lines, empty=rarely, pending=st.booleans(), reuse=picks, marketplace=st.booleans())
+    def create_channel_order(self, lines, empty, pending, reuse, marketplace):
+        """A web-store order (any location may serve it) or a marketplace order (only East)."""
         channel_order_id = self._channel_order_id(reuse)
+        channel = self.marketplace if marketplace else self.web
         if self._do("create channel order", orders.create_order, None,
-                    self._new_order(self.web, [] if empty else lines, channel_order_id, pending)) is not None:
+                    self._new_order(channel, [] if empty else lines, channel_order_id, pending)) is not None:
             self.channel_order_ids.append(channel_order_id)
 
     @rule(batch=st.lists(st.tuples(order_lines, rarely, st.booleans(), picks), min_size=1, max_size=4))
@@ -302,9 +338,10 @@ class StockMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ shipping and invoicing
 
-    @rule(pick=picks, wanted=st.lists(st.tuples(picks, shipped_quantities), min_size=1, max_size=3))
-    def ship(self, pick, wanted):
-        """Ship some units of some lines: all that can ship, a random number (often too many), or nonsense."""
+    @rule(pick=picks, wanted=st.lists(st.tuples(picks, shipped_quantities), min_size=1, max_size=3), site=sites)
+    def ship(self, pick, wanted, site):
+        """Ship some units of some lines from a location (or wherever they are): all that can ship, a random
+        number (often too many), or nonsense."""
         order_id = self._order_id(pick, HAS_UNITS_TO_SHIP)
         lines = {line.id: line for line in self._lines(order_id)}
         quantities_by_line = {}
@@ -313,10 +350,25 @@ class StockMachine(RuleBasedStateMachine):
             if quantity == "all":
                 quantity = lines[line_id].allocated - lines[line_id].shipped if line_id in lines else 1
             quantities_by_line[line_id] = quantity
-        if self._do("ship", shipping.ship_lines, self.staff, order_id, quantities_by_line) is not None:
+        if self._do("ship", shipping.ship_lines, self.staff, order_id, quantities_by_line,
+                    location_id=self._site(site)) is not None:
             for line_id, quantity in quantities_by_line.items():
                 if quantity:  # a zero ships nothing, even for a line of another order
                     self.in_hand[lines[line_id].sku] -= quantity
+
+    @rule(pick=picks, all_units=st.sampled_from([True, True, True, False]), ours=rarely)
+    def supplier_ships(self, pick, all_units, ours):
+        """The maker ships drop-ship units (some or all), or claims to ship one of our own lines (refused)."""
+        order_id = self._order_id(pick, WITH_SUPPLIER)
+        lines = [line for line in db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id))
+                 if line.drop_ship != ours and line.allocated > line.shipped]
+        wanted = {line.id: (line.allocated - line.shipped if all_units else 1) for line in lines[:2]}
+        if not wanted:
+            return
+        shipment = self._do("supplier ships", shipping.ship_lines, None, order_id, wanted,
+                            location_id=self.maker.id, carrier="DHL", tracking_number="JD0123", by_supplier=True)
+        if shipment is not None:
+            self._do("supplier's parcel handed over", shipping.mark_shipped, None, shipment.id)
 
     @rule(pick=picks, carrier=st.sampled_from(["UPS", "UPS", "UPS", ""]),
           tracking=st.sampled_from(["1Z999AA10123456784", "1Z999AA10123456784", "1Z999AA10123456784", " "]))

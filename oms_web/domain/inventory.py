@@ -133,6 +133,12 @@ def adjust_stock(actor: User, product_id: int, counted: int, note: str,
         order = line.order
         events.stock_count(order, actor, line, counted, units)
         refresh_order(order)
-    if delta > 0:
+    if taken:
+        # The lines that lost units here may take them from another location at once. Which orders that
+        # reaches is known only now; locking them now keeps to the lock order's purpose: every order with
+        # a line of this product is changed only under the product's lock, which this transaction holds.
+        db.session.flush()
+        lock_backorders_for(product, 0, location_id)
+    if delta > 0 or taken:
         fill_backorders_and_refresh({product.id}, actor)
     return delta
