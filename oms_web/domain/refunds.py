@@ -143,6 +143,12 @@ def refund_proposal(order: Order, units: Mapping[int, int]) -> int:
     return total
 
 
+def line_proposals(order: Order, figures: Mapping[int, LineFigures]) -> dict[int, int]:
+    """For each line with units still refundable: what refunding all of them gives back, tax included."""
+    return {line.id: _units_part(line, figures[line.id], figures[line.id].refundable_units).gross
+            for line in order.lines if line.id in figures and figures[line.id].refundable_units > 0}
+
+
 @dataclass(frozen=True)
 class Refundable:
     """What may still be refunded on an order: in all, of its shipping, and per line (units)."""
