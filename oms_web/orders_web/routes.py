@@ -34,7 +34,8 @@ SECTIONS = {
     "ship": ["ship", "lines", "shipments", "invoices", "header", "timeline"],
     # The last delivery fulfils the order, which closes its lines to editing and ends shipping.
     "shipment": ["shipments", "header", "lines", "ship", "invoices", "timeline"],
-    "invoice": ["invoices", "lines", "shipments", "timeline"],
+    # An invoice is what a refund corrects: the refunds section offers to refund its units.
+    "invoice": ["invoices", "lines", "shipments", "refunds", "timeline"],
     "note": ["timeline"],
     "refund": ["refunds", "timeline"],
 }
