@@ -1025,3 +1025,116 @@ class ChannelLocation(db.Model):
 
     channel_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_channels.id"), primary_key=True)
     location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"), primary_key=True)
+
+
+# ---------------------------------------------------------------- refunds and credit notes (issue 15)
+
+class RefundReason(str, enum.Enum):
+    RETURNED = "returned"
+    DAMAGED = "damaged"
+    NOT_AS_DESCRIBED = "not_as_described"
+    NOT_DELIVERED = "not_delivered"
+    GOODWILL = "goodwill"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class RefundMethod(str, enum.Enum):
+    ORIGINAL_PAYMENT = "original_payment"
+    STORE_CREDIT = "store_credit"
+    BANK_TRANSFER = "bank_transfer"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Refund(db.Model):
+    """Money given back to the customer on an order, tax included; each one issued exactly one credit note
+    (CreditNote.refund_id) in its transaction. A channel's refund is identified by its id there
+    (channel_reference): the same refund delivered twice, or keyed in by staff at the same moment, is one row."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "channel_reference", name="uq_refunds_order_channel_reference"),
+        sa.CheckConstraint("amount_cents > 0 AND shipping_cents >= 0 AND shipping_cents <= amount_cents",
+                           name="amounts_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(MONEY_TOTAL)  # all of it, tax and shipping included
+    shipping_cents: Mapped[int] = mapped_column(MONEY_TOTAL, default=0)  # the shipping part of amount_cents
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    reason: Mapped[RefundReason] = mapped_column(_enum(RefundReason))
+    note: Mapped[str | None] = mapped_column(sa.String(300))
+    method: Mapped[RefundMethod] = mapped_column(_enum(RefundMethod))
+    # The channel's refund id (Shopify's refund id, WooCommerce's); None for one made by hand with no reference.
+    channel_reference: Mapped[str | None] = mapped_column(sa.String(64))
+    # The return (RMA) the refund is for. A plain integer until the returns branch adds the returns table;
+    # its foreign key is added then.
+    return_id: Mapped[int | None] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    credit_note: Mapped[CreditNote] = relationship(back_populates="refund", uselist=False)
+
+
+class CreditNote(db.Model):
+    """The document of a refund: its own gapless number series (counter "credit_note", bumped in the
+    issuing transaction, as invoices are), the invoices it corrects, and its lines and tax as negative amounts."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (sa.CheckConstraint("total_cents < 0 AND tax_cents <= 0", name="amounts_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    refund_id: Mapped[int] = mapped_column(sa.ForeignKey("refunds.id"), unique=True)
+    # The ids of the invoices it corrects, oldest first.
+    invoice_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    net_cents: Mapped[int] = mapped_column(MONEY_TOTAL)  # negative: without tax
+    tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)  # negative
+    total_cents: Mapped[int] = mapped_column(MONEY_TOTAL)  # negative: net + tax = -refund amount
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship()
+    refund: Mapped[Refund] = relationship(back_populates="credit_note")
+    lines: Mapped[list[CreditNoteLine]] = relationship(
+        back_populates="credit_note", order_by="CreditNoteLine.id", cascade="all, delete-orphan")
+
+    @property
+    def display_number(self) -> str:
+        return f"CN-{self.number:07d}"
+
+
+class CreditNoteLine(db.Model):
+    """One line of a credit note: units of an order line, the shipping, or another amount; negative."""
+
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (sa.CheckConstraint("quantity >= 0 AND net_cents <= 0 AND tax_cents <= 0",
+                                         name="amounts_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_notes.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # units | shipping | amount
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    sku: Mapped[str | None] = mapped_column(sa.String(64))
+    description: Mapped[str] = mapped_column(sa.String(200))
+    quantity: Mapped[int] = mapped_column(default=0)  # units credited (0 for shipping or an amount)
+    net_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+    tax_cents: Mapped[int] = mapped_column(MONEY_TOTAL)
+
+    credit_note: Mapped[CreditNote] = relationship(back_populates="lines")
+
+    @property
+    def total_cents(self) -> int:
+        return self.net_cents + self.tax_cents

@@ -33,7 +33,7 @@ def test_migration_creates_the_counter_rows_the_services_update(tmp_path):
         counters = dict(db.session.execute(sa.select(Counter.name, Counter.value)).all())
         db.session.remove()
     assert counts == {segment: 0 for segment in Segment}
-    assert counters == {"invoice_number": 0}
+    assert counters == {"invoice_number": 0, "credit_note": 0}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,4 +1,4 @@
-"""Shopify and WooCommerce order webhooks.
+"""Shopify and WooCommerce order webhooks, and the refunds they tell of (refund_webhooks).
 
 The HMAC is checked over the raw body, in constant time, before anything is parsed or written; a
 missing, wrong or stale signature (one made with a secret since replaced) gets 401 and no write.
@@ -21,6 +21,7 @@ from ..web import PUBLIC, allow, csrf
 from .importing import Skip, cancellation_delivered, existing_orders, import_order
 from .keys import signature_valid
 from .payloads import BodyError, load_json
+from .refund_webhooks import shopify_refund, woo_refunds
 from .webstore import WOO_TO_FULFIL, PayloadError, from_shopify, from_woocommerce
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -29,6 +30,8 @@ csrf.exempt(bp)  # authenticated by the HMAC signature
 # orders/updated changes only orders received before: made into a new order, an update of an order the
 # shop fulfilled before it was connected here would be shipped a second time.
 SHOPIFY_TOPICS = {"orders/create": True, "orders/paid": True, "orders/updated": False, "orders/cancelled": False}
+
+SHOPIFY_REFUND_TOPIC = "refunds/create"
 
 Mapper = Callable[[SalesChannel, Any], NewOrder | Skip]
 
@@ -79,6 +82,8 @@ def shopify(channel_id: int):
     if not signature_valid(channel.secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
         return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
     topic = request.headers.get("X-Shopify-Topic", "orders/create")
+    if topic == SHOPIFY_REFUND_TOPIC:
+        return _refund(channel, raw)
     if topic not in SHOPIFY_TOPICS:
         return jsonify({"result": "ignored", "reason": f"only {', '.join(SHOPIFY_TOPICS)} are handled"}), 200
     return _receive(channel, from_shopify, raw, creates=lambda _payload: SHOPIFY_TOPICS[topic])
@@ -97,7 +102,34 @@ def woocommerce(channel_id: int):
         return jsonify({"result": "pong"}), 200
     if not signature_valid(channel.secret, raw, signature):
         return jsonify({"result": "refused", "reason": "signature missing or wrong"}), 401
-    return _receive(channel, from_woocommerce, raw, creates=_woo_update_may_create)
+    response = _receive(channel, from_woocommerce, raw, creates=_woo_update_may_create)
+    if request.headers.get("X-WC-Webhook-Topic") != "order.updated" or response[1] >= 400:
+        return response
+    # An order.updated delivery also carries the order's refunds: each recorded once (refund_webhooks).
+    try:
+        taken = woo_refunds(channel, load_json(raw))
+    except PayloadError as error:
+        return jsonify({"result": "refused", "problems": [p.__dict__ for p in error.problems]}), 422
+    if not taken:
+        return response
+    answer = response[0].get_json()
+    answer["refunds"] = [t.as_json() for t in taken]
+    return jsonify(answer), response[1]
+
+
+def _refund(channel: SalesChannel, raw: bytes):
+    """A Shopify refunds/create delivery: the refund and its credit note, recorded once."""
+    try:
+        taken = shopify_refund(channel, load_json(raw))
+    except BodyError as error:
+        return jsonify({"result": "refused", "problems": [{"field": "body", "message": str(error)}]}), 400
+    except PayloadError as error:
+        return jsonify({"result": "refused", "problems": [p.__dict__ for p in error.problems]}), 422
+    if taken.result == "refused":
+        # Understood and refused (more than was invoiced less refunded, no invoice yet): a retry would not help.
+        return jsonify({"result": "refused", "problems": [{"field": "refund", "message": taken.message}]}), 422
+    return jsonify({"result": taken.result, "refund_id": taken.refund_id, **(
+        {"reason": taken.message} if taken.message else {})}), 200
 
 
 def _woo_update_may_create(payload: Any) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from xhtml2pdf import pisa
 
 from ..extensions import db
-from ..models import Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
+from ..models import CreditNote, Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
 from . import labels as label_sheets
 from . import slips as slip_sheets
 from .barcodes import NotEncodable, code128_data_uri, code128_png
@@ -253,6 +253,14 @@ def invoices_pdf(invoices: Sequence[Invoice]) -> bytes:
     shipments = {s.id: s for s in db.session.scalars(sa.select(Shipment).where(
         Shipment.id.in_([i.shipment_id for i in invoices if i.shipment_id])))}
     return render_pdf("documents/invoices.html", invoices=invoices, shipments=shipments)
+
+
+def credit_notes_pdf(notes: Sequence[CreditNote]) -> bytes:
+    """Credit notes, seller details as on invoices, each naming the invoices it corrects."""
+    invoice_ids = {i for note in notes for i in note.invoice_ids}
+    invoices = {i.id: i for i in db.session.scalars(sa.select(Invoice).where(Invoice.id.in_(invoice_ids)))}
+    corrects = {note.id: [invoices[i].display_number for i in note.invoice_ids if i in invoices] for note in notes}
+    return render_pdf("documents/credit_notes.html", notes=notes, corrects=corrects)
 
 
 def pick_list_pdf(orders: Sequence[Order]) -> bytes:

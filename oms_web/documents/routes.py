@@ -13,12 +13,13 @@ from ..domain.errors import NotFound
 from ..domain.printing import record_printing
 from ..extensions import db
 from ..board.selection import selected_order_ids
-from ..models import Invoice, Job, Role, Shipment
+from ..models import CreditNote, Invoice, Job, Role, Shipment
 from ..orders_web.loaders import load_shipment
 from ..jobs.loaders import finished_pdf, own_job
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
-from .render import KINDS, NothingToPrint, bought_labels, build, packed_shipments, invoices_pdf, labels_pdf, packing_slips_pdf
+from .render import (KINDS, NothingToPrint, bought_labels, build, credit_notes_pdf, packed_shipments, invoices_pdf, labels_pdf,
+                     packing_slips_pdf)
 
 # Up to this many orders a batch is made within the request; more becomes a print job with progress.
 INLINE_BATCH = 40
@@ -75,6 +76,17 @@ def invoice(order_id: int, invoice_id: int):
     pdf = invoices_pdf([document])
     record_printing(current_user, {order_id: [f"invoice {document.display_number}"]})
     return pdf_response(pdf, f"invoice-{document.display_number}.pdf")
+
+
+@bp.route("/orders/<int:order_id>/credit-notes/<int:credit_note_id>.pdf")
+@allow(Role.STAFF)
+def credit_note(order_id: int, credit_note_id: int):
+    document = db.session.get(CreditNote, credit_note_id)
+    if document is None or document.order_id != order_id:
+        raise NotFound("That credit note is not part of this order")
+    pdf = credit_notes_pdf([document])
+    record_printing(current_user, {order_id: [f"credit note {document.display_number}"]})
+    return pdf_response(pdf, f"credit-note-{document.display_number}.pdf")
 
 
 @bp.route("/orders/print/<kind>", methods=["POST"])

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..extensions import db
-from ..models import Order, OrderEvent, OrderLine, OrderStatus, SalesChannel, Shipment, User
+from ..models import CreditNote, Order, OrderEvent, OrderLine, OrderStatus, Refund, SalesChannel, Shipment, User
 from . import money
 
 CREATED = "created"
@@ -43,11 +43,12 @@ TRACKING = "tracking"
 CARRIER_EXCEPTION = "carrier_exception"
 EMAIL_SENT = "email_sent"
 EMAIL_FAILED = "email_failed"
+REFUNDED = "refunded"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
     SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
-    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED})
+    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, REFUNDED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -247,3 +248,12 @@ def email_failed(shipment: Shipment, what: str, to_address: str, attempt: int, g
                  reason: str) -> OrderEvent:
     return _record(shipment.order, None, EMAIL_FAILED, f"The {what} to {to_address} failed (attempt {attempt}"
                    f"{', given up' if given_up else ', will retry'}): {reason}", shipment_id=shipment.id)
+
+
+# ---------------------------------------------------------------- its refunds
+
+def refunded(order: Order, actor: User | None, refund: Refund, credit_note: CreditNote) -> OrderEvent:
+    by = f" on {order.channel.name} (refund {refund.channel_reference})" if actor is None else ""
+    return _record(order, actor, REFUNDED, f"Refunded {money.amount_text(refund.amount_cents, refund.currency)}{by}: "
+                   f"{refund.reason.label.lower()}, {refund.method.label.lower()}; {credit_note.display_number} issued",
+                   refund_id=refund.id, credit_note_id=credit_note.id, amount_cents=refund.amount_cents)

@@ -108,6 +108,7 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
 
     found.extend(_check_invoiced_money())
     found.extend(check_invoice_coverage())
+    found.extend(check_credit_notes())
     if segments:
         found.extend(_check_segments())
         found.extend(_check_hourly_counts())
@@ -262,3 +263,35 @@ def _check_hourly_counts() -> list[Violation]:
     return [Violation(f"{figure.replace('_', ' ')} per hour",
                       f"channel {channel_id}, hour from {start_of_hour(hour):%Y-%m-%d %H:00} UTC", actual, stored)
             for hour, channel_id, figure, actual, stored in miscounted_hours()]
+
+
+def check_credit_notes() -> list[Violation]:
+    """Rule 7's money part and rule 5 for credit notes: per order, what its credit notes give back is at
+    most what its invoices charged; each credit note gives back its refund's amount; credit note numbers
+    are unique and gapless, in issue order."""
+    from ..models import CreditNote, Refund
+
+    invoiced = (sa.select(Invoice.order_id, sa.func.sum(Invoice.total_cents).label("total"))
+                .group_by(Invoice.order_id).subquery())
+    credited = (sa.select(CreditNote.order_id, (-sa.func.sum(CreditNote.total_cents)).label("total"))
+                .group_by(CreditNote.order_id).subquery())
+    found = [Violation("7 credited <= invoiced", f"order {Order.number_of(order_id)}",
+                       f"at most {int(invoiced_total or 0)} credited", int(credited_total))
+             for order_id, credited_total, invoiced_total in db.session.execute(
+                 sa.select(credited.c.order_id, credited.c.total, invoiced.c.total)
+                 .outerjoin(invoiced, invoiced.c.order_id == credited.c.order_id)
+                 .where(credited.c.total > sa.func.coalesce(invoiced.c.total, 0)))]
+    found += [Violation("credit note = its refund", f"credit note #{number}", -amount, total)
+              for number, total, amount in db.session.execute(
+                  sa.select(CreditNote.number, CreditNote.total_cents, Refund.amount_cents)
+                  .join(Refund, Refund.id == CreditNote.refund_id)
+                  .where(CreditNote.total_cents != -Refund.amount_cents))]
+    position = sa.func.row_number().over(order_by=CreditNote.id)
+    numbered = sa.select(position.label("position"), CreditNote.number).subquery()
+    misfit = db.session.execute(sa.select(numbered.c.position, numbered.c.number)
+                                .where(numbered.c.position != numbered.c.number)
+                                .order_by(numbered.c.position).limit(1)).first()
+    if misfit is not None:
+        found.append(Violation("5 gapless credit note numbers", f"credit note #{misfit[0]} in issue order",
+                               misfit[0], misfit[1]))
+    return found

@@ -7,18 +7,20 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..columns import escape_like
-from ..domain import invoicing, labels, orders as order_services, shipping
+from ..domain import invoicing, labels, orders as order_services, refunds, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
 from ..formfields import field_errors, validated
-from ..models import ChannelKind, Customer, Order, PackagePreset, OrderEvent, OrderLine, PaymentStatus, Product, Role, SalesChannel
+from ..models import (ChannelKind, Customer, Order, PackagePreset, OrderEvent, OrderLine, PaymentStatus, Product, Refund,
+                      Role, SalesChannel)
 from ..web import MAX_ID, allow, as_id, checked_text, form_int, is_htmx, refreshed, whole_number
 from . import bp
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
 from .loaders import load_order, load_shipment
 from .new_order_form import NewOrderForm
+from .refund_form import refund_form
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
 SECTIONS = {
@@ -32,23 +34,38 @@ SECTIONS = {
     "ship": ["ship", "lines", "shipments", "invoices", "header", "timeline"],
     # The last delivery fulfils the order, which closes its lines to editing and ends shipping.
     "shipment": ["shipments", "header", "lines", "ship", "invoices", "timeline"],
-    "invoice": ["invoices", "lines", "shipments", "timeline"],
+    # An invoice is what a refund corrects: the refunds section offers to refund its units.
+    "invoice": ["invoices", "lines", "shipments", "refunds", "timeline"],
     "note": ["timeline"],
+    "refund": ["refunds", "timeline"],
 }
 
 
-def _forms(order: Order, formdata=None) -> dict:
+def _forms(order: Order, formdata=None, refundable: refunds.Refundable | None = None) -> dict:
     """The page's forms: empty, or holding what was posted when a refusal shows it again to correct."""
     return {"void": VoidForm(formdata=formdata), "note": NoteForm(formdata=formdata),
             "lines": lines_form(order, formdata), "ship": ship_form(order, formdata),
-            "shipped": ShippedForm(formdata=formdata)}
+            "shipped": ShippedForm(formdata=formdata), "refund": refund_form(order, refundable, formdata)}
+
+
+def _refund_context(order: Order) -> dict:
+    """The refunds section: the order's refunds with their credit notes, and what may still be refunded
+    (None for an order with no invoice: there is nothing a credit note could correct)."""
+    listed = db.session.scalars(sa.select(Refund).where(Refund.order_id == order.id)
+                                .options(selectinload(Refund.credit_note), selectinload(Refund.created_by))
+                                .order_by(Refund.id)).all()
+    left = refunds.refundable(order) if order.invoices else None
+    return {"refunds": listed, "refundable": left,
+            "refund_proposals": refunds.line_proposals(order, left.lines) if left else {}}
 
 
 def _context(order: Order, errors: dict | None = None, formdata=None, failed_action: str | None = None) -> dict:
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)
                                 .options(selectinload(OrderEvent.user)).order_by(OrderEvent.id.desc())).all()
     errors = errors or {}
-    return {"order": order, "events": events, "errors": errors, "forms": _forms(order, formdata),
+    refund_context = _refund_context(order)
+    return {"order": order, "events": events, "errors": errors,
+            "forms": _forms(order, formdata, refund_context["refundable"]), **refund_context,
             "failed_action": failed_action,
             "error_message": next(iter(errors.values()), None),
             "lines_by_id": {line.id: line for line in order.lines},
@@ -224,6 +241,18 @@ def invoice(order_id: int):
         load_shipment(order_id, as_id(shipment_id) or -1)
     return _act(order_id, "invoice", lambda: invoicing.issue_invoice(
         current_user, order_id, int(shipment_id) if shipment_id else None))
+
+
+@bp.route("/orders/<int:order_id>/refund", methods=["POST"])
+@allow(Role.MANAGER)
+def refund(order_id: int):
+    def run() -> None:
+        order = load_order(order_id)
+        left = refunds.refundable(order) if order.invoices else None
+        form = validated(refund_form(order, left, request.form))
+        refunds.issue_refund(current_user, order_id, form.request(order))
+
+    return _act(order_id, "refund", run)
 
 
 # ---------------------------------------------------------------- the manual order form

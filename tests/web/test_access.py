@@ -8,7 +8,7 @@ import pytest
 from flask import url_for
 
 from oms_web import create_app
-from oms_web.domain import handover, invoicing, shipping
+from oms_web.domain import handover, invoicing, refunds, shipping
 from oms_web.extensions import db
 from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
@@ -45,6 +45,7 @@ ACCESS = {
     "orders.shipment_cancelled": STAFF,
     "orders.shipment_delivered": STAFF,
     "orders.invoice": STAFF,
+    "orders.refund": MANAGER,
     "orders.new": STAFF,
     "orders.new_line": STAFF,
     "orders.customer_lookup": STAFF,
@@ -60,6 +61,7 @@ ACCESS = {
     "documents.bulk_zpl": STAFF,
     "documents.packing_slip": STAFF,
     "documents.invoice": STAFF,
+    "documents.credit_note": STAFF,
     "documents.bulk": STAFF,
     "documents.job_status": STAFF,
     "documents.job_pdf": STAFF,
@@ -123,12 +125,13 @@ def _send(client, method: str, url: str, *, htmx: bool):
 
 @pytest.fixture
 def url_values(shop) -> dict:
-    """An existing id for every URL variable: an order with a packed and invoiced shipment, its product,
+    """An existing id for every URL variable: an order with a packed and invoiced shipment (and a refund), its product,
     a user, a finished print job, the web store channel."""
     product = shop.product("A", in_hand=10)
     order = shop.web_order(("A", 3))
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1})
     invoice = invoicing.issue_invoice(shop.staff, order.id, shipment.id)
+    refund = refunds.issue_refund(shop.manager, order.id, refunds.RefundRequest(amount_cents=100))
     handed = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS")
     manifest = handover.hand_over(shop.staff, "UPS", [handed.id]).manifest
     job = Job(kind="print", params={"document": "labels", "order_ids": [order.id]}, user_id=shop.admin.id,
@@ -137,7 +140,8 @@ def url_values(shop) -> dict:
     db.session.commit()
     return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
-            "filename": "app.css", "manifest_id": manifest.id}
+            "filename": "app.css", "manifest_id": manifest.id,
+            "credit_note_id": refund.credit_note.id}
 
 
 def test_every_rule_of_the_app_is_in_the_access_table():

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from oms_web.domain import shipping
+from oms_web.domain import invoicing, shipping
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, SalesChannel
 
@@ -36,6 +36,7 @@ VALID = {
     "orders.edit_lines": {"new_sku": "A", "new_qty": "1"},
     "orders.ship": {"carrier": "UPS", "service_level": "Ground", "tracking_number": "1Z999"},
     "orders.shipment_shipped": {"carrier": "UPS", "tracking_number": "1Z999"},
+    "orders.refund": {"amount": "1.00"},
     "catalog.receive": {"quantity": "5", "note": "PO 1"},
     "catalog.adjust": {"counted": "20", "note": "stocktake"},
     "catalog.new": {"sku": "NEW-1", "name": "New product", "price": "12.50"},
@@ -140,6 +141,9 @@ def screens(shop):
     shipment = shipping.ship_lines(shop.staff, order.id, {order.lines[0].id: 1}, carrier="UPS",
                                    tracking_number="1ZSCREENS0001")
     draft = shop.draft(("A", 1))
+    invoiced = shop.web_order(("A", 2))  # shipped and invoiced: its page has the refund form
+    invoicing.issue_invoice(shop.staff, invoiced.id, shipping.ship_lines(shop.staff, invoiced.id,
+                                                                         {invoiced.lines[0].id: 2}).id)
     shopify = shop.channel("Shopify", ChannelKind.SHOPIFY)
     amazon = shop.channel("Amazon", ChannelKind.AMAZON)
     amazon_row = db.session.get(SalesChannel, amazon.id)
@@ -147,7 +151,7 @@ def screens(shop):
     db.session.commit()
     product_id = shop.product_row("A").id
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
-    return [f"/orders/{draft.id}", f"/orders/{order.id}", "/orders", "/orders/new", "/products", "/products/new",
+    return [f"/orders/{draft.id}", f"/orders/{order.id}", f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
