@@ -176,3 +176,62 @@ def test_0030_gives_every_order_its_placed_time_plus_two_days_as_ship_by_in_one_
             db.session.execute(sa.text("UPDATE sales_channels SET handling_days = 31"))
         db.session.rollback()
         db.session.remove()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0033_puts_every_figure_at_the_main_warehouse_unchanged(backend, tmp_root):
+    """A shop from before locations (stock received, orders allocated, backordered, shipped): after the
+    migration its stock and allocations are the Main warehouse's, every figure as it was, and check-stock
+    holds (per product and per location). bench-sized: /tmp/mig100k in the closing note, 100,000 orders."""
+    from pathlib import Path
+
+    from flask_migrate import downgrade
+
+    from oms_web.domain import shipping
+    from oms_web.domain.invariants import check_invariants
+    from oms_web.domain.orders import LineRequest
+    from oms_web.models import LineAllocation, LocationStock, OrderLine, Product
+
+    from . import conftest
+    from .shop import Shop
+
+    if backend == "sqlite":
+        path = Path(tmp_root) / "migrate-0033.sqlite3"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    else:
+        url = conftest.run_database_url(conftest.PG_URL)
+    app = create_app(conftest.test_config(url))
+    with app.app_context():
+        if backend == "postgresql":
+            conftest.ensure_postgres_database(url)
+            db.session.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+            conftest._migrated.discard(url)
+        upgrade()
+        conftest.empty_database()
+        shop = Shop()
+        shop.product("A", in_hand=5)
+        shop.product("B", in_hand=2)
+        first = shop.channel_order(LineRequest("A", 3), LineRequest("B", 1))
+        shop.channel_order(LineRequest("A", 4))  # 2 allocated, 2 backordered
+        shipping.ship_lines(shop.staff, first.id, {line.id: line.allocated for line in first.lines})
+        figures = sa.select(Product.sku, Product.stock_in_hand, Product.stock_committed).order_by(Product.sku)
+        lines = sa.select(OrderLine.id, OrderLine.allocated, OrderLine.shipped).order_by(OrderLine.id)
+        before = (db.session.execute(figures).all(), db.session.execute(lines).all())
+        db.session.remove()
+
+        downgrade(revision="0032_carriers16")
+        upgrade()
+
+        assert (db.session.execute(figures).all(), db.session.execute(lines).all()) == before
+        at_main = db.session.execute(sa.select(Product.sku, LocationStock.in_hand, LocationStock.committed)
+                                     .join(Product).where(LocationStock.location_id == 1).order_by(Product.sku)).all()
+        assert at_main == before[0]
+        placed = db.session.execute(sa.select(LineAllocation.order_line_id, LineAllocation.allocated,
+                                              LineAllocation.shipped).where(LineAllocation.location_id == 1)
+                                    .order_by(LineAllocation.order_line_id)).all()
+        assert placed == [row for row in before[1] if row[1] > 0]
+        assert check_invariants() == []
+        db.session.remove()
+        conftest._migrated.discard(url)
