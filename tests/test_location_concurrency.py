@@ -1,0 +1,108 @@
+"""Stock safety across two warehouses under real concurrency: eight OS processes allocating, shipping from
+either location, receiving and counting at either, moving allocations between them and transferring
+stock from one to the other, all on the same products at once (tests/helpers/processes.py, as
+tests/test_concurrency.py). Afterwards every invariant holds per product and per (product, location),
+no unit sits available at a location a backordered line's channel may use, and nothing raised but
+refusals.
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from oms_web.domain import inventory, orders, shipping
+from oms_web.domain.invariants import check_invariants
+from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
+from oms_web.extensions import db
+from oms_web.models import ChannelKind, ChannelLocation, LineAllocation, Location, LocationKind, Order, SalesChannel
+
+from .helpers.processes import Outcome, actors, attempt, errors_of, read, spawned_children, total_of, user_ids
+from .stock_checks import idle_stock_beside_backorders
+
+SKUS = ["A", "B", "C"]
+
+
+# ---------------------------------------------------------------- the children's side
+
+def _allocations_of(order_id: int) -> dict[int, dict[int, int]]:
+    """The order's units that can ship, per location: {location: {line: units}}."""
+    found: dict[int, dict[int, int]] = {}
+    for line_id, location_id, units in read(
+            sa.select(LineAllocation.order_line_id, LineAllocation.location_id,
+                      LineAllocation.allocated - LineAllocation.shipped)
+            .join(LineAllocation.line).where(sa.literal_column("order_lines.order_id") == order_id)):
+        if units > 0:
+            found.setdefault(location_id, {})[line_id] = units
+    return found
+
+
+def _two_sites(outcome: Outcome, ids: dict[str, int], seed: int, rounds: int, channels: list[int],
+               sites: list[int]) -> None:
+    rng = random.Random(seed)
+    who = actors(ids)
+    product_ids = {sku: product_id for sku, product_id in read(sa.text("SELECT sku, id FROM products"))}
+    mine: list[int] = []
+    for round_number in range(rounds):
+        skus = rng.sample(SKUS, rng.randint(1, 3))
+        made = attempt(outcome, "order", orders.create_order, None, NewOrder(
+            channel_id=rng.choice(channels), channel_order_id=f"L{seed}-{round_number}",
+            customer=CustomerDetails(name="Ada Lovelace", email="ada@example.com"),
+            lines=[LineRequest(sku, rng.randint(1, 3)) for sku in skus]))
+        if isinstance(made, Order):
+            mine.append(made.id)
+        if not mine:
+            continue
+        order_id = rng.choice(mine)
+        placed = _allocations_of(order_id)
+        if placed:
+            location_id = rng.choice(sorted(placed))
+            attempt(outcome, "ship", shipping.ship_lines, who.staff, order_id,
+                    {line_id: rng.randint(1, units) for line_id, units in placed[location_id].items()},
+                    location_id=location_id)
+        site = rng.choice(sites)
+        attempt(outcome, "receive", inventory.receive_stock, who.manager, product_ids[rng.choice(SKUS)],
+                rng.randint(1, 4), "delivery", location_id=site)
+        if round_number % 3 == 1:
+            sku = rng.choice(SKUS)
+            in_hand = read(sa.text("SELECT in_hand FROM location_stock WHERE product_id = :p AND location_id = :l")
+                           .bindparams(p=product_ids[sku], l=site))
+            counted = max((in_hand[0][0] if in_hand else 0) + rng.randint(-3, 2), 0)
+            attempt(outcome, "count", inventory.adjust_stock, who.manager, product_ids[sku], counted, "stocktake",
+                    location_id=site)
+        if round_number % 4 == 3:
+            attempt(outcome, "void", orders.void_order, who.admin, rng.choice(mine), "customer cancelled")
+        attempt(outcome, "allocate", orders.allocate_now, who.staff, rng.choice(mine))
+
+
+# ---------------------------------------------------------------- the test's side
+
+@pytest.fixture(scope="module")
+def children():
+    with spawned_children(8) as pool:
+        yield pool
+
+
+def test_eight_processes_working_two_warehouses_keep_every_invariant_per_location(shop, app, children):
+    east = Location(name="East warehouse", kind=LocationKind.WAREHOUSE, priority=50)
+    marketplace = SalesChannel(name="Marketplace", kind=ChannelKind.API)
+    db.session.add_all([east, marketplace])
+    db.session.flush()
+    db.session.add(ChannelLocation(channel_id=marketplace.id, location_id=east.id))  # ships from East only
+    db.session.commit()
+    for sku in SKUS:
+        product = shop.product(sku, in_hand=6)
+        inventory.receive_stock(shop.manager, product.id, 6, "opening stock", location_id=east.id)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+
+    outcomes = children.run(url, [(_two_sites, (user_ids(shop), seed, 8, [shop.web.id, marketplace.id],
+                                                [1, east.id])) for seed in range(8)])
+
+    assert errors_of(outcomes) == []
+    for action in ("order", "ship", "receive", "count", "void", "allocate"):
+        assert total_of(outcomes, action) > 0, f"no {action} went through: the test proves less than it says"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LineAllocation)
+                             .where(LineAllocation.location_id == east.id)) > 0
+    assert check_invariants() == []
+    assert idle_stock_beside_backorders() == []
