@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, Order, OrderLine, OrderStatus, Product, SegmentCount,
-                      Shipment, ShipmentLine, ShipmentStatus, StockMove)
+from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, Order, OrderLine, OrderStatus, Product, ReturnLine,
+                      SegmentCount, Shipment, ShipmentLine, ShipmentStatus, StockMove)
 from .hourly_counts import miscounted_hours, start_of_hour
 from .segments import lines_with_a_wrong_open_flag, segment_of
 
@@ -98,6 +98,7 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
 
     found.extend(_check_invoiced_money())
     found.extend(check_invoice_coverage())
+    found.extend(check_returns())
     if segments:
         found.extend(_check_segments())
         found.extend(_check_hourly_counts())
@@ -191,3 +192,46 @@ def _check_hourly_counts() -> list[Violation]:
     return [Violation(f"{figure.replace('_', ' ')} per hour",
                       f"channel {channel_id}, hour from {start_of_hour(hour):%Y-%m-%d %H:00} UTC", actual, stored)
             for hour, channel_id, figure, actual, stored in miscounted_hours()]
+
+
+def check_returns() -> list[Violation]:
+    """Rule 7's returns part: per line returned <= shipped, and returned = the units its returns received;
+    per return line restocked + quarantined + written off = received <= quantity; and every restocked
+    unit has its ledger row (per return and product, the in-hand deltas of its "return" rows)."""
+    found = [Violation("7 returned <= shipped", f"order {Order.number_of(order_id)} line {line_id} ({sku})",
+                       f"0 <= returned <= {shipped}", returned)
+             for line_id, order_id, sku, shipped, returned in db.session.execute(
+                 sa.select(OrderLine.id, OrderLine.order_id, OrderLine.sku, OrderLine.shipped, OrderLine.returned)
+                 .where(sa.or_(OrderLine.returned < 0, OrderLine.returned > OrderLine.shipped)).limit(20))]
+    received = (sa.select(ReturnLine.order_line_id, sa.func.sum(ReturnLine.received).label("units"))
+                .group_by(ReturnLine.order_line_id).subquery())
+    units = sa.func.coalesce(received.c.units, 0)
+    found += [Violation("7 returned = units received on returns", f"order {Order.number_of(order_id)} line {line_id}",
+                        int(got), returned)
+              for line_id, order_id, returned, got in db.session.execute(
+                  sa.select(OrderLine.id, OrderLine.order_id, OrderLine.returned, units)
+                  .outerjoin(received, received.c.order_line_id == OrderLine.id)
+                  .where(OrderLine.returned != units).limit(20))]
+    found += [Violation("7 restocked + quarantined + written off = received", f"return line {line_id}",
+                        f"{restocked} + {quarantined} + {written_off} = received <= {quantity}", got)
+              for line_id, quantity, got, restocked, quarantined, written_off in db.session.execute(
+                  sa.select(ReturnLine.id, ReturnLine.quantity, ReturnLine.received, ReturnLine.restocked,
+                            ReturnLine.quarantined, ReturnLine.written_off)
+                  .where(sa.or_(ReturnLine.restocked + ReturnLine.quarantined + ReturnLine.written_off
+                                != ReturnLine.received, ReturnLine.received > ReturnLine.quantity)).limit(20))]
+    restocked = dict(((return_id, product_id), int(units)) for return_id, product_id, units in db.session.execute(
+        sa.select(ReturnLine.return_id, OrderLine.product_id, sa.func.sum(ReturnLine.restocked))
+        .join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+        .group_by(ReturnLine.return_id, OrderLine.product_id).having(sa.func.sum(ReturnLine.restocked) > 0)))
+    ledger = dict(((return_id, product_id), int(units)) for return_id, product_id, units in db.session.execute(
+        sa.select(StockMove.return_id, StockMove.product_id, sa.func.sum(StockMove.in_hand_delta))
+        .where(StockMove.return_id.is_not(None), StockMove.reason == "return")
+        .group_by(StockMove.return_id, StockMove.product_id)))
+    found += [Violation("7 every restocked unit in the ledger", f"return {return_id} product {product_id}",
+                        units, ledger.get((return_id, product_id), 0))
+              for (return_id, product_id), units in sorted(restocked.items())
+              if ledger.get((return_id, product_id), 0) != units]
+    found += [Violation("7 every restocked unit in the ledger", f"return {return_id} product {product_id}",
+                        0, units) for (return_id, product_id), units in sorted(ledger.items())
+              if (return_id, product_id) not in restocked and units]
+    return found

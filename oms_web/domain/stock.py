@@ -69,14 +69,15 @@ def _expire_counts(product_ids: Iterable[int]) -> None:
 
 
 def _move(product_id: int, *, in_hand: int = 0, committed: int = 0, reason: str, actor: User | None,
-          order_id: int | None = None, shipment_id: int | None = None, note: str | None = None) -> None:
+          order_id: int | None = None, shipment_id: int | None = None, note: str | None = None,
+          return_id: int | None = None) -> None:
     result = db.session.connection().execute(
         _GUARDED_MOVE, {"product_id": product_id, "in_hand": in_hand, "committed": committed})
     if result.rowcount != 1:
         raise StockRaceLost(f"stock of product {product_id} changed under a locked update ({reason})")
     db.session.add(StockMove(product_id=product_id, in_hand_delta=in_hand, committed_delta=committed,
                              reason=reason, note=note, order_id=order_id, shipment_id=shipment_id,
-                             user_id=actor.id if actor else None))
+                             return_id=return_id, user_id=actor.id if actor else None))
     metrics.STOCK_MOVES.labels(reason).inc()
     _expire_counts([product_id])
 
@@ -158,6 +159,27 @@ def unship_units(line: OrderLine, quantity: int, actor: User | None, shipment_id
     _move(line.product_id, in_hand=quantity, committed=quantity, reason="unpack", actor=actor,
           order_id=line.order_id, shipment_id=shipment_id)
     line.shipped = line.shipped - quantity
+
+
+# What happens to units a customer sends back, by their condition: the ledger reason of each, and its word.
+RETURN_CONDITIONS = {"restock": ("return", "restocked"), "quarantine": ("quarantine", "quarantined"),
+                     "write_off": ("write_off", "written off")}
+
+
+def return_units(line: OrderLine, quantity: int, condition: str, actor: User | None, return_id: int) -> None:
+    """Units of a shipped line come back on a return (domain.returns.receive_return): the line's returned
+    count rises, and by their condition: restock puts them back in hand (available again: the caller then
+    fills backorders, oldest first, with their orders locked); quarantine and write off keep them out of
+    stock, a ledger row with no change to the counts saying so. Every row carries the return's reference.
+
+    Every stock effect of a return is here, so that stock per location re-points this one function.
+    """
+    assert line.product_id is not None and 0 < quantity <= line.shipped - line.returned
+    reason, done = RETURN_CONDITIONS[condition]
+    # The note says the units: a quarantine or write-off row moves no count to read them from.
+    _move(line.product_id, in_hand=quantity if condition == "restock" else 0, reason=reason, actor=actor,
+          order_id=line.order_id, return_id=return_id, note=f"{quantity} unit(s) {done}")
+    line.returned = line.returned + quantity
 
 
 def fill_backorders(product_id: int, actor: User | None) -> list[OrderLine]:
