@@ -82,14 +82,17 @@ def returnable_units(order: Order) -> dict[int, int]:
     return {line.id: max(line.shipped - line.returned - expected.get(line.id, 0), 0) for line in order.lines}
 
 
+def stage_after_fulfilled(fulfilled: bool, shipped: int, returned: int) -> str | None:
+    """The stage after Fulfilled, from the units (never stored): every shipped unit back is "Returned",
+    some "Partly returned"."""
+    if not fulfilled or not returned:
+        return None
+    return "Returned" if returned >= shipped else "Partly returned"
+
+
 def return_stage(order: Order) -> str | None:
-    """"Returned" / "Partly returned" after Fulfilled, from the lines' numbers (never stored)."""
-    if order.status is not OrderStatus.FULFILLED:
-        return None
-    returned = sum(line.returned for line in order.lines)
-    if not returned:
-        return None
-    return "Returned" if returned == sum(line.shipped for line in order.lines) else "Partly returned"
+    return stage_after_fulfilled(order.status is OrderStatus.FULFILLED, sum(line.shipped for line in order.lines),
+                                 sum(line.returned for line in order.lines))
 
 
 @service
