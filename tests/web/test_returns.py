@@ -177,3 +177,17 @@ def test_the_returns_view_counts_open_returns_by_state_and_a_scanned_slip_opens_
     assert found.status_code == 302 and found.headers["Location"].startswith(f"/returns/{second.id}")
     assert as_staff.get("/returns/find?code=RMA-999999").status_code == 404
     assert as_staff.get("/returns?state=nonsense").status_code == 422
+
+
+def test_the_overview_shows_the_return_rate_by_channel_and_by_product(shop, sign_in):
+    shop.product("A", in_hand=5)
+    shop.product("B", in_hand=5)
+    order = delivered(shop, ("A", 4), ("B", 1))
+    ret = returns.open_return(shop.staff, order.id, [returns.ReturnRequest(order.lines[0].id, 1, "damaged")])
+    returns.authorize_return(shop.staff, ret.id)
+    returns.receive_return(shop.staff, ret.id, {ret.lines[0].id: returns.Receipt(write_off=1)})
+    page = sign_in(shop.manager).get("/overview").get_data(as_text=True)
+    rates = page[page.index('id="return-rates"'):]
+    assert re.search(r"Web store</th><td class=\"num\">1 / 5</td><td class=\"num\">20.0%", rates)
+    assert re.search(r"A</th><td class=\"num\">1 / 4</td><td class=\"num\">25.0%", rates)
+    assert ">B<" not in rates
