@@ -442,6 +442,8 @@ class OrderLine(db.Model):
     __table_args__ = (
         sa.CheckConstraint("0 <= shipped AND shipped <= allocated AND allocated <= ordered", name="quantities"),
         sa.CheckConstraint("0 <= invoiced AND invoiced <= shipped", name="invoiced_within_shipped"),
+        # Returns (issue 15): units received back never re-open the line, and never exceed what shipped.
+        sa.CheckConstraint("0 <= returned AND returned <= shipped", name="returned_within_shipped"),
         sa.CheckConstraint("unit_price_cents >= 0", name="price_not_negative"),
         # Lines waiting for stock, per product: what receiving stock fills, oldest first, and the
         # overview's backorders. Only open orders' lines: a void, draft or held order's short lines
@@ -466,6 +468,8 @@ class OrderLine(db.Model):
     allocated: Mapped[int] = mapped_column(default=0)
     shipped: Mapped[int] = mapped_column(default=0)
     invoiced: Mapped[int] = mapped_column(default=0)
+    # Units received back on returns (domain.returns): counted apart, so the line stays shipped.
+    returned: Mapped[int] = mapped_column(default=0, server_default="0")
     unit_price_cents: Mapped[int] = mapped_column()
     tax_rate_bp: Mapped[int] = mapped_column(default=0)
     # The line's discounts (a channel's promotions, coupons, the order's discounts spread over its lines)
@@ -663,6 +667,8 @@ class StockMove(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(300))
     order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"))
+    # The return whose receipt this row records (reasons return, quarantine, write_off).
+    return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("returns.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -1042,6 +1048,39 @@ class RefundReason(str, enum.Enum):
         return self.value.replace("_", " ").capitalize()
 
 
+# ---------------------------------------------------------------- returns (RMA), issue 15
+
+class ReturnState(str, enum.Enum):
+    """requested → authorized → received → closed, or rejected (an admin may reopen a closed one)."""
+
+    REQUESTED = "requested"
+    AUTHORIZED = "authorized"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+# Returns whose units are still on their way: their quantities count against what shipped.
+RETURNS_EXPECTED = frozenset({ReturnState.REQUESTED, ReturnState.AUTHORIZED})
+OPEN_RETURNS = frozenset({ReturnState.REQUESTED, ReturnState.AUTHORIZED, ReturnState.RECEIVED})
+
+
+class ReturnReason(str, enum.Enum):
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    NO_LONGER_WANTED = "no_longer_wanted"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
 class RefundMethod(str, enum.Enum):
     ORIGINAL_PAYMENT = "original_payment"
     STORE_CREDIT = "store_credit"
@@ -1138,3 +1177,77 @@ class CreditNoteLine(db.Model):
     @property
     def total_cents(self) -> int:
         return self.net_cents + self.tax_cents
+class Return(db.Model):
+    """A return (RMA) of shipped units of one order; its number is derived from its id."""
+
+    __tablename__ = "returns"
+    __table_args__ = (sa.Index("ix_returns_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    state: Mapped[ReturnState] = mapped_column(_enum(ReturnState), default=ReturnState.REQUESTED)
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    reject_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # An exchange: the replacement order sent for the returned units.
+    replacement_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    authorized_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    authorized_at: Mapped[datetime | None] = mapped_column()
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    received_at: Mapped[datetime | None] = mapped_column()
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column()
+    rejected_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None] = mapped_column()
+
+    order: Mapped[Order] = relationship(foreign_keys=[order_id])
+    replacement_order: Mapped[Order | None] = relationship(foreign_keys=[replacement_order_id])
+    lines: Mapped[list[ReturnLine]] = relationship(
+        back_populates="return_", order_by="ReturnLine.id", cascade="all, delete-orphan")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    authorized_by: Mapped[User | None] = relationship(foreign_keys=[authorized_by_id])
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    rejected_by: Mapped[User | None] = relationship(foreign_keys=[rejected_by_id])
+
+    NUMBER_PREFIX = "RMA-"
+
+    @property
+    def number(self) -> str:
+        return self.number_of(self.id)
+
+    @classmethod
+    def number_of(cls, return_id: int) -> str:
+        return f"{cls.NUMBER_PREFIX}{return_id:06d}"
+
+    @classmethod
+    def id_from_number(cls, text: str) -> int | None:
+        text = text.strip().upper()
+        if not text.startswith(cls.NUMBER_PREFIX):
+            return None
+        text = text[len(cls.NUMBER_PREFIX):]
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+class ReturnLine(db.Model):
+    __tablename__ = "return_lines"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("restocked >= 0 AND quarantined >= 0 AND written_off >= 0", name="conditions_not_negative"),
+        sa.CheckConstraint("restocked + quarantined + written_off = received AND received <= quantity",
+                           name="received_split"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(sa.ForeignKey("returns.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column()
+    reason: Mapped[ReturnReason] = mapped_column(_enum(ReturnReason))
+    received: Mapped[int] = mapped_column(default=0)
+    restocked: Mapped[int] = mapped_column(default=0)
+    quarantined: Mapped[int] = mapped_column(default=0)
+    written_off: Mapped[int] = mapped_column(default=0)
+
+    return_: Mapped[Return] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()

@@ -93,6 +93,14 @@ class BoardRow:
     due: Due | None = None  # late or due today on the shop's day; None for either, or when not to be shipped
     age: timedelta = timedelta(0)  # since it was placed
     packed_since: datetime | None = None  # a Packed order's oldest parcel on the bench: how long it has waited
+    units_returned: int = 0  # received back on returns
+
+    @property
+    def return_stage(self) -> str | None:
+        """"Returned" / "Partly returned" after Fulfilled (domain.returns.stage_after_fulfilled)."""
+        from .returns import stage_after_fulfilled
+
+        return stage_after_fulfilled(self.segment is Segment.FULFILLED, self.units_shipped, self.units_returned)
 
 
 @dataclass(frozen=True)
@@ -282,9 +290,9 @@ _ROW_COLUMNS = (Order.id, Order.created_at, Order.channel_id, Order.customer_nam
 
 def _rows(found: list[sa.Row], filters: BoardFilter) -> list[BoardRow]:
     """The board's rows of the orders found (_ROW_COLUMNS), with their units, channel and deadline."""
-    units = {order_id: (o, a, s) for order_id, o, a, s in db.session.execute(
+    units = {order_id: (o, a, s, r) for order_id, o, a, s, r in db.session.execute(
         sa.select(OrderLine.order_id, sa.func.sum(OrderLine.ordered), sa.func.sum(OrderLine.allocated),
-                  sa.func.sum(OrderLine.shipped))
+                  sa.func.sum(OrderLine.shipped), sa.func.sum(OrderLine.returned))
         .where(OrderLine.order_id.in_([r[0] for r in found])).group_by(OrderLine.order_id))} if found else {}
     channels = dict(db.session.execute(sa.select(SalesChannel.id, SalesChannel.name)).all())
     packed = [r[0] for r in found if r[7] is Segment.PACKED]
@@ -299,7 +307,8 @@ def _rows(found: list[sa.Row], filters: BoardFilter) -> list[BoardRow]:
                      units_allocated=int(units.get(r[0], (0, 0, 0))[1] or 0),
                      units_shipped=int(units.get(r[0], (0, 0, 0))[2] or 0),
                      ship_by=r[8], due=day.due(r[8], r[7]), age=max(now - r[1], timedelta(0)),
-                     packed_since=packed_since.get(r[0])) for r in found]
+                     packed_since=packed_since.get(r[0]),
+                     units_returned=int(units.get(r[0], (0, 0, 0, 0))[3] or 0)) for r in found]
 
 
 def count_matching(filters: BoardFilter, limit: int) -> int:

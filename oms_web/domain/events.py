@@ -44,11 +44,19 @@ CARRIER_EXCEPTION = "carrier_exception"
 EMAIL_SENT = "email_sent"
 EMAIL_FAILED = "email_failed"
 REFUNDED = "refunded"
+RETURN_OPENED = "return_opened"
+RETURN_AUTHORIZED = "return_authorized"
+RETURN_REJECTED = "return_rejected"
+RETURN_RECEIVED = "return_received"
+RETURN_CLOSED = "return_closed"
+RETURN_REOPENED = "return_reopened"
+EXCHANGED = "exchanged"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
     SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
-    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, REFUNDED})
+    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, REFUNDED, RETURN_OPENED, RETURN_AUTHORIZED, RETURN_REJECTED,
+    RETURN_RECEIVED, RETURN_CLOSED, RETURN_REOPENED, EXCHANGED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -257,3 +265,51 @@ def refunded(order: Order, actor: User | None, refund: Refund, credit_note: Cred
     return _record(order, actor, REFUNDED, f"Refunded {money.amount_text(refund.amount_cents, refund.currency)}{by}: "
                    f"{refund.reason.label.lower()}, {refund.method.label.lower()}; {credit_note.display_number} issued",
                    refund_id=refund.id, credit_note_id=credit_note.id, amount_cents=refund.amount_cents)
+# ---------------------------------------------------------------- its returns (issue 15)
+
+def _return_lines(ret: Any) -> list[dict[str, Any]]:
+    return [{"order_line_id": l.order_line_id, "sku": l.order_line.sku, "quantity": l.quantity, "reason": l.reason.value,
+             "received": l.received, "restocked": l.restocked, "quarantined": l.quarantined,
+             "written_off": l.written_off} for l in ret.lines]
+
+
+def return_opened(order: Order, actor: User | None, ret: Any) -> OrderEvent:
+    units = sum(l.quantity for l in ret.lines)
+    return _record(order, actor, RETURN_OPENED, f"{ret.number} opened for {units} unit(s)"
+                   + (f": {ret.note}" if ret.note else ""), return_id=ret.id, lines=_return_lines(ret))
+
+
+def return_authorized(order: Order, actor: User | None, ret: Any) -> OrderEvent:
+    return _record(order, actor, RETURN_AUTHORIZED, f"{ret.number} authorized: the customer may send it back",
+                   return_id=ret.id)
+
+
+def return_rejected(order: Order, actor: User | None, ret: Any) -> OrderEvent:
+    return _record(order, actor, RETURN_REJECTED, f"{ret.number} rejected"
+                   + (f": {ret.reject_reason}" if ret.reject_reason else ""), return_id=ret.id)
+
+
+def return_received(order: Order, actor: User | None, ret: Any) -> OrderEvent:
+    lines = ret.lines
+    restocked, quarantined, written_off = (sum(getattr(l, name) for l in lines)
+                                           for name in ("restocked", "quarantined", "written_off"))
+    return _record(order, actor, RETURN_RECEIVED, f"{ret.number} received: {restocked} restocked, "
+                   f"{quarantined} quarantined, {written_off} written off", return_id=ret.id,
+                   lines=_return_lines(ret), order_lines=line_numbers(order.lines))
+
+
+def return_closed(order: Order, actor: User | None, ret: Any) -> OrderEvent:
+    return _record(order, actor, RETURN_CLOSED, f"{ret.number} closed", return_id=ret.id)
+
+
+def return_reopened(order: Order, actor: User | None, ret: Any, was: str) -> OrderEvent:
+    return _record(order, actor, RETURN_REOPENED, f"{ret.number} reopened ({was} → {ret.state.value})",
+                   return_id=ret.id)
+
+
+def exchanged(order: Order, actor: User | None, ret: Any, replacement: Order) -> OrderEvent:
+    """On both orders: the returned one names its replacement, the replacement what it replaces."""
+    _record(replacement, actor, EXCHANGED, f"Replacement for {ret.number} of {order.number}", return_id=ret.id,
+            replaces_order_id=order.id)
+    return _record(order, actor, EXCHANGED, f"{ret.number}: replacement order {replacement.number} sent",
+                   return_id=ret.id, replacement_order_id=replacement.id)

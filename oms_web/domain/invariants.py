@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, LineAllocation, Location, LocationKind,
-                      LocationStock, Order, OrderLine, OrderStatus, Product, SegmentCount,
+                      LocationStock, Order, OrderLine, OrderStatus, Product, ReturnLine, SegmentCount,
                       Shipment, ShipmentLine, ShipmentStatus, StockMove)
 from .hourly_counts import miscounted_hours, start_of_hour
 from .segments import lines_with_a_wrong_open_flag, segment_of
@@ -109,6 +109,7 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
     found.extend(_check_invoiced_money())
     found.extend(check_invoice_coverage())
     found.extend(check_credit_notes())
+    found.extend(check_returns())
     if segments:
         found.extend(_check_segments())
         found.extend(_check_hourly_counts())
@@ -294,4 +295,48 @@ def check_credit_notes() -> list[Violation]:
     if misfit is not None:
         found.append(Violation("5 gapless credit note numbers", f"credit note #{misfit[0]} in issue order",
                                misfit[0], misfit[1]))
+    return found
+
+
+def check_returns() -> list[Violation]:
+    """Rule 7's returns part: per line returned <= shipped, and returned = the units its returns received;
+    per return line restocked + quarantined + written off = received <= quantity; and every restocked
+    unit has its ledger row (per return and product, the in-hand deltas of its "return" rows)."""
+    found = [Violation("7 returned <= shipped", f"order {Order.number_of(order_id)} line {line_id} ({sku})",
+                       f"0 <= returned <= {shipped}", returned)
+             for line_id, order_id, sku, shipped, returned in db.session.execute(
+                 sa.select(OrderLine.id, OrderLine.order_id, OrderLine.sku, OrderLine.shipped, OrderLine.returned)
+                 .where(sa.or_(OrderLine.returned < 0, OrderLine.returned > OrderLine.shipped)).limit(20))]
+    received = (sa.select(ReturnLine.order_line_id, sa.func.sum(ReturnLine.received).label("units"))
+                .group_by(ReturnLine.order_line_id).subquery())
+    units = sa.func.coalesce(received.c.units, 0)
+    found += [Violation("7 returned = units received on returns", f"order {Order.number_of(order_id)} line {line_id}",
+                        int(got), returned)
+              for line_id, order_id, returned, got in db.session.execute(
+                  sa.select(OrderLine.id, OrderLine.order_id, OrderLine.returned, units)
+                  .outerjoin(received, received.c.order_line_id == OrderLine.id)
+                  .where(OrderLine.returned != units).limit(20))]
+    found += [Violation("7 restocked + quarantined + written off = received", f"return line {line_id}",
+                        f"{restocked} + {quarantined} + {written_off} = received <= {quantity}", got)
+              for line_id, quantity, got, restocked, quarantined, written_off in db.session.execute(
+                  sa.select(ReturnLine.id, ReturnLine.quantity, ReturnLine.received, ReturnLine.restocked,
+                            ReturnLine.quarantined, ReturnLine.written_off)
+                  .where(sa.or_(ReturnLine.restocked + ReturnLine.quarantined + ReturnLine.written_off
+                                != ReturnLine.received, ReturnLine.received > ReturnLine.quantity)).limit(20))]
+    # Restocked units are in hand where they were restocked, quarantined ones at the quarantine location.
+    for column, reason, word in ((ReturnLine.restocked, "return", "restocked"),
+                                 (ReturnLine.quarantined, "quarantine", "quarantined")):
+        kept = dict(((return_id, product_id), int(units)) for return_id, product_id, units in db.session.execute(
+            sa.select(ReturnLine.return_id, OrderLine.product_id, sa.func.sum(column))
+            .join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+            .group_by(ReturnLine.return_id, OrderLine.product_id).having(sa.func.sum(column) > 0)))
+        ledger = dict(((return_id, product_id), int(units)) for return_id, product_id, units in db.session.execute(
+            sa.select(StockMove.return_id, StockMove.product_id, sa.func.sum(StockMove.in_hand_delta))
+            .where(StockMove.return_id.is_not(None), StockMove.reason == reason)
+            .group_by(StockMove.return_id, StockMove.product_id)))
+        found += [Violation(f"7 every {word} unit in the ledger", f"return {return_id} product {product_id}",
+                            units, ledger.get(key, 0))
+                  for key in sorted(set(kept) | set(ledger))
+                  for return_id, product_id, units in [(*key, kept.get(key, 0))]
+                  if ledger.get(key, 0) != units]
     return found

@@ -1,7 +1,7 @@
 """Row locks for the services, always taken in one order so that two actions never deadlock.
 
 The order is: sales channels by id (a batch of channel orders), then products by id, then orders by
-id, then the counters (invoice number, segment counts). Every lock statement of the services is here.
+id, then other documents (returns), then the counters (invoice number, segment counts). Every lock statement of the services is here.
 Every action that changes a line of product P holds P's lock, so once a service holds the product
 locks, the numbers of every line of those products (including which ones are backordered) stay put,
 and it can work out which other orders it will touch before it locks any order.
@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import LineAllocation, Order, OrderLine, OrderStatus, Product, Role, SalesChannel, User
+from ..models import LineAllocation, Order, OrderLine, OrderStatus, Product, Return, ReturnLine, Role, SalesChannel, User
 from .errors import NotFound
 
 
@@ -182,3 +182,40 @@ def lock_admins() -> list[int]:
     lock order: no action locks both)."""
     return list(db.session.scalars(sa.select(User.id).where(User.role == Role.ADMIN, User.active)
                                    .order_by(User.id).with_for_update()))
+
+
+# ---------------------------------------------------------------- returns (issue 15)
+
+def lock_return(return_id: int) -> Return:
+    """A return about to change, read again under its lock, with its lines (returns come after orders)."""
+    found = db.session.scalar(sa.select(Return).where(Return.id == return_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    if found is None:
+        raise NotFound(f"Return {return_id} does not exist")
+    lines = db.session.scalars(sa.select(ReturnLine).where(ReturnLine.return_id == return_id).order_by(ReturnLine.id)
+                               .execution_options(populate_existing=True)).all()
+    set_committed_value(found, "lines", list(lines))
+    return found
+
+
+def lock_for_return(return_id: int, restock: Mapping[int, int] | None = None,
+                    location_id: int | None = None) -> Return:
+    """Lock for a change to a return that moves stock or an order's lines: the products of its lines,
+    then its order with (restocking `restock` units per product at `location_id`, the default location
+    unless given) the orders whose backorders those units fill, in id order, then the return itself.
+    Its order's lines are read again under the lock."""
+    from . import stock
+
+    order_id = db.session.scalar(sa.select(Return.order_id).where(Return.id == return_id))
+    if order_id is None:
+        raise NotFound(f"Return {return_id} does not exist")
+    products = lock_products(db.session.scalars(
+        sa.select(OrderLine.product_id).join(ReturnLine, ReturnLine.order_line_id == OrderLine.id)
+        .where(ReturnLine.return_id == return_id, OrderLine.product_id.is_not(None))))
+    site = location_id or stock.default_location_id() if restock else None
+    lock_orders({order_id} | _orders_to_fill({product_id: {site: units} for product_id, units in (restock or {}).items()
+                                              if product_id in products}, None))
+    db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)
+                       .execution_options(populate_existing=True)).all()
+    return lock_return(return_id)
+

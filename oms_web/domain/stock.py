@@ -412,6 +412,49 @@ def shippable_from(line: OrderLine) -> dict[int, int]:
     return {a.location_id: a.to_ship for a in line.allocations if a.to_ship > 0}
 
 
+# What happens to units a customer sends back, by their condition: the ledger reason of each, and its word.
+RETURN_CONDITIONS = {"restock": ("return", "restocked"), "quarantine": ("quarantine", "quarantined"),
+                     "write_off": ("write_off", "written off")}
+QUARANTINE_NAME = "Quarantine"
+
+
+def quarantine_location_id() -> int:
+    """Where returned units in doubt are held (ours, never sold from): the active quarantine location with
+    the highest priority, made the first time one is needed (an admin may rename or move it)."""
+    found = db.session.scalar(sa.select(Location.id).where(Location.kind == LocationKind.QUARANTINE, Location.active)
+                              .order_by(Location.priority.desc(), Location.id).limit(1))
+    if found is None:
+        location = Location(name=QUARANTINE_NAME, kind=LocationKind.QUARANTINE, priority=0)
+        db.session.add(location)
+        db.session.flush()
+        found = location.id
+    return found
+
+
+def return_units(line: OrderLine, quantity: int, condition: str, actor: User | None, return_id: int,
+                 location_id: int | None = None) -> int:
+    """Units of a shipped line come back on a return (domain.returns.receive_return): the line's returned
+    count rises, and by their condition: restock puts them back in hand at a location (the default one
+    unless given; available again: the caller then fills backorders, oldest first, with their orders
+    locked); quarantine puts them in hand at the quarantine location (ours, never available); write off
+    keeps them out of stock, a ledger row with no change to the counts saying so. Every row carries the
+    return's reference. Returns the location the units went to.
+    """
+    assert line.product_id is not None and 0 < quantity <= line.shipped - line.returned
+    reason, done = RETURN_CONDITIONS[condition]
+    if condition == "quarantine":
+        location_id = quarantine_location_id()
+    else:
+        location_id = location_id or default_location_id()
+        if not kind_of(location_id).sells_from:
+            raise InvalidInput("Returned units are restocked at a warehouse or 3PL", field="location")
+    # The note says the units: a write-off row moves no count to read them from.
+    _move(line.product_id, location_id, in_hand=0 if condition == "write_off" else quantity, reason=reason,
+          actor=actor, order_id=line.order_id, return_id=return_id, note=f"{quantity} unit(s) {done}")
+    line.returned = line.returned + quantity
+    return location_id
+
+
 # --- Filling backorders ----------------------------------------------------------------------------------
 
 def backorder_plan(product_id: int, extra: Mapping[int, int] | None = None,

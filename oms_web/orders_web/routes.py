@@ -24,16 +24,17 @@ from .refund_form import refund_form
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
 SECTIONS = {
-    "finalize": ["header", "lines", "ship", "timeline"],
+    # The returns section shows once an order is finalized, and offers the units shipped (returns_web).
+    "finalize": ["header", "lines", "ship", "timeline", "returns"],
     "allocate": ["header", "lines", "ship", "timeline"],
     "paid": ["header", "ship", "timeline"],
     "release": ["header", "lines", "ship", "timeline"],
-    "void": ["header", "lines", "ship", "timeline"],
+    "void": ["header", "lines", "ship", "timeline", "returns"],
     "edit": ["lines", "header", "ship", "timeline"],
     # Shipped units can be invoiced: the invoices section offers "Invoice shipped, not invoiced".
-    "ship": ["ship", "lines", "shipments", "invoices", "header", "timeline"],
+    "ship": ["ship", "lines", "shipments", "invoices", "header", "timeline", "returns"],
     # The last delivery fulfils the order, which closes its lines to editing and ends shipping.
-    "shipment": ["shipments", "header", "lines", "ship", "invoices", "timeline"],
+    "shipment": ["shipments", "header", "lines", "ship", "invoices", "timeline", "returns"],
     # An invoice is what a refund corrects: the refunds section offers to refund its units.
     "invoice": ["invoices", "lines", "shipments", "refunds", "timeline"],
     "note": ["timeline"],

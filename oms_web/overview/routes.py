@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, make_response, render_template
 from markupsafe import Markup
 
+from ..domain import return_rates
 from ..domain.overview_figures import DUE_COUNT_CAP, OverviewFigures, overview_figures
 from ..models import Role
 from ..web import allow, is_htmx
@@ -35,4 +36,7 @@ def _panel(figures: OverviewFigures) -> Markup:
 @allow(Role.MANAGER)
 def index():
     panel = _panel(overview_figures(zone=current_app.config["OMS_TIMEZONE"]))
-    return make_response(panel if is_htmx() else render_template("overview/index.html", panel=panel))
+    if is_htmx():
+        return make_response(panel)
+    return make_response(render_template("overview/index.html", panel=panel, rate_days=return_rates.RATE_DAYS,
+                                         by_channel=return_rates.by_channel(), by_product=return_rates.by_product()))

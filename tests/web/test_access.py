@@ -8,7 +8,7 @@ import pytest
 from flask import url_for
 
 from oms_web import create_app
-from oms_web.domain import handover, invoicing, refunds, shipping
+from oms_web.domain import handover, invoicing, refunds, returns, shipping
 from oms_web.extensions import db
 from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
@@ -102,6 +102,17 @@ ACCESS = {
     "users.update": ADMIN,
     "jobs.index": ADMIN,
     "jobs.retry": ADMIN,
+    "returns.index": STAFF,
+    "returns.find": STAFF,
+    "returns.detail": STAFF,
+    "returns.slip": STAFF,
+    "returns.open": STAFF,
+    "returns.authorize": STAFF,
+    "returns.reject": STAFF,
+    "returns.receive": STAFF,
+    "returns.close": STAFF,
+    "returns.reopen": ADMIN,  # nobody else reopens a closed return
+    "returns.exchange": STAFF,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -138,7 +149,8 @@ def url_values(shop) -> dict:
               status="done", done=1, total=1, attempts=1, result=b"%PDF-1.4 test")
     db.session.add(job)
     db.session.commit()
-    return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
+    opened = returns.open_return(shop.staff, order.id, [returns.ReturnRequest(order.lines[0].id, 1, "damaged")])
+    return {"return_id": opened.id,"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id,
             "credit_note_id": refund.credit_note.id}

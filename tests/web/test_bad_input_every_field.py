@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from oms_web.domain import invoicing, shipping
+from oms_web.domain import invoicing, returns, shipping
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, SalesChannel
 
@@ -48,6 +48,8 @@ VALID = {
                          "tare_grams": "80"},
     "documents.bulk": {"scope": "filter"},  # the bulk bar's prints: every order the board's filter finds
     "pack.scan": {"code": "CANCEL"},
+    "returns.open": {"quantity": "1"},
+    "returns.exchange": {"sku": "A", "quantity": "1"},
     "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
@@ -58,6 +60,7 @@ NO_FIELD_TO_TEST = {
     "orders.finalize", "orders.allocate", "orders.paid", "orders.release", "orders.shipment_delivered", "orders.shipment_cancelled",
     "board.bulk_allocate", "board.bulk_shipping_action", "channels.new_key", "channels.sync_now", "auth.logout",
     "channels.confirmations_uploaded", "channels.confirmations_retry", "jobs.retry",
+    "returns.authorize", "returns.close", "returns.reopen",
 }
 NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce", "carriers.easypost_webhook"}  # JSON, with their own tests
 # "Get rates" posts the ship form's own fields (hx-include) to another URL, shown only when a channel buys
@@ -150,12 +153,19 @@ def screens(shop):
     amazon_row.settings = {"sku_map": {"AMZ-A": "A"}, "base_url": "http://127.0.0.1:9/"}
     db.session.commit()
     product_id = shop.product_row("A").id
+    # Returns: a requested one (its reject form) before an authorized one (receive, exchange), both of a
+    # shipped unit of their own order, so the order page's "Open a return" keeps units to return.
+    returned = shop.web_order(("A", 2))
+    shipping.ship_lines(shop.staff, returned.id, {returned.lines[0].id: 2})
+    requested = returns.open_return(shop.staff, returned.id, [returns.ReturnRequest(returned.lines[0].id, 1, "damaged")])
+    authorized = returns.open_return(shop.staff, returned.id, [returns.ReturnRequest(returned.lines[0].id, 1, "other")])
+    returns.authorize_return(shop.staff, authorized.id)
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
     return [f"/orders/{draft.id}", f"/orders/{order.id}", f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
-            "/handover/carrier?carrier=UPS", "/carriers"], shipment
+            "/handover/carrier?carrier=UPS", "/carriers", f"/returns/{requested.id}", f"/returns/{authorized.id}"], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:
