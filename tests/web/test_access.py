@@ -8,12 +8,13 @@ import pytest
 from flask import url_for
 
 from oms_web import create_app
-from oms_web.domain import handover, invoicing, shipping
+from oms_web.domain import handover, invoicing, shipping, transfers
 from oms_web.extensions import db
 from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
 
 from ..conftest import test_config as config_for_tests
+from ..helpers.locations import MAIN, add_location
 from .conftest import state
 
 STAFF, MANAGER, ADMIN = Role.STAFF, Role.MANAGER, Role.ADMIN
@@ -100,6 +101,17 @@ ACCESS = {
     "users.update": ADMIN,
     "jobs.index": ADMIN,
     "jobs.retry": ADMIN,
+    # Issue 14: locations (admin), transfers (managers create, ship, cancel; staff see and receive).
+    "locations.index": ADMIN,
+    "locations.edit": ADMIN,
+    "channels.ships_from": ADMIN,
+    "transfers.index": STAFF,
+    "transfers.new": MANAGER,
+    "transfers.available": MANAGER,
+    "transfers.detail": STAFF,
+    "transfers.ship": MANAGER,
+    "transfers.receive": STAFF,
+    "transfers.cancel": MANAGER,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -135,7 +147,9 @@ def url_values(shop) -> dict:
               status="done", done=1, total=1, attempts=1, result=b"%PDF-1.4 test")
     db.session.add(job)
     db.session.commit()
-    return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
+    east = add_location(shop, "East")
+    transfer = transfers.create_transfer(shop.manager, MAIN, east, [("A", 1)])
+    return {"location_id": east, "transfer_id": transfer.id, "order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id}
 
