@@ -140,7 +140,7 @@ def available():
     source = as_id(request.args.get("source"))
     sku = next((v for k, v in request.args.items() if k.startswith("sku-")), "").strip()[:64]
     found = _available_by_sku(source, [sku])
-    return render_template("transfers/_available.html", sku=sku, units=found.get(sku), known=sku in found)
+    return render_template("transfers/_available.html", sku=sku, units=found.get(sku), known=source is not None)
 
 
 # --- A transfer -----------------------------------------------------------------------------------------
