@@ -73,6 +73,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                       channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp,
                       returns_web.bp):
         app.register_blueprint(blueprint)
+    from . import location_screens, transfer_screens  # issue 14: locations and transfers
+
+    app.register_blueprint(location_screens.bp)
+    app.register_blueprint(transfer_screens.bp)
 
     from .cli import register_cli
 

@@ -671,6 +671,8 @@ class StockMove(db.Model):
     return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("returns.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A transfer's rows: transfer_out at its source, transfer_in at its destination (issue 14, transfers).
+    transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transfers.id"), index=True)
 
     product: Mapped[Product] = relationship()
     location: Mapped[Location] = relationship()
@@ -1081,6 +1083,27 @@ class ReturnReason(str, enum.Enum):
         return self.value.replace("_", " ").capitalize()
 
 
+# --- Transfers: units moved between own locations (issue 14) ------------------------------------------
+
+class TransferState(str, enum.Enum):
+    """created -> shipped -> partially_received -> received, or cancelled while created."""
+
+    CREATED = "created"
+    SHIPPED = "shipped"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def in_transit(self) -> bool:
+        """Units have left the source and not all arrived: they are available nowhere meanwhile."""
+        return self in (TransferState.SHIPPED, TransferState.PARTIALLY_RECEIVED)
+
+
 class RefundMethod(str, enum.Enum):
     ORIGINAL_PAYMENT = "original_payment"
     STORE_CREDIT = "store_credit"
@@ -1251,3 +1274,70 @@ class ReturnLine(db.Model):
 
     return_: Mapped[Return] = relationship(back_populates="lines")
     order_line: Mapped[OrderLine] = relationship()
+
+
+class Transfer(db.Model):
+    """Units moved from one own location to another: shipped all at once out of the source's in hand (in
+    transit meanwhile, available nowhere), received at the destination in one or more receipts.
+    Each step says who and when; the stock ledger's rows name the transfer."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (sa.CheckConstraint("source_id <> destination_id", name="two_places"),
+                      sa.Index("ix_transfers_state", "state", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
+    destination_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
+    state: Mapped[TransferState] = mapped_column(_enum(TransferState), default=TransferState.CREATED)
+    note: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    shipped_at: Mapped[datetime | None] = mapped_column()
+    shipped_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The latest receipt (each receipt's own rows are in the ledger).
+    received_at: Mapped[datetime | None] = mapped_column()
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    source: Mapped[Location] = relationship(foreign_keys=[source_id])
+    destination: Mapped[Location] = relationship(foreign_keys=[destination_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    shipped_by: Mapped[User | None] = relationship(foreign_keys=[shipped_by_id])
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    lines: Mapped[list[TransferLine]] = relationship(back_populates="transfer", order_by="TransferLine.id",
+                                                     cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> str:
+        return f"TR-{self.id:06d}"
+
+    @staticmethod
+    def number_of(transfer_id: int) -> str:
+        return f"TR-{transfer_id:06d}"
+
+
+class TransferLine(db.Model):
+    """One product of a transfer: units asked for, shipped (all at once) and received so far."""
+
+    __tablename__ = "transfer_lines"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0 AND 0 <= received AND received <= shipped AND shipped <= quantity",
+                           name="quantities"),
+        sa.UniqueConstraint("transfer_id", "product_id", name="uq_transfer_lines_product"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(sa.ForeignKey("transfers.id"))
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column()
+    shipped: Mapped[int] = mapped_column(default=0)
+    received: Mapped[int] = mapped_column(default=0)
+
+    transfer: Mapped[Transfer] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def to_receive(self) -> int:
+        return self.shipped - self.received

@@ -319,3 +319,34 @@ def confirmations_retry(channel_id: int):
         else "by the next sync (Sync now, or the scheduled one)"
     flash(f"Back in the queue, to be sent {when}: {', '.join(numbers)}.")
     return redirect(url_for("channels.detail", channel_id=channel_id))
+
+
+# ---------------------------------------------------------------- ships from (issue 14: locations)
+
+@bp.app_template_global()
+def channel_ships_from(channel_id: int) -> dict:
+    """The channel page's "Ships from" section: the active warehouses and 3PLs, and those ticked."""
+    from ..domain import locations
+
+    return {"places": locations.serving_locations(), "ticked": locations.channel_location_ids(channel_id)}
+
+
+@bp.route("/channels/<int:channel_id>/ships-from", methods=["POST"])
+@allow(Role.ADMIN)
+def ships_from(channel_id: int):
+    """Which locations may serve the channel's orders (none ticked: all of them)."""
+    from ..domain import locations
+
+    channel = _load(channel_id)
+    try:
+        ids = [as_id(value) for value in request.form.getlist("location")]
+        if None in ids or len(ids) > 1000:
+            raise InvalidInput("The locations are not named right: reload the channel's page", field="locations")
+        chosen = locations.set_channel_locations(current_user, channel_id, ids)  # type: ignore[arg-type]
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("channels/detail.html", **_detail_context(
+            _load(channel_id), errors={"locations": error.message})), (404 if isinstance(error, NotFound) else 422)
+    flash(f"{channel.name} ships from {len(chosen)} chosen location(s)." if chosen
+          else f"{channel.name} ships from every active warehouse and 3PL.")
+    return redirect(url_for("channels.detail", channel_id=channel_id))

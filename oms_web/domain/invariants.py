@@ -56,6 +56,7 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
                Location.kind.in_(SELLS_FROM))
         .group_by(OrderLine.product_id)).all())
     found.extend(_check_locations())
+    found.extend(_check_transfers())
     ledger = {pid: (h, c) for pid, h, c in session.execute(
         sa.select(StockMove.product_id, sa.func.sum(StockMove.in_hand_delta), sa.func.sum(StockMove.committed_delta))
         .join(Location, Location.id == StockMove.location_id).where(Location.kind.in_(SELLS_FROM))
@@ -176,6 +177,42 @@ def _check_locations() -> list[Violation]:
                           OrderLine.shipped != sa.func.coalesce(per_line.c.shipped, 0))).limit(20)):
         found.append(Violation("6 line = its allocations", f"order {order_id} line {line_id}",
                                f"allocated {placed}, shipped {placed_shipped}", f"allocated {allocated}, shipped {shipped}"))
+    return found
+
+
+def _check_transfers() -> list[Violation]:
+    """A transfer's numbers: per line 0 <= received <= shipped <= quantity; the ledger's transfer_out rows
+    of the transfer sum to -shipped and its transfer_in rows to +received, per product, at the transfer's
+    own two ends; nothing shipped while created or cancelled, everything received once received."""
+    from ..models import Transfer, TransferLine, TransferState
+
+    found: list[Violation] = []
+    moved = {(t, p, reason, location): int(units or 0) for t, p, reason, location, units in db.session.execute(
+        sa.select(StockMove.transfer_id, StockMove.product_id, StockMove.reason, StockMove.location_id,
+                  sa.func.sum(StockMove.in_hand_delta))
+        .where(StockMove.transfer_id.is_not(None))
+        .group_by(StockMove.transfer_id, StockMove.product_id, StockMove.reason, StockMove.location_id))}
+    expected: dict[tuple, int] = {}
+    for transfer_id, state, source_id, destination_id, product_id, quantity, shipped, received in db.session.execute(
+            sa.select(Transfer.id, Transfer.state, Transfer.source_id, Transfer.destination_id, TransferLine.product_id,
+                      TransferLine.quantity, TransferLine.shipped, TransferLine.received)
+            .join(TransferLine, TransferLine.transfer_id == Transfer.id).order_by(Transfer.id, TransferLine.id)):
+        where = f"transfer {Transfer.number_of(transfer_id)} product {product_id}"
+        if not 0 <= received <= shipped <= quantity:
+            found.append(Violation("transfer line quantities", where, "0 <= received <= shipped <= quantity",
+                                   f"quantity {quantity}, shipped {shipped}, received {received}"))
+        if state in (TransferState.CREATED, TransferState.CANCELLED) and shipped:
+            found.append(Violation("transfer state", where, f"nothing shipped while {state.value}", shipped))
+        if state is TransferState.RECEIVED and received != shipped:
+            found.append(Violation("transfer state", where, f"all {shipped} received", received))
+        expected[(transfer_id, product_id, "transfer_out", source_id)] = -shipped
+        expected[(transfer_id, product_id, "transfer_in", destination_id)] = received
+    for key in sorted(set(expected) | set(moved), key=str):
+        if moved.get(key, 0) != expected.get(key, 0):
+            transfer_id, product_id, reason, location_id = key
+            found.append(Violation("transfer = its ledger rows",
+                                   f"transfer {Transfer.number_of(transfer_id)} product {product_id} {reason} "
+                                   f"at location {location_id}", expected.get(key, 0), moved.get(key, 0)))
     return found
 
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import LineAllocation, Order, OrderLine, OrderStatus, Product, Return, ReturnLine, Role, SalesChannel, User
+from ..models import (LineAllocation, Location, Order, OrderLine, OrderStatus, Product, Return, ReturnLine, Role,
+                      SalesChannel, Transfer, TransferLine, User)
 from .errors import NotFound
 
 
@@ -127,6 +128,12 @@ def lock_backorders_for(product: Product, incoming: int, location_id: int) -> di
     return lock_orders(_orders_to_fill({product.id: {location_id: max(incoming, 0)}}, None))
 
 
+def lock_orders_to_fill(incoming: Mapping[int, Mapping[int, int]]) -> dict[int, Order]:
+    """Units arriving of several locked products (product -> location -> units, e.g. a transfer's receipt):
+    lock, in one id order, every order they would fill."""
+    return lock_orders(_orders_to_fill(incoming, None))
+
+
 def lock_orders_losing_units(product: Product, counted: int, location_id: int) -> dict[int, Order]:
     """A count of a locked product at a location below what is committed there: lock the orders whose
     allocations it takes (newest first). Under the product lock no line of the product changes, so the
@@ -219,3 +226,21 @@ def lock_for_return(return_id: int, restock: Mapping[int, int] | None = None,
                        .execution_options(populate_existing=True)).all()
     return lock_return(return_id)
 
+# --- Other documents: after products and orders, before the counters ----------------------------------
+
+def lock_transfer(transfer_id: int) -> Transfer | None:
+    """A transfer about to move (ship, receive, cancel), read again under its lock: its products' locks
+    (and the orders a receipt fills) come first."""
+    transfer = db.session.scalar(sa.select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+                                 .execution_options(populate_existing=True))
+    if transfer is not None:
+        lines = db.session.scalars(sa.select(TransferLine).where(TransferLine.transfer_id == transfer_id)
+                                   .order_by(TransferLine.id).execution_options(populate_existing=True)).all()
+        set_committed_value(transfer, "lines", list(lines))
+    return transfer
+
+
+def lock_location(location_id: int) -> Location | None:
+    """A location about to change (its settings, its active flag), read again under its lock."""
+    return db.session.scalar(sa.select(Location).where(Location.id == location_id).with_for_update()
+                             .execution_options(populate_existing=True))

@@ -8,12 +8,13 @@ import pytest
 from flask import url_for
 
 from oms_web import create_app
-from oms_web.domain import handover, invoicing, refunds, returns, shipping
+from oms_web.domain import handover, invoicing, refunds, returns, shipping, transfers
 from oms_web.extensions import db
 from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
 
 from ..conftest import test_config as config_for_tests
+from ..helpers.locations import MAIN, add_location
 from .conftest import state
 
 STAFF, MANAGER, ADMIN = Role.STAFF, Role.MANAGER, Role.ADMIN
@@ -113,6 +114,17 @@ ACCESS = {
     "returns.close": STAFF,
     "returns.reopen": ADMIN,  # nobody else reopens a closed return
     "returns.exchange": STAFF,
+    # Issue 14: locations (admin), transfers (managers create, ship, cancel; staff see and receive).
+    "locations.index": ADMIN,
+    "locations.edit": ADMIN,
+    "channels.ships_from": ADMIN,
+    "transfers.index": STAFF,
+    "transfers.new": MANAGER,
+    "transfers.available": MANAGER,
+    "transfers.detail": STAFF,
+    "transfers.ship": MANAGER,
+    "transfers.receive": STAFF,
+    "transfers.cancel": MANAGER,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -150,7 +162,10 @@ def url_values(shop) -> dict:
     db.session.add(job)
     db.session.commit()
     opened = returns.open_return(shop.staff, order.id, [returns.ReturnRequest(order.lines[0].id, 1, "damaged")])
-    return {"return_id": opened.id,"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
+    east = add_location(shop, "East")
+    transfer = transfers.create_transfer(shop.manager, MAIN, east, [("A", 1)])
+    return {"return_id": opened.id, "location_id": east, "transfer_id": transfer.id, "order_id": order.id,
+            "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id,
             "credit_note_id": refund.credit_note.id}

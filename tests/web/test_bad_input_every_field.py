@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from oms_web.domain import invoicing, returns, shipping
+from oms_web.domain import invoicing, returns, shipping, transfers
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, SalesChannel
 
+from ..helpers.locations import MAIN, add_location, shipped_transfer
 from .conftest import every_row, use_both_backends
 
 web_app = use_both_backends()
@@ -51,6 +52,8 @@ VALID = {
     "returns.open": {"quantity": "1"},
     "returns.exchange": {"sku": "A", "quantity": "1"},
     "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
+    "locations.index": {"name": "North"},
+    "transfers.new": {"sku-0": "A", "quantity-0": "1"},
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
 }
@@ -62,6 +65,8 @@ NO_FIELD_TO_TEST = {
     "channels.confirmations_uploaded", "channels.confirmations_retry", "jobs.retry",
     "returns.authorize", "returns.close", "returns.reopen",
 }
+# Issue 14: the transfer's ship and cancel buttons, and a channel's "Ships from" checkboxes.
+NO_FIELD_TO_TEST |= {"transfers.ship", "transfers.cancel", "channels.ships_from"}
 NOT_BROWSER_FORMS = {"api.create_order", "webhooks.shopify", "webhooks.woocommerce", "carriers.easypost_webhook"}  # JSON, with their own tests
 # "Get rates" posts the ship form's own fields (hx-include) to another URL, shown only when a channel buys
 # its labels: its bad input is tests/test_carriers.py's.
@@ -160,12 +165,18 @@ def screens(shop):
     requested = returns.open_return(shop.staff, returned.id, [returns.ReturnRequest(returned.lines[0].id, 1, "damaged")])
     authorized = returns.open_return(shop.staff, returned.id, [returns.ReturnRequest(returned.lines[0].id, 1, "other")])
     returns.authorize_return(shop.staff, authorized.id)
+    east = add_location(shop, "East")
+    created = transfers.create_transfer(shop.manager, MAIN, east, [("A", 2)])
+    sent = shipped_transfer(shop, MAIN, east, ("A", 2))
+    transfer_pages = ["/locations", f"/locations/{east}", "/transfers", "/transfers/new", f"/transfers/{created.id}",
+                      f"/transfers/{sent.id}"]
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
     return [f"/orders/{draft.id}", f"/orders/{order.id}", f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
-            "/handover/carrier?carrier=UPS", "/carriers", f"/returns/{requested.id}", f"/returns/{authorized.id}"], shipment
+            "/handover/carrier?carrier=UPS", "/carriers", f"/returns/{requested.id}", f"/returns/{authorized.id}",
+            *transfer_pages], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:
