@@ -247,3 +247,16 @@ def email_failed(shipment: Shipment, what: str, to_address: str, attempt: int, g
                  reason: str) -> OrderEvent:
     return _record(shipment.order, None, EMAIL_FAILED, f"The {what} to {to_address} failed (attempt {attempt}"
                    f"{', given up' if given_up else ', will retry'}): {reason}", shipment_id=shipment.id)
+
+
+# ---------------------------------------------------------------- where the units are (issue 14)
+
+ALLOCATION_MOVED = "allocation_moved"
+KINDS = KINDS | {ALLOCATION_MOVED}
+
+
+def allocation_moved(order: Order, actor: User | None, line: OrderLine, from_name: str, to_name: str,
+                     units: int) -> OrderEvent:
+    return _record(order, actor, ALLOCATION_MOVED, f"Moved {units:,} unit(s) of {line.sku} from {from_name} to {to_name}",
+                   sku=line.sku, units=units, from_location=from_name, to_location=to_name,
+                   lines=line_numbers(order.lines))
