@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..columns import escape_like
-from ..domain import invoicing, labels, orders as order_services, shipping
+from ..domain import allocations, invoicing, labels, orders as order_services, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
@@ -19,6 +19,7 @@ from . import bp
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
 from .loaders import load_order, load_shipment
 from .new_order_form import NewOrderForm
+from ..work_site.routes import work_site_id
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
 SECTIONS = {
@@ -34,13 +35,25 @@ SECTIONS = {
     "shipment": ["shipments", "header", "lines", "ship", "invoices", "timeline"],
     "invoice": ["invoices", "lines", "shipments", "timeline"],
     "note": ["timeline"],
+    # Moving an allocation changes where the units are (the lines) and what each location can ship.
+    "move": ["lines", "ship", "header", "timeline"],
 }
 
 
-def _forms(order: Order, formdata=None) -> dict:
+def _ship_from(order: Order, choices: dict[int, str], formdata=None) -> int | None:
+    """The location the ship form packs from: the one asked (the form's select, or ?ship_from= as it
+    changes), else the one the user stands in, else the first holding units."""
+    asked = as_id((formdata or {}).get("location") or request.args.get("location"))
+    if asked in choices:
+        return asked
+    here = work_site_id()
+    return here if here in choices else next(iter(choices), None)
+
+
+def _forms(order: Order, formdata=None, ship_from: int | None = None) -> dict:
     """The page's forms: empty, or holding what was posted when a refusal shows it again to correct."""
     return {"void": VoidForm(formdata=formdata), "note": NoteForm(formdata=formdata),
-            "lines": lines_form(order, formdata), "ship": ship_form(order, formdata),
+            "lines": lines_form(order, formdata), "ship": ship_form(order, formdata, ship_from),
             "shipped": ShippedForm(formdata=formdata)}
 
 
@@ -48,7 +61,12 @@ def _context(order: Order, errors: dict | None = None, formdata=None, failed_act
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)
                                 .options(selectinload(OrderEvent.user)).order_by(OrderEvent.id.desc())).all()
     errors = errors or {}
-    return {"order": order, "events": events, "errors": errors, "forms": _forms(order, formdata),
+    ship_from_choices = allocations.ship_from_choices(order)
+    ship_from = _ship_from(order, ship_from_choices, formdata)
+    return {"order": order, "events": events, "errors": errors, "forms": _forms(order, formdata, ship_from),
+            "placements": allocations.placements(order), "ship_from_choices": ship_from_choices,
+            "ship_from": ship_from, "units_here": allocations.units_at(order, ship_from) if ship_from else {},
+            "move_targets": allocations.move_targets(order) if order.status.value == "finalized" else {},
             "failed_action": failed_action,
             "error_message": next(iter(errors.values()), None),
             "lines_by_id": {line.id: line for line in order.lines},
@@ -161,9 +179,29 @@ def ship(order_id: int):
         form = validated(ship_form(order, request.form))
         labels.pack(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
                     service_level=form.service_level.value, tracking_number=form.tracking_number.value,
-                    rate_id=form.rate_id.value, quote_id=form.quote_id.value, preset_id=form.preset_id.data)
+                    rate_id=form.rate_id.value, quote_id=form.quote_id.value, preset_id=form.preset_id.data,
+                    location_id=_posted_location())
 
     return _act(order_id, "ship", run)
+
+
+def _posted_location(name: str = "location", label: str = "The location") -> int | None:
+    """A location's id from a select of the form (None when the form has none: one location holds it all)."""
+    return form_int(name, label=label, minimum=1, maximum=MAX_ID, required=False)
+
+
+@bp.route("/orders/<int:order_id>/move", methods=["POST"])
+@allow(Role.STAFF)
+def move_allocation(order_id: int):
+    def run() -> None:
+        load_order(order_id)
+        line_id = form_int("line", label="The line", minimum=1, maximum=MAX_ID)
+        source = form_int("from_location", label="The location the units are at", minimum=1, maximum=MAX_ID)
+        target = form_int("to_location", label="The location to move them to", minimum=1, maximum=MAX_ID)
+        units = form_int("units", label="Units to move", minimum=1, maximum=MAX_LINE_QUANTITY)
+        allocations.move_allocation(current_user, order_id, line_id, source, target, units)
+
+    return _act(order_id, "move", run)
 
 
 @bp.route("/orders/<int:order_id>/rates", methods=["POST"])
@@ -174,7 +212,8 @@ def rates(order_id: int):
     order = load_order(order_id)
     try:
         form = validated(ship_form(order, request.form))
-        quoted, chosen = labels.quote(order_id, form.quantities(order), preset_id=form.preset_id.data)
+        quoted, chosen = labels.quote(order_id, form.quantities(order), preset_id=form.preset_id.data,
+                                      location_id=_posted_location())
     except DomainError as error:
         if isinstance(error, NotFound):
             raise
