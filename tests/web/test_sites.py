@@ -152,3 +152,20 @@ def test_only_an_active_own_location_can_be_chosen_to_work_at(split, shop, as_st
     for value in (str(closed.id), "999", "x", ""):
         response = as_staff.post_form("/work-site", {"location": value})
         assert response.status_code == 422, value
+
+
+def test_a_label_prints_its_shipments_locations_ship_from_address(split, shop, as_staff):
+    from oms_web.documents.render import label_data
+    from oms_web.documents.labels import labels_pdf
+    from oms_web.domain import shipping
+    from pypdf import PdfReader
+    import io
+
+    east, order, _, _ = split
+    east_parcel = shipping.ship_lines(shop.staff, order.id, {shop.line(order.id, "B").id: 2}, location_id=east.id)
+    main_parcel = shipping.ship_lines(shop.staff, order.id, {shop.line(order.id, "A").id: 3}, location_id=MAIN)
+    db.session.expire_all()
+    text = [PdfReader(io.BytesIO(labels_pdf(label_data([db.session.get(Shipment, s.id)])))).pages[0].extract_text()
+            for s in (east_parcel, main_parcel)]
+    assert "Shop East" in text[0] and "1 Dock Road" in text[0]
+    assert "Shop East" not in text[1]
