@@ -169,3 +169,21 @@ def test_a_label_prints_its_shipments_locations_ship_from_address(split, shop, a
             for s in (east_parcel, main_parcel)]
     assert "Shop East" in text[0] and "1 Dock Road" in text[0]
     assert "Shop East" not in text[1]
+
+
+def test_a_manager_receives_and_counts_at_the_chosen_location_and_the_product_page_shows_each(split, shop, as_manager):
+    east, order, a, b = split
+    row = _text(as_manager.get("/products"))
+    assert f'id="receive-at-{a.id}"' in row and f'id="count-at-{a.id}"' in row
+    assert as_manager.htmx_post(f"/products/{a.id}/receive", {"quantity": "4", "location": east.id}).status_code == 200
+    assert counts(a.id, east.id) == (4, 0)
+    assert as_manager.htmx_post(f"/products/{a.id}/adjust", {"counted": "1", "note": "stocktake",
+                                                             "location": east.id}).status_code == 200
+    assert counts(a.id, east.id) == (1, 0) and counts(a.id, MAIN) == (3, 3)
+    page = _text(as_manager.get(f"/products/{a.id}"))
+    assert "Per location" in page and "East" in page
+    before = every_row()
+    refused = as_manager.htmx_post(f"/products/{a.id}/receive", {"quantity": "4", "location": "999"})
+    assert refused.status_code == 422 and "That location does not exist" in _text(refused)
+    assert every_row() == before
+    assert check_invariants() == []
