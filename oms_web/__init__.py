@@ -66,12 +66,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_web(app)
     from . import (auth, board, carrier_screens, catalog, channel_screens, documents, handover, jobs, orders_web, overview,
-                   pack_station, returns_web, users)
+                   pack_station, returns_web, users, work_site)
     from .channels import api, webhooks
 
     for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
                       channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp,
-                      returns_web.bp):
+                      returns_web.bp, work_site.bp):
         app.register_blueprint(blueprint)
     from . import location_screens, transfer_screens  # issue 14: locations and transfers
 

@@ -23,14 +23,16 @@ from ..tasks import Outcome, Progress, enqueue
 INLINE_ORDERS = 50
 
 
-def start(action: str, order_ids: list[int], user: User) -> Job:
-    """Queue `action` (a key of bulk_shipping.ACTIONS) on these orders, done by `user`."""
+def start(action: str, order_ids: list[int], user: User, location_id: int | None = None) -> Job:
+    """Queue `action` (a key of bulk_shipping.ACTIONS) on these orders, done by `user` standing in
+    `location_id` (Create shipments packs that location's units)."""
     if action not in bulk_shipping.ACTIONS:
         raise KeyError(action)
     ids = bulk_shipping.check_order_ids(order_ids)
     # Create shipments has two steps per order: packing it, then printing its label and slip.
     steps = len(ids) * (2 if action == "create" else 1)
-    return enqueue("bulk_shipping", {"action": action, "order_ids": ids}, user_id=user.id, total=steps)
+    return enqueue("bulk_shipping", {"action": action, "order_ids": ids, "location_id": location_id},
+                   user_id=user.id, total=steps)
 
 
 def run(job: Job, progress: Progress) -> Outcome:
@@ -38,7 +40,8 @@ def run(job: Job, progress: Progress) -> Outcome:
     action, order_ids, job_id, params = job.params["action"], job.order_ids, job.id, dict(job.params)
     user = db.session.get(User, job.user_id)
     steps = len(order_ids) * (2 if action == "create" else 1)
-    result = bulk_shipping.ACTIONS[action](user, order_ids, lambda done, _: progress(done, steps))
+    result = bulk_shipping.ACTIONS[action](user, order_ids, lambda done, _: progress(done, steps),
+                                           location_id=job.params.get("location_id"))
     pdf, printed = None, {}
     if action == "create" and result.shipment_ids:
         try:

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Job, Role, SalesChannel, Segment
 from ..web import allow, as_id, is_htmx, page_or_fragment, refreshed
 from ..jobs.loaders import finished_pdf, own_job
+from ..work_site.routes import work_site_id
 from . import bp, jobs
 from .selection import MATCH_PREFIX, board_filters, count_matching, selected_order_ids
 
@@ -99,12 +100,12 @@ def bulk_shipping_action(action: str):
     # Labels bought in bulk call the carrier service many times: always on the task queue.
     buying = action == "create" and labels.active_account() is not None
     if len(ids) > jobs.INLINE_ORDERS or (buying and ids):
-        job = jobs.start(action, ids, current_user)
+        job = jobs.start(action, ids, current_user, work_site_id())
         if not is_htmx():
             return redirect(url_for("board.job_status", job_id=job.id))
         return _in_flash(render_template("board/_bulk_job.html", job=job, name=bulk_shipping.ACTION_NAMES[action],
                                          result=None, no_worker=False))
-    result = bulk_shipping.ACTIONS[action](current_user, ids)
+    result = bulk_shipping.ACTIONS[action](current_user, ids, location_id=work_site_id())
     if not is_htmx():
         flash(_summary(result))
         return redirect(url_for("board.index"))

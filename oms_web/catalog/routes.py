@@ -12,8 +12,8 @@ from ..domain import catalog, inventory
 from ..domain.errors import DomainError, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
-from ..models import Product, Role, StockMove
-from ..web import allow, as_id, error_response, is_htmx, page_or_fragment, refreshed
+from ..models import Location, LocationStock, Product, Role, StockMove
+from ..web import MAX_ID, allow, as_id, error_response, form_int, is_htmx, page_or_fragment, refreshed
 from ..formfields import validated
 from . import bp
 from .forms import CountForm, NewProductForm, ProductForm, ReceiveForm, row_forms
@@ -72,13 +72,19 @@ def _row(product_id: int, *, status: int = 200, errors: dict | None = None, coun
     return refreshed(response, "stock-changed") if status < 400 else response
 
 
+def _location() -> int | None:
+    """The location a receipt or count is at: the form's select (shown once there are two sites), else
+    the default location (the service's)."""
+    return form_int("location", label="The location", minimum=1, maximum=MAX_ID, required=False)
+
+
 @bp.route("/products/<int:product_id>/receive", methods=["POST"])
 @allow(Role.MANAGER)
 def receive(product_id: int):
     load_product(product_id)
     try:
         form = validated(ReceiveForm())
-        inventory.receive_stock(current_user, product_id, form.quantity.data, form.note.value)
+        inventory.receive_stock(current_user, product_id, form.quantity.data, form.note.value, _location())
     except DomainError as error:
         return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive")
     return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
@@ -94,7 +100,7 @@ def adjust(product_id: int):
         # The orders the manager saw in the confirm step; a count taking units from any other is shown again.
         confirmed = {order_id for order_id in map(as_id, request.form.getlist("confirm_order")) if order_id}
         inventory.adjust_stock(current_user, product_id, counted,
-                               form.note.value or "", confirmed=confirmed)
+                               form.note.value or "", confirmed=confirmed, location_id=_location())
     except inventory.CountTakesAllocations as error:
         return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken, form="count")
     except DomainError as error:
@@ -109,7 +115,12 @@ def ledger(product_id: int):
     moves = db.session.scalars(sa.select(StockMove).where(StockMove.product_id == product_id)
                                .order_by(StockMove.id.desc()).limit(200)).all()
     waiting = db.session.scalars(backordered_lines(product_id).limit(50)).all()
-    return render_template("catalog/ledger.html", product=product, moves=moves, waiting=waiting,
+    # Its stock per location (those holding a row for it), highest priority first.
+    sites = db.session.execute(
+        sa.select(Location.name, Location.kind, LocationStock.in_hand, LocationStock.committed)
+        .join(Location, Location.id == LocationStock.location_id).where(LocationStock.product_id == product_id)
+        .order_by(Location.priority.desc(), Location.id)).all()
+    return render_template("catalog/ledger.html", product=product, moves=moves, waiting=waiting, per_location=sites,
                            backordered=catalog.backordered([product.id]))
 
 

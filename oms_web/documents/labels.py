@@ -110,9 +110,11 @@ def labels_pdf(labels: Sequence[LabelData]) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(WIDTH, HEIGHT), pageCompression=1)
     canvas.setTitle("Shipping labels")
-    ship_from = current_app.config["OMS_SHIP_FROM"]
+    seller_from = current_app.config["OMS_SHIP_FROM"]
     for label in labels:
-        _draw(canvas, label, ship_from)
+        # The parcel leaves from its shipment's location: its address, else the seller's (configuration).
+        location = label.shipment.location
+        _draw(canvas, label, (location.ship_from() if location else None) or seller_from)
         canvas.showPage()
     canvas.save()
     return out.getvalue()

@@ -30,4 +30,8 @@ def manifest_rows(parcels: Sequence[Shipment]) -> list[ManifestRow]:
 
 
 def manifest_pdf(manifest: Manifest, parcels: Sequence[Shipment]) -> bytes:
-    return render_pdf("documents/manifest.html", manifest=manifest, rows=manifest_rows(parcels))
+    # The parcels' location's ship-from address (the seller's when they left from several, or it has none).
+    locations = {parcel.location_id: parcel.location for parcel in parcels}
+    location_from = next(iter(locations.values())).ship_from() if len(locations) == 1 else None
+    return render_pdf("documents/manifest.html", manifest=manifest, rows=manifest_rows(parcels),
+                      location_from=location_from)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 
 from ..database import service
 from ..extensions import db
 from ..models import WITH_CARRIER, Order, OrderStatus, PaymentStatus, Shipment, ShipmentStatus, User
-from . import shipping
+from . import shipping, stock
 from .errors import DomainError, InvalidInput, InvalidState
 from .locking import lock_order
 
@@ -99,16 +100,41 @@ def _why_nothing_to_pack(order: Order) -> str:
     return f"{order.number} has nothing allocated to pack: it is waiting for stock"
 
 
+def units_to_pack(order: Order, location_id: int | None = None) -> tuple[dict[int, int], int | None]:
+    """(units per line, location) of one parcel of every allocated, unpacked unit of the order: those at
+    `location_id` (the packer's), or at every location when None (ship_lines then refuses an order
+    whose units are at two). Raises InvalidState with the reason when there are none, naming where
+    they are when they are at another location."""
+    if location_id is None:
+        quantities = {line.id: line.to_ship for line in order.lines if line.to_ship > 0}
+    else:
+        quantities = {line.id: units for line in order.lines
+                      if (units := stock.shippable_from(line).get(location_id, 0)) > 0}
+    if quantities:
+        return quantities, location_id
+    elsewhere: dict[int, int] = {}
+    for line in order.lines:
+        for site, units in stock.shippable_from(line).items():
+            if stock.kind_of(site).holds_our_stock:
+                elsewhere[site] = elsewhere.get(site, 0) + units
+    if location_id is not None and elsewhere and order.status is OrderStatus.FINALIZED:
+        from .allocations import location_names
+
+        names = location_names([*elsewhere, location_id])
+        at = " · ".join(f"{names[site]} {units}" for site, units in sorted(elsewhere.items(), key=lambda i: names[i[0]]))
+        raise InvalidState(f"{order.number} has no units to pack at {names[location_id]}: they are at {at}")
+    raise InvalidState(_why_nothing_to_pack(order))
+
+
 @service
-def pack_allocated(actor: User, order_id: int) -> Shipment:
-    """One shipment of every allocated, not yet packed unit of the order, with its channel's default
-    carrier and service. Raises InvalidState (with the reason) when there is nothing to pack, and what
-    ship_lines raises for an order that cannot ship."""
+def pack_allocated(actor: User, order_id: int, location_id: int | None = None) -> Shipment:
+    """One shipment of every allocated, not yet packed unit of the order (at `location_id`, when given),
+    with its channel's default carrier and service. Raises InvalidState (with the reason) when there is
+    nothing to pack there, and what ship_lines raises for an order that cannot ship."""
     order = lock_order(order_id)
-    quantities = {line.id: line.to_ship for line in order.lines if line.to_ship > 0}
-    if not quantities:
-        raise InvalidState(_why_nothing_to_pack(order))
-    return shipping.ship_lines(actor, order_id, quantities)  # with the channel's default carrier and service
+    quantities, location_id = units_to_pack(order, location_id)
+    # With the channel's default carrier and service.
+    return shipping.ship_lines(actor, order_id, quantities, location_id=location_id)
 
 
 @service
@@ -165,27 +191,29 @@ def _run(action: str, one: Callable[[User, int], Shipment | list[Shipment]], act
 
 
 def create_shipments(actor: User, order_ids: Iterable[int], progress: Progress | None = None,
-                     every: int = 10) -> BulkResult:
-    """Pack each order's allocated units into one shipment (pack_allocated), order by order; with a
+                     every: int = 10, location_id: int | None = None) -> BulkResult:
+    """Pack each order's allocated units (at `location_id`, the packer's, when given: an order with none
+    there is refused saying where they are) into one shipment (pack_allocated), order by order; with a
     carrier account, through domain.labels (each channel's rate rule), the orders' labels bought in
     parallel within the service's rate limit."""
     from .labels import active_account, pack_many
 
     if active_account() is None:
-        return _run("create", pack_allocated, actor, order_ids, progress, every)
+        return _run("create", partial(pack_allocated, location_id=location_id), actor, order_ids, progress, every)
     ids = check_order_ids(order_ids)
-    made = pack_many(actor, ids, progress)
+    made = pack_many(actor, ids, progress, location_id)
     return BulkResult("create", [OrderOutcome(i, Order.number_of(i), reason, (sid,) if sid else ())
                                  for i, (sid, reason) in sorted(made.items())])
 
 
-def hand_over(actor: User, order_ids: Iterable[int], progress: Progress | None = None, every: int = 10) -> BulkResult:
+def hand_over(actor: User, order_ids: Iterable[int], progress: Progress | None = None, every: int = 10,
+              location_id: int | None = None) -> BulkResult:
     """Hand each order's packed parcels to the carrier (hand_over_order), order by order."""
     return _run("hand_over", hand_over_order, actor, order_ids, progress, every)
 
 
 def mark_delivered(actor: User, order_ids: Iterable[int], progress: Progress | None = None,
-                   every: int = 10) -> BulkResult:
+                   every: int = 10, location_id: int | None = None) -> BulkResult:
     """Mark each order's parcels with the carrier delivered (deliver_order), order by order."""
     return _run("deliver", deliver_order, actor, order_ids, progress, every)
 

@@ -51,12 +51,13 @@ RETURN_RECEIVED = "return_received"
 RETURN_CLOSED = "return_closed"
 RETURN_REOPENED = "return_reopened"
 EXCHANGED = "exchanged"
+ALLOCATION_MOVED = "allocation_moved"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
     SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
     CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, REFUNDED, RETURN_OPENED, RETURN_AUTHORIZED, RETURN_REJECTED,
-    RETURN_RECEIVED, RETURN_CLOSED, RETURN_REOPENED, EXCHANGED})
+    RETURN_RECEIVED, RETURN_CLOSED, RETURN_REOPENED, EXCHANGED, ALLOCATION_MOVED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -313,3 +314,11 @@ def exchanged(order: Order, actor: User | None, ret: Any, replacement: Order) ->
             replaces_order_id=order.id)
     return _record(order, actor, EXCHANGED, f"{ret.number}: replacement order {replacement.number} sent",
                    return_id=ret.id, replacement_order_id=replacement.id)
+# ---------------------------------------------------------------- where the units are (issue 14)
+
+
+def allocation_moved(order: Order, actor: User | None, line: OrderLine, from_name: str, to_name: str,
+                     units: int) -> OrderEvent:
+    return _record(order, actor, ALLOCATION_MOVED, f"Moved {units:,} unit(s) of {line.sku} from {from_name} to {to_name}",
+                   sku=line.sku, units=units, from_location=from_name, to_location=to_name,
+                   lines=line_numbers(order.lines))

@@ -28,7 +28,7 @@ from .. import carriers
 from ..carriers import BoughtLabel, CarrierError, CarrierUnavailable, LabelService, Rate, manual
 from ..database import service
 from ..extensions import db
-from ..models import CarrierAccount, Job, LabelPurchase, Order, Role, Shipment, User, utcnow
+from ..models import CarrierAccount, Job, LabelPurchase, Location, Order, Role, Shipment, User, utcnow
 from . import events, parcels, rate_rules, shipping
 from .errors import CarrierFailed, DomainError, InvalidInput, InvalidState, NotFound
 from .locking import lock_order
@@ -64,30 +64,33 @@ def buys_labels(order: Order, account: CarrierAccount | None) -> bool:
 
 # ---------------------------------------------------------------- packing with a bought label
 
-def quote(order_id: int, quantities: Mapping[int, int], *, preset_id: int | None = None) -> tuple[carriers.Quote, Rate]:
+def quote(order_id: int, quantities: Mapping[int, int], *, preset_id: int | None = None,
+          location_id: int | None = None) -> tuple[carriers.Quote, Rate]:
     """Ask the service for the rates of the parcel these units make (no charge): the quote and the rate
     the channel's rule picks. Raises what ship_lines would (checked first) and CarrierFailed."""
-    order, wanted, parcel, svc, _ = _prepare(order_id, quantities, preset_id)
-    quoted = _ask_rates(svc, order, parcel)
+    order, wanted, parcel, svc, _, location_id = _prepare(order_id, quantities, preset_id, location_id=location_id)
+    quoted = _ask_rates(svc, order, parcel, location_id)
     return quoted, rate_rules.choose(quoted.rates, order.channel)
 
 
-def _prepare(order_id: int, quantities: Mapping[int, int], preset_id: int | None, weighed_grams: int | None = None):
+def _prepare(order_id: int, quantities: Mapping[int, int], preset_id: int | None, weighed_grams: int | None = None,
+             location_id: int | None = None):
     wanted = shipping.units_asked(quantities)
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(f"Order {order_id} does not exist")
-    shipping.check_shippable(order, wanted)
+    location_id = shipping.check_shippable(order, wanted, location_id)
     account = active_account()
     if account is None:
         raise InvalidState("No carrier account is set up: an admin adds one on the Carriers screen")
     parcel = parcels.parcel_for(order, wanted, preset_id, weighed_grams)
-    return order, wanted, parcel, label_service(account), account
+    return order, wanted, parcel, label_service(account), account, location_id
 
 
-def _ask_rates(svc: LabelService, order: Order, parcel: dict[str, Any]) -> carriers.Quote:
+def _ask_rates(svc: LabelService, order: Order, parcel: dict[str, Any], location_id: int | None = None) -> carriers.Quote:
     to_address = {**(order.ship_to or {}), "email": order.email}
-    from_address = current_app.config["OMS_SHIP_FROM"]
+    location = db.session.get(Location, location_id) if location_id else None
+    from_address = (location.ship_from() if location else None) or current_app.config["OMS_SHIP_FROM"]
     label_format = active_account().label_format
     number = order.number
     db.session.rollback()  # no transaction stays open while the service is asked
@@ -101,7 +104,8 @@ def _ask_rates(svc: LabelService, order: Order, parcel: dict[str, Any]) -> carri
 
 def pack(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: str | None = None,
          service_level: str | None = None, tracking_number: str | None = None, rate_id: str | None = None,
-         quote_id: str | None = None, preset_id: int | None = None, weighed_grams: int | None = None) -> Shipment:
+         quote_id: str | None = None, preset_id: int | None = None, weighed_grams: int | None = None,
+         location_id: int | None = None) -> Shipment:
     """Pack the units as the channel's rate rule says: our own label (manual), or a label bought at the
     rule's rate (or at `rate_id` of the quote `quote_id` that staff picked). Not a transaction of its own:
     it calls the service between transactions.
@@ -114,10 +118,11 @@ def pack(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: 
     account = active_account()
     if not rate_id and not buys_labels(order, account):
         return shipping.ship_lines(actor, order_id, quantities, carrier=carrier, service_level=service_level,
-                                   tracking_number=tracking_number)
+                                   tracking_number=tracking_number, location_id=location_id)
     if rate_id is not None and not REMOTE_ID.fullmatch(rate_id) or quote_id is not None and not REMOTE_ID.fullmatch(quote_id):
         raise InvalidInput("That is not one of the carrier's rates: get the rates again", field="rate_id")
-    order, wanted, parcel, svc, account = _prepare(order_id, quantities, preset_id, weighed_grams)
+    order, wanted, parcel, svc, account, location_id = _prepare(order_id, quantities, preset_id, weighed_grams,
+                                                                location_id)
     channel = order.channel
     if rate_id:
         if not quote_id:
@@ -133,9 +138,11 @@ def pack(actor: User, order_id: int, quantities: Mapping[int, int], *, carrier: 
         if rate is None:
             raise InvalidInput("That rate is not one of this parcel's rates: get the rates again", field="rate_id")
     else:
-        quoted = _ask_rates(svc, order, parcel)
+        quoted = _ask_rates(svc, order, parcel, location_id)
         rate = rate_rules.choose(quoted.rates, channel)
-    purchase_id = _intend(actor, order_id, account.service, quoted.remote_id, rate, wanted, parcel)
+    # Where the parcel ships from rides with the purchase (its parcel record), for record_label.
+    purchase_id = _intend(actor, order_id, account.service, quoted.remote_id, rate, wanted,
+                          {**parcel, "location_id": location_id})
     return _buy_and_record(actor, svc, purchase_id, quoted.remote_id, rate)
 
 
@@ -214,7 +221,8 @@ def record_label(actor: User | None, purchase_id: int, bought: BoughtLabel) -> S
     rate = bought.rate if bought.rate.carrier else Rate(purchase.rate_id, purchase.carrier, purchase.carrier_service,
                                                         purchase.rate_cents, purchase.currency, purchase.delivery_days)
     shipment = shipping.ship_lines(actor, purchase.order_id, {int(k): v for k, v in purchase.quantities.items()},
-                                   carrier=rate.carrier, service_level=rate.service, tracking_number=bought.tracking_code)
+                                   carrier=rate.carrier, service_level=rate.service, tracking_number=bought.tracking_code,
+                                   location_id=(purchase.parcel or {}).get("location_id"))
     purchase.shipment_id = shipment.id
     purchase.status = "recorded"
     purchase.tracking_code, purchase.tracker_id, purchase.tracking_url = (bought.tracking_code, bought.tracker_id,
@@ -331,20 +339,20 @@ def carrier_sync(job: Job, progress) -> Any:
 
 # ---------------------------------------------------------------- bulk: many labels in parallel
 
-def pack_allocated(actor: User, order_id: int) -> Shipment:
-    """Every allocated, unpacked unit of the order, packed through `pack` (its channel's rule)."""
-    from .bulk_shipping import _why_nothing_to_pack
+def pack_allocated(actor: User, order_id: int, location_id: int | None = None) -> Shipment:
+    """Every allocated, unpacked unit of the order (at the location, when given), packed through `pack`
+    (its channel's rule)."""
+    from .bulk_shipping import units_to_pack
 
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(f"Order {order_id} does not exist")
-    quantities = {line.id: line.to_ship for line in order.lines if line.to_ship > 0}
-    if not quantities:
-        raise InvalidState(_why_nothing_to_pack(order))
-    return pack(actor, order_id, quantities)
+    quantities, location_id = units_to_pack(order, location_id)
+    return pack(actor, order_id, quantities, location_id=location_id)
 
 
-def pack_many(actor: User, order_ids: list[int], progress=None) -> dict[int, tuple[int | None, str | None]]:
+def pack_many(actor: User, order_ids: list[int], progress=None,
+              location_id: int | None = None) -> dict[int, tuple[int | None, str | None]]:
     """Pack each order (pack_allocated) with up to OMS_CARRIER_CONCURRENCY of them asking the service at
     once, within its rate limit: order id -> (shipment id, None) or (None, why refused)."""
     app = current_app._get_current_object()
@@ -355,7 +363,7 @@ def pack_many(actor: User, order_ids: list[int], progress=None) -> dict[int, tup
         with app.app_context():
             try:
                 user = db.session.get(User, actor_id) if actor_id else None
-                return order_id, (pack_allocated(user, order_id).id, None)
+                return order_id, (pack_allocated(user, order_id, location_id).id, None)
             except DomainError as refusal:
                 return order_id, (None, refusal.message)
             finally:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ..database import service
 from ..extensions import db
 from ..models import Order, Product, Shipment, User
-from . import shipping
+from . import shipping, stock
 from .errors import InvalidInput, InvalidState, NotFound
 from .locking import lock_order
 from .order_rules import MAX_LINE_QUANTITY
@@ -136,25 +136,47 @@ class Parcel:
         return {line.line_id: line.scanned for line in self.lines}
 
 
-def _parcel(order: Order) -> Parcel:
-    """The order's lines that have allocated units not yet packed, with nothing scanned."""
-    lines = [line for line in order.lines if line.to_ship > 0 and line.product_id is not None]
+def _units_here(line, location_id: int | None) -> int:
+    """The line's allocated, unpacked units at the location (at every location when None)."""
+    return line.to_ship if location_id is None else stock.shippable_from(line).get(location_id, 0)
+
+
+def _parcel(order: Order, location_id: int | None = None) -> Parcel:
+    """The order's lines that have allocated units not yet packed (at the location, when given), with
+    nothing scanned."""
+    lines = [line for line in order.lines if line.product_id is not None and _units_here(line, location_id) > 0]
     products = {p.id: p for p in db.session.scalars(
         sa.select(Product).where(Product.id.in_({line.product_id for line in lines})))} if lines else {}
     return Parcel(order.id, order.number, order.customer_name, tuple(
         PackLine(line.id, products[line.product_id].sku, line.name, products[line.product_id].barcode,
-                 products[line.product_id].bin_location, line.to_ship) for line in lines))
+                 products[line.product_id].bin_location, _units_here(line, location_id)) for line in lines))
 
 
-def _refuse_nothing_to_pack(order: Order, parcel: Parcel) -> None:
+def _refuse_nothing_to_pack(order: Order, parcel: Parcel, location_id: int | None = None) -> None:
     if parcel.lines:
         return
+    elsewhere = {} if location_id is None else _units_elsewhere(order)
+    if elsewhere:
+        from .allocations import location_names
+
+        names = location_names(list(elsewhere) + [location_id])
+        at = " · ".join(f"{names[site]} {units}" for site, units in sorted(elsewhere.items(), key=lambda i: names[i[0]]))
+        raise InvalidState(f"{order.number} has no units to pack at {names[location_id]}: they are at {at}")
     if any(line.backordered > 0 for line in order.lines):
         raise InvalidState(f"{order.number} has no allocated units to pack: it is waiting for stock")
     raise InvalidState(f"{order.number} has nothing left to pack: every unit is in a shipment")
 
 
-def open_parcel(code: str) -> Parcel:
+def _units_elsewhere(order: Order) -> dict[int, int]:
+    """Units of the order that can be packed now, per location."""
+    found: dict[int, int] = {}
+    for line in order.lines:
+        for site, units in stock.shippable_from(line).items():
+            found[site] = found.get(site, 0) + units
+    return found
+
+
+def open_parcel(code: str, location_id: int | None = None) -> Parcel:
     """The order a scanned order or shipment number names, ready to pack: nothing scanned yet.
 
     Raises NotFound for a code that names no order, InvalidState for an order that cannot ship now
@@ -167,12 +189,13 @@ def open_parcel(code: str) -> Parcel:
             raise InvalidInput(f"{code} is an item ({product.sku}), not an order: scan the order first", field="code")
         raise NotFound(f"No order or shipment has the number {code}", field="code")
     shipping.refuse_unshippable(order)
-    parcel = _parcel(order)
-    _refuse_nothing_to_pack(order, parcel)
+    parcel = _parcel(order, location_id)
+    _refuse_nothing_to_pack(order, parcel, location_id)
     return parcel
 
 
-def parcel_as_shown(order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int]) -> Parcel:
+def parcel_as_shown(order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int],
+                    location_id: int | None = None) -> Parcel:
     """The parcel a station is packing, as it says it was shown it and what it has scanned, checked
     against the order as it is now.
 
@@ -183,7 +206,7 @@ def parcel_as_shown(order_id: int, shown: Mapping[int, int], scanned: Mapping[in
     if order is None:
         raise NotFound(f"Order {Order.number_of(order_id)} does not exist: scan the next order", field="code")
     shipping.refuse_unshippable(order)
-    parcel = _parcel(order)
+    parcel = _parcel(order, location_id)
     if parcel.shown() != dict(shown):
         # Fewer units left than shown: a parcel of them was packed elsewhere; else an edit or allocation.
         left_now = parcel.shown()
@@ -239,7 +262,8 @@ def scan_item(parcel: Parcel, scan: Scan) -> tuple[Parcel, PackLine]:
 
 
 def pack_parcel(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int],
-                preset_id: int | None = None, weighed_grams: int | None = None) -> Shipment:
+                preset_id: int | None = None, weighed_grams: int | None = None,
+                location_id: int | None = None) -> Shipment:
     """Pack the scanned units into a shipment, if the order still has exactly what the station showed to
     pack: through shipping.ship_lines (our own label), or through domain.labels when the order's channel
     buys its labels (`preset_id`: the box, for the parcel's size and weight; `weighed_grams`: what the
@@ -252,15 +276,17 @@ def pack_parcel(actor: User, order_id: int, shown: Mapping[int, int], scanned: M
 
     order = db.session.get(Order, order_id)
     if order is not None and labels.buys_labels(order, labels.active_account()):
-        quantities = _scanned_units(order_id, shown, scanned)
-        return labels.pack(actor, order_id, quantities, preset_id=preset_id, weighed_grams=weighed_grams)
-    return _pack_with_own_label(actor, order_id, shown, scanned)
+        quantities = _scanned_units(order_id, shown, scanned, location_id)
+        return labels.pack(actor, order_id, quantities, preset_id=preset_id, weighed_grams=weighed_grams,
+                           location_id=location_id)
+    return _pack_with_own_label(actor, order_id, shown, scanned, location_id)
 
 
 @service
-def _scanned_units(order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int]) -> dict[int, int]:
+def _scanned_units(order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int],
+                   location_id: int | None = None) -> dict[int, int]:
     lock_order(order_id)
-    parcel = parcel_as_shown(order_id, shown, scanned)
+    parcel = parcel_as_shown(order_id, shown, scanned, location_id)
     quantities = {line_id: count for line_id, count in parcel.scanned().items() if count > 0}
     if not quantities:
         raise InvalidInput(f"Nothing is scanned yet: scan the items of {parcel.number} first", field="code")
@@ -268,5 +294,7 @@ def _scanned_units(order_id: int, shown: Mapping[int, int], scanned: Mapping[int
 
 
 @service
-def _pack_with_own_label(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int]) -> Shipment:
-    return shipping.ship_lines(actor, order_id, _scanned_units(order_id, shown, scanned))
+def _pack_with_own_label(actor: User, order_id: int, shown: Mapping[int, int], scanned: Mapping[int, int],
+                         location_id: int | None = None) -> Shipment:
+    return shipping.ship_lines(actor, order_id, _scanned_units(order_id, shown, scanned, location_id),
+                               location_id=location_id)

@@ -63,7 +63,12 @@ def lines_form(order: Order, formdata: Any = None) -> LinesForm:
     return _with_fields(LinesForm, fields)(formdata=formdata)
 
 
-def ship_form(order: Order, formdata: Any = None) -> ShipForm:
+def ship_form(order: Order, formdata: Any = None, location_id: int | None = None) -> ShipForm:
+    """The ship form; its quantities offered are the units at `location_id` (every unit when None)."""
+    from ..domain.allocations import units_at
+
+    here = units_at(order, location_id) if location_id is not None else None
     fields = {f"ship-{line.id}": QuantityField(f"Units of {line.sku} to ship", called=f"Units of {line.sku}",
-                                               required=False, default=line.to_ship) for line in order.lines}
+                                               required=False, default=line.to_ship if here is None else here.get(line.id, 0))
+              for line in order.lines}
     return _with_fields(ShipForm, fields)(formdata=formdata, service_level=order.service_level)

@@ -7,14 +7,14 @@ from sqlalchemy.orm import selectinload
 
 from ..domain.errors import NotFound
 from ..extensions import db
-from ..models import Order, Shipment
+from ..models import Order, OrderLine, Shipment
 
 
 def load_order(order_id: int) -> Order:
     """The order with its lines, shipments and invoices: 404 for an order that does not exist."""
     order = db.session.scalar(
         sa.select(Order).where(Order.id == order_id)
-        .options(selectinload(Order.lines), selectinload(Order.shipments).selectinload(Shipment.lines),
+        .options(selectinload(Order.lines).selectinload(OrderLine.allocations), selectinload(Order.shipments).selectinload(Shipment.lines),
                  selectinload(Order.invoices)))
     if order is None:
         raise NotFound(f"Order {order_id} does not exist")

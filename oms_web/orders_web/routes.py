@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..columns import escape_like
-from ..domain import invoicing, labels, orders as order_services, refunds, shipping
+from ..domain import allocations, invoicing, labels, orders as order_services, refunds, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
@@ -20,6 +20,7 @@ from . import bp
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
 from .loaders import load_order, load_shipment
 from .new_order_form import NewOrderForm
+from ..work_site.routes import work_site_id
 from .refund_form import refund_form
 
 # Which sections of the order page each action changes: the first is the one its form sits in.
@@ -39,14 +40,9 @@ SECTIONS = {
     "invoice": ["invoices", "lines", "shipments", "refunds", "timeline"],
     "note": ["timeline"],
     "refund": ["refunds", "timeline"],
+    # Moving an allocation changes where the units are (the lines) and what each location can ship.
+    "move": ["lines", "ship", "header", "timeline"],
 }
-
-
-def _forms(order: Order, formdata=None, refundable: refunds.Refundable | None = None) -> dict:
-    """The page's forms: empty, or holding what was posted when a refusal shows it again to correct."""
-    return {"void": VoidForm(formdata=formdata), "note": NoteForm(formdata=formdata),
-            "lines": lines_form(order, formdata), "ship": ship_form(order, formdata),
-            "shipped": ShippedForm(formdata=formdata), "refund": refund_form(order, refundable, formdata)}
 
 
 def _refund_context(order: Order) -> dict:
@@ -60,13 +56,36 @@ def _refund_context(order: Order) -> dict:
             "refund_proposals": refunds.line_proposals(order, left.lines) if left else {}}
 
 
+def _ship_from(order: Order, choices: dict[int, str], formdata=None) -> int | None:
+    """The location the ship form packs from: the one asked (the form's select, or ?ship_from= as it
+    changes), else the one the user stands in, else the first holding units."""
+    asked = as_id((formdata or {}).get("location") or request.args.get("location"))
+    if asked in choices:
+        return asked
+    here = work_site_id()
+    return here if here in choices else next(iter(choices), None)
+
+
+def _forms(order: Order, formdata=None, refundable: refunds.Refundable | None = None,
+           ship_from: int | None = None) -> dict:
+    """The page's forms: empty, or holding what was posted when a refusal shows it again to correct."""
+    return {"void": VoidForm(formdata=formdata), "note": NoteForm(formdata=formdata),
+            "lines": lines_form(order, formdata), "ship": ship_form(order, formdata, ship_from),
+            "shipped": ShippedForm(formdata=formdata), "refund": refund_form(order, refundable, formdata)}
+
+
 def _context(order: Order, errors: dict | None = None, formdata=None, failed_action: str | None = None) -> dict:
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)
                                 .options(selectinload(OrderEvent.user)).order_by(OrderEvent.id.desc())).all()
     errors = errors or {}
     refund_context = _refund_context(order)
+    ship_from_choices = allocations.ship_from_choices(order)
+    ship_from = _ship_from(order, ship_from_choices, formdata)
     return {"order": order, "events": events, "errors": errors,
-            "forms": _forms(order, formdata, refund_context["refundable"]), **refund_context,
+            "forms": _forms(order, formdata, refund_context["refundable"], ship_from), **refund_context,
+            "placements": allocations.placements(order), "ship_from_choices": ship_from_choices,
+            "ship_from": ship_from, "units_here": allocations.units_at(order, ship_from) if ship_from else {},
+            "move_targets": allocations.move_targets(order) if order.status.value == "finalized" else {},
             "failed_action": failed_action,
             "error_message": next(iter(errors.values()), None),
             "lines_by_id": {line.id: line for line in order.lines},
@@ -179,9 +198,29 @@ def ship(order_id: int):
         form = validated(ship_form(order, request.form))
         labels.pack(current_user, order_id, form.quantities(order), carrier=form.carrier.value,
                     service_level=form.service_level.value, tracking_number=form.tracking_number.value,
-                    rate_id=form.rate_id.value, quote_id=form.quote_id.value, preset_id=form.preset_id.data)
+                    rate_id=form.rate_id.value, quote_id=form.quote_id.value, preset_id=form.preset_id.data,
+                    location_id=_posted_location())
 
     return _act(order_id, "ship", run)
+
+
+def _posted_location(name: str = "location", label: str = "The location") -> int | None:
+    """A location's id from a select of the form (None when the form has none: one location holds it all)."""
+    return form_int(name, label=label, minimum=1, maximum=MAX_ID, required=False)
+
+
+@bp.route("/orders/<int:order_id>/move", methods=["POST"])
+@allow(Role.STAFF)
+def move_allocation(order_id: int):
+    def run() -> None:
+        load_order(order_id)
+        line_id = form_int("line", label="The line", minimum=1, maximum=MAX_ID)
+        source = form_int("from_location", label="The location the units are at", minimum=1, maximum=MAX_ID)
+        target = form_int("to_location", label="The location to move them to", minimum=1, maximum=MAX_ID)
+        units = form_int("units", label="Units to move", minimum=1, maximum=MAX_LINE_QUANTITY)
+        allocations.move_allocation(current_user, order_id, line_id, source, target, units)
+
+    return _act(order_id, "move", run)
 
 
 @bp.route("/orders/<int:order_id>/rates", methods=["POST"])
@@ -192,7 +231,8 @@ def rates(order_id: int):
     order = load_order(order_id)
     try:
         form = validated(ship_form(order, request.form))
-        quoted, chosen = labels.quote(order_id, form.quantities(order), preset_id=form.preset_id.data)
+        quoted, chosen = labels.quote(order_id, form.quantities(order), preset_id=form.preset_id.data,
+                                      location_id=_posted_location())
     except DomainError as error:
         if isinstance(error, NotFound):
             raise

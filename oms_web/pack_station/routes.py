@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import PackagePreset, Role, Shipment
 from ..domain.parcels import MAX_PARCEL_GRAMS
 from ..web import allow, as_id, is_htmx, page_or_fragment, refreshed, whole_number
+from ..work_site.routes import work_site_id
 from . import bp
 from .forms import StationForm, action_of, posted_parcel
 
@@ -69,7 +70,7 @@ def scan():
     code = request.form.get("code") or ""
     try:
         order_id, shown, scanned = posted_parcel(request.form)
-        parcel = packing.parcel_as_shown(order_id, shown, scanned) if order_id is not None else None
+        parcel = packing.parcel_as_shown(order_id, shown, scanned, work_site_id()) if order_id is not None else None
     except DomainError as error:
         # The parcel the page holds is not the order's any more (or never was): the packer starts it again.
         return _station(status=422, error=error.message)
@@ -92,7 +93,7 @@ def _scan(parcel: Parcel | None, scan: packing.Scan):
                                "or start over (Alt+X) before the next order", field="code")
         if scan.quantity != 1:
             raise InvalidInput("A keyed quantity goes before an item's code, not an order's", field="code")
-        return _station(packing.open_parcel(scan.code), outcome="opened")
+        return _station(packing.open_parcel(scan.code, work_site_id()), outcome="opened")
     parcel, line = packing.scan_item(parcel, scan)
     if parcel.complete:
         return _pack(parcel)
@@ -104,7 +105,8 @@ def _pack(parcel: Parcel | None):
         raise InvalidInput("Scan an order first: there is no parcel to close", field="code")
     try:
         shipment = packing.pack_parcel(current_user, parcel.order_id, parcel.shown(), parcel.scanned(),
-                                       preset_id=_preset_id(), weighed_grams=_weighed_grams())
+                                       preset_id=_preset_id(), weighed_grams=_weighed_grams(),
+                                       location_id=work_site_id())
     except InvalidState as changed:
         return _station(status=422, error=changed.message)  # packed meanwhile: what the page holds is stale
     return _station(packed=shipment, outcome="packed")

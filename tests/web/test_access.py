@@ -47,6 +47,8 @@ ACCESS = {
     "orders.shipment_delivered": STAFF,
     "orders.invoice": STAFF,
     "orders.refund": MANAGER,
+    "orders.move_allocation": STAFF,
+    "work_site.choose": STAFF,
     "orders.new": STAFF,
     "orders.new_line": STAFF,
     "orders.customer_lookup": STAFF,

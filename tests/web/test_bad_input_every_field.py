@@ -36,6 +36,7 @@ VALID = {
     "orders.add_note": {"note": "called the customer"},
     "orders.edit_lines": {"new_sku": "A", "new_qty": "1"},
     "orders.ship": {"carrier": "UPS", "service_level": "Ground", "tracking_number": "1Z999"},
+    "orders.move_allocation": {"units": "1"},  # the one C of `movable`, from Main to East (which has one free)
     "orders.shipment_shipped": {"carrier": "UPS", "tracking_number": "1Z999"},
     "orders.refund": {"amount": "1.00"},
     "catalog.receive": {"quantity": "5", "note": "PO 1"},
@@ -158,6 +159,16 @@ def screens(shop):
     amazon_row.settings = {"sku_map": {"AMZ-A": "A"}, "base_url": "http://127.0.0.1:9/"}
     db.session.commit()
     product_id = shop.product_row("A").id
+    # A second warehouse: the top bar's "Working at", and an order split across both (Ship from, Move).
+    from ..helpers.sites import receive_at
+
+    east = add_location(shop, "East")
+    receive_at(shop, shop.product("B").id, 2, east)
+    split = shop.web_order(("A", 1), ("B", 1))  # A from Main, B from East
+    # The Move form is met first on an order of its own (C at Main; East has one C free to move it to).
+    movable_product = shop.product("C", in_hand=1)
+    movable = shop.web_order(("C", 1))
+    receive_at(shop, movable_product.id, 1, east)
     # Returns: a requested one (its reject form) before an authorized one (receive, exchange), both of a
     # shipped unit of their own order, so the order page's "Open a return" keeps units to return.
     returned = shop.web_order(("A", 2))
@@ -165,13 +176,13 @@ def screens(shop):
     requested = returns.open_return(shop.staff, returned.id, [returns.ReturnRequest(returned.lines[0].id, 1, "damaged")])
     authorized = returns.open_return(shop.staff, returned.id, [returns.ReturnRequest(returned.lines[0].id, 1, "other")])
     returns.authorize_return(shop.staff, authorized.id)
-    east = add_location(shop, "East")
     created = transfers.create_transfer(shop.manager, MAIN, east, [("A", 2)])
     sent = shipped_transfer(shop, MAIN, east, ("A", 2))
     transfer_pages = ["/locations", f"/locations/{east}", "/transfers", "/transfers/new", f"/transfers/{created.id}",
                       f"/transfers/{sent.id}"]
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
-    return [f"/orders/{draft.id}", f"/orders/{order.id}", f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
+    return [f"/orders/{draft.id}", f"/orders/{movable.id}", f"/orders/{order.id}", f"/orders/{split.id}",
+            f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
