@@ -247,3 +247,17 @@ def email_failed(shipment: Shipment, what: str, to_address: str, attempt: int, g
                  reason: str) -> OrderEvent:
     return _record(shipment.order, None, EMAIL_FAILED, f"The {what} to {to_address} failed (attempt {attempt}"
                    f"{', given up' if given_up else ', will retry'}): {reason}", shipment_id=shipment.id)
+
+
+# ---------------------------------------------------------------- purchasing (issue 14)
+
+DROP_SHIP_ORDERED = "drop_ship_ordered"
+KINDS = KINDS | {DROP_SHIP_ORDERED}
+
+
+def drop_ship_ordered(order: Order, actor: User | None, purchase_order_number: str, supplier_name: str,
+                      lines: list[dict[str, Any]]) -> OrderEvent:
+    """The order's drop-ship lines were put on the supplier's drop-ship purchase order of the day."""
+    units = ", ".join(f"{line['units']} × {line['sku']}" for line in lines)
+    return _record(order, actor, DROP_SHIP_ORDERED, f"Ordered from {supplier_name} on {purchase_order_number}: {units}",
+                   purchase_order=purchase_order_number, lines=lines)
