@@ -14,6 +14,7 @@ from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
 
 from ..conftest import test_config as config_for_tests
+from ..helpers import purchasing as buy
 from .conftest import state
 
 STAFF, MANAGER, ADMIN = Role.STAFF, Role.MANAGER, Role.ADMIN
@@ -100,6 +101,25 @@ ACCESS = {
     "users.update": ADMIN,
     "jobs.index": ADMIN,
     "jobs.retry": ADMIN,
+    # Suppliers: admins manage them, managers may look. Purchase orders: managers, staff see and receive.
+    "purchasing.supplier_list": MANAGER,
+    "purchasing.supplier": MANAGER,
+    "purchasing.add_supplier": ADMIN,
+    "purchasing.edit_supplier": ADMIN,
+    "purchasing.set_supplier_product": ADMIN,
+    "purchasing.remove_supplier_product": ADMIN,
+    "purchasing.orders": STAFF,
+    "purchasing.detail": STAFF,
+    "purchasing.document": STAFF,
+    "purchasing.create_po": MANAGER,
+    "purchasing.edit_po": MANAGER,
+    "purchasing.add_line": MANAGER,
+    "purchasing.change_line": MANAGER,
+    "purchasing.send": MANAGER,
+    "purchasing.cancel": MANAGER,
+    "purchasing.close": MANAGER,
+    "purchasing.receive": STAFF,
+    "purchasing.reorder": MANAGER,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -135,7 +155,11 @@ def url_values(shop) -> dict:
               status="done", done=1, total=1, attempts=1, result=b"%PDF-1.4 test")
     db.session.add(job)
     db.session.commit()
-    return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
+    supplier = buy.supplier()
+    buy.sells(supplier, product, 100)
+    purchase_order = buy.sent_po(shop.manager, supplier, ("A", 5, 100))
+    return {"supplier_id": supplier.id, "purchase_order_id": purchase_order.id, "line_id": purchase_order.lines[0].id,
+            "order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id}
 
