@@ -65,18 +65,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .web import register_web
 
     register_web(app)
-    from . import (auth, board, carrier_screens, catalog, channel_screens, documents, handover, jobs, orders_web, overview,
-                   pack_station, returns_web, users, work_site)
+    from . import (auth, board, carrier_screens, catalog, channel_screens, documents, handover, jobs,
+                   location_screens, orders_web, overview, pack_station, purchasing, returns_web, transfer_screens,
+                   users, work_site)
     from .channels import api, webhooks
 
     for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
                       channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp,
-                      returns_web.bp, work_site.bp):
+                      returns_web.bp, work_site.bp, location_screens.bp, transfer_screens.bp, purchasing.bp):
         app.register_blueprint(blueprint)
-    from . import location_screens, transfer_screens  # issue 14: locations and transfers
-
-    app.register_blueprint(location_screens.bp)
-    app.register_blueprint(transfer_screens.bp)
 
     from .cli import register_cli
 

@@ -7,7 +7,7 @@ committing an oversold product or a line shipped beyond its allocation.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -673,6 +673,8 @@ class StockMove(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A transfer's rows: transfer_out at its source, transfer_in at its destination (issue 14, transfers).
     transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transfers.id"), index=True)
+    # Units received against a purchase order (issue 14): which one.
+    purchase_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase_orders.id"))
 
     product: Mapped[Product] = relationship()
     location: Mapped[Location] = relationship()
@@ -1341,3 +1343,124 @@ class TransferLine(db.Model):
     @property
     def to_receive(self) -> int:
         return self.shipped - self.received
+
+
+# --- Purchasing: suppliers' products and purchase orders (issue 14) ---------------------------------------
+
+class PurchaseOrderState(str, enum.Enum):
+    """A purchase order's life: draft → sent → partially received → received → closed, or cancelled.
+    Receiving moves it to partially received / received by itself (domain.purchasing)."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def is_open(self) -> bool:
+        """Ordered from the supplier and not yet all in: its open units are on their way."""
+        return self in (PurchaseOrderState.SENT, PurchaseOrderState.PARTIALLY_RECEIVED)
+
+
+class SupplierProduct(db.Model):
+    """A product as one supplier sells it: its SKU there and what one unit costs us."""
+
+    __tablename__ = "supplier_products"
+    __table_args__ = (
+        sa.CheckConstraint("unit_cost_cents >= 0", name="cost_not_negative"),
+        sa.Index("ix_supplier_products_product", "product_id", "supplier_id"),
+    )
+
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), primary_key=True)
+    supplier_sku: Mapped[str | None] = mapped_column(sa.String(64))
+    unit_cost_cents: Mapped[int] = mapped_column(default=0)
+
+    supplier: Mapped[Supplier] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+class PurchaseOrder(db.Model):
+    """What we order from a supplier, delivered to one of our locations; or, for a drop-ship PO, what the
+    supplier sends straight to our customers (one per supplier per shop day, its lines naming the orders)."""
+
+    __tablename__ = "purchase_orders"
+    __table_args__ = (
+        sa.Index("ix_purchase_orders_state_id", "state", "id"),
+        sa.Index("ix_purchase_orders_supplier_id", "supplier_id", "id"),
+        # One drop-ship PO per supplier and day (NULL for the others, which may repeat).
+        sa.UniqueConstraint("supplier_id", "drop_ship_day", name="uq_purchase_orders_drop_ship_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"))
+    # Where the goods go: one of our warehouses, or the supplier's drop-ship location for a drop-ship PO.
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
+    state: Mapped[PurchaseOrderState] = mapped_column(_enum(PurchaseOrderState), default=PurchaseOrderState.DRAFT)
+    expected_on: Mapped[date | None] = mapped_column(sa.Date)
+    notes: Mapped[str | None] = mapped_column(sa.String(2000))
+    drop_ship: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    drop_ship_day: Mapped[date | None] = mapped_column(sa.Date)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    supplier: Mapped[Supplier] = relationship()
+    location: Mapped[Location] = relationship()
+    lines: Mapped[list[PurchaseOrderLine]] = relationship(
+        back_populates="purchase_order", order_by="PurchaseOrderLine.id", cascade="all, delete-orphan")
+
+    NUMBER_PREFIX = "PO-"
+
+    @property
+    def number(self) -> str:
+        return self.number_of(self.id)
+
+    @classmethod
+    def number_of(cls, purchase_order_id: int) -> str:
+        return f"{cls.NUMBER_PREFIX}{purchase_order_id:06d}"
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+
+class PurchaseOrderLine(db.Model):
+    __tablename__ = "purchase_order_lines"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_cost_cents >= 0", name="cost_not_negative"),
+        # Over-receipt (confirmed) may take received past quantity.
+        sa.CheckConstraint("0 <= received", name="received_not_negative"),
+        sa.Index("ix_purchase_order_lines_product", "product_id", "purchase_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column()
+    unit_cost_cents: Mapped[int] = mapped_column(default=0)
+    received: Mapped[int] = mapped_column(default=0)
+    # A drop-ship PO's line: the order line it fills and where the supplier sends it (the order's ship-to).
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    purchase_order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+    order_line: Mapped[OrderLine | None] = relationship()
+
+    @property
+    def still_open(self) -> int:
+        """Units not yet received (never below zero after an over-receipt)."""
+        return max(self.quantity - self.received, 0)
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_cost_cents

@@ -140,6 +140,11 @@ def create_checked(actor: User | None, checked: list[tuple[int, NewOrder, SalesC
     bulk_rows.insert_many(OrderEvent.__table__, event_rows)
     stock.commit_many(((product_id, location_id, units, line.id, order.id) for _, order in made
                        for line, product_id, location_id, units in order.moves), actor_id=user_id, now=now)
+    drop_shipped = [order.id for _, order in made if any(line.drop_ship for line in order.lines)]
+    if drop_shipped:  # their suppliers' drop-ship POs of the day (issue 14)
+        from .purchasing import add_drop_ship_orders  # purchasing builds on the order rules
+
+        add_drop_ship_orders(drop_shipped, actor)
     for index, order in made:
         results[index] = Created(order.id, held=bool(order.hold_reason), headline={
             column.name: getattr(order, column.name) for column in ORDER_HEADLINE.selected_columns})

@@ -322,3 +322,15 @@ def allocation_moved(order: Order, actor: User | None, line: OrderLine, from_nam
     return _record(order, actor, ALLOCATION_MOVED, f"Moved {units:,} unit(s) of {line.sku} from {from_name} to {to_name}",
                    sku=line.sku, units=units, from_location=from_name, to_location=to_name,
                    lines=line_numbers(order.lines))
+# ---------------------------------------------------------------- purchasing (issue 14)
+
+DROP_SHIP_ORDERED = "drop_ship_ordered"
+KINDS = KINDS | {DROP_SHIP_ORDERED}
+
+
+def drop_ship_ordered(order: Order, actor: User | None, purchase_order_number: str, supplier_name: str,
+                      lines: list[dict[str, Any]]) -> OrderEvent:
+    """The order's drop-ship lines were put on the supplier's drop-ship purchase order of the day."""
+    units = ", ".join(f"{line['units']} × {line['sku']}" for line in lines)
+    return _record(order, actor, DROP_SHIP_ORDERED, f"Ordered from {supplier_name} on {purchase_order_number}: {units}",
+                   purchase_order=purchase_order_number, lines=lines)

@@ -1,7 +1,8 @@
 """Row locks for the services, always taken in one order so that two actions never deadlock.
 
 The order is: sales channels by id (a batch of channel orders), then products by id, then orders by
-id, then other documents (returns), then the counters (invoice number, segment counts). Every lock statement of the services is here.
+id, then other documents (returns, transfers, a supplier then its purchase orders), then the counters
+(invoice number, segment counts). Every lock statement of the services is here.
 Every action that changes a line of product P holds P's lock, so once a service holds the product
 locks, the numbers of every line of those products (including which ones are backordered) stay put,
 and it can work out which other orders it will touch before it locks any order.
@@ -18,8 +19,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import RetryTransaction
 from ..extensions import db
-from ..models import (LineAllocation, Location, Order, OrderLine, OrderStatus, Product, Return, ReturnLine, Role,
-                      SalesChannel, Transfer, TransferLine, User)
+from ..models import (LineAllocation, Location, Order, OrderLine, OrderStatus, Product, PurchaseOrder, PurchaseOrderLine,
+                      Return, ReturnLine, Role, SalesChannel, Supplier, Transfer, TransferLine, User)
 from .errors import NotFound
 
 
@@ -244,3 +245,29 @@ def lock_location(location_id: int) -> Location | None:
     """A location about to change (its settings, its active flag), read again under its lock."""
     return db.session.scalar(sa.select(Location).where(Location.id == location_id).with_for_update()
                              .execution_options(populate_existing=True))
+# --- Purchasing (issue 14): suppliers and purchase orders come after products and orders ------------------
+
+def lock_backorders_for_units(freed: Mapping[int, Mapping[int, int]]) -> dict[int, Order]:
+    """Receiving several locked products at once (a purchase order's lines): lock, in one id order, the
+    orders that `freed` more units of each product (per location) will fill."""
+    return lock_orders(_orders_to_fill(freed, None))
+
+
+def lock_supplier(supplier_id: int) -> Supplier | None:
+    """A supplier, locked: the drop-ship path makes at most one PO per supplier and day under it."""
+    return db.session.scalar(sa.select(Supplier).where(Supplier.id == supplier_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def lock_purchase_order(purchase_order_id: int) -> PurchaseOrder:
+    """A purchase order and its lines read again under its lock (after any product and order locks), so that
+    its state and open quantities are checked as they are now: two receipts never receive the same units."""
+    purchase_order = db.session.scalar(
+        sa.select(PurchaseOrder).where(PurchaseOrder.id == purchase_order_id).with_for_update(of=PurchaseOrder)
+        .execution_options(populate_existing=True))
+    if purchase_order is None:
+        raise NotFound(f"Purchase order {purchase_order_id} does not exist")
+    lines = db.session.scalars(sa.select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id == purchase_order_id)
+                               .order_by(PurchaseOrderLine.id).execution_options(populate_existing=True)).all()
+    set_committed_value(purchase_order, "lines", list(lines))
+    return purchase_order

@@ -88,6 +88,10 @@ def allocate_and_describe(order: Order, actor: User | None) -> int:
     backordered = sum(l.backordered for l in order.lines)
     if taken or backordered:
         events.allocated(order, actor, taken, backordered)
+    if any(line.drop_ship for line in order.lines):
+        from .purchasing import add_to_drop_ship_po  # purchasing builds on these rules
+
+        add_to_drop_ship_po(order, actor)
     return taken
 
 

@@ -14,6 +14,7 @@ from oms_web.models import Job, Role
 from oms_web.web import PUBLIC
 
 from ..conftest import test_config as config_for_tests
+from ..helpers import purchasing as buy
 from ..helpers.locations import MAIN, add_location
 from .conftest import state
 
@@ -127,6 +128,25 @@ ACCESS = {
     "transfers.ship": MANAGER,
     "transfers.receive": STAFF,
     "transfers.cancel": MANAGER,
+    # Suppliers: admins manage them, managers may look. Purchase orders: managers, staff see and receive.
+    "purchasing.supplier_list": MANAGER,
+    "purchasing.supplier": MANAGER,
+    "purchasing.add_supplier": ADMIN,
+    "purchasing.edit_supplier": ADMIN,
+    "purchasing.set_supplier_product": ADMIN,
+    "purchasing.remove_supplier_product": ADMIN,
+    "purchasing.orders": STAFF,
+    "purchasing.detail": STAFF,
+    "purchasing.document": STAFF,
+    "purchasing.create_po": MANAGER,
+    "purchasing.edit_po": MANAGER,
+    "purchasing.add_line": MANAGER,
+    "purchasing.change_line": MANAGER,
+    "purchasing.send": MANAGER,
+    "purchasing.cancel": MANAGER,
+    "purchasing.close": MANAGER,
+    "purchasing.receive": STAFF,
+    "purchasing.reorder": MANAGER,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -166,8 +186,12 @@ def url_values(shop) -> dict:
     opened = returns.open_return(shop.staff, order.id, [returns.ReturnRequest(order.lines[0].id, 1, "damaged")])
     east = add_location(shop, "East")
     transfer = transfers.create_transfer(shop.manager, MAIN, east, [("A", 1)])
-    return {"return_id": opened.id, "location_id": east, "transfer_id": transfer.id, "order_id": order.id,
-            "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
+    supplier = buy.supplier()
+    buy.sells(supplier, product, 100)
+    purchase_order = buy.sent_po(shop.manager, supplier, ("A", 5, 100))
+    return {"return_id": opened.id, "location_id": east, "transfer_id": transfer.id,
+            "supplier_id": supplier.id, "purchase_order_id": purchase_order.id, "line_id": purchase_order.lines[0].id,
+            "order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id,
             "credit_note_id": refund.credit_note.id}

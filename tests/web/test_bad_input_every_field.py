@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from oms_web.domain import invoicing, returns, shipping, transfers
+from oms_web.domain import invoicing, purchasing, returns, shipping, transfers
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, SalesChannel
 
 from ..helpers.locations import MAIN, add_location, shipped_transfer
+
+from ..helpers import purchasing as buy
 from .conftest import every_row, use_both_backends
 
 web_app = use_both_backends()
@@ -55,6 +57,9 @@ VALID = {
     "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
     "locations.index": {"name": "North"},
     "transfers.new": {"sku-0": "A", "quantity-0": "1"},
+    "purchasing.add_supplier": {"name": "New supplier", "lead_time_days": "3"},
+    "purchasing.set_supplier_product": {"sku": "A", "unit_cost": "1.25"},
+    "purchasing.add_line": {"sku": "A", "quantity": "2"},
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
 }
@@ -75,11 +80,17 @@ NO_FIELD_TO_TEST |= {"orders.rates"}
 # The board's "Labels (ZPL)" is shown only when the carrier account buys ZPL; it posts the board's
 # selection like the other prints (its ids are tested with them): tests/test_carriers.py.
 NO_FIELD_TO_TEST |= {"documents.bulk_zpl"}
+# A PO's state buttons, removing a product from a supplier, and the overview's "Reorder low stock".
+NO_FIELD_TO_TEST |= {"purchasing.send", "purchasing.cancel", "purchasing.close", "purchasing.remove_supplier_product",
+                     "purchasing.reorder"}
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
 # The report upload's control needs a file; its kind is checked before the file is read.
 NO_CONTROL = {"channels.report"}
 # The hand-over's control needs ticked parcels (checkboxes, which this test leaves alone): tests/web/test_handover.py.
 NO_CONTROL |= {"handover.hand_over"}
+# Receiving's fields are named by PO line ("units_<line id>"), and all empty receive nothing:
+# tests/web/test_purchasing_screens.py posts a receipt.
+NO_CONTROL |= {"purchasing.receive"}
 # Not given an over-long value: a password (never stored, only its hash: the request size limit bounds
 # it, not a column), and a search box inside a form, which the form's post ignores (its GET is tested).
 def length_checked(name: str, kind: str) -> bool:
@@ -180,6 +191,10 @@ def screens(shop):
     sent = shipped_transfer(shop, MAIN, east, ("A", 2))
     transfer_pages = ["/locations", f"/locations/{east}", "/transfers", "/transfers/new", f"/transfers/{created.id}",
                       f"/transfers/{sent.id}"]
+    supplier = buy.supplier()
+    draft_po = purchasing.create_purchase_order(shop.manager, supplier.id)
+    purchasing.add_line(shop.manager, draft_po.id, "A", 3, 100)
+    sent_po = buy.sent_po(shop.manager, supplier, ("A", 2, 100))
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
     return [f"/orders/{draft.id}", f"/orders/{movable.id}", f"/orders/{order.id}", f"/orders/{split.id}",
             f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
@@ -187,7 +202,8 @@ def screens(shop):
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
             "/handover/carrier?carrier=UPS", "/carriers", f"/returns/{requested.id}", f"/returns/{authorized.id}",
-            *transfer_pages], shipment
+            *transfer_pages, "/suppliers", f"/suppliers/{supplier.id}", "/purchase-orders",
+            f"/purchase-orders/{draft_po.id}", f"/purchase-orders/{sent_po.id}"], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:
