@@ -72,6 +72,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
                       channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp):
         app.register_blueprint(blueprint)
+    from . import supplier_portal  # drop shipping (issue 14)
+
+    app.register_blueprint(supplier_portal.bp)
 
     from .cli import register_cli
 

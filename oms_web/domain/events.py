@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..extensions import db
-from ..models import Order, OrderEvent, OrderLine, OrderStatus, SalesChannel, Shipment, User
+from ..models import Location, LocationKind, Order, OrderEvent, OrderLine, OrderStatus, SalesChannel, Shipment, User
 from . import money
 
 CREATED = "created"
@@ -43,11 +43,12 @@ TRACKING = "tracking"
 CARRIER_EXCEPTION = "carrier_exception"
 EMAIL_SENT = "email_sent"
 EMAIL_FAILED = "email_failed"
+DROP_SHIP_CONFIRMED = "drop_ship_confirmed"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
     SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
-    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED})
+    CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, DROP_SHIP_CONFIRMED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -187,13 +188,13 @@ def printed(order: Order, actor: User | None, documents: list[str]) -> OrderEven
 
 def shipment_created(order: Order, actor: User | None, shipment: Shipment, units: int) -> OrderEvent:
     return _record(order, actor, SHIPMENT_CREATED, f"{shipment.number} packed: {units} unit(s)",
-                   shipment_id=shipment.id, lines=line_numbers(order.lines))
+                   shipment_id=shipment.id, lines=line_numbers(order.lines), **_by_supplier(actor, shipment))
 
 
 def shipment_shipped(order: Order, actor: User | None, shipment: Shipment) -> OrderEvent:
     tracking = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
     return _record(order, actor, SHIPMENT_SHIPPED, f"{shipment.number} handed to {shipment.carrier}{tracking}",
-                   shipment_id=shipment.id)
+                   shipment_id=shipment.id, **_by_supplier(actor, shipment))
 
 
 def shipment_cancelled(order: Order, actor: User | None, shipment: Shipment, units: int) -> OrderEvent:
@@ -247,3 +248,24 @@ def email_failed(shipment: Shipment, what: str, to_address: str, attempt: int, g
                  reason: str) -> OrderEvent:
     return _record(shipment.order, None, EMAIL_FAILED, f"The {what} to {to_address} failed (attempt {attempt}"
                    f"{', given up' if given_up else ', will retry'}): {reason}", shipment_id=shipment.id)
+
+
+# ---------------------------------------------------------------- drop shipping (domain.drop_ship)
+
+def _by_supplier(actor: User | None, shipment: Shipment) -> dict[str, Any]:
+    """Who acted when nobody signed in made a drop-ship supplier's parcel: the supplier (through its link),
+    named in the event's data for the timeline (which shows "System" for other events without a user)."""
+    if actor is not None or shipment.location_id is None:
+        return {}
+    location = db.session.get(Location, shipment.location_id)
+    if location is None or location.kind is not LocationKind.DROP_SHIP:
+        return {}
+    return {"supplier": location.supplier.name if location.supplier else location.name}
+
+
+def drop_ship_confirmed(order: Order, actor: User | None, shipment: Shipment, supplier: str, how: str) -> OrderEvent:
+    tracking = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
+    data = {"supplier": supplier} if actor is None else {}
+    return _record(order, actor, DROP_SHIP_CONFIRMED,
+                   f"{supplier} confirmed it shipped {shipment.number} ({shipment.carrier}{tracking}) {how}",
+                   shipment_id=shipment.id, **data)
