@@ -100,6 +100,9 @@ ACCESS = {
     "users.update": ADMIN,
     "jobs.index": ADMIN,
     "jobs.retry": ADMIN,
+    "supplier_portal.confirm": PUBLIC,  # the signed link says who may post (domain.drop_ship.read_link)
+    "supplier_portal.index": STAFF,
+    "supplier_portal.upload": STAFF,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -137,7 +140,8 @@ def url_values(shop) -> dict:
     db.session.commit()
     return {"order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
-            "filename": "app.css", "manifest_id": manifest.id}
+            "filename": "app.css", "manifest_id": manifest.id,
+            "location_id": 1, "token": "not-a-signed-link"}
 
 
 def test_every_rule_of_the_app_is_in_the_access_table():

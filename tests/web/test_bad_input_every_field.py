@@ -19,6 +19,7 @@ from oms_web.domain import shipping
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, SalesChannel
 
+from ..helpers.drop_ship import drop_shipped, link_path, supplier_location
 from .conftest import every_row, use_both_backends
 
 web_app = use_both_backends()
@@ -48,6 +49,8 @@ VALID = {
     "documents.bulk": {"scope": "filter"},  # the bulk bar's prints: every order the board's filter finds
     "pack.scan": {"code": "CANCEL"},
     "handover.scan": {"code": "1ZSCREENS0001"},  # the packed parcel of `screens`, scanned onto the truck list  # the empty station's one field: putting nothing aside goes through
+    # The supplier's page: the parcel's carrier and tracking number (each line's own are left empty).
+    "supplier_portal.confirm": {"carrier": "DHL", "tracking_number": "JD0001"},
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
 }
@@ -65,6 +68,8 @@ NO_FIELD_TO_TEST |= {"orders.rates"}
 # The board's "Labels (ZPL)" is shown only when the carrier account buys ZPL; it posts the board's
 # selection like the other prints (its ids are tested with them): tests/test_carriers.py.
 NO_FIELD_TO_TEST |= {"documents.bulk_zpl"}
+# The supplier CSV upload's one field is a file; its bad rows are tests/web/test_drop_ship.py's.
+NO_FIELD_TO_TEST |= {"supplier_portal.upload"}
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
 # The report upload's control needs a file; its kind is checked before the file is read.
 NO_CONTROL = {"channels.report"}
@@ -146,12 +151,15 @@ def screens(shop):
     amazon_row.settings = {"sku_map": {"AMZ-A": "A"}, "base_url": "http://127.0.0.1:9/"}
     db.session.commit()
     product_id = shop.product_row("A").id
+    supplier = supplier_location()
+    drop_shipped(shop, "BENCH", supplier)
+    with_supplier = shop.web_order(("BENCH", 2))
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
     return [f"/orders/{draft.id}", f"/orders/{order.id}", "/orders", "/orders/new", "/products", "/products/new",
             f"/products/{product_id}", f"/products/{product_id}/edit", "/users", "/channels", f"/channels/{shop.web.id}",
             f"/channels/{shopify.id}",
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
-            "/handover/carrier?carrier=UPS", "/carriers"], shipment
+            "/handover/carrier?carrier=UPS", "/carriers", link_path(with_supplier.id, supplier.id)], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:
