@@ -65,6 +65,14 @@ def test_a_drop_shipped_line_is_allocated_at_its_supplier_and_the_order_waits_wi
     assert "Supplier link: Oakline Furniture" in page and f"/supplier/{order.id}/{oakline.id}/" in page
 
 
+def test_the_board_has_a_with_supplier_tab_listing_the_order(shop, oakline, as_staff):
+    order = shop.web_order(("BENCH", 1))
+    ours = shop.web_order(("A", 1))
+    board = _body(as_staff.get("/orders?segment=with_supplier"))
+    assert 'data-segment="with_supplier">1<' in board
+    assert order.number in board and ours.number not in board
+
+
 def test_the_drop_ship_screen_lists_what_waits_with_suppliers(shop, oakline, as_staff):
     order = shop.web_order(("BENCH", 2), ("A", 1))
     page = _body(as_staff.get("/drop-ship"))
