@@ -31,7 +31,7 @@ from ..extensions import db
 from ..models import (LineAllocation, Location, LocationKind, Order, OrderLine, OrderStatus, Role, Shipment,
                       SupplierLinkUse, User)
 from . import events, shipping
-from .errors import DomainError, InvalidInput, InvalidState, NotFound
+from .errors import DomainError, InvalidInput
 from .locking import lock_orders, lock_products
 from .order_rules import MAX_LINE_QUANTITY, require_role
 
@@ -65,7 +65,8 @@ class LinkClaim:
 @dataclass(frozen=True)
 class ConfirmRow:
     """One line the supplier says it shipped: the line, how many units, by which carrier and tracking number.
-    `field` names the row's quantity field, for the message of a refusal (`qty-<line id>`, `row-<n>`)."""
+    `where` is the field a refusal of the row is shown at (empty: the supplier form's `qty-<line id>`,
+    `carrier-<line id>`, `tracking-<line id>`; "file" for a CSV row)."""
     line_id: int
     quantity: int
     carrier: str | None

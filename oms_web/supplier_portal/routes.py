@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ..domain import drop_ship
 from ..domain.drop_ship import ConfirmRow, FileRefused, LinkRefused
-from ..domain.errors import DomainError, InvalidInput, InvalidState, NotAllowed
+from ..domain.errors import DomainError, InvalidState, NotAllowed
 from ..extensions import db
 from ..models import LineAllocation, Location, LocationKind, Order, OrderLine, OrderStatus, Role
 from ..web import PUBLIC, allow, as_id, whole_number
@@ -74,7 +74,7 @@ def confirm(order_id: int, location_id: int, token: str):
     except LinkRefused as error:
         db.session.rollback()
         return _refused(error)
-    except (InvalidInput, InvalidState) as error:
+    except DomainError as error:  # bad input, or an order that cannot ship now (on hold, awaiting payment)
         db.session.rollback()
         order, location = drop_ship.order_for_link(claim)
         return _page(order, location, token, claim.nonce, errors={error.field or "_form": error.message}, status=422)
