@@ -66,13 +66,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_web(app)
     from . import (auth, board, carrier_screens, catalog, channel_screens, documents, handover, jobs,
-                   location_screens, orders_web, overview, pack_station, purchasing, returns_web, transfer_screens,
-                   users, work_site)
+                   location_screens, orders_web, overview, pack_station, purchasing, returns_web, supplier_portal,
+                   transfer_screens, users, work_site)
     from .channels import api, webhooks
 
     for blueprint in (auth.bp, board.bp, orders_web.bp, catalog.bp, documents.bp, overview.bp, users.bp,
                       channel_screens.bp, api.bp, webhooks.bp, jobs.bp, pack_station.bp, handover.bp, ops.bp, carrier_screens.bp,
-                      returns_web.bp, work_site.bp, location_screens.bp, transfer_screens.bp, purchasing.bp):
+                      returns_web.bp, work_site.bp, location_screens.bp, transfer_screens.bp, purchasing.bp,
+                      supplier_portal.bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

@@ -95,6 +95,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "OMS_CARRIER_CONCURRENCY": 16,
         "OMS_CARRIER_TIMEOUT_SECONDS": 15,
         "OMS_CARRIER_WEBHOOK_MAX_AGE_SECONDS": 3 * 24 * 3600,
+        # How long a drop-ship supplier's signed link (domain.drop_ship) confirms its shipment.
+        "OMS_SUPPLIER_LINK_MAX_AGE_DAYS": 30,
     }
 
 

@@ -1464,3 +1464,24 @@ class PurchaseOrderLine(db.Model):
     @property
     def total_cents(self) -> int:
         return self.quantity * self.unit_cost_cents
+
+
+# --- Drop shipping: the supplier's confirmation through a signed link (issue 14) -----------------------
+
+class SupplierLinkUse(db.Model):
+    """One confirmation sent through a supplier link: the link's nonce and which use of it this was.
+
+    The page's form carries the number of uses it was shown after; the pair is unique, so the same form
+    posted twice (a replay, a double click, two tabs racing) records its shipment once
+    (domain.drop_ship.confirm_by_link writes this row and the shipment in one transaction).
+    """
+
+    __tablename__ = "supplier_link_uses"
+    __table_args__ = (sa.UniqueConstraint("nonce", "use_number", name="uq_supplier_link_uses_nonce_use"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(sa.String(32))
+    use_number: Mapped[int] = mapped_column()
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

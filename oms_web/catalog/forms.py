@@ -15,7 +15,7 @@ from ..domain.catalog import (GTIN_LENGTHS, MAX_PRICE_CENTS, MAX_SIDE_MM, MAX_TA
 from ..domain.inventory import MAX_STOCK_QUANTITY
 from ..formfields import Form, QuantityField, TextField
 from ..models import Product, StockMove
-from ..web import column_length
+from ..web import as_id, column_length
 
 
 class PriceField(StringField):
@@ -71,6 +71,21 @@ def _text(label: str, what: str, column, *, required: str | None = None, too_lon
         Length(max=limit, message=too_long or f"{what} has at most {limit:,} characters"), *more])
 
 
+class ChoiceOfIdField(StringField):
+    """An optional id picked from a list (a <select>): empty is none; anything but an id is refused."""
+
+    chosen: int | None = None
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        text = (self.data or "").strip()
+        self.chosen = as_id(text) if text else None
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if (self.data or "").strip() and self.chosen is None:
+            raise ValidationError(self.description)
+
+
 class ProductForm(FlaskForm):
     """Editing a product; NewProductForm adds the SKU, which is set once."""
 
@@ -90,6 +105,7 @@ class ProductForm(FlaskForm):
     width_mm = _whole("Width (mm)", "The width", MAX_SIDE_MM)
     height_mm = _whole("Height (mm)", "The height", MAX_SIDE_MM)
     active = BooleanField("Active (offered for new orders)", default=True)
+    drop_ship_location_id = ChoiceOfIdField("Drop-shipped by", description="Choose a drop-ship supplier from the list")
 
     def details(self) -> ProductDetails:
         return ProductDetails(
@@ -97,12 +113,13 @@ class ProductForm(FlaskForm):
             bin_location=self.bin_location.data, barcode=self.barcode.data,
             reorder_point=self.reorder_point.data or 0, weight_grams=self.weight_grams.data or 0,
             length_mm=self.length_mm.data or 0, width_mm=self.width_mm.data or 0, height_mm=self.height_mm.data or 0,
-            active=bool(self.active.data))
+            active=bool(self.active.data), drop_ship_location_id=self.drop_ship_location_id.chosen)
 
     def fill_from(self, product: Product) -> None:
         for name in ("name", "tax_rate_bp", "bin_location", "barcode", "reorder_point", "weight_grams", "length_mm", "width_mm",
                      "height_mm", "active"):
             getattr(self, name).data = getattr(product, name)
+        self.drop_ship_location_id.data = str(product.drop_ship_location_id or "")
         self.price.data = f"{product.price_cents // 100}.{product.price_cents % 100:02d}"  # no float on the way
 
 

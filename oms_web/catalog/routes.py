@@ -8,7 +8,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.forms import field_errors
-from ..domain import catalog, inventory
+from ..domain import catalog, drop_ship, inventory
 from ..domain.errors import DomainError, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
@@ -138,7 +138,8 @@ def new():
                 errors[error.field or "_form"] = error.message
             else:
                 return redirect(url_for("catalog.index", q=product.sku))
-    return render_template("catalog/product_form.html", form=form, errors=errors, product=None), (422 if errors else 200)
+    return render_template("catalog/product_form.html", form=form, errors=errors, product=None,
+                           drop_ship_choices=drop_ship.drop_ship_choices()), (422 if errors else 200)
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
@@ -158,4 +159,5 @@ def edit(product_id: int):
                 errors[error.field or "_form"] = error.message
             else:
                 return redirect(url_for("catalog.index", q=product.sku))
-    return render_template("catalog/product_form.html", form=form, errors=errors, product=product), (422 if errors else 200)
+    return render_template("catalog/product_form.html", form=form, errors=errors, product=product,
+                           drop_ship_choices=drop_ship.drop_ship_choices()), (422 if errors else 200)

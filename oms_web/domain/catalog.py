@@ -17,6 +17,7 @@ from ..columns import escape_like
 from ..database import service
 from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, Product, Role, User
+from . import drop_ship
 from .errors import InvalidInput, NotFound
 from .inventory import MAX_STOCK_QUANTITY
 from .order_rules import require_role
@@ -49,6 +50,8 @@ class ProductDetails:
     length_mm: int = 0
     width_mm: int = 0
     height_mm: int = 0
+    # Drop-shipped by this drop-ship location (None: sold from our stock); lines allocated from then on go there.
+    drop_ship_location_id: int | None = None
 
 
 def gtin_check_digit(body: str) -> int:
@@ -110,6 +113,7 @@ def _checked(details: ProductDetails) -> dict[str, Any]:
            for name, label in (("length_mm", "The length in mm"), ("width_mm", "The width in mm"),
                                ("height_mm", "The height in mm"))},
         "active": details.active,
+        "drop_ship_location_id": drop_ship.checked_drop_ship_location(details.drop_ship_location_id),
     }
 
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from ..extensions import db
-from ..models import CreditNote, Order, OrderEvent, OrderLine, OrderStatus, Refund, SalesChannel, Shipment, User
+from ..models import (CreditNote, Location, LocationKind, Order, OrderEvent, OrderLine, OrderStatus, Refund, SalesChannel,
+                      Shipment, User)
 from . import money
 
 CREATED = "created"
@@ -52,12 +53,15 @@ RETURN_CLOSED = "return_closed"
 RETURN_REOPENED = "return_reopened"
 EXCHANGED = "exchanged"
 ALLOCATION_MOVED = "allocation_moved"
+DROP_SHIP_ORDERED = "drop_ship_ordered"
+DROP_SHIP_CONFIRMED = "drop_ship_confirmed"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
     SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
     CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, REFUNDED, RETURN_OPENED, RETURN_AUTHORIZED, RETURN_REJECTED,
-    RETURN_RECEIVED, RETURN_CLOSED, RETURN_REOPENED, EXCHANGED, ALLOCATION_MOVED})
+    RETURN_RECEIVED, RETURN_CLOSED, RETURN_REOPENED, EXCHANGED, ALLOCATION_MOVED, DROP_SHIP_ORDERED,
+    DROP_SHIP_CONFIRMED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -197,13 +201,13 @@ def printed(order: Order, actor: User | None, documents: list[str]) -> OrderEven
 
 def shipment_created(order: Order, actor: User | None, shipment: Shipment, units: int) -> OrderEvent:
     return _record(order, actor, SHIPMENT_CREATED, f"{shipment.number} packed: {units} unit(s)",
-                   shipment_id=shipment.id, lines=line_numbers(order.lines))
+                   shipment_id=shipment.id, lines=line_numbers(order.lines), **_by_supplier(actor, shipment))
 
 
 def shipment_shipped(order: Order, actor: User | None, shipment: Shipment) -> OrderEvent:
     tracking = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
     return _record(order, actor, SHIPMENT_SHIPPED, f"{shipment.number} handed to {shipment.carrier}{tracking}",
-                   shipment_id=shipment.id)
+                   shipment_id=shipment.id, **_by_supplier(actor, shipment))
 
 
 def shipment_cancelled(order: Order, actor: User | None, shipment: Shipment, units: int) -> OrderEvent:
@@ -324,8 +328,6 @@ def allocation_moved(order: Order, actor: User | None, line: OrderLine, from_nam
                    lines=line_numbers(order.lines))
 # ---------------------------------------------------------------- purchasing (issue 14)
 
-DROP_SHIP_ORDERED = "drop_ship_ordered"
-KINDS = KINDS | {DROP_SHIP_ORDERED}
 
 
 def drop_ship_ordered(order: Order, actor: User | None, purchase_order_number: str, supplier_name: str,
@@ -334,3 +336,22 @@ def drop_ship_ordered(order: Order, actor: User | None, purchase_order_number: s
     units = ", ".join(f"{line['units']} × {line['sku']}" for line in lines)
     return _record(order, actor, DROP_SHIP_ORDERED, f"Ordered from {supplier_name} on {purchase_order_number}: {units}",
                    purchase_order=purchase_order_number, lines=lines)
+# ---------------------------------------------------------------- drop shipping (domain.drop_ship)
+
+def _by_supplier(actor: User | None, shipment: Shipment) -> dict[str, Any]:
+    """Who acted when nobody signed in made a drop-ship supplier's parcel: the supplier (through its link),
+    named in the event's data for the timeline (which shows "System" for other events without a user)."""
+    if actor is not None or shipment.location_id is None:
+        return {}
+    location = db.session.get(Location, shipment.location_id)
+    if location is None or location.kind is not LocationKind.DROP_SHIP:
+        return {}
+    return {"supplier": location.supplier.name if location.supplier else location.name}
+
+
+def drop_ship_confirmed(order: Order, actor: User | None, shipment: Shipment, supplier: str, how: str) -> OrderEvent:
+    tracking = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
+    data = {"supplier": supplier} if actor is None else {}
+    return _record(order, actor, DROP_SHIP_CONFIRMED,
+                   f"{supplier} confirmed it shipped {shipment.number} ({shipment.carrier}{tracking}) {how}",
+                   shipment_id=shipment.id, **data)

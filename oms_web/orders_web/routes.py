@@ -7,14 +7,14 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..columns import escape_like
-from ..domain import allocations, invoicing, labels, orders as order_services, refunds, shipping
+from ..domain import allocations, drop_ship, invoicing, labels, orders as order_services, refunds, shipping
 from ..domain.customers import EmailOnFile, IfEmailOnFile
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.orders import MAX_LINE_QUANTITY, CustomerDetails, LineChange, LineRequest, NewOrder
 from ..extensions import db
 from ..formfields import field_errors, validated
-from ..models import (ChannelKind, Customer, Order, PackagePreset, OrderEvent, OrderLine, PaymentStatus, Product, Refund,
-                      Role, SalesChannel)
+from ..models import (ChannelKind, Customer, Order, OrderStatus, PackagePreset, OrderEvent, OrderLine, PaymentStatus,
+                      Product, Refund, Role, SalesChannel)
 from ..web import MAX_ID, allow, as_id, checked_text, form_int, is_htmx, refreshed, whole_number
 from . import bp
 from .forms import NoteForm, ShippedForm, VoidForm, lines_form, ship_form
@@ -94,6 +94,10 @@ def _context(order: Order, errors: dict | None = None, formdata=None, failed_act
             "unknown_skus": sorted({line.sku for line in order.lines if line.product_id is None}),
             # A channel that buys its labels: the ship form offers the boxes and the carrier's rates.
             "buys_labels": labels.buys_labels(order, labels.active_account()),
+            # Drop-ship lines: which supplier still has them, and each supplier's link (domain.drop_ship).
+            "with_supplier": drop_ship.waiting_with_supplier(order),
+            "drop_ship_suppliers": drop_ship.suppliers_of(order) if order.status is OrderStatus.FINALIZED else [],
+            "supplier_link": drop_ship.supplier_link,
             "presets": db.session.scalars(sa.select(PackagePreset).order_by(PackagePreset.name)).all(),
             "products": {p.id: p for p in db.session.scalars(sa.select(Product).where(
                 Product.id.in_([l.product_id for l in order.lines if l.product_id])))}}

@@ -147,6 +147,9 @@ ACCESS = {
     "purchasing.close": MANAGER,
     "purchasing.receive": STAFF,
     "purchasing.reorder": MANAGER,
+    "supplier_portal.confirm": PUBLIC,  # the signed link says who may post (domain.drop_ship.read_link)
+    "supplier_portal.index": STAFF,
+    "supplier_portal.upload": STAFF,
 }
 
 ROLES = [STAFF, MANAGER, ADMIN]
@@ -195,6 +198,7 @@ def url_values(shop) -> dict:
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id,
             "credit_note_id": refund.credit_note.id}
+            "location_id": 1, "token": "not-a-signed-link"}
 
 
 def test_every_rule_of_the_app_is_in_the_access_table():

@@ -19,9 +19,9 @@ from oms_web.domain import invoicing, purchasing, returns, shipping, transfers
 from oms_web.extensions import db
 from oms_web.models import ChannelKind, SalesChannel
 
-from ..helpers.locations import MAIN, add_location, shipped_transfer
-
 from ..helpers import purchasing as buy
+from ..helpers.drop_ship import drop_shipped, link_path, supplier_location
+from ..helpers.locations import MAIN, add_location, shipped_transfer
 from .conftest import every_row, use_both_backends
 
 web_app = use_both_backends()
@@ -60,6 +60,8 @@ VALID = {
     "purchasing.add_supplier": {"name": "New supplier", "lead_time_days": "3"},
     "purchasing.set_supplier_product": {"sku": "A", "unit_cost": "1.25"},
     "purchasing.add_line": {"sku": "A", "quantity": "2"},
+    # The supplier's page: the parcel's carrier and tracking number (each line's own are left empty).
+    "supplier_portal.confirm": {"carrier": "DHL", "tracking_number": "JD0001"},
     "auth.change_password": {"current_password": "correct horse battery", "new_password": "a new long password",
                              "confirm_password": "a new long password"},
 }
@@ -83,6 +85,8 @@ NO_FIELD_TO_TEST |= {"documents.bulk_zpl"}
 # A PO's state buttons, removing a product from a supplier, and the overview's "Reorder low stock".
 NO_FIELD_TO_TEST |= {"purchasing.send", "purchasing.cancel", "purchasing.close", "purchasing.remove_supplier_product",
                      "purchasing.reorder"}
+# The supplier CSV upload's one field is a file; its bad rows are tests/web/test_drop_ship.py's.
+NO_FIELD_TO_TEST |= {"supplier_portal.upload"}
 SIGNED_OUT_FORMS = {"auth.login"}  # its bad input is the sign-in tests'
 # The report upload's control needs a file; its kind is checked before the file is read.
 NO_CONTROL = {"channels.report"}
@@ -195,6 +199,9 @@ def screens(shop):
     draft_po = purchasing.create_purchase_order(shop.manager, supplier.id)
     purchasing.add_line(shop.manager, draft_po.id, "A", 3, 100)
     sent_po = buy.sent_po(shop.manager, supplier, ("A", 2, 100))
+    maker = supplier_location()
+    drop_shipped(shop, "BENCH", maker)
+    with_supplier = shop.web_order(("BENCH", 2))
     # The draft first: a form met twice is tried on its first page, and only the draft can still be voided.
     return [f"/orders/{draft.id}", f"/orders/{movable.id}", f"/orders/{order.id}", f"/orders/{split.id}",
             f"/orders/{invoiced.id}", "/orders", "/orders/new", "/products", "/products/new",
@@ -203,7 +210,8 @@ def screens(shop):
             f"/channels/{amazon.id}", "/account/password", "/overview", "/pack", "/handover",
             "/handover/carrier?carrier=UPS", "/carriers", f"/returns/{requested.id}", f"/returns/{authorized.id}",
             *transfer_pages, "/suppliers", f"/suppliers/{supplier.id}", "/purchase-orders",
-            f"/purchase-orders/{draft_po.id}", f"/purchase-orders/{sent_po.id}"], shipment
+            f"/purchase-orders/{draft_po.id}", f"/purchase-orders/{sent_po.id}",
+            link_path(with_supplier.id, maker.id)], shipment
 
 
 def _forms(web_app, client, pages: list[str]) -> list[Form]:
