@@ -197,8 +197,7 @@ def url_values(shop) -> dict:
             "order_id": order.id, "shipment_id": shipment.id, "product_id": product.id, "invoice_id": invoice.id,
             "job_id": job.id, "kind": "labels", "action": "create", "user_id": shop.staff.id, "channel_id": shop.web.id,
             "filename": "app.css", "manifest_id": manifest.id,
-            "credit_note_id": refund.credit_note.id}
-            "location_id": 1, "token": "not-a-signed-link"}
+            "credit_note_id": refund.credit_note.id, "token": "not-a-signed-link"}
 
 
 def test_every_rule_of_the_app_is_in_the_access_table():
