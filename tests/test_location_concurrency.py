@@ -1,6 +1,6 @@
 """Stock safety across two warehouses under real concurrency: eight OS processes allocating, shipping from
-either location, receiving and counting at either, moving allocations between them and transferring
-stock from one to the other, all on the same products at once (tests/helpers/processes.py, as
+either location, receiving and counting at either, moving allocations between them, transferring stock
+from one to the other and receiving it, all on the same products at once (tests/helpers/processes.py, as
 tests/test_concurrency.py). Afterwards every invariant holds per product and per (product, location),
 no unit sits available at a location a backordered line's channel may use, and nothing raised but
 refusals.
@@ -12,11 +12,12 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from oms_web.domain import inventory, orders, shipping
+from oms_web.domain import allocations, inventory, orders, shipping, transfers
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
-from oms_web.models import ChannelKind, ChannelLocation, LineAllocation, Location, LocationKind, Order, SalesChannel
+from oms_web.models import (ChannelKind, ChannelLocation, LineAllocation, Location, LocationKind, Order, SalesChannel,
+                            Transfer)
 
 from .helpers.processes import Outcome, actors, attempt, errors_of, read, spawned_children, total_of, user_ids
 from .stock_checks import idle_stock_beside_backorders
@@ -73,6 +74,23 @@ def _two_sites(outcome: Outcome, ids: dict[str, int], seed: int, rounds: int, ch
                     location_id=site)
         if round_number % 4 == 3:
             attempt(outcome, "void", orders.void_order, who.admin, rng.choice(mine), "customer cancelled")
+        # Move one unit of a line to the other warehouse.
+        order_id = rng.choice(mine)
+        placed = _allocations_of(order_id)
+        if placed:
+            source = rng.choice(sorted(placed))
+            line_id = rng.choice(sorted(placed[source]))
+            attempt(outcome, "move", allocations.move_allocation, who.staff, order_id, line_id, source,
+                    next(site for site in sites if site != source), 1)
+        # A transfer of one or two units to the other warehouse, shipped at once; and a shipped one received.
+        source = rng.choice(sites)
+        made = attempt(outcome, "create transfer", transfers.create_transfer, who.manager, source,
+                       next(site for site in sites if site != source), [(rng.choice(SKUS), rng.randint(1, 2))])
+        if isinstance(made, Transfer):
+            attempt(outcome, "ship transfer", transfers.ship_transfer, who.manager, made.id)
+        waiting = read(sa.text("SELECT id FROM transfers WHERE state = 'shipped' ORDER BY id"))
+        if waiting:
+            attempt(outcome, "receive transfer", transfers.receive_everything, who.staff, rng.choice(waiting)[0])
         attempt(outcome, "allocate", orders.allocate_now, who.staff, rng.choice(mine))
 
 
@@ -100,7 +118,8 @@ def test_eight_processes_working_two_warehouses_keep_every_invariant_per_locatio
                                                 [1, east.id])) for seed in range(8)])
 
     assert errors_of(outcomes) == []
-    for action in ("order", "ship", "receive", "count", "void", "allocate"):
+    for action in ("order", "ship", "receive", "count", "void", "allocate", "move", "ship transfer",
+                   "receive transfer"):
         assert total_of(outcomes, action) > 0, f"no {action} went through: the test proves less than it says"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LineAllocation)
                              .where(LineAllocation.location_id == east.id)) > 0
