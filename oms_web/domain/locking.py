@@ -259,6 +259,12 @@ def lock_supplier(supplier_id: int) -> Supplier | None:
                              .execution_options(populate_existing=True))
 
 
+def lock_purchase_order_row(purchase_order_id: int) -> None:
+    """A purchase order's row alone, locked (lines added to it without reading the others)."""
+    db.session.execute(sa.select(PurchaseOrder.id).where(PurchaseOrder.id == purchase_order_id)
+                       .with_for_update(of=PurchaseOrder))
+
+
 def lock_purchase_order(purchase_order_id: int) -> PurchaseOrder:
     """A purchase order and its lines read again under its lock (after any product and order locks), so that
     its state and open quantities are checked as they are now: two receipts never receive the same units."""

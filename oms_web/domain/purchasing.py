@@ -32,7 +32,8 @@ from ..models import (Location, LocationKind, Order, Product, PurchaseOrder, Pur
 from . import events, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .inventory import MAX_STOCK_QUANTITY
-from .locking import lock_backorders_for_units, lock_products, lock_purchase_order, lock_supplier
+from .locking import (lock_backorders_for_units, lock_products, lock_purchase_order, lock_purchase_order_row,
+                      lock_supplier)
 from .order_rules import fill_backorders_and_refresh, require_role
 from .suppliers import check_cost
 
@@ -409,16 +410,18 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
             db.session.add(purchase_order)
             db.session.flush()
         else:
-            purchase_order = lock_purchase_order(purchase_order.id)
+            # Its row only: the day's lines are not read (a busy day's PO grows by a line per order).
+            lock_purchase_order_row(purchase_order.id)
         costs = dict(db.session.execute(sa.select(SupplierProduct.product_id, SupplierProduct.unit_cost_cents).where(
             SupplierProduct.supplier_id == supplier_id,
             SupplierProduct.product_id.in_([line_of[line_id].product_id for _, line_id, _ in by_supplier[supplier_id]]))).all())
         added = []
         for _, line_id, units in by_supplier[supplier_id]:
             line = line_of[line_id]
-            purchase_order.lines.append(PurchaseOrderLine(
-                product_id=line.product_id, quantity=units, unit_cost_cents=costs.get(line.product_id, 0), received=0,
-                order_line_id=line.id, ship_to=order.ship_to or {"name": order.customer_name}))
+            db.session.add(PurchaseOrderLine(
+                purchase_order_id=purchase_order.id, product_id=line.product_id, quantity=units,
+                unit_cost_cents=costs.get(line.product_id, 0), received=0, order_line_id=line.id,
+                ship_to=order.ship_to or {"name": order.customer_name}))
             added.append({"sku": line.sku, "units": units})
         db.session.flush()
         events.drop_ship_ordered(order, actor, purchase_order.number, supplier.name, added)
