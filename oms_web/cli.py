@@ -70,7 +70,8 @@ def check_stock() -> None:
         click.echo(f"{len(violations)} violation(s)", err=True)
         sys.exit(1)
     click.echo("Stock invariants hold: never oversold, committed = open allocations, lines consistent, "
-               "ledger balanced, invoice numbers gapless.")
+               "ledger balanced, per product and per location; invoice and credit note numbers gapless; "
+               "returns, refunds and transfers add up.")
 
 
 @click.command("seed-demo")

@@ -25,6 +25,7 @@ from ..models import Counter, Order, Product, SalesChannel, Segment, User, utcno
 from ..domain.segments import segment_counts, segment_of, set_open_flags
 from . import catalogue
 from .history import Actors, Channel, History, SimProduct, expected_daily_demand
+from .back_office import seed_back_office
 from .today import seed_today
 
 Echo = Callable[[str], object]
@@ -50,6 +51,8 @@ def seed_demo_data(order_count: int, *, if_empty: bool, echo: Echo) -> None:
         started = time.perf_counter()
         seed_today(today, users=users, channels=channels, rng=random.Random(order_count))
         echo(f"Today: {today:,} orders through the services in {time.perf_counter() - started:.1f} s.")
+        for line in seed_back_office(users, random.Random(order_count)):
+            echo(f"Back office: {line}.")
     counts = segment_counts()
     echo("Orders per segment: " + ", ".join(f"{s.label.lower()} {counts[s]:,}" for s in Segment))
     _echo_logins(echo)
