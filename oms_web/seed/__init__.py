@@ -21,7 +21,7 @@ from ..domain.invoicing import INVOICE_COUNTER
 from ..domain.hourly_counts import recount_hourly_counts
 from ..domain.orders import default_tax_rate_bp
 from ..extensions import db
-from ..models import Counter, Order, Product, SalesChannel, Segment, User, utcnow
+from ..models import Counter, LocationStock, Order, Product, SalesChannel, Segment, User, utcnow
 from ..domain.segments import segment_counts, segment_of, set_open_flags
 from . import catalogue
 from .history import Actors, Channel, History, SimProduct, expected_daily_demand
@@ -215,9 +215,14 @@ def _sim_products(default_tax_bp: int) -> list[SimProduct]:
     demos = {d.sku: d for d in catalogue.PRODUCTS}
     rows = db.session.scalars(sa.select(Product).where(Product.sku.in_(demos)).order_by(Product.id)
                               .execution_options(populate_existing=True)).all()
+    # The history simulates the default location: its stock there, whatever other locations hold.
+    site = stock.default_location_id()
+    at_site = {product_id: (in_hand, committed) for product_id, in_hand, committed in db.session.execute(
+        sa.select(LocationStock.product_id, LocationStock.in_hand, LocationStock.committed)
+        .where(LocationStock.location_id == site))}
     return [SimProduct(id=p.id, sku=p.sku, name=p.name, price_cents=p.price_cents,
                        tax_rate_bp=p.tax_rate_bp if p.tax_rate_bp is not None else default_tax_bp,
-                       demo=demos[p.sku], in_hand=p.stock_in_hand, committed=p.stock_committed)
+                       demo=demos[p.sku], in_hand=at_site.get(p.id, (0, 0))[0], committed=at_site.get(p.id, (0, 0))[1])
             for p in rows]
 
 
