@@ -114,16 +114,16 @@ class _Day:
 
     def in_transit(self) -> Order:
         order = self._channel_order(self._in_stock_lines())
-        shipment = self._ship(order, {line.id: line.allocated for line in order.lines}, hand_over=True)
+        parcels = self._ship(order, {line.id: line.allocated for line in order.lines}, hand_over=True)
         if self.rng.random() < 0.5:
-            invoicing.issue_invoice(self.staff, order.id, shipment)
+            invoicing.issue_invoice(self.staff, order.id, parcels[0])
         return order
 
     def fulfilled(self) -> Order:
         order = self._channel_order(self._in_stock_lines(), service_level="Overnight")
-        shipment = self._ship(order, {line.id: line.allocated for line in order.lines}, hand_over=True)
-        invoicing.issue_invoice(self.staff, order.id, shipment)
-        shipping.mark_delivered(self.staff, shipment)
+        for shipment in self._ship(order, {line.id: line.allocated for line in order.lines}, hand_over=True):
+            invoicing.issue_invoice(self.staff, order.id, shipment)
+            shipping.mark_delivered(self.staff, shipment)
         return order
 
     def void(self) -> Order:
@@ -135,12 +135,24 @@ class _Day:
 
     # ---------------------------------------------------------------- helpers
 
-    def _ship(self, order: Order, quantities: dict[int, int], *, hand_over: bool) -> int:
-        carrier = self.rng.choice(["UPS", "USPS", "FedEx"])
-        shipment = shipping.ship_lines(self.staff, order.id, quantities, carrier=carrier)
-        if hand_over:
-            shipping.mark_shipped(self.staff, shipment.id, carrier, self._tracking(carrier))
-        return shipment.id
+    def _ship(self, order: Order, quantities: dict[int, int], *, hand_over: bool) -> list[int]:
+        """The units asked, one parcel per location they are allocated at. Returns the shipments."""
+        parcels: dict[int, dict[int, int]] = {}
+        for line in order.lines:
+            left = quantities.get(line.id, 0)
+            for allocation in line.allocations:
+                take = min(left, allocation.to_ship)
+                if take:
+                    parcels.setdefault(allocation.location_id, {})[line.id] = take
+                    left -= take
+        shipments = []
+        for location_id, units in sorted(parcels.items()):
+            carrier = self.rng.choice(["UPS", "USPS", "FedEx"])
+            shipment = shipping.ship_lines(self.staff, order.id, units, carrier=carrier, location_id=location_id)
+            if hand_over:
+                shipping.mark_shipped(self.staff, shipment.id, carrier, self._tracking(carrier))
+            shipments.append(shipment.id)
+        return shipments
 
     def _tracking(self, carrier: str) -> str:
         if carrier == "UPS":
