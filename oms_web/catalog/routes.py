@@ -4,6 +4,7 @@ from orders is confirmed first), each product's ledger, and adding and editing p
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -113,6 +114,7 @@ def adjust(product_id: int):
 def ledger(product_id: int):
     product = load_product(product_id)
     moves = db.session.scalars(sa.select(StockMove).where(StockMove.product_id == product_id)
+                               .options(selectinload(StockMove.location), selectinload(StockMove.user))
                                .order_by(StockMove.id.desc()).limit(200)).all()
     waiting = db.session.scalars(backordered_lines(product_id).limit(50)).all()
     # Its stock per location (those holding a row for it), highest priority first.
