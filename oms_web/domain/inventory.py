@@ -18,7 +18,9 @@ from .order_rules import fill_backorders_and_refresh, refresh_order, require_rol
 MAX_STOCK_QUANTITY = 10_000_000
 
 
-def _check_stock_quantity(value: object, *, label: str, field: str, minimum: int) -> int:
+def check_stock_quantity(value: object, *, label: str, field: str, minimum: int) -> int:
+    """A number of units received, counted or ordered from a supplier: a whole number from `minimum` up to
+    MAX_STOCK_QUANTITY; InvalidInput naming `field` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{label} must be a whole number", field=field)
     if value > MAX_STOCK_QUANTITY:
@@ -51,7 +53,7 @@ def receive_stock(actor: User, product_id: int, quantity: int, note: str | None 
     Returns the new in-hand count. Raises NotAllowed below manager, InvalidInput for a bad quantity or location.
     """
     require_role(actor, Role.MANAGER, "receive stock")
-    _check_stock_quantity(quantity, label="Quantity received", field="quantity", minimum=1)
+    check_stock_quantity(quantity, label="Quantity received", field="quantity", minimum=1)
     location_id = check_location(location_id)
     product = lock_product(product_id)
     lock_backorders_for(product, quantity, location_id)
@@ -85,7 +87,7 @@ class CountTakesAllocations(DomainError):
 
 
 def _check_count(counted: int) -> None:
-    _check_stock_quantity(counted, label="Counted quantity", field="counted", minimum=0)
+    check_stock_quantity(counted, label="Counted quantity", field="counted", minimum=0)
 
 
 def units_a_count_takes(product_id: int, counted: int, location_id: int | None = None) -> list[UnitsTaken]:

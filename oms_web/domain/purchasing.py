@@ -31,7 +31,7 @@ from ..models import (Location, LocationKind, Order, Product, PurchaseOrder, Pur
                       Role, Supplier, SupplierProduct, User, utcnow)
 from . import events, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
-from .inventory import MAX_STOCK_QUANTITY
+from .inventory import MAX_STOCK_QUANTITY, check_stock_quantity
 from .locking import (lock_backorders_for_units, lock_products, lock_purchase_order, lock_purchase_order_row,
                       lock_supplier)
 from .order_rules import fill_backorders_and_refresh, require_role
@@ -73,16 +73,6 @@ def _check_notes(notes: object) -> str | None:
     if len(text) > MAX_NOTES_LENGTH:
         raise InvalidInput(f"The notes have at most {MAX_NOTES_LENGTH:,} characters ({len(text):,} given)", field="notes")
     return text or None
-
-
-def _check_units(value: object, *, field: str, label: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{label} must be a whole number", field=field)
-    if value > MAX_STOCK_QUANTITY:
-        raise InvalidInput(f"{label} is too large: at most {MAX_STOCK_QUANTITY:,}", field=field)
-    if value < minimum:
-        raise InvalidInput(f"{label} must be between {minimum:,} and {MAX_STOCK_QUANTITY:,}", field=field)
-    return value
 
 
 def check_destination(location_id: object) -> Location:
@@ -176,7 +166,7 @@ def add_line(actor: User, purchase_order_id: int, sku: str, quantity: int,
     sku = (sku or "").strip() if isinstance(sku, str) else ""
     if not sku:
         raise InvalidInput("Enter the SKU of the product to order", field="sku")
-    quantity = _check_units(quantity, field="quantity", label="Quantity", minimum=1)
+    quantity = check_stock_quantity(quantity, field="quantity", label="Quantity", minimum=1)
     cost = check_cost(unit_cost_cents) if unit_cost_cents is not None else None
     product = db.session.scalar(sa.select(Product).where(Product.sku == sku[:200]))
     if product is None:
@@ -192,7 +182,7 @@ def add_line(actor: User, purchase_order_id: int, sku: str, quantity: int,
         line = PurchaseOrderLine(product_id=product.id, quantity=quantity, unit_cost_cents=cost, received=0)
         purchase_order.lines.append(line)
     else:
-        line.quantity = _check_units(line.quantity + quantity, field="quantity", label="The line's quantity", minimum=1)
+        line.quantity = check_stock_quantity(line.quantity + quantity, field="quantity", label="The line's quantity", minimum=1)
         if cost is not None:
             line.unit_cost_cents = cost
     db.session.flush()
@@ -204,7 +194,7 @@ def change_line(actor: User, purchase_order_id: int, line_id: int, quantity: int
     """Set a draft line's quantity (0 removes it) and unit cost. Raises InvalidInput for a quantity out of
     range, a negative cost or a line of another PO."""
     require_role(actor, Role.MANAGER, "edit purchase orders")
-    quantity = _check_units(quantity, field="quantity", label="Quantity", minimum=0)
+    quantity = check_stock_quantity(quantity, field="quantity", label="Quantity", minimum=0)
     cost = check_cost(unit_cost_cents)
     purchase_order = _draft(purchase_order_id)
     line = next((l for l in purchase_order.lines if l.id == line_id), None)
@@ -291,7 +281,7 @@ def receive_purchase_order(actor: User, purchase_order_id: int, units: Mapping[i
     require_role(actor, Role.STAFF, "receive purchase orders")
     arrived: dict[int, int] = {}
     for line_id, count in units.items():
-        count = _check_units(count, field=receipt_field(line_id), label="Units arrived", minimum=0)
+        count = check_stock_quantity(count, field=receipt_field(line_id), label="Units arrived", minimum=0)
         if count:
             arrived[line_id] = count
     if not arrived:
