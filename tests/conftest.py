@@ -116,7 +116,9 @@ def empty_database() -> None:
             db.session.execute(table.delete())
     for table, column in MIGRATED_ROWS.items():
         db.session.execute(sa.text(f"UPDATE {table} SET {column} = 0"))
-    # The one location a migrated database has, made again (it gets id 1: the tables were emptied).
+    # The one location a migrated database has, made again (it gets id 1: the tables were emptied), and
+    # the location kinds the session knew forgotten (their ids are taken again).
+    db.session.info.pop("oms_location_kinds", None)
     db.session.execute(sa.text("INSERT INTO locations (name, kind, priority, active, created_at)"
                                " VALUES ('Main warehouse', 'warehouse', 100, true, CURRENT_TIMESTAMP)"))
     db.session.commit()

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from .. import metrics
 from ..extensions import db
@@ -116,6 +117,12 @@ def plan_backorder_fill(lines: Iterable[tuple[int, int, int]], sites_of: Mapping
 # --- Locations ------------------------------------------------------------------------------------------
 
 _KINDS = "oms_location_kinds"
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_kinds(session: Session) -> None:
+    """A location made in a transaction that rolled back may take its id again with another kind."""
+    session.info.pop(_KINDS, None)
 
 
 def kind_of(location_id: int) -> LocationKind:
