@@ -122,6 +122,7 @@ def test_k_an_orders_actions_by_their_keys_and_the_help_lists_them(page, shop):
         "m": "Mark shipped: carrier and tracking, then Enter",
         "d": "Mark delivered",
         "i": "Invoice shipped, not invoiced",
+        "t": "Open a return",  # some units have shipped
         "n": "Add a note",
         "?": "This list",
         "Esc": "Close this list, or leave a field",
