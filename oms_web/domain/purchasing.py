@@ -35,6 +35,7 @@ from .inventory import MAX_STOCK_QUANTITY, check_stock_quantity
 from .locking import (lock_backorders_for_units, lock_products, lock_purchase_order, lock_purchase_order_row,
                       lock_supplier)
 from .order_rules import fill_backorders_and_refresh, require_role
+from .purchase_order_emails import queue_po_email
 from .suppliers import check_cost
 
 MAX_NOTES_LENGTH = PurchaseOrder.__table__.c.notes.type.length
@@ -210,8 +211,9 @@ def change_line(actor: User, purchase_order_id: int, line_id: int, quantity: int
 
 @service
 def send_purchase_order(actor: User, purchase_order_id: int) -> PurchaseOrder:
-    """Draft → sent: the supplier has it, and its units count as incoming. Raises InvalidState for a PO
-    that is not a draft or has no lines, InvalidInput when its supplier is no longer active."""
+    """Draft → sent: the supplier has it (emailed with its PDF when the supplier has an email), and its
+    units count as incoming. Raises InvalidState for a PO that is not a draft or has no lines, InvalidInput
+    when its supplier is no longer active."""
     require_role(actor, Role.MANAGER, "send purchase orders")
     purchase_order = _draft(purchase_order_id)
     if not purchase_order.lines:
@@ -219,6 +221,7 @@ def send_purchase_order(actor: User, purchase_order_id: int) -> PurchaseOrder:
     if not purchase_order.supplier.active:
         raise InvalidInput(f"{purchase_order.supplier.name} is not active", field="supplier")
     purchase_order.state, purchase_order.sent_at = PurchaseOrderState.SENT, utcnow()
+    queue_po_email(purchase_order, "sent")
     return purchase_order
 
 
@@ -369,7 +372,7 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
     if not wanted:
         return []
     ordered = dict(db.session.execute(
-        sa.select(PurchaseOrderLine.order_line_id, sa.func.sum(PurchaseOrderLine.quantity))
+        sa.select(PurchaseOrderLine.order_line_id, sa.func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.cancelled))
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
         .where(PurchaseOrderLine.order_line_id.in_([line.id for line in lines]), PurchaseOrder.drop_ship,
                PurchaseOrder.state != PurchaseOrderState.CANCELLED)
@@ -391,6 +394,7 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
         supplier = lock_supplier(supplier_id)
         purchase_order = db.session.scalar(sa.select(PurchaseOrder).where(
             PurchaseOrder.supplier_id == supplier_id, PurchaseOrder.drop_ship_day == day))
+        is_new = purchase_order is None
         if purchase_order is None:
             purchase_order = PurchaseOrder(
                 supplier_id=supplier_id, location_id=by_supplier[supplier_id][0][0], state=PurchaseOrderState.SENT,
@@ -415,6 +419,9 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
             added.append({"sku": line.sku, "units": units})
         db.session.flush()
         events.drop_ship_ordered(order, actor, purchase_order.number, supplier.name, added)
+        what = ", ".join(f"{line['units']} × {line['sku']}" for line in added)
+        queue_po_email(purchase_order, "sent" if is_new else "changed",
+                       f"{'Added' if not is_new else 'For'} our order {order.number}: {what}")
         touched.append(purchase_order)
     return touched
 

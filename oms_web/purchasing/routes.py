@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from ..documents.purchase_orders import purchase_order_pdf
 from ..documents.routes import pdf_response
-from ..domain import purchasing, suppliers
+from ..domain import drop_ship, purchase_order_emails, purchasing, suppliers
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.inventory import MAX_STOCK_QUANTITY
 from ..extensions import db
@@ -188,6 +188,7 @@ def _detail_page(purchase_order_id: int, *, status: int = 200, errors: dict | No
                  errors=errors or {}, failed_line=failed_line, destinations=purchasing.destinations(),
                  on_order=purchasing.on_order({line.product_id for line in po.lines}),
                  receivable=po.state in purchasing.RECEIVABLE and not po.drop_ship,
+                 links=drop_ship.supplier_links(po), emails=purchase_order_emails.emails_of(po.id),
                  typed=request.form if errors else {}, field_of=purchasing.receipt_field, cost_text=cost_text)
 
 
@@ -275,8 +276,11 @@ def _state_change(purchase_order_id: int, action, done: str):
 @bp.route("/purchase-orders/<int:purchase_order_id>/send", methods=["POST"])
 @allow(Role.MANAGER)
 def send(purchase_order_id: int):
+    po = purchasing.get_purchase_order(purchase_order_id)
+    email = po.supplier.email
     return _state_change(purchase_order_id, purchasing.send_purchase_order,
-                         "marked sent: download its PDF for the supplier")
+                         f"sent: emailed to {email} with its PDF" if email
+                         else "marked sent. No email on file: send the PDF yourself")
 
 
 @bp.route("/purchase-orders/<int:purchase_order_id>/cancel", methods=["POST"])
