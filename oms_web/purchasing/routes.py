@@ -137,13 +137,20 @@ def _filters() -> tuple[PurchaseOrderState | None, int | None]:
 
 def _list_page(form: PurchaseOrderForm | None = None, errors: dict | None = None, chosen: dict | None = None):
     state, supplier_id = _filters()
+    before = as_id(request.args.get("before"))  # keyset: the page after the one that ended at this PO
     query = sa.select(PurchaseOrder).order_by(PurchaseOrder.id.desc()).limit(PER_PAGE + 1)
+    if before is not None:
+        query = query.where(PurchaseOrder.id < before)
     if state is not None:
         query = query.where(PurchaseOrder.state == state)
     if supplier_id is not None:
         query = query.where(PurchaseOrder.supplier_id == supplier_id)
     found = db.session.scalars(query).all()
-    return _page("purchasing/orders.html", 422 if errors else 200, orders=found[:PER_PAGE], more=len(found) > PER_PAGE,
+    shown = found[:PER_PAGE]
+    filters = {k: v for k, v in (("state", state.value if state else None), ("supplier", supplier_id)) if v}
+    return _page("purchasing/orders.html", 422 if errors else 200, orders=shown,
+                 next_before=shown[-1].id if len(found) > PER_PAGE else None, paged=before is not None,
+                 filters=filters,
                  states=list(PurchaseOrderState), state=state, supplier_id=supplier_id, suppliers=_suppliers(),
                  destinations=purchasing.destinations(), form=form or PurchaseOrderForm(formdata=None),
                  errors=errors or {}, chosen=chosen or {})
@@ -326,8 +333,14 @@ def reorder():
     result = purchasing.reorder_low_stock(current_user)
     if result.drafts:
         flash(f"Drafted {', '.join(po.number for po in result.drafts)} for the low-stock products: check and send them.")
+    elif result.already:
+        flash("Nothing added: the low-stock products' units are on order or on draft purchase orders already. "
+              "Check and send the drafts.")
     else:
         flash("No low-stock product has a supplier to reorder from.", "error" if result.skipped else "message")
+    if result.drafts and result.already:
+        flash(f"Already on order or on drafts, not added again: {', '.join(result.already[:50])}"
+              f"{' …' if len(result.already) > 50 else ''}")
     if result.skipped:
         flash(f"Skipped (no supplier sells them): {', '.join(result.skipped[:50])}"
               f"{' …' if len(result.skipped) > 50 else ''}", "error")
