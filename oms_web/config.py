@@ -32,6 +32,7 @@ ENVIRONMENT_SETTINGS = {
     "OMS_SMTP_PASSWORD": "OMS_SMTP_PASSWORD",
     "OMS_SMTP_STARTTLS": "OMS_SMTP_STARTTLS",
     "OMS_MAIL_FROM": "OMS_MAIL_FROM",
+    "OMS_PUBLIC_URL": "OMS_PUBLIC_URL",
     "OMS_CARRIER_CALLS_PER_SECOND": "OMS_CARRIER_CALLS_PER_SECOND",
     "OMS_CARRIER_CONCURRENCY": "OMS_CARRIER_CONCURRENCY",
     "OMS_CARRIER_TIMEOUT_SECONDS": "OMS_CARRIER_TIMEOUT_SECONDS",
@@ -97,6 +98,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "OMS_CARRIER_WEBHOOK_MAX_AGE_SECONDS": 3 * 24 * 3600,
         # How long a drop-ship supplier's signed link (domain.drop_ship) confirms its shipment.
         "OMS_SUPPLIER_LINK_MAX_AGE_DAYS": 30,
+        # The site's address as people outside reach it (https://oms.example.com), for the links in emails and
+        # PDFs made by the task queue (a drop-ship supplier's link). Empty: a request's own address, and
+        # http://localhost:5000 outside a request.
+        "OMS_PUBLIC_URL": "",
     }
 
 

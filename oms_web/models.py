@@ -1439,6 +1439,7 @@ class PurchaseOrderLine(db.Model):
         sa.CheckConstraint("unit_cost_cents >= 0", name="cost_not_negative"),
         # Over-receipt (confirmed) may take received past quantity.
         sa.CheckConstraint("0 <= received", name="received_not_negative"),
+        sa.CheckConstraint("0 <= cancelled AND cancelled <= quantity", name="cancelled_in_range"),
         sa.Index("ix_purchase_order_lines_product", "product_id", "purchase_order_id"),
     )
 
@@ -1451,19 +1452,27 @@ class PurchaseOrderLine(db.Model):
     # A drop-ship PO's line: the order line it fills and where the supplier sends it (the order's ship-to).
     order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
     ship_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # A drop-ship line's units taken off after the PO was sent (its order line cut, or the order voided):
+    # the supplier must not ship them. `quantity` stays what was first ordered, so the PO shows the change.
+    cancelled: Mapped[int] = mapped_column(default=0, server_default="0")
 
     purchase_order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
     order_line: Mapped[OrderLine | None] = relationship()
 
     @property
+    def ordered(self) -> int:
+        """Units still ordered: the quantity less what was cancelled."""
+        return self.quantity - self.cancelled
+
+    @property
     def still_open(self) -> int:
-        """Units not yet received (never below zero after an over-receipt)."""
-        return max(self.quantity - self.received, 0)
+        """Units ordered and not yet received (never below zero after an over-receipt)."""
+        return max(self.ordered - self.received, 0)
 
     @property
     def total_cents(self) -> int:
-        return self.quantity * self.unit_cost_cents
+        return self.ordered * self.unit_cost_cents
 
 
 # --- Drop shipping: the supplier's confirmation through a signed link (issue 14) -----------------------
@@ -1485,3 +1494,26 @@ class SupplierLinkUse(db.Model):
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Purchase order emails: a sent PO (and each change to a drop-ship PO) to the supplier (issue 14) -----
+
+class PurchaseOrderEmail(db.Model):
+    """An email of a purchase order to its supplier, its PDF attached, sent by the task queue and retried
+    (oms_web/purchasing/emails.py). `kind`: "sent" (the PO as ordered) or "changed" (units added to or taken
+    off a drop-ship PO; `note` says which)."""
+
+    __tablename__ = "purchase_order_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # sent | changed
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")  # pending sent failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    purchase_order: Mapped[PurchaseOrder] = relationship()

@@ -47,10 +47,12 @@ KINDS = {
     "report_import": "oms_web.channels.report_jobs:run",
     "customer_email": "oms_web.mail:send_customer_email",
     "carrier_sync": "oms_web.domain.labels:carrier_sync",
+    "po_email": "oms_web.purchasing.emails:send_po_email",
 }
 KIND_NAMES = {"print": "Print batch", "channel_pull": "Channel pull", "confirmations": "Shipment confirmations",
               "bulk_shipping": "Bulk shipping", "report_import": "Report import",
-              "customer_email": "Customer email", "carrier_sync": "Carrier tracking and labels"}
+              "customer_email": "Customer email", "carrier_sync": "Carrier tracking and labels",
+              "po_email": "Purchase order email"}
 
 # A failing job runs at most this many times, its retries after RETRY_DELAY, doubling each time.
 MAX_ATTEMPTS = 5

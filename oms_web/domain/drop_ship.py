@@ -22,14 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from ..database import service
 from ..extensions import db
-from ..models import (LineAllocation, Location, LocationKind, Order, OrderLine, OrderStatus, Role, Shipment,
-                      SupplierLinkUse, User)
+from ..models import (LineAllocation, Location, LocationKind, Order, OrderLine, OrderStatus, PurchaseOrder, Role,
+                      Shipment, SupplierLinkUse, User)
 from . import events, shipping
 from .errors import DomainError, InvalidInput
 from .locking import lock_orders, lock_products
@@ -43,6 +43,7 @@ MAX_CSV_ROWS = 1_000
 MAX_CSV_BYTES = 200_000
 CSV_COLUMNS = ("order_number", "sku", "quantity", "carrier", "tracking_number")
 _NONCE = re.compile(r"[0-9a-f]{32}")
+DEFAULT_PUBLIC_URL = "http://localhost:5000"  # `make run`'s address: set OMS_PUBLIC_URL for suppliers to reach
 
 
 class LinkRefused(DomainError):
@@ -98,10 +99,31 @@ def link_token(order_id: int, location_id: int) -> str:
 
 
 def supplier_link(order: Order, location: Location) -> str:
-    """The page the supplier confirms its shipment on (absolute URL), to send with the drop-ship PO.
-    Outside a request the app's SERVER_NAME makes the host."""
-    return url_for("supplier_portal.confirm", order_id=order.id, location_id=location.id,
-                   token=link_token(order.id, location.id), _external=True)
+    """The page the supplier confirms its shipment on (absolute URL), to send with the drop-ship PO: on its
+    page, its PDF and its email. Its host is OMS_PUBLIC_URL when set; else, in a request, the one the
+    request came to; else (a job on the queue renders the PDF) DEFAULT_PUBLIC_URL."""
+    values = {"order_id": order.id, "location_id": location.id, "token": link_token(order.id, location.id)}
+    configured = (current_app.config.get("OMS_PUBLIC_URL") or "").strip().rstrip("/")
+    if not configured and has_request_context():
+        return url_for("supplier_portal.confirm", _external=True, **values)
+    path = current_app.url_map.bind("localhost").build("supplier_portal.confirm", values)
+    return (configured or DEFAULT_PUBLIC_URL) + path
+
+
+def supplier_links(purchase_order: PurchaseOrder) -> dict[int, str]:
+    """For a drop-ship PO: per order on it with units its supplier has still to ship, a new signed link to
+    the page where the supplier confirms them (its page, PDF and email carry them). Empty for other POs."""
+    if not purchase_order.drop_ship:
+        return {}
+    order_ids = {line.order_line.order_id for line in purchase_order.lines if line.order_line is not None}
+    links = {}
+    for order in db.session.scalars(sa.select(Order).where(Order.id.in_(order_ids), Order.status == OrderStatus.FINALIZED)
+                                    .order_by(Order.id)):
+        for location, units in suppliers_of(order):
+            if units > 0 and location.supplier_id == purchase_order.supplier_id:
+                links[order.id] = supplier_link(order, location)
+                break
+    return links
 
 
 def read_link(token: str, order_id: int, location_id: int) -> LinkClaim:

@@ -355,3 +355,16 @@ def drop_ship_confirmed(order: Order, actor: User | None, shipment: Shipment, su
     return _record(order, actor, DROP_SHIP_CONFIRMED,
                    f"{supplier} confirmed it shipped {shipment.number} ({shipment.carrier}{tracking}) {how}",
                    shipment_id=shipment.id, **data)
+# ---------------------------------------------------------------- drop-ship POs after their orders change
+
+DROP_SHIP_CANCELLED = "drop_ship_cancelled"
+KINDS = KINDS | {DROP_SHIP_CANCELLED}
+
+
+def drop_ship_cancelled(order: Order, actor: User | None, purchase_order_number: str, supplier_name: str,
+                        lines: list[dict[str, Any]]) -> OrderEvent:
+    """Units of the order's drop-ship lines were taken off the supplier's PO (a cut, or the order voided)."""
+    units = ", ".join(f"{line['units']} × {line['sku']}" for line in lines)
+    return _record(order, actor, DROP_SHIP_CANCELLED,
+                   f"Taken off {purchase_order_number} ({supplier_name}): {units}; the supplier is told not to ship them",
+                   purchase_order=purchase_order_number, lines=lines)

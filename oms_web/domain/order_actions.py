@@ -16,6 +16,7 @@ from ..database import service
 from ..extensions import db
 from ..models import Order, OrderLine, OrderStatus, PaymentStatus, Product, Role, ShipmentLine, User, utcnow
 from . import deadlines, events, money, stock
+from .drop_ship_changes import on_drop_ship_pos, take_off_drop_ship_pos
 from .errors import InvalidInput, InvalidState, NotFound, Shortfall
 from .invoicing import invoiced_money
 from .locking import lock_order, lock_orders
@@ -121,6 +122,8 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     finalized = order.status is OrderStatus.FINALIZED
     in_cancelled_parcels = set(db.session.scalars(sa.select(ShipmentLine.order_line_id).where(
         ShipmentLine.order_line_id.in_(list(lines))))) if any(c.quantity == 0 for c in changes) else set()
+    if any(c.quantity == 0 for c in changes) and any(line.drop_ship for line in lines.values()):
+        in_cancelled_parcels |= on_drop_ship_pos(list(lines))  # kept at 0: the PO line shows its units cancelled
     freed: set[int] = set()
     invoiced_so_far = invoiced_money(order.id) if any(line.invoiced for line in order.lines) else {}
     for change in changes:
@@ -144,6 +147,8 @@ def edit_order(actor: User, order_id: int, changes: list[LineChange]) -> Order:
     if not any(line.ordered > 0 for line in order.lines) and finalized:
         raise InvalidInput("A finalized order needs at least one unit: void it instead", field="lines")
     db.session.flush()
+    if finalized and any(line.drop_ship for line in order.lines):
+        take_off_drop_ship_pos(order, actor)
     # Each changed line, before -> after, so the timeline tells what the edit did without a diff.
     changed_lines = [{"sku": line.sku, "quantity": [ordered, line.ordered],
                       "unit_price_cents": [price, line.unit_price_cents]}
@@ -221,6 +226,8 @@ def void_order(actor: User, order_id: int, reason: str) -> Order:
     order.voided_at = utcnow()
     order.void_reason = reason
     events.voided(order, actor, reason, before)
+    if any(line.drop_ship for line in order.lines):
+        take_off_drop_ship_pos(order, actor)
     refresh_order(order)
     fill_backorders_and_refresh(freed, actor)
     return order

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from .inventory import MAX_STOCK_QUANTITY, check_stock_quantity
 from .locking import (lock_backorders_for_units, lock_products, lock_purchase_order, lock_purchase_order_row,
                       lock_supplier)
 from .order_rules import fill_backorders_and_refresh, require_role
+from .purchase_order_emails import queue_po_email
 from .suppliers import check_cost
 
 MAX_NOTES_LENGTH = PurchaseOrder.__table__.c.notes.type.length
@@ -210,8 +211,9 @@ def change_line(actor: User, purchase_order_id: int, line_id: int, quantity: int
 
 @service
 def send_purchase_order(actor: User, purchase_order_id: int) -> PurchaseOrder:
-    """Draft → sent: the supplier has it, and its units count as incoming. Raises InvalidState for a PO
-    that is not a draft or has no lines, InvalidInput when its supplier is no longer active."""
+    """Draft → sent: the supplier has it (emailed with its PDF when the supplier has an email), and its
+    units count as incoming. Raises InvalidState for a PO that is not a draft or has no lines, InvalidInput
+    when its supplier is no longer active."""
     require_role(actor, Role.MANAGER, "send purchase orders")
     purchase_order = _draft(purchase_order_id)
     if not purchase_order.lines:
@@ -219,6 +221,7 @@ def send_purchase_order(actor: User, purchase_order_id: int) -> PurchaseOrder:
     if not purchase_order.supplier.active:
         raise InvalidInput(f"{purchase_order.supplier.name} is not active", field="supplier")
     purchase_order.state, purchase_order.sent_at = PurchaseOrderState.SENT, utcnow()
+    queue_po_email(purchase_order, "sent")
     return purchase_order
 
 
@@ -369,7 +372,7 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
     if not wanted:
         return []
     ordered = dict(db.session.execute(
-        sa.select(PurchaseOrderLine.order_line_id, sa.func.sum(PurchaseOrderLine.quantity))
+        sa.select(PurchaseOrderLine.order_line_id, sa.func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.cancelled))
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
         .where(PurchaseOrderLine.order_line_id.in_([line.id for line in lines]), PurchaseOrder.drop_ship,
                PurchaseOrder.state != PurchaseOrderState.CANCELLED)
@@ -391,6 +394,7 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
         supplier = lock_supplier(supplier_id)
         purchase_order = db.session.scalar(sa.select(PurchaseOrder).where(
             PurchaseOrder.supplier_id == supplier_id, PurchaseOrder.drop_ship_day == day))
+        is_new = purchase_order is None
         if purchase_order is None:
             purchase_order = PurchaseOrder(
                 supplier_id=supplier_id, location_id=by_supplier[supplier_id][0][0], state=PurchaseOrderState.SENT,
@@ -415,6 +419,9 @@ def add_to_drop_ship_po(order: Order, actor: User | None) -> list[PurchaseOrder]
             added.append({"sku": line.sku, "units": units})
         db.session.flush()
         events.drop_ship_ordered(order, actor, purchase_order.number, supplier.name, added)
+        what = ", ".join(f"{line['units']} × {line['sku']}" for line in added)
+        queue_po_email(purchase_order, "sent" if is_new else "changed",
+                       f"{'Added' if not is_new else 'For'} our order {order.number}: {what}")
         touched.append(purchase_order)
     return touched
 
@@ -431,18 +438,32 @@ def add_drop_ship_orders(order_ids: Iterable[int], actor: User | None) -> None:
 
 @dataclass(frozen=True)
 class Reorder:
-    drafts: list[PurchaseOrder]
+    drafts: list[PurchaseOrder]  # the drafts made or added to
     skipped: list[str]  # SKUs of low-stock products no supplier sells us
+    already: list[str] = field(default_factory=list)  # SKUs whose units are on order or on drafts already
 
 
 REORDER_AT_MOST = 2_000  # low-stock products drafted in one go
+REORDER_NOTE = "Reorder of low stock"
+
+
+def _drafted(supplier_ids: Iterable[int], product_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+    """Units on draft POs per (supplier, product): already being reordered."""
+    return {(supplier_id, product_id): int(units) for supplier_id, product_id, units in db.session.execute(
+        sa.select(PurchaseOrder.supplier_id, PurchaseOrderLine.product_id, sa.func.sum(PurchaseOrderLine.quantity))
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .where(PurchaseOrder.state == PurchaseOrderState.DRAFT, PurchaseOrder.supplier_id.in_(sorted(set(supplier_ids))),
+               PurchaseOrderLine.product_id.in_(sorted(set(product_ids))))
+        .group_by(PurchaseOrder.supplier_id, PurchaseOrderLine.product_id))}
 
 
 @service
 def reorder_low_stock(actor: User) -> Reorder:
     """Draft POs for the products at or below their reorder point, one per supplier (each product's
-    cheapest active supplier), delivered to the default location: reorder point × 2 − available −
-    incoming units of each (at least 1). Products no supplier sells are listed as skipped.
+    cheapest active supplier), delivered to the default location: reorder point × 2 − available (at
+    least 1) of each, less its units on the way (sent POs) and on that supplier's drafts; they go on the
+    supplier's newest reorder draft, else a new one. Clicked twice, the second adds nothing and lists
+    those products as already reordered. Products no supplier sells are listed as skipped.
     Raises NotAllowed below manager."""
     require_role(actor, Role.MANAGER, "reorder stock")
     low = db.session.execute(
@@ -458,26 +479,55 @@ def reorder_low_stock(actor: User) -> Reorder:
             .where(Supplier.active, SupplierProduct.product_id.in_(ids))
             .order_by(SupplierProduct.product_id, SupplierProduct.unit_cost_cents, SupplierProduct.supplier_id)):
         cheapest.setdefault(product_id, (supplier_id, cost))
+    # Each supplier's drafts are read under its lock: two clicks at once draft each unit once.
+    for supplier_id in sorted({supplier_id for supplier_id, _ in cheapest.values()}):
+        lock_supplier(supplier_id)
+    drafted = _drafted({supplier_id for supplier_id, _ in cheapest.values()}, cheapest)
     incoming = on_order(ids)
     location_id = stock.default_location_id()
-    per_supplier: dict[int, list[PurchaseOrderLine]] = defaultdict(list)
-    skipped = []
+    per_supplier: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # supplier -> (product, units, cost)
+    skipped, already = [], []
     for product_id, sku, reorder_point, available in low:
         if product_id not in cheapest:
             skipped.append(sku)
             continue
         supplier_id, cost = cheapest[product_id]
         on_way = incoming[product_id].units if product_id in incoming else 0
-        quantity = min(max(reorder_point * 2 - available - on_way, 1), MAX_STOCK_QUANTITY)
-        per_supplier[supplier_id].append(PurchaseOrderLine(product_id=product_id, quantity=quantity,
-                                                           unit_cost_cents=cost, received=0))
+        quantity = min(max(reorder_point * 2 - available, 1), MAX_STOCK_QUANTITY) - on_way \
+            - drafted.get((supplier_id, product_id), 0)
+        if quantity <= 0:
+            already.append(sku)
+            continue
+        per_supplier[supplier_id].append((product_id, quantity, cost))
     today, drafts = shop_today(), []
-    for supplier_id, lines in sorted(per_supplier.items()):
+    for supplier_id, wanted in sorted(per_supplier.items()):
         supplier = db.session.get(Supplier, supplier_id)
-        purchase_order = PurchaseOrder(supplier_id=supplier_id, location_id=location_id, state=PurchaseOrderState.DRAFT,
-                                       expected_on=today + timedelta(days=supplier.lead_time_days),
-                                       notes="Reorder of low stock", created_by_id=actor.id, lines=lines)
-        db.session.add(purchase_order)
+        draft_id = db.session.scalar(sa.select(sa.func.max(PurchaseOrder.id)).where(
+            PurchaseOrder.supplier_id == supplier_id, PurchaseOrder.state == PurchaseOrderState.DRAFT,
+            PurchaseOrder.notes == REORDER_NOTE))
+        if draft_id is not None:
+            purchase_order = lock_purchase_order(draft_id)
+        else:
+            purchase_order = PurchaseOrder(supplier_id=supplier_id, location_id=location_id,
+                                           state=PurchaseOrderState.DRAFT,
+                                           expected_on=today + timedelta(days=supplier.lead_time_days),
+                                           notes=REORDER_NOTE, created_by_id=actor.id)
+            db.session.add(purchase_order)
         drafts.append(purchase_order)
+        lines = {line.product_id: line for line in purchase_order.lines}
+        for product_id, quantity, cost in wanted:
+            line = lines.get(product_id)
+            if line is not None:
+                line.quantity = min(line.quantity + quantity, MAX_STOCK_QUANTITY)
+                continue
+            if len(purchase_order.lines) >= MAX_LINES:  # a full draft: the rest on a new one
+                purchase_order = PurchaseOrder(supplier_id=supplier_id, location_id=location_id,
+                                               state=PurchaseOrderState.DRAFT,
+                                               expected_on=today + timedelta(days=supplier.lead_time_days),
+                                               notes=REORDER_NOTE, created_by_id=actor.id)
+                db.session.add(purchase_order)
+                drafts.append(purchase_order)
+            purchase_order.lines.append(PurchaseOrderLine(product_id=product_id, quantity=quantity,
+                                                          unit_cost_cents=cost, received=0))
     db.session.flush()
-    return Reorder(drafts, skipped)
+    return Reorder(drafts, skipped, already)

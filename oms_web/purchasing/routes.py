@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from ..documents.purchase_orders import purchase_order_pdf
 from ..documents.routes import pdf_response
-from ..domain import purchasing, suppliers
+from ..domain import drop_ship, purchase_order_emails, purchasing, suppliers
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.inventory import MAX_STOCK_QUANTITY
 from ..extensions import db
@@ -137,13 +137,20 @@ def _filters() -> tuple[PurchaseOrderState | None, int | None]:
 
 def _list_page(form: PurchaseOrderForm | None = None, errors: dict | None = None, chosen: dict | None = None):
     state, supplier_id = _filters()
+    before = as_id(request.args.get("before"))  # keyset: the page after the one that ended at this PO
     query = sa.select(PurchaseOrder).order_by(PurchaseOrder.id.desc()).limit(PER_PAGE + 1)
+    if before is not None:
+        query = query.where(PurchaseOrder.id < before)
     if state is not None:
         query = query.where(PurchaseOrder.state == state)
     if supplier_id is not None:
         query = query.where(PurchaseOrder.supplier_id == supplier_id)
     found = db.session.scalars(query).all()
-    return _page("purchasing/orders.html", 422 if errors else 200, orders=found[:PER_PAGE], more=len(found) > PER_PAGE,
+    shown = found[:PER_PAGE]
+    filters = {k: v for k, v in (("state", state.value if state else None), ("supplier", supplier_id)) if v}
+    return _page("purchasing/orders.html", 422 if errors else 200, orders=shown,
+                 next_before=shown[-1].id if len(found) > PER_PAGE else None, paged=before is not None,
+                 filters=filters,
                  states=list(PurchaseOrderState), state=state, supplier_id=supplier_id, suppliers=_suppliers(),
                  destinations=purchasing.destinations(), form=form or PurchaseOrderForm(formdata=None),
                  errors=errors or {}, chosen=chosen or {})
@@ -188,6 +195,7 @@ def _detail_page(purchase_order_id: int, *, status: int = 200, errors: dict | No
                  errors=errors or {}, failed_line=failed_line, destinations=purchasing.destinations(),
                  on_order=purchasing.on_order({line.product_id for line in po.lines}),
                  receivable=po.state in purchasing.RECEIVABLE and not po.drop_ship,
+                 links=drop_ship.supplier_links(po), emails=purchase_order_emails.emails_of(po.id),
                  typed=request.form if errors else {}, field_of=purchasing.receipt_field, cost_text=cost_text)
 
 
@@ -275,8 +283,11 @@ def _state_change(purchase_order_id: int, action, done: str):
 @bp.route("/purchase-orders/<int:purchase_order_id>/send", methods=["POST"])
 @allow(Role.MANAGER)
 def send(purchase_order_id: int):
+    po = purchasing.get_purchase_order(purchase_order_id)
+    email = po.supplier.email
     return _state_change(purchase_order_id, purchasing.send_purchase_order,
-                         "marked sent: download its PDF for the supplier")
+                         f"sent: emailed to {email} with its PDF" if email
+                         else "marked sent. No email on file: send the PDF yourself")
 
 
 @bp.route("/purchase-orders/<int:purchase_order_id>/cancel", methods=["POST"])
@@ -322,8 +333,14 @@ def reorder():
     result = purchasing.reorder_low_stock(current_user)
     if result.drafts:
         flash(f"Drafted {', '.join(po.number for po in result.drafts)} for the low-stock products: check and send them.")
+    elif result.already:
+        flash("Nothing added: the low-stock products' units are on order or on draft purchase orders already. "
+              "Check and send the drafts.")
     else:
         flash("No low-stock product has a supplier to reorder from.", "error" if result.skipped else "message")
+    if result.drafts and result.already:
+        flash(f"Already on order or on drafts, not added again: {', '.join(result.already[:50])}"
+              f"{' …' if len(result.already) > 50 else ''}")
     if result.skipped:
         flash(f"Skipped (no supplier sells them): {', '.join(result.skipped[:50])}"
               f"{' …' if len(result.skipped) > 50 else ''}", "error")
