@@ -55,13 +55,14 @@ EXCHANGED = "exchanged"
 ALLOCATION_MOVED = "allocation_moved"
 DROP_SHIP_ORDERED = "drop_ship_ordered"
 DROP_SHIP_CONFIRMED = "drop_ship_confirmed"
+DROP_SHIP_CANCELLED = "drop_ship_cancelled"
 KINDS = frozenset({
     CREATED, HELD, TOTAL_DIFFERS, FINALIZED, ALLOCATED, EDITED, REPRICED, PAID, RELEASED, NOTE, VOIDED,
     CHANNEL_CANCELLED, STOCK_COUNT, SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_CANCELLED, SHIPMENT_DELIVERED,
     SHIPMENT_CONFIRMED, CONFIRMATION_RETRIED, FULFILLED, INVOICED, PRINTED, LABEL_BOUGHT, LABEL_REFUND, TRACKING,
     CARRIER_EXCEPTION, EMAIL_SENT, EMAIL_FAILED, REFUNDED, RETURN_OPENED, RETURN_AUTHORIZED, RETURN_REJECTED,
     RETURN_RECEIVED, RETURN_CLOSED, RETURN_REOPENED, EXCHANGED, ALLOCATION_MOVED, DROP_SHIP_ORDERED,
-    DROP_SHIP_CONFIRMED})
+    DROP_SHIP_CONFIRMED, DROP_SHIP_CANCELLED})
 
 # An event not yet written: (kind, message, data), for the paths that insert event rows in bulk.
 Entry = tuple[str, str, dict[str, Any]]
@@ -357,8 +358,6 @@ def drop_ship_confirmed(order: Order, actor: User | None, shipment: Shipment, su
                    shipment_id=shipment.id, **data)
 # ---------------------------------------------------------------- drop-ship POs after their orders change
 
-DROP_SHIP_CANCELLED = "drop_ship_cancelled"
-KINDS = KINDS | {DROP_SHIP_CANCELLED}
 
 
 def drop_ship_cancelled(order: Order, actor: User | None, purchase_order_number: str, supplier_name: str,
