@@ -23,7 +23,7 @@ from ..models import (CreditNote, CreditNoteLine, Counter, Invoice, InvoiceLine,
                       RefundMethod, RefundReason, Return, ReturnState, Role, SalesChannel, User)
 from . import events, money
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
-from .locking import lock_order
+from .locking import lock_for_channel_restock, lock_order
 from .order_rules import MAX_LINE_QUANTITY, require_role
 
 CREDIT_NOTE_COUNTER = "credit_note"
@@ -386,19 +386,38 @@ def order_of_channel(channel_id: int, channel_order_id: str) -> int | None:
 
 
 @service
-def record_channel_refund(channel: SalesChannel, channel_order_id: str, request: RefundRequest) -> Refund:
+def record_channel_refund(channel: SalesChannel, channel_order_id: str, request: RefundRequest,
+                          restock: Mapping[int, int] | None = None) -> Refund:
     """A refund the channel made (a webhook's), recorded with its credit note. Its channel reference is
     its identity: delivered again, or keyed in by staff at the same moment, it raises DuplicateRefund
-    and records nothing more. Raises NotFound when the channel's order was never received here, and
-    the refusals of issue_refund."""
+    and records nothing more. `restock`: units the channel says went back to stock (order line id ->
+    units), received here in the same transaction (restock_from_channel), so a refund delivered twice
+    restocks once. Raises NotFound when the channel's order was never received here, and the refusals
+    of issue_refund."""
     if request.channel_reference is None:
         raise InvalidInput("A channel's refund needs its id", field="id")
     order_id = order_of_channel(channel.id, channel_order_id)
     if order_id is None:
         raise NotFound(f"{channel.name} order {channel_order_id} was not received here")
-    return _issue(None, order_id, request)
+    restock = {line_id: units for line_id, units in (restock or {}).items()
+               if isinstance(units, int) and not isinstance(units, bool) and 0 < units <= MAX_LINE_QUANTITY}
+    if restock:
+        lock_for_channel_restock(order_id, restock)  # the products and the orders they fill, before the order
+    refund = _issue(None, order_id, request)
+    if restock:
+        restock_from_channel(refund, restock)
+    return refund
 
 
 def restock_from_channel(refund: Refund, restock_units: Mapping[int, int]) -> None:
-    """The hook for units a channel's refund says went back to stock (order line id -> units): the returns
-    branch opens (and receives) a return here. Until then the refund is recorded and nothing is restocked."""
+    """The units a channel's refund says went back to stock (order line id -> units), in the refund's
+    transaction with the locks of locking.lock_for_channel_restock held: they come back on a return made
+    received (returns.receive_from_channel: restocked at the default location, filling backorders), which
+    the refund then names. Units already back or on an open return here are left out: those are restocked
+    by that return's receipt, once."""
+    from . import returns
+
+    ret = returns.receive_from_channel(refund.order, restock_units,
+                                       f"Restocked by {refund.order.channel.name} refund {refund.channel_reference}")
+    if ret is not None:
+        refund.return_id = ret.id
