@@ -91,3 +91,15 @@ def test_a_garbled_or_foreign_return_id_is_refused_and_writes_nothing(shop, sign
     for bad in ("abc", "-1", "9" * 30):
         refuses(shop, manager, f"/orders/{order_id}/refund", {**valid, "return_id": bad}, 422, "not one of this order")
     refuses(shop, manager, f"/orders/{order_id}/refund", {**valid, "return_id": "999"}, 422, "not one of")
+
+
+def test_the_orders_lines_show_a_returned_figure_once_a_unit_came_back(shop, sign_in):
+    order_id, line_id, return_id = _received_return(shop, received=False)
+    staff = sign_in(shop.staff)
+    assert ">Returned</th>" not in _text(staff.get(f"/orders/{order_id}"))
+    returns.receive_return(shop.staff, return_id, {returns.get_return(return_id).lines[0].id: returns.Receipt(write_off=2)})
+    db.session.rollback()
+    page = _text(staff.get(f"/orders/{order_id}"))
+    assert ">Returned</th>" in page
+    row = re.search(r'<tr>\s*<td>A</td>.*?</tr>', page, re.DOTALL).group(0)
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)[3:5] == ["3", "2"]  # invoiced 3, returned 2
