@@ -1139,9 +1139,9 @@ class Refund(db.Model):
     method: Mapped[RefundMethod] = mapped_column(_enum(RefundMethod))
     # The channel's refund id (Shopify's refund id, WooCommerce's); None for one made by hand with no reference.
     channel_reference: Mapped[str | None] = mapped_column(sa.String(64))
-    # The return (RMA) the refund is for. A plain integer until the returns branch adds the returns table;
-    # its foreign key is added then.
-    return_id: Mapped[int | None] = mapped_column()
+    # The return (RMA) whose received units the refund is for (its page's "Refund these units", or the
+    # return a channel's restocking refund made).
+    return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("returns.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -9,7 +9,8 @@
 
   function tone(kind) {
     const notes = { refused: [[196, 0.28, "square"]], scanned: [[880, 0.07, "sine"]],
-                    opened: [[660, 0.07, "sine"]], packed: [[880, 0.08, "sine"], [1320, 0.12, "sine"]] }[kind];
+                    opened: [[660, 0.07, "sine"]], packed: [[880, 0.08, "sine"], [1320, 0.12, "sine"]],
+                    received: [[880, 0.08, "sine"], [1320, 0.12, "sine"]] }[kind];
     document.body.dataset.lastTone = kind;  // what the station last sounded (a browser test reads it)
     if (!notes) return;
     try {
@@ -71,8 +72,9 @@
   // Alt+P closes a partial parcel, Alt+X starts over, Alt+L prints the label again: by the key's place
   // (event.code), as a Mac's Option key types another letter, and here rather than by accesskey, which
   // each browser binds to its own modifiers.
+  // Alt+R receives a return being counted.
   const shortcuts = { KeyP: '[name="action"][value="close"]', KeyX: '[name="action"][value="cancel"]',
-                      KeyL: "[data-label-link]" };
+                      KeyL: "[data-label-link]", KeyR: '[name="action"][value="receive"]' };
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") { input.value = ""; focusScan(); return; }
     if (!event.altKey || event.ctrlKey || event.metaKey || !shortcuts[event.code]) return;

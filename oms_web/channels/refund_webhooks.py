@@ -7,8 +7,11 @@ A refund of an order never received here is answered 2xx and ignored, as an upda
 A refund the order's invoices cannot cover (more than invoiced less refunded, or no invoice yet) is
 recorded nowhere, logged, and answered as refused.
 
-Restocking is not done here: the units a Shopify refund restocks are handed to refunds.restock_from_channel,
-the returns' hook.
+The units a Shopify refund restocks (restock_type "return", or "legacy_restock") are received back in the
+refund's own transaction (refunds.record_channel_refund → restock_from_channel): a return, received and
+restocked at the default location, so the same refund delivered twice restocks once. Units of restock_type
+"cancel" were never shipped: nothing comes back, the order line keeps them (staff cut it if it is not to
+ship); "no_restock" units stay out of stock.
 """
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ def _record(channel: SalesChannel, channel_order_id: str, request: RefundRequest
     reference = request.channel_reference or ""
     db.session.rollback()  # end the reads: the service starts from a fresh snapshot
     try:
-        refund = refunds.record_channel_refund(channel, channel_order_id, request)
+        refund = refunds.record_channel_refund(channel, channel_order_id, request, restock)
     except DuplicateRefund as duplicate:
         return Taken(reference, "duplicate", duplicate.refund_id)
     except NotFound:
@@ -65,8 +68,6 @@ def _record(channel: SalesChannel, channel_order_id: str, request: RefundRequest
         log.warning("%s refund %s of order %s not recorded: %s", channel.name, reference, channel_order_id,
                     refusal.message)
         return Taken(reference, "refused", message=refusal.message)
-    if restock:
-        refunds.restock_from_channel(refund, restock)
     return Taken(reference, "recorded", refund.id)
 
 

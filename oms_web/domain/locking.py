@@ -227,6 +227,30 @@ def lock_for_return(return_id: int, restock: Mapping[int, int] | None = None,
                        .execution_options(populate_existing=True)).all()
     return lock_return(return_id)
 
+
+def lock_for_channel_restock(order_id: int, restock: Mapping[int, int]) -> dict[int, Order]:
+    """A channel's refund that puts `restock` units of an order's lines (order line id -> units) back in
+    stock at the default location (refunds.record_channel_refund, issue 15): the order's products, then
+    the order with the orders whose backorders those units would fill, in id order. Its lines are read
+    again under the lock."""
+    from . import stock
+
+    # Every product of the order (as lock_order takes them, which the refund then calls), not only those restocked.
+    product_of = dict(db.session.execute(
+        sa.select(OrderLine.id, OrderLine.product_id).where(OrderLine.order_id == order_id,
+                                                            OrderLine.product_id.is_not(None))).all())
+    products = lock_products(set(product_of.values()))
+    site = stock.default_location_id()
+    incoming: dict[int, dict[int, int]] = {}
+    for line_id, units in restock.items():
+        if product_of.get(line_id) in products and units > 0:
+            at = incoming.setdefault(product_of[line_id], {site: 0})
+            at[site] += units
+    locked = lock_orders({order_id} | _orders_to_fill(incoming, None))
+    db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)
+                       .execution_options(populate_existing=True)).all()
+    return locked
+
 # --- Other documents: after products and orders, before the counters ----------------------------------
 
 def lock_transfer(transfer_id: int) -> Transfer | None:

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from ..database import service
 from ..extensions import db
 from ..models import (CreditNote, CreditNoteLine, Counter, Invoice, InvoiceLine, Order, OrderLine, Refund,
-                      RefundMethod, RefundReason, Role, SalesChannel, User)
+                      RefundMethod, RefundReason, Return, ReturnState, Role, SalesChannel, User)
 from . import events, money
 from .errors import DomainError, InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
-from .locking import lock_order
+from .locking import lock_for_channel_restock, lock_order
 from .order_rules import MAX_LINE_QUANTITY, require_role
 
 CREDIT_NOTE_COUNTER = "credit_note"
@@ -231,9 +231,45 @@ def _checked(request: RefundRequest) -> RefundRequest:
         note=_checked_text(request.note, NOTE_LENGTH, field_name="note", label="The note"),
         channel_reference=_checked_text(request.channel_reference, REFERENCE_LENGTH, field_name="channel_reference",
                                         label="The channel's reference"),
-        return_id=request.return_id,
+        return_id=_checked_id(request.return_id),
         fit_to_cents=(None if request.fit_to_cents is None else
                       _checked_amount(request.fit_to_cents, field_name="amount", label="The refund")))
+
+
+def _checked_id(return_id: object) -> int | None:
+    if return_id is None:
+        return None
+    if isinstance(return_id, bool) or not isinstance(return_id, int) or not 0 < return_id < 2**31:
+        raise InvalidInput("The return is not one of this order's: open the refund from the return's page",
+                           field="return_id")
+    return return_id
+
+
+# ---------------------------------------------------------------- a refund for a return's units
+
+def units_received(ret: Return) -> dict[int, int]:
+    """The units a return got back, per order line (what "Refund these units" proposes)."""
+    units: dict[int, int] = {}
+    for line in ret.lines:
+        if line.received:
+            units[line.order_line_id] = units.get(line.order_line_id, 0) + line.received
+    return units
+
+
+def return_to_refund(order: Order, return_id: int) -> Return:
+    """The return a refund of this order is for. Raises InvalidInput for another order's (or none),
+    InvalidState for one whose units are not back yet: a refund for a return follows its receipt."""
+    ret = db.session.get(Return, return_id) if 0 < return_id < 2**31 else None
+    if ret is None or ret.order_id != order.id:
+        raise InvalidInput(f"That return is not one of {order.number}'s", field="return_id")
+    if ret.state not in (ReturnState.RECEIVED, ReturnState.CLOSED):
+        raise InvalidState(f"{ret.number} is {ret.state.value}: refund its units once they are received",
+                           field="return_id")
+    return ret
+
+
+def refunds_for_return(return_id: int) -> list[Refund]:
+    return list(db.session.scalars(sa.select(Refund).where(Refund.return_id == return_id).order_by(Refund.id)))
 
 
 def _parts(order: Order, request: RefundRequest, left: Refundable) -> list[Part]:
@@ -292,6 +328,8 @@ def _issue(actor: User | None, order_id: int, request: RefundRequest) -> Refund:
                                                             Refund.channel_reference == request.channel_reference))
         if earlier is not None:
             raise DuplicateRefund(request.channel_reference, earlier.id, earlier.credit_note.display_number)
+    if request.return_id is not None:
+        return_to_refund(order, request.return_id)
     invoices = db.session.scalars(sa.select(Invoice).where(Invoice.order_id == order.id).order_by(Invoice.id)).all()
     if not invoices:
         raise InvalidState(f"{order.number} has no invoice: a credit note corrects an invoice, so invoice the "
@@ -348,19 +386,38 @@ def order_of_channel(channel_id: int, channel_order_id: str) -> int | None:
 
 
 @service
-def record_channel_refund(channel: SalesChannel, channel_order_id: str, request: RefundRequest) -> Refund:
+def record_channel_refund(channel: SalesChannel, channel_order_id: str, request: RefundRequest,
+                          restock: Mapping[int, int] | None = None) -> Refund:
     """A refund the channel made (a webhook's), recorded with its credit note. Its channel reference is
     its identity: delivered again, or keyed in by staff at the same moment, it raises DuplicateRefund
-    and records nothing more. Raises NotFound when the channel's order was never received here, and
-    the refusals of issue_refund."""
+    and records nothing more. `restock`: units the channel says went back to stock (order line id ->
+    units), received here in the same transaction (restock_from_channel), so a refund delivered twice
+    restocks once. Raises NotFound when the channel's order was never received here, and the refusals
+    of issue_refund."""
     if request.channel_reference is None:
         raise InvalidInput("A channel's refund needs its id", field="id")
     order_id = order_of_channel(channel.id, channel_order_id)
     if order_id is None:
         raise NotFound(f"{channel.name} order {channel_order_id} was not received here")
-    return _issue(None, order_id, request)
+    restock = {line_id: units for line_id, units in (restock or {}).items()
+               if isinstance(units, int) and not isinstance(units, bool) and 0 < units <= MAX_LINE_QUANTITY}
+    if restock:
+        lock_for_channel_restock(order_id, restock)  # the products and the orders they fill, before the order
+    refund = _issue(None, order_id, request)
+    if restock:
+        restock_from_channel(refund, restock)
+    return refund
 
 
 def restock_from_channel(refund: Refund, restock_units: Mapping[int, int]) -> None:
-    """The hook for units a channel's refund says went back to stock (order line id -> units): the returns
-    branch opens (and receives) a return here. Until then the refund is recorded and nothing is restocked."""
+    """The units a channel's refund says went back to stock (order line id -> units), in the refund's
+    transaction with the locks of locking.lock_for_channel_restock held: they come back on a return made
+    received (returns.receive_from_channel: restocked at the default location, filling backorders), which
+    the refund then names. Units already back or on an open return here are left out: those are restocked
+    by that return's receipt, once."""
+    from . import returns
+
+    ret = returns.receive_from_channel(refund.order, restock_units,
+                                       f"Restocked by {refund.order.channel.name} refund {refund.channel_reference}")
+    if ret is not None:
+        refund.return_id = ret.id

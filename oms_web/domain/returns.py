@@ -311,6 +311,45 @@ def _check_exchangeable(ret: Return) -> None:
     _refuse_state(ret, {ReturnState.AUTHORIZED, ReturnState.RECEIVED}, "exchanged")
 
 
+# ---------------------------------------------------------------- a channel's refund that restocks (issue 15)
+
+def receive_from_channel(order: Order, restock: Mapping[int, int], note: str) -> Return | None:
+    """Units a channel's refund put back in stock (order line id -> units) come back on a return made
+    received at once: restocked at the default location, each a ledger row with the return's reference,
+    filling backorders oldest first. Runs in the refund's transaction (refunds.record_channel_refund),
+    its locks held (locking.lock_for_channel_restock).
+
+    Only units shipped and not yet back come back, less those on an open return here (requested or
+    authorized): that return's receipt restocks them, so a channel's refund racing a staff receipt
+    restocks the units once. Units never shipped (Shopify's "cancel") have nothing to come back: the
+    line keeps them, and staff cut the line if it is not to ship. Returns None when no unit came back."""
+    lines = {line.id: line for line in order.lines}
+    expected = units_expected(lines)
+    back = {}
+    for line_id, units in sorted(restock.items()):
+        line = lines.get(line_id)
+        if line is None or line.product_id is None:
+            continue
+        units = min(units, line.shipped - line.returned - expected.get(line_id, 0))
+        if units > 0:
+            back[line_id] = units
+    if not back:
+        return None
+    now = utcnow()
+    ret = Return(order_id=order.id, note=(note or "")[:MAX_NOTE] or None, state=ReturnState.RECEIVED,
+                 requested_at=now, authorized_at=now, received_at=now,
+                 lines=[ReturnLine(order_line=lines[i], quantity=units, reason=ReturnReason.OTHER, received=units,
+                                   restocked=units) for i, units in back.items()])
+    db.session.add(ret)
+    db.session.flush()
+    for line in ret.lines:
+        stock.return_units(line.order_line, line.quantity, "restock", None, ret.id)
+    events.return_opened(order, None, ret)
+    events.return_received(order, None, ret)
+    fill_backorders_and_refresh({lines[i].product_id for i in back}, None)
+    return ret
+
+
 # ---------------------------------------------------------------- reads for the screens
 
 def get_return(return_id: int) -> Return:

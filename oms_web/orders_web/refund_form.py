@@ -50,16 +50,19 @@ class RefundForm(Form):
     note = TextField("Note", Refund.note, called="The note")
     channel_reference = TextField("Channel's refund id", Refund.channel_reference, called="The channel's refund id")
 
-    def request(self, order: Order) -> RefundRequest:
-        return RefundRequest(
+    def request(self, order: Order, return_id: int | None = None) -> RefundRequest:
+        return RefundRequest(return_id=return_id,
             reason=RefundReason(self.reason.data), method=RefundMethod(self.method.data),
             units={line.id: self[f"units-{line.id}"].data or 0 for line in order.lines if f"units-{line.id}" in self},
             shipping_cents=self.shipping.cents, amount_cents=self.amount.cents, note=self.note.value,
             channel_reference=self.channel_reference.value)
 
 
-def refund_form(order: Order, left: Refundable | None, formdata: Any = None) -> RefundForm:
-    """The form for this order: a units field per line with invoiced units not yet refunded."""
+def refund_form(order: Order, left: Refundable | None, formdata: Any = None,
+                prefill_units: dict[int, int] | None = None) -> RefundForm:
+    """The form for this order: a units field per line with invoiced units not yet refunded. With
+    `prefill_units` (a received return's units per line) it holds them, up to those refundable, and the
+    reason "returned"."""
     form = type("RefundForm", (RefundForm,), {})
     for line in order.lines:
         figures = left.lines.get(line.id) if left else None
@@ -67,4 +70,10 @@ def refund_form(order: Order, left: Refundable | None, formdata: Any = None) -> 
             setattr(form, f"units-{line.id}", QuantityField(
                 f"Units of {line.sku} to refund", called=f"Units of {line.sku}", required=False, default=0,
                 maximum=figures.refundable_units))
-    return form(formdata=formdata)
+    data: dict[str, Any] = {}
+    if prefill_units and left:
+        data = {f"units-{line_id}": min(units, left.lines[line_id].refundable_units)
+                for line_id, units in prefill_units.items()
+                if line_id in left.lines and left.lines[line_id].refundable_units > 0}
+        data["reason"] = RefundReason.RETURNED.value
+    return form(formdata=formdata, data=data or None)

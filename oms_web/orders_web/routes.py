@@ -45,15 +45,33 @@ SECTIONS = {
 }
 
 
-def _refund_context(order: Order) -> dict:
+def _refund_context(order: Order, formdata=None) -> dict:
     """The refunds section: the order's refunds with their credit notes, and what may still be refunded
-    (None for an order with no invoice: there is nothing a credit note could correct)."""
+    (None for an order with no invoice: there is nothing a credit note could correct). Opened from a
+    received return's "Refund these units" (?refund_return=<id>, then the form's return_id), the form
+    holds that return's units and the proposal is their invoiced amount."""
     listed = db.session.scalars(sa.select(Refund).where(Refund.order_id == order.id)
                                 .options(selectinload(Refund.credit_note), selectinload(Refund.created_by))
                                 .order_by(Refund.id)).all()
     left = refunds.refundable(order) if order.invoices else None
+    refund_return = _refund_return(order, formdata) if left else None
+    return_units = refunds.units_received(refund_return) if refund_return else {}
     return {"refunds": listed, "refundable": left,
-            "refund_proposals": refunds.line_proposals(order, left.lines) if left else {}}
+            "refund_proposals": refunds.line_proposals(order, left.lines) if left else {},
+            "refund_return": refund_return, "refund_return_units": return_units,
+            "refund_return_proposal": refunds.refund_proposal(order, return_units) if refund_return else None}
+
+
+def _refund_return(order: Order, formdata=None):
+    """The received return the refund form is for, if it was opened from one (else None)."""
+    raw = formdata.get("return_id") if formdata is not None else request.args.get("refund_return")
+    return_id = as_id(raw)
+    if return_id is None or return_id > MAX_ID:
+        return None
+    try:
+        return refunds.return_to_refund(order, return_id)
+    except DomainError:
+        return None
 
 
 def _ship_from(order: Order, choices: dict[int, str], formdata=None) -> int | None:
@@ -67,22 +85,24 @@ def _ship_from(order: Order, choices: dict[int, str], formdata=None) -> int | No
 
 
 def _forms(order: Order, formdata=None, refundable: refunds.Refundable | None = None,
-           ship_from: int | None = None) -> dict:
+           ship_from: int | None = None, refund_units: dict[int, int] | None = None) -> dict:
     """The page's forms: empty, or holding what was posted when a refusal shows it again to correct."""
     return {"void": VoidForm(formdata=formdata), "note": NoteForm(formdata=formdata),
             "lines": lines_form(order, formdata), "ship": ship_form(order, formdata, ship_from),
-            "shipped": ShippedForm(formdata=formdata), "refund": refund_form(order, refundable, formdata)}
+            "shipped": ShippedForm(formdata=formdata),
+            "refund": refund_form(order, refundable, formdata, prefill_units=refund_units)}
 
 
 def _context(order: Order, errors: dict | None = None, formdata=None, failed_action: str | None = None) -> dict:
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)
                                 .options(selectinload(OrderEvent.user)).order_by(OrderEvent.id.desc())).all()
     errors = errors or {}
-    refund_context = _refund_context(order)
+    refund_context = _refund_context(order, formdata)
     ship_from_choices = allocations.ship_from_choices(order)
     ship_from = _ship_from(order, ship_from_choices, formdata)
     return {"order": order, "events": events, "errors": errors,
-            "forms": _forms(order, formdata, refund_context["refundable"], ship_from), **refund_context,
+            "forms": _forms(order, formdata, refund_context["refundable"], ship_from,
+                            refund_context["refund_return_units"]), **refund_context,
             "placements": allocations.placements(order), "ship_from_choices": ship_from_choices,
             "ship_from": ship_from, "units_here": allocations.units_at(order, ship_from) if ship_from else {},
             "move_targets": allocations.move_targets(order) if order.status.value == "finalized" else {},
@@ -294,8 +314,13 @@ def refund(order_id: int):
     def run() -> None:
         order = load_order(order_id)
         left = refunds.refundable(order) if order.invoices else None
+        raw_return = (request.form.get("return_id") or "").strip()
+        return_id = as_id(raw_return) if raw_return else None
+        if raw_return and (return_id is None or return_id > MAX_ID):
+            raise InvalidInput("The return is not one of this order's: open the refund from the return's page",
+                               field="return_id")
         form = validated(refund_form(order, left, request.form))
-        refunds.issue_refund(current_user, order_id, form.request(order))
+        refunds.issue_refund(current_user, order_id, form.request(order, return_id))
 
     return _act(order_id, "refund", run)
 

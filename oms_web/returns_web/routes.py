@@ -11,7 +11,7 @@ from flask import Response, make_response, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..documents.routes import pdf_response
-from ..domain import returns
+from ..domain import refunds, returns
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.order_rules import MAX_LINE_QUANTITY, get_order
 from ..extensions import db
@@ -87,9 +87,20 @@ def open(order_id: int):  # noqa: A001 (the endpoint's name)
 
 def _page(found: Return, errors: dict | None = None, status: int = 200, failed: str | None = None) -> Response:
     context = {"ret": found, "errors": errors or {}, "failed": failed, "form": request.form if failed else {},
-               "conditions": returns.CONDITIONS}
+               "conditions": returns.CONDITIONS, **_refund_panel(found)}
     template = "returns/_return.html" if is_htmx() and status >= 400 else "returns/detail.html"
     return make_response(render_template(template, **context), status)
+
+
+def _refund_panel(found: Return) -> dict:
+    """The return's refunds, and once its units are back what refunding them would give (their invoiced
+    amount, tax included: refunds.refund_proposal), for "Refund these units"."""
+    received = found.state in (ReturnState.RECEIVED, ReturnState.CLOSED)
+    units = refunds.units_received(found) if received else {}
+    invoiced = bool(found.order.invoices)
+    return {"return_refunds": refunds.refunds_for_return(found.id), "return_units": units,
+            "return_invoiced": invoiced,
+            "return_proposal": refunds.refund_proposal(found.order, units) if units and invoiced else None}
 
 
 @bp.route("/returns/<int:return_id>")
