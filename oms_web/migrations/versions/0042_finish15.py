@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0042_finish15'
-down_revision = '0036_dropship'
+down_revision = '0044_finishpo'
 branch_labels = None
 depends_on = None
 
