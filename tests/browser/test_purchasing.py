@@ -45,6 +45,9 @@ def test_a_po_is_drafted_sent_and_received_at_the_second_warehouse_where_it_fill
     line = shop.order_row(waiting.id).lines[0]
     assert line.allocated == 2 and [a.location_id for a in line.allocations] == [east.id]
     assert shop.stock("MUG-BLUE") == (3, 2)
+    packer.goto(packer.url.split("/purchase-orders")[0] + f"/orders/{waiting.id}")
+    expect(packer.locator("#order-header")).to_contain_text("Ready to ship")  # its backorder is filled
+    expect(packer.locator("#order-lines")).to_contain_text("East warehouse 2")
 
     sign_in(manager, shop.manager, "/purchase-orders")
     screenshot(manager, "purchase-orders")
