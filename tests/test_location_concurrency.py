@@ -125,3 +125,37 @@ def test_eight_processes_working_two_warehouses_keep_every_invariant_per_locatio
                              .where(LineAllocation.location_id == east.id)) > 0
     assert check_invariants() == []
     assert idle_stock_beside_backorders() == []
+
+
+def _deactivate(outcome: Outcome, ids: dict[str, int], location_id: int, name: str) -> None:
+    from oms_web.domain import locations
+
+    attempt(outcome, "deactivate", locations.update_location, actors(ids).admin, location_id,
+            locations.LocationDetails(name=name, priority=50, active=False))
+
+
+def _receive_at(outcome: Outcome, ids: dict[str, int], product_id: int, location_id: int) -> None:
+    attempt(outcome, "receive", inventory.receive_stock, actors(ids).manager, product_id, 1, "delivery",
+            location_id=location_id)
+
+
+def test_a_location_deactivated_while_stock_arrives_there_never_ends_inactive_holding_it(shop, app, children):
+    """The deactivation locks every product first; a receipt holds its product's lock and reads the location's
+    flag under it. Either the receipt lands first (then the deactivation is refused: it holds stock) or the
+    deactivation does (then the receipt is refused: nothing arrives at an inactive location). Never both."""
+    product = shop.product("A", in_hand=1)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    for round_number in range(6):
+        site = Location(name=f"Overflow {round_number}", kind=LocationKind.WAREHOUSE, priority=50)
+        db.session.add(site)
+        db.session.commit()
+        jobs = [(_deactivate, (user_ids(shop), site.id, site.name)), (_receive_at, (user_ids(shop), product.id, site.id))]
+        outcomes = children.run(url, jobs if round_number % 2 else list(reversed(jobs)))
+        assert errors_of(outcomes) == []
+        db.session.expire_all()
+        active = db.session.scalar(sa.select(Location.active).where(Location.id == site.id))
+        held = db.session.scalar(sa.text("SELECT COALESCE(SUM(in_hand), 0) FROM location_stock WHERE location_id = :l")
+                                 .bindparams(l=site.id))
+        assert active or held == 0, "deactivated while holding stock"
+        assert (total_of(outcomes, "deactivate"), total_of(outcomes, "receive")) in ((1, 0), (0, 1))
+    assert check_invariants() == []

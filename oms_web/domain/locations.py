@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import (ChannelLocation, LineAllocation, Location, LocationKind, LocationStock, Order, OrderLine,
                       OrderStatus, Role, SalesChannel, Supplier, User)
 from .errors import InvalidInput, NotFound
-from .locking import lock_channels, lock_location
+from .locking import lock_channels, lock_every_product, lock_location
 from .order_rules import require_role
 from .transfers import open_transfers_at
 
@@ -145,6 +145,11 @@ def update_location(actor: User, location_id: int, details: LocationDetails) -> 
     stays. Deactivating is refused while it holds anything (see the module) or when it is the last active
     warehouse or 3PL. Raises NotAllowed below admin, NotFound, InvalidInput naming the field."""
     require_role(actor, Role.ADMIN, "manage locations")
+    if details.active is False and db.session.scalar(sa.select(Location.active).where(Location.id == location_id)):
+        # Deactivating: every stock movement into a location holds its product's lock, so with every
+        # product locked (first, as the lock order says) nothing arrives there between the check below
+        # and the commit, and whatever comes after finds it inactive (stock.receive refuses it).
+        lock_every_product()
     location = lock_location(location_id)
     if location is None:
         raise NotFound(f"There is no location {location_id}")

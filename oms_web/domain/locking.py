@@ -24,6 +24,11 @@ from ..models import (LineAllocation, Location, Order, OrderLine, OrderStatus, P
 from .errors import NotFound
 
 
+def lock_every_product() -> None:
+    """Every product's row, in id order: a location being deactivated may receive nothing meanwhile."""
+    db.session.execute(sa.select(Product.id).order_by(Product.id).with_for_update(key_share=True))
+
+
 def lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
     ids = sorted(set(product_ids))
     if not ids:

@@ -455,6 +455,7 @@ def return_units(line: OrderLine, quantity: int, condition: str, actor: User | N
         location_id = location_id or default_location_id()
         if not kind_of(location_id).sells_from:
             raise InvalidInput("Returned units are restocked at a warehouse or 3PL", field="location")
+        refuse_inactive(location_id)
     # The note says the units: a write-off row moves no count to read them from.
     _move(line.product_id, location_id, in_hand=0 if condition == "write_off" else quantity, reason=reason,
           actor=actor, order_id=line.order_id, return_id=return_id, note=f"{quantity} unit(s) {done}")
@@ -506,8 +507,17 @@ def receive(product: Product, quantity: int, actor: User | None, note: str | Non
     location_id = location_id or default_location_id()
     if not kind_of(location_id).holds_our_stock:
         raise InvalidInput("A drop-ship supplier's location holds none of our stock", field="location")
+    refuse_inactive(location_id)
     _move(product.id, location_id, in_hand=quantity, reason=reason, actor=actor, note=note, **reference)
     return location_id
+
+
+def refuse_inactive(location_id: int) -> None:
+    """Stock arrives only at an active location: read under the product's lock, which a deactivation
+    takes for every product (domain.locations), so the two never cross."""
+    name, active = db.session.execute(sa.select(Location.name, Location.active).where(Location.id == location_id)).one()
+    if not active:
+        raise InvalidInput(f"{name} is not active: nothing can arrive there", field="location")
 
 
 def take_out(product_id: int, location_id: int, quantity: int, actor: User | None, *, reason: str,
