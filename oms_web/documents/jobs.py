@@ -16,12 +16,15 @@ from .render import KINDS, NothingToPrint, build
 NO_WORKER_AFTER = timedelta(seconds=30)
 
 
-def start(document: str, order_ids: list[int], user: User, shipment_ids: list[int] | None = None) -> Job:
+def start(document: str, order_ids: list[int], user: User, shipment_ids: list[int] | None = None,
+          location_id: int | None = None) -> Job:
     """Queue the batch: `document` (a key of render.KINDS) for these orders (only `shipment_ids` of
-    their parcels, when given), printed by `user`."""
+    their parcels, when given; pick lists: the units at `location_id`), printed by `user`."""
     if document not in KINDS:
         raise KeyError(document)
     params = {"document": document, "order_ids": sorted(order_ids)}
+    if location_id is not None:
+        params["location_id"] = location_id
     if shipment_ids is not None:
         params["shipment_ids"] = sorted(shipment_ids)
     return enqueue("print", params, user_id=user.id, total=len(order_ids))
@@ -32,7 +35,8 @@ def print_documents(job: Job, progress: Progress) -> Outcome:
     document, order_ids = job.params["document"], job.order_ids
     user = db.session.get(User, job.user_id)
     try:
-        printed = build(document, order_ids, progress, shipment_ids=job.params.get("shipment_ids"))
+        printed = build(document, order_ids, progress, shipment_ids=job.params.get("shipment_ids"),
+                        location_id=job.params.get("location_id"))
     except NothingToPrint as nothing:
         raise JobRefused(str(nothing)) from None
     return Outcome(result=printed.pdf, effects=lambda: record_printing(user, printed.pages_for))

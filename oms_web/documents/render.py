@@ -17,8 +17,9 @@ from pypdf import PdfReader, PdfWriter
 from sqlalchemy.orm import selectinload
 from xhtml2pdf import pisa
 
+from ..domain import stock
 from ..extensions import db
-from ..models import CreditNote, Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
+from ..models import CreditNote, Location, Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
 from . import labels as label_sheets
 from . import slips as slip_sheets
 from .barcodes import NotEncodable, code128_data_uri, code128_png
@@ -105,19 +106,30 @@ def order_barcodes(orders: Sequence[Order]) -> dict[int, str]:
     return {order.id: code128_data_uri(order.number) for order in orders}
 
 
-def pick_rows(orders: Sequence[Order]) -> list[dict]:
-    """Allocated units not yet shipped, one row per SKU, in shelf order (bin location, then SKU)."""
+def to_pick(line: OrderLine, location_id: int | None = None) -> int:
+    """The line's units waiting to be picked: allocated and not yet shipped, at the location (None: at any
+    of ours). A drop-ship supplier's units are never ours to pick."""
+    if line.product_id is None:
+        return 0
+    return sum(a.to_ship for a in line.allocations if a.to_ship > 0
+               and (a.location_id == location_id if location_id is not None else stock.kind_of(a.location_id).holds_our_stock))
+
+
+def pick_rows(orders: Sequence[Order], location_id: int | None = None) -> list[dict]:
+    """Allocated units not yet shipped (at the location, when given), one row per SKU, in shelf order (bin
+    location, then SKU)."""
     rows: dict[int, dict] = {}
     products = {p.id: p for p in db.session.scalars(sa.select(Product).where(
         Product.id.in_({l.product_id for o in orders for l in o.lines if l.product_id})))}
     for order in orders:
         for line in order.lines:
-            if line.to_ship <= 0 or line.product_id is None:
+            units = to_pick(line, location_id)
+            if units <= 0:
                 continue
             product = products[line.product_id]
             row = rows.setdefault(product.id, {"product": product, "units": 0, "orders": []})
-            row["units"] += line.to_ship
-            row["orders"].append((order.number, line.to_ship))
+            row["units"] += units
+            row["orders"].append((order.number, units))
     return sorted(rows.values(), key=lambda r: (r["product"].bin_location or "~", r["product"].sku))
 
 
@@ -150,12 +162,13 @@ class Tote:
     barcode: str | None  # Code 128 of the order number
 
 
-def wave(orders: Sequence[Order]) -> tuple[list[Tote], list[dict]]:
-    """A wave pick list: a tote for each order with units to pick (in the order given), and the bins in
-    shelf order, each with its SKUs, the units of each and which tote (order) each unit goes to."""
+def wave(orders: Sequence[Order], location_id: int | None = None) -> tuple[list[Tote], list[dict]]:
+    """A wave pick list: a tote for each order with units to pick (at the location, when given; in the order
+    given), and the bins in shelf order, each with its SKUs, the units of each and which tote (order) each
+    unit goes to."""
     totes, tote_of = [], {}
     for order in orders:
-        units = sum(line.to_ship for line in order.lines if line.product_id is not None and line.to_ship > 0)
+        units = sum(to_pick(line, location_id) for line in order.lines)
         if units:
             try:
                 barcode = code128_data_uri(order.number)
@@ -168,11 +181,12 @@ def wave(orders: Sequence[Order]) -> tuple[list[Tote], list[dict]]:
     skus: dict[int, dict] = {}
     for order in orders:
         for line in order.lines:
-            if line.to_ship <= 0 or line.product_id is None:
+            units = to_pick(line, location_id)
+            if units <= 0:
                 continue
             row = skus.setdefault(line.product_id, {"product": products[line.product_id], "units": 0, "totes": []})
-            row["units"] += line.to_ship
-            row["totes"].append((tote_of[order.id], line.to_ship))
+            row["units"] += units
+            row["totes"].append((tote_of[order.id], units))
     bins: dict[str, dict] = {}
     for row in sorted(skus.values(), key=lambda r: (r["product"].bin_location or "~", r["product"].sku)):
         where = row["product"].bin_location or ""
@@ -183,7 +197,8 @@ def wave(orders: Sequence[Order]) -> tuple[list[Tote], list[dict]]:
 
 
 def _orders(order_ids: Sequence[int]) -> list[Order]:
-    return db.session.scalars(sa.select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
+    return db.session.scalars(sa.select(Order).where(Order.id.in_(order_ids))
+                              .options(selectinload(Order.lines).selectinload(OrderLine.allocations))
                               .order_by(Order.id)).all()
 
 
@@ -263,13 +278,19 @@ def credit_notes_pdf(notes: Sequence[CreditNote]) -> bytes:
     return render_pdf("documents/credit_notes.html", notes=notes, corrects=corrects)
 
 
-def pick_list_pdf(orders: Sequence[Order]) -> bytes:
-    return render_pdf("documents/pick_list.html", rows=pick_rows(orders), orders=orders, barcodes=order_barcodes(orders))
+def _where(location_id: int | None) -> str | None:
+    """The location a pick list is for, named in its title (None: every location of ours)."""
+    return db.session.scalar(sa.select(Location.name).where(Location.id == location_id)) if location_id else None
 
 
-def wave_pick_list_pdf(orders: Sequence[Order]) -> bytes:
-    totes, bins = wave(orders)
-    return render_pdf("documents/wave_pick_list.html", totes=totes, bins=bins)
+def pick_list_pdf(orders: Sequence[Order], location_id: int | None = None) -> bytes:
+    return render_pdf("documents/pick_list.html", rows=pick_rows(orders, location_id), orders=orders,
+                      barcodes=order_barcodes(orders), location=_where(location_id))
+
+
+def wave_pick_list_pdf(orders: Sequence[Order], location_id: int | None = None) -> bytes:
+    totes, bins = wave(orders, location_id)
+    return render_pdf("documents/wave_pick_list.html", totes=totes, bins=bins, location=_where(location_id))
 
 
 def _add_labels_and_slips(writer: PdfWriter, shipments: Sequence[Shipment]) -> None:
@@ -327,8 +348,9 @@ class Printed:
 
 
 def build(kind: str, order_ids: Sequence[int], progress: Callable[[int, int], None] | None = None,
-          shipment_ids: Sequence[int] | None = None) -> Printed:
-    """Render `kind` for the orders, in chunks; `progress(done, total)` is called after each chunk.
+          shipment_ids: Sequence[int] | None = None, location_id: int | None = None) -> Printed:
+    """Render `kind` for the orders, in chunks; `progress(done, total)` is called after each chunk. Pick
+    lists list the units at `location_id` (the printer's Working-at location), or at any of ours.
 
     Raises NothingToPrint when none of the orders has such a document.
     """
@@ -340,16 +362,18 @@ def build(kind: str, order_ids: Sequence[int], progress: Callable[[int, int], No
     printed: dict[int, list[str]] = defaultdict(list)
     if kind in ("pick-list", "wave-pick-list"):
         orders = _orders(order_ids)
-        rows = pick_rows(orders)
+        rows = pick_rows(orders, location_id)
         if not rows:
-            raise NothingToPrint("None of the selected orders has allocated units waiting to be picked")
+            where = f" at {_where(location_id)}" if location_id else ""
+            raise NothingToPrint(f"None of the selected orders has allocated units waiting to be picked{where}")
         wave_list = kind == "wave-pick-list"
         for order in orders:
-            if not wave_list or any(line.to_ship > 0 and line.product_id for line in order.lines):
+            if not wave_list or any(to_pick(line, location_id) for line in order.lines):
                 printed[order.id].append("wave pick list" if wave_list else "pick list")
         if progress:
             progress(len(order_ids), len(order_ids))
-        return Printed(wave_pick_list_pdf(orders) if wave_list else pick_list_pdf(orders), dict(printed))
+        return Printed(wave_pick_list_pdf(orders, location_id) if wave_list else pick_list_pdf(orders, location_id),
+                       dict(printed))
     done = 0
     for chunk in chunks:
         if kind == "invoices":

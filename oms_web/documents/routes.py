@@ -16,6 +16,7 @@ from ..board.selection import selected_order_ids
 from ..models import CreditNote, Invoice, Job, Role, Shipment
 from ..orders_web.loaders import load_shipment
 from ..jobs.loaders import finished_pdf, own_job
+from ..work_site.routes import work_site_id
 from ..web import allow, as_id, error_response, is_htmx
 from . import bp, jobs
 from .render import (KINDS, NothingToPrint, bought_labels, build, credit_notes_pdf, packed_shipments, invoices_pdf, labels_pdf,
@@ -95,11 +96,12 @@ def bulk(kind: str):
     if kind not in KINDS:
         abort(404)
     ids = selected_order_ids()
+    here = work_site_id()  # pick lists list the units where the printer stands
     if len(ids) > INLINE_BATCH:
-        job = jobs.start(kind, ids, current_user)
+        job = jobs.start(kind, ids, current_user, location_id=here)
         return render_template("documents/job.html", job=job, kind=KINDS[kind], no_worker=False)
     try:
-        printed = build(kind, ids)
+        printed = build(kind, ids, location_id=here)
     except NothingToPrint as nothing:
         return error_response(422, str(nothing))
     record_printing(current_user, printed.pages_for)
