@@ -9,7 +9,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.forms import field_errors
-from ..domain import catalog, drop_ship, inventory
+from ..domain import catalog, drop_ship, inventory, transfers
 from ..domain.errors import DomainError, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
@@ -123,7 +123,8 @@ def ledger(product_id: int):
         .join(Location, Location.id == LocationStock.location_id).where(LocationStock.product_id == product_id)
         .order_by(Location.priority.desc(), Location.id)).all()
     return render_template("catalog/ledger.html", product=product, moves=moves, waiting=waiting, per_location=sites,
-                           backordered=catalog.backordered([product.id]))
+                           backordered=catalog.backordered([product.id]),
+                           in_transit=transfers.in_transit([product.id]).get(product.id, 0))
 
 
 @bp.route("/products/new", methods=["GET", "POST"])

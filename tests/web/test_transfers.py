@@ -118,3 +118,12 @@ def test_a_channel_ships_from_the_locations_ticked_on_its_page(shop, as_admin):
     assert stock.sites_for(shop.web.id) == [east]
     refuses(shop, as_admin, f"/channels/{shop.web.id}/ships-from", {"location": ["abc"]}, 422,
             "not named right", ways=("page",))
+
+
+def test_the_product_page_shows_units_in_transit_until_they_are_received(shop, as_staff):
+    """Sent on a transfer and not yet received: in hand nowhere, and the product page says so."""
+    shop.product("A", in_hand=5)
+    east = add_location(shop, "East")
+    shipped_transfer(shop, MAIN, east, ("A", 2))
+    page = _text(as_staff.get(f"/products/{shop.product_row('A').id}"))
+    assert "In transit" in page and ">2</dd>" in page.split("In transit", 1)[1][:300]
