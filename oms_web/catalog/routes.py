@@ -14,6 +14,7 @@ from ..domain.errors import DomainError, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
 from ..models import Location, LocationStock, Product, Role, StockMove
+from ..work_site.routes import own_sites
 from ..web import MAX_ID, allow, as_id, error_response, form_int, is_htmx, page_or_fragment, refreshed
 from ..formfields import validated
 from . import bp
@@ -41,10 +42,17 @@ def index():
     page = as_id(raw_page)
     if page is None or page < 1:
         return error_response(400, "The page is a whole number from 1", "page")
+    # Figures at one location (?at=<id>, one of the shop's own), or the products' sums over them all.
+    sites = own_sites()
+    at = as_id(request.args.get("at", "")) if request.args.get("at") else None
+    if request.args.get("at") and at not in sites:
+        return error_response(400, "Choose one of the shop's locations", "at")
     listing = catalog.product_page(text, show, page)
+    site_figures = catalog.stock_at(at, [p.id for p in listing.products]) if at else None
     return page_or_fragment("catalog/index.html", "catalog/_list.html", listing=listing,
                             products=listing.products, backordered=listing.backordered, q=text, show=show,
-                            shows=catalog.SHOWS, errors={}, failed=None, forms=row_forms())
+                            shows=catalog.SHOWS, errors={}, failed=None, forms=row_forms(),
+                            sites=sites, at=at, site_figures=site_figures)
 
 
 @bp.route("/products/lookup")

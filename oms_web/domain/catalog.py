@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..columns import escape_like
 from ..database import service
 from ..extensions import db
-from ..models import Order, OrderLine, OrderStatus, Product, Role, User
+from ..models import LocationStock, Order, OrderLine, OrderStatus, Product, Role, User
 from . import drop_ship
 from .errors import InvalidInput, NotFound
 from .inventory import MAX_STOCK_QUANTITY
@@ -228,6 +228,15 @@ def products_matching(text: str = "", show: str = ""):
     elif show == "inactive":
         query = query.where(Product.active.is_(False))
     return query
+
+
+def stock_at(location_id: int, product_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(in hand, committed) of each of these products at one location (products with no row there: none)."""
+    if not product_ids:
+        return {}
+    return {product_id: (in_hand, committed) for product_id, in_hand, committed in db.session.execute(
+        sa.select(LocationStock.product_id, LocationStock.in_hand, LocationStock.committed)
+        .where(LocationStock.location_id == location_id, LocationStock.product_id.in_(product_ids)))}
 
 
 def product_page(text: str = "", show: str = "", page: int = 1) -> ProductPage:

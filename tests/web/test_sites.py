@@ -187,3 +187,17 @@ def test_a_manager_receives_and_counts_at_the_chosen_location_and_the_product_pa
     assert refused.status_code == 422 and "That location does not exist" in _text(refused)
     assert every_row() == before
     assert check_invariants() == []
+
+
+def test_the_product_list_shows_one_locations_stock_when_asked_and_refuses_a_location_not_ours(split, shop, as_staff):
+    east = split[0]
+    page = _text(as_staff.get("/products"))
+    assert "All locations" in page and f"At {east.name}" in page
+    at_east = _text(as_staff.get(f"/products?at={east.id}"))
+    assert f"stock at {east.name}" in at_east
+    row = at_east.split('>B</a>', 1)[1].split("</tr>", 1)[0]  # B is held at East only
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[3:6]] == ["2", "2", "0"]
+    at_main = _text(as_staff.get(f"/products?at={MAIN}")).split('>B</a>', 1)[1].split("</tr>", 1)[0]
+    assert [cell.split(">")[-1] for cell in at_main.split("</td>")[3:6]] == ["0", "0", "0"]
+    assert as_staff.get("/products?at=999999").status_code == 400
+    assert as_staff.get("/products?at=x").status_code == 400
