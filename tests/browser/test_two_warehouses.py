@@ -19,11 +19,17 @@ def scan(page: Page, code: str) -> None:
 
 
 def work_at(page: Page, name: str) -> None:
-    """Choose the warehouse in the top bar's Working at (saved on change), then open the pack station."""
+    """Choose the warehouse in the top bar's Working at (saved on change, the page then reloads), then open
+    the pack station. Waiting for the reload itself matters: a navigation started before it ends is cut off."""
     with page.expect_response(lambda response: response.url.endswith("/work-site") and response.ok):
-        page.get_by_label("Working at").select_option(label=name)
-    page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + "/pack")
+        with page.expect_navigation():
+            page.get_by_label("Working at").select_option(label=name)
     page.wait_for_load_state()
+    if not page.url.endswith("/pack"):
+        page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + "/pack")
+        page.wait_for_load_state()
+    expect(page.get_by_label("Working at")).to_have_value(
+        page.get_by_label("Working at").locator("option", has_text=name).get_attribute("value"))
 
 
 def test_an_order_split_across_two_warehouses_ships_as_two_parcels_from_two_pack_stations(open_page, shop):
