@@ -110,7 +110,16 @@ def empty_database() -> None:
     test sees are the ones a migrated database has (test_migrations checks a fresh one has them)."""
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in ("alembic_version", *MIGRATED_ROWS)]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        # DELETE, children first, then each emptied table's id sequence back to 1, in one round trip:
+        # what TRUNCATE ... RESTART IDENTITY does, but TRUNCATE makes new files for every table and index
+        # (about half a second for this schema), where a test's few rows take milliseconds to delete.
+        db.session.execute(sa.text("; ".join(f"DELETE FROM {table.name}" for table in tables)))
+        serial = ", ".join(f"('{table.name}', '{column.name}')" for table in tables for column in table.primary_key
+                           if column.autoincrement is True or (column.autoincrement == "auto" and len(table.primary_key) == 1
+                                                                and isinstance(column.type, sa.Integer)))
+        db.session.execute(sa.text(
+            "SELECT setval(sequence, 1, false) FROM (SELECT pg_get_serial_sequence(t, c) AS sequence"
+            f" FROM (VALUES {serial}) AS pk(t, c)) AS found WHERE sequence IS NOT NULL"))
     else:
         for table in tables:
             db.session.execute(table.delete())
@@ -122,6 +131,32 @@ def empty_database() -> None:
     db.session.execute(sa.text("INSERT INTO locations (name, kind, priority, active, created_at)"
                                " VALUES ('Main warehouse', 'warehouse', 100, true, CURRENT_TIMESTAMP)"))
     db.session.commit()
+
+
+def _share_compiled_url_builders() -> None:
+    """Werkzeug compiles two URL-building functions for every route of every app it binds (about 0.1 s
+    for this app's rules). The tests make a fresh app per test, from the same rules: the compiled
+    function depends only on the rule's text, its parsed parts, its defaults and the flag, so an app
+    reuses the one compiled for the same rule before. Nothing about routing changes; it is built once."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "shared", False):
+        return
+    compiled: dict = {}
+
+    def shared_compile_builder(self, append_unknown: bool = True):
+        key = (self.rule, self.subdomain, self.host, tuple(self._trace),
+               tuple(sorted((str(k), repr(v)) for k, v in (self.defaults or {}).items())), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    shared_compile_builder.shared = True
+    Rule._compile_builder = shared_compile_builder
+
+
+_share_compiled_url_builders()
 
 
 @pytest.fixture(scope="session")
