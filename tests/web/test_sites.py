@@ -44,6 +44,28 @@ def test_the_order_page_says_which_location_holds_which_units(split, as_staff):
     assert '<label for="ship-from">Ship from</label>' in page
 
 
+def test_the_ship_section_says_where_an_order_ships_from_when_one_location_holds_all_its_units(split, shop, as_staff):
+    east, split_order, a, b = split
+    receive_at(shop, b.id, 3, east.id)
+    at_east = shop.web_order(("B", 3))
+    assert where(shop.line(at_east.id, "B").id) == {east.id: (3, 0)}
+    page = _text(as_staff.get(f"/orders/{at_east.id}")).split('id="order-ship"', 1)[1].split("</section>", 1)[0]
+    assert "Ships from <strong>East</strong>" in page and 'id="ship-from"' not in page
+    receive_at(shop, a.id, 1, MAIN)
+    at_main = shop.web_order(("A", 1))
+    assert "Ships from <strong>Main warehouse</strong>" in _text(as_staff.get(f"/orders/{at_main.id}"))
+    # Split across two: the select says it instead.
+    split_page = _text(as_staff.get(f"/orders/{split_order.id}"))
+    assert 'id="ship-from"' in split_page and "Ships from <strong>" not in split_page
+
+
+def test_a_shop_with_one_location_is_not_told_where_an_order_ships_from(shop, as_staff):
+    shop.product("A", in_hand=2)
+    order = shop.web_order(("A", 1))
+    page = _text(as_staff.get(f"/orders/{order.id}"))
+    assert "Ship now" in page and "Ships from" not in page
+
+
 def test_staff_move_units_to_another_location_from_the_order_page(split, shop, as_staff):
     east, order, a, _ = split
     receive_at(shop, a.id, 2, east.id)
