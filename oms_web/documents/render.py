@@ -151,7 +151,8 @@ def not_here(orders: Sequence[Order], location_id: int | None = None) -> list[No
     names = location_names(set().union(*waiting.values())) if missing else {}
     found = []
     for order in missing:
-        ours = sorted((names[site] for site in waiting[order.id] if stock.kind_of(site).holds_our_stock), key=str.lower)
+        ours = sorted((names[site] for site in waiting[order.id] if stock.kind_of(site).holds_our_stock),
+                      key=str.lower)
         if ours:
             why = "at " + ", ".join(ours)
         elif waiting[order.id]:

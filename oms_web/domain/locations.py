@@ -177,7 +177,8 @@ def update_location(actor: User, location_id: int, details: LocationDetails) -> 
 
 
 def _purchase_orders_text(purchase_orders: list, shown: int = 5) -> str:
-    """"PO-000003 (sent), PO-000007 (draft) are": the first few by number, then how many more."""
+    """The POs as a sentence's subject ('Purchase orders PO-000003 (sent), PO-000007 (draft) are'): the
+    first few by number, then how many more."""
     named = [f"{po.number} ({po.state.label.lower()})" for po in purchase_orders[:shown]]
     more = len(purchase_orders) - shown
     text = ", ".join(named) + (f" and {more:,} more" if more > 0 else "")

@@ -32,8 +32,8 @@ from ..models import (Location, LocationKind, Order, Product, PurchaseOrder, Pur
 from . import events, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .inventory import MAX_STOCK_QUANTITY, check_stock_quantity
-from .locking import (lock_backorders_for_units, lock_destination, lock_products, lock_purchase_order, lock_purchase_order_row,
-                      lock_supplier)
+from .locking import (lock_backorders_for_units, lock_destination, lock_products, lock_purchase_order,
+                      lock_purchase_order_row, lock_supplier)
 from .order_rules import fill_backorders_and_refresh, require_role
 from .purchase_order_emails import queue_po_email
 from .suppliers import check_cost
