@@ -159,3 +159,37 @@ def test_a_location_deactivated_while_stock_arrives_there_never_ends_inactive_ho
         assert active or held == 0, "deactivated while holding stock"
         assert (total_of(outcomes, "deactivate"), total_of(outcomes, "receive")) in ((1, 0), (0, 1))
     assert check_invariants() == []
+
+
+def _order_from_supplier(outcome: Outcome, ids: dict[str, int], supplier_id: int, location_id: int) -> None:
+    from oms_web.domain import purchasing
+
+    attempt(outcome, "purchase order", purchasing.create_purchase_order, actors(ids).manager, supplier_id, location_id)
+
+
+def test_a_location_deactivated_while_a_purchase_order_is_made_to_it_never_ends_inactive_awaiting_it(shop, app, children):
+    """A PO's destination is share-locked while it is checked; the deactivation holds it for update. Either the
+    PO is made first (then the deactivation is refused, naming it) or the deactivation is (then the PO is
+    refused: the location is not active). Never both."""
+    from oms_web.models import PurchaseOrder, Supplier
+
+    supplier = Supplier(name="Acme", lead_time_days=3, active=True)
+    db.session.add(supplier)
+    db.session.commit()
+    supplier_id, url = supplier.id, app.config["SQLALCHEMY_DATABASE_URI"]
+    for round_number in range(6):
+        site = Location(name=f"Dock {round_number}", kind=LocationKind.WAREHOUSE, priority=50)
+        db.session.add(site)
+        db.session.commit()
+        jobs = [(_deactivate, (user_ids(shop), site.id, site.name)),
+                (_order_from_supplier, (user_ids(shop), supplier_id, site.id))]
+        outcomes = children.run(url, jobs if round_number % 2 else list(reversed(jobs)))
+        assert errors_of(outcomes) == []
+        db.session.expire_all()
+        active = db.session.scalar(sa.select(Location.active).where(Location.id == site.id))
+        awaited = db.session.scalar(sa.select(sa.func.count()).select_from(PurchaseOrder)
+                                    .where(PurchaseOrder.location_id == site.id))
+        assert active or awaited == 0, "deactivated with a purchase order still to deliver there"
+        assert (total_of(outcomes, "deactivate"), total_of(outcomes, "purchase order"), active, awaited) in (
+            (1, 0, False, 0), (0, 1, True, 1))
+        db.session.rollback()

@@ -48,3 +48,27 @@ def test_the_printed_pick_list_names_its_location_and_one_with_nothing_there_is_
     empty = location("North")
     with pytest.raises(NothingToPrint, match="at North"):
         render.build("wave-pick-list", [order.id], location_id=empty.id)
+
+
+@pytest.mark.parametrize("kind", ["pick-list", "wave-pick-list"])
+def test_a_pick_list_names_the_chosen_orders_with_nothing_to_pick_there_and_why(shop, kind):
+    order, east = _split_order(shop)
+    shop.product("CUP", in_hand=1)  # at Main
+    at_main = shop.order_row(shop.web_order(("CUP", 1)).id)
+    waiting = shop.order_row(shop.web_order(("TEE-M", 2)).id)  # East's three tees are taken: backordered
+    supplier_only = shop.order_row(shop.web_order(("BENCH", 1)).id)
+    chosen = [order.id, at_main.id, waiting.id, supplier_only.id]
+
+    printed = render.build(kind, chosen, location_id=east.id)
+    text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.pdf)).pages).split())
+
+    assert "Not here" in text
+    assert f"{at_main.number} (at Main warehouse)" in text
+    assert f"{waiting.number} (nothing allocated)" in text
+    assert f"{supplier_only.number} (with the supplier)" in text
+    assert f"{order.number} (" not in text.split("Not here", 1)[1]  # it has units here: on the list, not under it
+    assert set(printed.pages_for) == {order.id}  # the others' timelines say nothing was printed for them
+    # At Main the split order's mugs are picked, and East's tees are named as such.
+    at_main_text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        render.build(kind, [order.id, waiting.id], location_id=MAIN).pdf)).pages).split())
+    assert f"{waiting.number} (nothing allocated)" in at_main_text and "MUG-BLUE" in at_main_text

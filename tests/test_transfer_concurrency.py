@@ -14,7 +14,7 @@ from oms_web.domain import orders, transfers
 from oms_web.domain.invariants import check_invariants
 from oms_web.domain.orders import CustomerDetails, LineRequest, NewOrder
 from oms_web.extensions import db
-from oms_web.models import StockMove, Transfer, TransferLine, TransferState
+from oms_web.models import Location, LocationKind, StockMove, Transfer, TransferLine, TransferState
 
 from .helpers.locations import MAIN, add_location, counts, shipped_transfer
 from .helpers.processes import Outcome, actors, attempt, errors_of, spawned_children, total_of, user_ids
@@ -47,6 +47,17 @@ def _transfer_away(outcome: Outcome, ids: dict[str, int], destination: int, seed
             shipped = attempt(outcome, "ship", transfers.ship_transfer, who.manager, made.id)
             if isinstance(shipped, Transfer):
                 attempt(outcome, "receive", transfers.receive_everything, who.staff, made.id)
+
+
+def _deactivate(outcome: Outcome, ids: dict[str, int], location_id: int, name: str) -> None:
+    from oms_web.domain import locations
+
+    attempt(outcome, "deactivate", locations.update_location, actors(ids).admin, location_id,
+            locations.LocationDetails(name=name, priority=50, active=False))
+
+
+def _transfer_to(outcome: Outcome, ids: dict[str, int], destination: int) -> None:
+    attempt(outcome, "create", transfers.create_transfer, actors(ids).manager, MAIN, destination, [("A", 1), ("B", 1)])
 
 
 ORDER_PACE_S = 0.05
@@ -130,3 +141,33 @@ def test_transfers_racing_allocations_at_the_source_never_take_allocated_units_n
     shipped = db.session.scalar(sa.select(sa.func.count()).select_from(Transfer).where(
         Transfer.state != TransferState.CREATED))
     assert shipped == total_of(outcomes, "ship")
+
+
+def test_a_transfer_made_while_its_destination_is_deactivated_never_leaves_an_inactive_location_with_a_transfer(
+        shop, url, children):
+    """The deactivation locks every product, then finds no open transfer there; creating a transfer locks its
+    products, then reads its locations' flags. Either the transfer is made first (then the deactivation is
+    refused: a transfer is open to it) or the deactivation is (then the transfer is refused). Never both."""
+    shop.product("A", in_hand=20)
+    shop.product("B", in_hand=20)
+    ids = user_ids(shop)
+    for round_number in range(8):
+        name = f"Overflow {round_number}"
+        place = Location(name=name, kind=LocationKind.WAREHOUSE, priority=50)  # shop.admin is not bound after a round
+        db.session.add(place)
+        db.session.commit()
+        site = place.id
+        jobs = [(_deactivate, (ids, site, name)), (_transfer_to, (ids, site))]
+        outcomes = children.run(url, jobs if round_number % 2 else list(reversed(jobs)))
+
+        assert errors_of(outcomes) == []
+        db.session.expire_all()
+        active = db.session.scalar(sa.select(Location.active).where(Location.id == site))
+        open_there = db.session.scalar(sa.select(sa.func.count()).select_from(Transfer).where(
+            sa.or_(Transfer.source_id == site, Transfer.destination_id == site),
+            Transfer.state.in_(transfers.OPEN_STATES)))
+        assert active or open_there == 0, "deactivated with a transfer open to it"
+        assert (total_of(outcomes, "deactivate"), total_of(outcomes, "create"), active, open_there) in (
+            (1, 0, False, 0), (0, 1, True, 1))
+        db.session.rollback()
+    assert check_invariants() == []

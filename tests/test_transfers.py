@@ -187,6 +187,33 @@ def test_a_location_holding_anything_cannot_be_deactivated_and_says_what_it_hold
              locations.LocationDetails(name="Main warehouse", active=False), match="last active warehouse")
 
 
+def test_a_location_a_purchase_order_still_delivers_to_cannot_be_deactivated_and_the_refusal_names_the_pos(shop):
+    from oms_web.domain import purchasing
+
+    from .helpers import purchasing as buy
+
+    shop.product("A")
+    east = add_location(shop, "East")
+    details = locations.LocationDetails(name="East", priority=50, active=False)
+    acme = buy.supplier()
+    draft = purchasing.create_purchase_order(shop.manager, acme.id, east)
+    sent = buy.sent_po(shop.manager, acme, ("A", 4, 100), location_id=east)
+    part = buy.sent_po(shop.manager, acme, ("A", 4, 100), location_id=east)
+    purchasing.receive_purchase_order(shop.staff, part.id, {part.lines[0].id: 1})
+    made = shipped_transfer(shop, east, MAIN, ("A", 1))  # the received unit goes back out, so that East
+    transfers.receive_everything(shop.staff, made.id)  # holds nothing but what its POs will bring
+    _refused(InvalidInput, locations.update_location, shop.admin, east, details,
+             match=f"Purchase orders {draft.number} .draft., {sent.number} .sent., {part.number} .partially received. "
+                   "are still to deliver to East")
+    purchasing.cancel_purchase_order(shop.manager, draft.id)
+    purchasing.close_purchase_order(shop.manager, part.id)
+    _refused(InvalidInput, locations.update_location, shop.admin, east, details,
+             match=f"Purchase order {sent.number} .sent. is still to deliver to East")
+    purchasing.cancel_purchase_order(shop.manager, sent.id)
+    assert locations.update_location(shop.admin, east, details).active is False
+    assert check_invariants() == []
+
+
 def test_a_location_is_checked_field_by_field_and_a_drop_ship_one_names_its_supplier(shop):
     _refused(InvalidInput, locations.create_location, shop.admin, LocationKind.DROP_SHIP,
              locations.LocationDetails(name="Dropper"), match="supplier")

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from ..auth.forms import field_errors
 from ..domain import catalog, drop_ship, inventory, transfers
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.locking import backordered_lines
 from ..extensions import db
 from ..models import Location, LocationStock, Product, Role, StockMove
@@ -42,11 +42,11 @@ def index():
     page = as_id(raw_page)
     if page is None or page < 1:
         return error_response(400, "The page is a whole number from 1", "page")
-    # Figures at one location (?at=<id>, one of the shop's own), or the products' sums over them all.
     sites = own_sites()
-    at = as_id(request.args.get("at", "")) if request.args.get("at") else None
-    if request.args.get("at") and at not in sites:
-        return error_response(400, "Choose one of the shop's locations", "at")
+    try:
+        at = _stock_at(sites)
+    except DomainError as error:
+        return error_response(400, error.message, error.field)
     listing = catalog.product_page(text, show, page)
     site_figures = catalog.stock_at(at, [p.id for p in listing.products]) if at else None
     return page_or_fragment("catalog/index.html", "catalog/_list.html", listing=listing,
@@ -64,9 +64,22 @@ def lookup():
     return render_template("catalog/_options.html", products=products)
 
 
+def _stock_at(sites: dict[int, str] | None = None) -> int | None:
+    """The list's "Stock at" (?at=<id>, one of the shop's own locations), or None for the sums over them
+    all. The row forms post it back in their URL, so the row they answer with shows the same location."""
+    raw = request.args.get("at", "")
+    if not raw:
+        return None
+    at = as_id(raw)
+    if at not in (own_sites() if sites is None else sites):
+        raise InvalidInput("Choose one of the shop's locations", field="at")
+    return at
+
+
 def _row(product_id: int, *, status: int = 200, errors: dict | None = None, count_takes: list | None = None,
-         form: str | None = None):
-    """The product's row again; after a refusal, with the message and what was typed into `form`."""
+         form: str | None = None, at: int | None = None):
+    """The product's row again (its figures at `at`, the list's "Stock at", when one is chosen); after a
+    refusal, with the message and what was typed into `form`."""
     if errors and not is_htmx() and not count_takes:  # a plain post gets a page with the message, not a table row
         return error_response(status, next(iter(errors.values())))
     db.session.expire_all()
@@ -74,7 +87,8 @@ def _row(product_id: int, *, status: int = 200, errors: dict | None = None, coun
     context = dict(product=product, backordered=catalog.backordered([product.id]), errors=errors or {},
                    failed=product.id if errors else None, form=request.form if errors else {},
                    count_takes=count_takes, answer=True, failed_form=form,
-                   forms=row_forms(form, request.form if errors else None))
+                   forms=row_forms(form, request.form if errors else None),
+                   at=at, site_figures=catalog.stock_at(at, [product.id]) if at else None)
     if count_takes and not is_htmx():  # the confirm step as a page of its own
         return make_response(render_template("catalog/confirm_count.html", **context), status)
     response = make_response(render_template("catalog/_row.html", **context), status)
@@ -92,17 +106,25 @@ def _location() -> int | None:
 def receive(product_id: int):
     load_product(product_id)
     try:
+        at = _stock_at()
+    except DomainError as error:
+        return error_response(422, error.message, error.field)
+    try:
         form = validated(ReceiveForm())
         inventory.receive_stock(current_user, product_id, form.quantity.data, form.note.value, _location())
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive")
-    return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
+        return _row(product_id, status=422, errors={error.field or "quantity": error.message}, form="receive", at=at)
+    return _row(product_id, at=at) if is_htmx() else redirect(url_for("catalog.index", at=at))
 
 
 @bp.route("/products/<int:product_id>/adjust", methods=["POST"])
 @allow(Role.MANAGER)
 def adjust(product_id: int):
     load_product(product_id)
+    try:
+        at = _stock_at()
+    except DomainError as error:
+        return error_response(422, error.message, error.field)
     try:
         form = validated(CountForm())
         counted = form.counted.data
@@ -111,10 +133,11 @@ def adjust(product_id: int):
         inventory.adjust_stock(current_user, product_id, counted,
                                form.note.value or "", confirmed=confirmed, location_id=_location())
     except inventory.CountTakesAllocations as error:
-        return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken, form="count")
+        return _row(product_id, status=422, errors={"counted": error.message}, count_takes=error.taken, form="count",
+                    at=at)
     except DomainError as error:
-        return _row(product_id, status=422, errors={error.field or "counted": error.message}, form="count")
-    return _row(product_id) if is_htmx() else redirect(url_for("catalog.index"))
+        return _row(product_id, status=422, errors={error.field or "counted": error.message}, form="count", at=at)
+    return _row(product_id, at=at) if is_htmx() else redirect(url_for("catalog.index", at=at))
 
 
 @bp.route("/products/<int:product_id>")

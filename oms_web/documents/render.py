@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from xhtml2pdf import pisa
 
 from ..domain import stock
+from ..domain.allocations import location_names
 from ..extensions import db
 from ..models import CreditNote, Location, Invoice, LabelPurchase, Order, OrderLine, Product, Shipment, ShipmentLine, ShipmentStatus
 from . import labels as label_sheets
@@ -131,6 +132,37 @@ def pick_rows(orders: Sequence[Order], location_id: int | None = None) -> list[d
             row["units"] += units
             row["orders"].append((order.number, units))
     return sorted(rows.values(), key=lambda r: (r["product"].bin_location or "~", r["product"].sku))
+
+
+@dataclass(frozen=True)
+class NotHere:
+    """An order chosen for a pick list with no unit on it, and why, so that the picker knows it was left
+    out on purpose: "at East warehouse", "with the supplier", "nothing allocated" or "nothing left to pick"."""
+
+    order: Order
+    why: str
+
+
+def not_here(orders: Sequence[Order], location_id: int | None = None) -> list[NotHere]:
+    """The orders (in the order given) with no unit to pick at the location (None: at any of ours)."""
+    missing = [order for order in orders if not any(to_pick(line, location_id) for line in order.lines)]
+    waiting = {order.id: {a.location_id for line in order.lines if line.product_id is not None
+                          for a in line.allocations if a.to_ship > 0} for order in missing}
+    names = location_names(set().union(*waiting.values())) if missing else {}
+    found = []
+    for order in missing:
+        ours = sorted((names[site] for site in waiting[order.id] if stock.kind_of(site).holds_our_stock),
+                      key=str.lower)
+        if ours:
+            why = "at " + ", ".join(ours)
+        elif waiting[order.id]:
+            why = "with the supplier"
+        elif any(line.backordered for line in order.lines):
+            why = "nothing allocated"
+        else:
+            why = "nothing left to pick"
+        found.append(NotHere(order, why))
+    return found
 
 
 def pick_order(shipments: Sequence[Shipment]) -> list[Shipment]:
@@ -284,13 +316,19 @@ def _where(location_id: int | None) -> str | None:
 
 
 def pick_list_pdf(orders: Sequence[Order], location_id: int | None = None) -> bytes:
-    return render_pdf("documents/pick_list.html", rows=pick_rows(orders, location_id), orders=orders,
-                      barcodes=order_barcodes(orders), location=_where(location_id))
+    """The SKUs to pick in shelf order, the orders they are for (with the barcode the pack station scans),
+    and the orders chosen that have nothing to pick here, each with why."""
+    units = {order.id: sum(to_pick(line, location_id) for line in order.lines) for order in orders}
+    packing = [order for order in orders if units[order.id]]
+    return render_pdf("documents/pick_list.html", rows=pick_rows(orders, location_id), orders=packing, units=units,
+                      barcodes=order_barcodes(packing), location=_where(location_id),
+                      not_here=not_here(orders, location_id))
 
 
 def wave_pick_list_pdf(orders: Sequence[Order], location_id: int | None = None) -> bytes:
     totes, bins = wave(orders, location_id)
-    return render_pdf("documents/wave_pick_list.html", totes=totes, bins=bins, location=_where(location_id))
+    return render_pdf("documents/wave_pick_list.html", totes=totes, bins=bins, location=_where(location_id),
+                      not_here=not_here(orders, location_id))
 
 
 def _add_labels_and_slips(writer: PdfWriter, shipments: Sequence[Shipment]) -> None:
@@ -367,8 +405,8 @@ def build(kind: str, order_ids: Sequence[int], progress: Callable[[int, int], No
             where = f" at {_where(location_id)}" if location_id else ""
             raise NothingToPrint(f"None of the selected orders has allocated units waiting to be picked{where}")
         wave_list = kind == "wave-pick-list"
-        for order in orders:
-            if not wave_list or any(to_pick(line, location_id) for line in order.lines):
+        for order in orders:  # the timeline of an order listed as not here says nothing was printed for it
+            if any(to_pick(line, location_id) for line in order.lines):
                 printed[order.id].append("wave pick list" if wave_list else "pick list")
         if progress:
             progress(len(order_ids), len(order_ids))

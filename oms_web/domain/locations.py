@@ -4,7 +4,8 @@ A location's kind is set once, when it is made (stock, ledger rows and allocatio
 Its name, priority (0-1000, higher first), ship-from address and active flag can change; a drop-ship
 location names its supplier. A location is deactivated only once it holds nothing: no units in hand or
 committed there, no open allocation there (a drop-ship supplier's lines), no transfer on its way from or
-to it; and the shop always keeps one active warehouse or 3PL (stock arrives there when nobody says where).
+to it, no purchase order still to deliver there (draft, sent or partly received); and the shop always
+keeps one active warehouse or 3PL (stock arrives there when nobody says where).
 
 A sales channel may be limited to some locations (ChannelLocation rows); none ticked means every active
 warehouse and 3PL may serve it (stock.sites_for).
@@ -24,6 +25,7 @@ from ..models import (ChannelLocation, LineAllocation, Location, LocationKind, L
 from .errors import InvalidInput, NotFound
 from .locking import lock_channels, lock_every_product, lock_location
 from .order_rules import require_role
+from .purchasing import purchase_orders_delivering_to
 from .transfers import open_transfers_at
 
 MIN_PRIORITY, MAX_PRIORITY = 0, 1000
@@ -164,9 +166,23 @@ def update_location(actor: User, location_id: int, details: LocationDetails) -> 
         if held.anything:
             raise InvalidInput(f"{location.name} still holds {held}: move, ship or count them out before "
                                "deactivating it", field="active")
+        coming = purchase_orders_delivering_to(location.id)
+        if coming:
+            raise InvalidInput(f"{_purchase_orders_text(coming)} still to deliver to {location.name}: receive, "
+                               "close or cancel them (or send a draft elsewhere) before deactivating it",
+                               field="active")
     for name, value in values.items():
         setattr(location, name, value)
     return location
+
+
+def _purchase_orders_text(purchase_orders: list, shown: int = 5) -> str:
+    """The POs as a sentence's subject ('Purchase orders PO-000003 (sent), PO-000007 (draft) are'): the
+    first few by number, then how many more."""
+    named = [f"{po.number} ({po.state.label.lower()})" for po in purchase_orders[:shown]]
+    more = len(purchase_orders) - shown
+    text = ", ".join(named) + (f" and {more:,} more" if more > 0 else "")
+    return f"Purchase order {text} is" if len(purchase_orders) == 1 else f"Purchase orders {text} are"
 
 
 @service

@@ -274,6 +274,15 @@ def lock_location(location_id: int) -> Location | None:
     """A location about to change (its settings, its active flag), read again under its lock."""
     return db.session.scalar(sa.select(Location).where(Location.id == location_id).with_for_update()
                              .execution_options(populate_existing=True))
+
+
+def lock_destination(location_id: int) -> Location | None:
+    """A location a purchase order is about to deliver to, share-locked and read again: a deactivation
+    (which holds the row for update) is waited for and then seen, or waits for the PO and then finds it."""
+    return db.session.scalar(sa.select(Location).where(Location.id == location_id).with_for_update(read=True)
+                             .execution_options(populate_existing=True))
+
+
 # --- Purchasing (issue 14): suppliers and purchase orders come after products and orders ------------------
 
 def lock_backorders_for_units(freed: Mapping[int, Mapping[int, int]]) -> dict[int, Order]:

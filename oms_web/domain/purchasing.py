@@ -32,8 +32,8 @@ from ..models import (Location, LocationKind, Order, Product, PurchaseOrder, Pur
 from . import events, stock
 from .errors import InvalidInput, InvalidState, NotFound, QuantityTooLarge, Shortfall
 from .inventory import MAX_STOCK_QUANTITY, check_stock_quantity
-from .locking import (lock_backorders_for_units, lock_products, lock_purchase_order, lock_purchase_order_row,
-                      lock_supplier)
+from .locking import (lock_backorders_for_units, lock_destination, lock_products, lock_purchase_order,
+                      lock_purchase_order_row, lock_supplier)
 from .order_rules import fill_backorders_and_refresh, require_role
 from .purchase_order_emails import queue_po_email
 from .suppliers import check_cost
@@ -80,7 +80,7 @@ def check_destination(location_id: object) -> Location:
     """Where a PO delivers: one of our active warehouses or 3PLs (a drop-ship supplier holds none of ours)."""
     if isinstance(location_id, bool) or not isinstance(location_id, int):
         raise InvalidInput("Choose where the goods are delivered", field="location")
-    location = db.session.get(Location, location_id)
+    location = lock_destination(location_id)  # a location being deactivated is not delivered to meanwhile
     if location is None:
         raise InvalidInput("That location does not exist", field="location")
     if not location.kind.sells_from:
@@ -96,6 +96,18 @@ def destinations() -> list[Location]:
     return list(db.session.scalars(sa.select(Location).where(
         Location.active, Location.kind.in_([k for k in LocationKind if k.sells_from]))
         .order_by(Location.priority.desc(), Location.id)))
+
+
+STILL_TO_DELIVER = (PurchaseOrderState.DRAFT, *OPEN)
+
+
+def purchase_orders_delivering_to(location_id: int) -> list[PurchaseOrder]:
+    """The POs still to deliver to this location (draft, sent, partially received), oldest first: while any
+    is, the location stays active. Drop-ship POs apart: their goods go to customers, and their open lines
+    are the supplier location's allocations."""
+    return list(db.session.scalars(sa.select(PurchaseOrder).where(
+        PurchaseOrder.location_id == location_id, PurchaseOrder.state.in_(STILL_TO_DELIVER), ~PurchaseOrder.drop_ship)
+        .order_by(PurchaseOrder.id)))
 
 
 def _active_supplier(supplier_id: object) -> Supplier:

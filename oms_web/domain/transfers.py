@@ -9,6 +9,8 @@ ledger rows, naming the transfer (reasons transfer_out and transfer_in).
 
 Locks (domain.locking): the lines' products by id, then (a receipt) the orders it will fill, then the
 transfer, whose numbers are read again and checked under its lock: nothing is shipped or received twice.
+Creating one locks its products too, before its locations are checked active: a location being
+deactivated (which locks every product) never ends inactive with a transfer open to or from it.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def own_location(location_id: object, *, field: str) -> Location:
     """An active location of ours that holds stock (a warehouse, a 3PL or a quarantine area)."""
     if isinstance(location_id, bool) or not isinstance(location_id, int):
         raise InvalidInput("Choose a location", field=field)
-    location = db.session.get(Location, location_id)
+    location = db.session.get(Location, location_id, populate_existing=True)  # as it is now, not as first read
     if location is None:
         raise InvalidInput("That location does not exist", field=field)
     if not location.kind.holds_our_stock:
@@ -93,9 +95,9 @@ def create_transfer(actor: User, source_id: int, destination_id: int, lines: Seq
     than asked for (field "lines").
     """
     require_role(actor, Role.MANAGER, "create transfers")
-    source = own_location(source_id, field="source")
-    destination = own_location(destination_id, field="destination")
-    if source.id == destination.id:
+    own_location(source_id, field="source")
+    own_location(destination_id, field="destination")
+    if source_id == destination_id:
         raise InvalidInput("The destination must be another location than the source", field="destination")
     if not lines:
         raise InvalidInput("Add at least one product to transfer", field="sku-0")
@@ -117,6 +119,11 @@ def create_transfer(actor: User, source_id: int, destination_id: int, lines: Seq
         products[product.id] = product
         units_of[product.id] = units_of.get(product.id, 0) + units
         _check_quantity(units_of[product.id], field=f"quantity-{index}")
+    # Deactivating a location locks every product first; with the transfer's products locked, the two
+    # locations are read again: either the deactivation finds this transfer open, or this finds it inactive.
+    lock_products(units_of)
+    source = own_location(source_id, field="source")
+    destination = own_location(destination_id, field="destination")
     _refuse_shortfalls(source, _shortfalls(source, [(products[p], u) for p, u in units_of.items()]), field="lines")
     transfer = Transfer(source_id=source.id, destination_id=destination.id, note=note,
                         created_by_id=actor.id, state=TransferState.CREATED)

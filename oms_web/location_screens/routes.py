@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..domain import locations
+from ..domain import locations, purchasing
 from ..domain.errors import DomainError
 from ..formfields import field_errors
 from ..models import Role
@@ -65,4 +65,5 @@ def edit(location_id: int):
             flash(f"Location {form.name.data} saved.")
             return redirect(url_for("locations.index"))
     return render_template("locations/edit.html", location=location, held=locations.held_at(location.id),
+                           coming=purchasing.purchase_orders_delivering_to(location.id),
                            form=form, errors=errors), (422 if errors else 200)

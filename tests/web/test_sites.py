@@ -44,6 +44,28 @@ def test_the_order_page_says_which_location_holds_which_units(split, as_staff):
     assert '<label for="ship-from">Ship from</label>' in page
 
 
+def test_the_ship_section_says_where_an_order_ships_from_when_one_location_holds_all_its_units(split, shop, as_staff):
+    east, split_order, a, b = split
+    receive_at(shop, b.id, 3, east.id)
+    at_east = shop.web_order(("B", 3))
+    assert where(shop.line(at_east.id, "B").id) == {east.id: (3, 0)}
+    page = _text(as_staff.get(f"/orders/{at_east.id}")).split('id="order-ship"', 1)[1].split("</section>", 1)[0]
+    assert "Ships from <strong>East</strong>" in page and 'id="ship-from"' not in page
+    receive_at(shop, a.id, 1, MAIN)
+    at_main = shop.web_order(("A", 1))
+    assert "Ships from <strong>Main warehouse</strong>" in _text(as_staff.get(f"/orders/{at_main.id}"))
+    # Split across two: the select says it instead.
+    split_page = _text(as_staff.get(f"/orders/{split_order.id}"))
+    assert 'id="ship-from"' in split_page and "Ships from <strong>" not in split_page
+
+
+def test_a_shop_with_one_location_is_not_told_where_an_order_ships_from(shop, as_staff):
+    shop.product("A", in_hand=2)
+    order = shop.web_order(("A", 1))
+    page = _text(as_staff.get(f"/orders/{order.id}"))
+    assert "Ship now" in page and "Ships from" not in page
+
+
 def test_staff_move_units_to_another_location_from_the_order_page(split, shop, as_staff):
     east, order, a, _ = split
     receive_at(shop, a.id, 2, east.id)
@@ -201,3 +223,47 @@ def test_the_product_list_shows_one_locations_stock_when_asked_and_refuses_a_loc
     assert [cell.split(">")[-1] for cell in at_main.split("</td>")[3:6]] == ["0", "0", "0"]
     assert as_staff.get("/products?at=999999").status_code == 400
     assert as_staff.get("/products?at=x").status_code == 400
+
+
+def _chosen(page: str, select_id: str) -> str:
+    """The value of the option selected in the select with this id."""
+    options = page.split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    return options.split(" selected", 1)[0].rsplit('value="', 1)[1].split('"', 1)[0]
+
+
+def _figures(page: str, sku: str) -> list[str]:
+    row = page.split(f">{sku}</a>", 1)[1].split("</tr>", 1)[0]
+    return [cell.split(">")[-1] for cell in row.split("</td>")[3:6]]
+
+
+def test_the_row_forms_receive_and_count_at_the_stock_at_location_and_keep_it_after_posting(split, shop, as_manager):
+    east, order, a, b = split
+    # Working at Main (the default): without "Stock at" the forms name Main.
+    page = _text(as_manager.get("/products"))
+    assert _chosen(page, f"receive-at-{a.id}") == str(MAIN) and _chosen(page, f"count-at-{a.id}") == str(MAIN)
+    at_east = _text(as_manager.get(f"/products?at={east.id}"))
+    assert _chosen(at_east, f"receive-at-{a.id}") == str(east.id)
+    assert _chosen(at_east, f"count-at-{a.id}") == str(east.id)
+    assert f'hx-post="/products/{a.id}/receive?at={east.id}"' in at_east
+    assert f'hx-post="/products/{a.id}/adjust?at={east.id}"' in at_east
+    # The row the receipt answers with still shows East's figures and names East.
+    answer = as_manager.htmx_post(f"/products/{a.id}/receive?at={east.id}", {"quantity": "4", "location": east.id})
+    assert answer.status_code == 200 and counts(a.id, east.id) == (4, 0)
+    row = _text(answer)
+    assert _figures(row, "A") == ["4", "0", "4"]
+    assert _chosen(row, f"receive-at-{a.id}") == str(east.id) and _chosen(row, f"count-at-{a.id}") == str(east.id)
+    assert f'hx-post="/products/{a.id}/adjust?at={east.id}"' in row
+    # A refused count keeps the location posted (Main), not the list's.
+    before = every_row()
+    refused = _text(as_manager.htmx_post(f"/products/{a.id}/adjust?at={east.id}", {"counted": "x", "location": MAIN}))
+    assert _chosen(refused, f"count-at-{a.id}") == str(MAIN) and _figures(refused, "A") == ["4", "0", "4"]
+    assert every_row() == before
+    # A count below what is committed at East: the confirm step posts back to East's list too.
+    confirm = _text(as_manager.htmx_post(f"/products/{b.id}/adjust?at={east.id}", {"counted": "1", "note": "stocktake",
+                                                                                  "location": east.id}))
+    assert f'hx-post="/products/{b.id}/adjust?at={east.id}"' in confirm.split('class="count-confirm"', 1)[1]
+    assert every_row() == before
+    # A "Stock at" not ours is refused before anything is received.
+    bad = as_manager.htmx_post(f"/products/{a.id}/receive?at=999999", {"quantity": "4", "location": east.id})
+    assert bad.status_code == 422 and every_row() == before
+    assert check_invariants() == []

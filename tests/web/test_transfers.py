@@ -108,6 +108,18 @@ def test_a_location_holding_stock_is_not_deactivated_and_the_screen_says_why(sho
     assert "1 Dock Rd, Leith GB" in _text(as_admin.get("/locations"))
 
 
+def test_a_location_a_purchase_order_delivers_to_is_not_deactivated_and_the_screen_names_the_po(shop, as_admin):
+    from ..helpers import purchasing as buy
+
+    shop.product("A")
+    east = add_location(shop, "East")
+    sent = buy.sent_po(shop.manager, buy.supplier(), ("A", 4, 100), location_id=east)
+    page = _text(as_admin.get(f"/locations/{east}"))
+    assert "Purchase orders still to deliver here" in page and f"{sent.number}</a> (sent)" in page
+    refuses(shop, as_admin, f"/locations/{east}", {"name": "East", "priority": "50", "active": "0", "supplier": ""},
+            422, f"Purchase order {sent.number} (sent) is still to deliver to East", ways=("page",))
+
+
 def test_a_channel_ships_from_the_locations_ticked_on_its_page(shop, as_admin):
     from oms_web.domain import stock
 
