@@ -7,6 +7,7 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any, Callable
 
 from flask import current_app, render_template
 
@@ -47,32 +48,52 @@ def send(message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-def send_customer_email(job: Job, progress: Progress) -> Outcome:
-    """The queue's job: send one customer email, unless it was sent before."""
+def send_recorded(job: Job, model: type, build: Callable[[Any], EmailMessage], *,
+                  failed: Callable[[Any, bool, str], None] | None = None,
+                  sent: Callable[[Any], None] | None = None) -> Outcome:
+    """A queue job's sending of one email row (a `model` with status, attempts, last_error, sent_at;
+    its id in the job's params), unless it was sent before. A failed attempt is counted on the row
+    with its reason, the row says failed after the queue's last attempt, `failed(row, last, reason)`
+    records it further in the same transaction, and RuntimeError makes the queue retry; a sent email
+    is marked sent in the job's effects, with `sent(row)`."""
     email_id = job.params["email_id"]
-    email = db.session.get(CustomerEmail, email_id)
+    email = db.session.get(model, email_id)
     if email is None or email.status == "sent":
         return Outcome()
-    what = KINDS[email.kind]
     try:
-        send(message_for(email))
+        send(build(email))
     except (OSError, smtplib.SMTPException) as error:
         reason = f"{type(error).__name__}: {error}"[:300]
         db.session.rollback()
         with write_transaction():
-            email = db.session.get(CustomerEmail, email_id)
+            email = db.session.get(model, email_id)
             email.attempts += 1
             email.last_error = reason
             last = job.attempts >= MAX_ATTEMPTS
             if last:
                 email.status = "failed"
-            events.email_failed(email.shipment, what, email.to_address, job.attempts, last, reason)
+            if failed is not None:
+                failed(email, last, reason)
         raise RuntimeError(reason) from None
     db.session.rollback()
 
     def effects() -> None:
-        email = db.session.get(CustomerEmail, email_id)
+        email = db.session.get(model, email_id)
         email.status, email.sent_at, email.attempts = "sent", utcnow(), email.attempts + 1
-        events.email_sent(email.shipment, what, email.to_address)
+        if sent is not None:
+            sent(email)
 
     return Outcome(effects=effects)
+
+
+def send_customer_email(job: Job, progress: Progress) -> Outcome:
+    """The queue's job: send one customer email, unless it was sent before; each attempt, failed or
+    sent, is written on the order's timeline."""
+    def failed(email: CustomerEmail, last: bool, reason: str) -> None:
+        events.email_failed(email.shipment, KINDS[email.kind], email.to_address, job.attempts, last,
+                            reason)
+
+    def sent(email: CustomerEmail) -> None:
+        events.email_sent(email.shipment, KINDS[email.kind], email.to_address)
+
+    return send_recorded(job, CustomerEmail, message_for, failed=failed, sent=sent)

@@ -16,7 +16,8 @@ from oms_web.domain.invariants import check_invariants
 from oms_web.domain.order_actions import LineChange, edit_order, void_order
 from oms_web.documents.purchase_orders import purchase_order_pdf
 from oms_web.extensions import db
-from oms_web.models import Job, Order, OrderLine, Product, PurchaseOrder, PurchaseOrderEmail, PurchaseOrderState
+from oms_web.models import (Job, Order, OrderLine, Product, PurchaseOrder, PurchaseOrderEmail, PurchaseOrderLine,
+                            PurchaseOrderState)
 
 from .helpers import purchasing as buy
 from .helpers.mail_sink import smtp_sink
@@ -134,6 +135,30 @@ def test_cutting_only_units_the_supplier_shipped_is_refused_and_a_shipped_unit_s
     (po_line,) = _drop_ship_po().lines
     assert (po_line.quantity, po_line.cancelled) == (3, 1)
     assert check_invariants() == []
+
+
+def test_the_invariant_finds_a_po_line_that_disagrees_with_what_the_supplier_has_left_to_ship(shop, acme):
+    shop.product("D")
+    location = buy.drop_shipped("D", acme)
+    order = shop.web_order(("D", 3))
+    line = shop.line(order.id, "D")
+    claim = drop_ship.read_link(drop_ship.link_token(order.id, location.id), order.id, location.id)
+    drop_ship.confirm_by_link(claim, 0, [drop_ship.ConfirmRow(line.id, 1, "UPS", "1Z1")])
+    assert check_invariants() == []
+    (po_line,) = _drop_ship_po().lines
+    where = f"order {order.number} line {line.id} (D)"
+
+    po_line.cancelled = 1  # the supplier would be told 1 unit less than the link offers it
+    db.session.commit()
+    assert [(v.rule, v.where, v.expected, v.found) for v in check_invariants()] == [
+        ("drop-ship PO open = supplier's unshipped allocations", where, 2, 1)]
+
+    po_line = fresh(po_line.purchase_order_id).lines[0]
+    po_line.cancelled = 0
+    db.session.add(PurchaseOrderLine(purchase_order_id=po_line.purchase_order_id, product_id=po_line.product_id,
+                                     quantity=2, unit_cost_cents=0, received=0, order_line_id=line.id))
+    db.session.commit()  # the same units ordered twice
+    assert [(v.where, v.expected, v.found) for v in check_invariants()] == [(where, 2, 4)]
 
 
 def test_an_order_without_drop_ship_lines_touches_no_po(shop, acme):

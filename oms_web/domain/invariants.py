@@ -12,7 +12,9 @@
 8. every invoiced unit is covered by exactly one invoice: a line's invoiced units are the units its
    invoices cover on shipments (a whole shipment, or a rest-of-order invoice's units), never more of a
    shipment line than it shipped.
-Also checked, since the board and the overview rely on them: each order's stored segment, the segment
+Also checked, since the supplier works from it: every drop-ship order line's units still open on its
+supplier's drop-ship POs are the units allocated to it at drop-ship locations and not yet shipped there.
+And, since the board and the overview rely on them: each order's stored segment, the segment
 counts and the orders per hour and channel.
 
 Every check is an aggregate in SQL or a walk in batches, so memory stays bounded at any size.
@@ -26,8 +28,9 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import (HANDED_OVER, Invoice, InvoicedShipmentUnits, LineAllocation, Location, LocationKind,
-                      LocationStock, Order, OrderLine, OrderStatus, Product, ReturnLine, SegmentCount,
-                      Shipment, ShipmentLine, ShipmentStatus, StockMove)
+                      LocationStock, Order, OrderLine, OrderStatus, Product, PurchaseOrder, PurchaseOrderLine,
+                      PurchaseOrderState, ReturnLine, SegmentCount, Shipment, ShipmentLine, ShipmentStatus,
+                      StockMove)
 from .hourly_counts import miscounted_hours, start_of_hour
 from .segments import lines_with_a_wrong_open_flag, segment_of
 
@@ -57,6 +60,7 @@ def check_invariants(*, segments: bool = True) -> list[Violation]:
         .group_by(OrderLine.product_id)).all())
     found.extend(_check_locations())
     found.extend(_check_transfers())
+    found.extend(check_drop_ship_pos())
     ledger = {pid: (h, c) for pid, h, c in session.execute(
         sa.select(StockMove.product_id, sa.func.sum(StockMove.in_hand_delta), sa.func.sum(StockMove.committed_delta))
         .join(Location, Location.id == StockMove.location_id).where(Location.kind.in_(SELLS_FROM))
@@ -214,6 +218,43 @@ def _check_transfers() -> list[Violation]:
                                    f"transfer {Transfer.number_of(transfer_id)} product {product_id} {reason} "
                                    f"at location {location_id}", expected.get(key, 0), moved.get(key, 0)))
     return found
+
+
+def check_drop_ship_pos() -> list[Violation]:
+    """Per order line: the units open on drop-ship POs (ordered less cancelled, on POs not cancelled, less
+    what the supplier shipped) = its allocations at drop-ship locations not yet shipped. The supplier ships
+    from the PO and the link offers the allocations, so the two must never tell it different things.
+
+    Per order line, not per PO line: a line raised after its PO was sent gets a second PO line (the
+    day's PO), and what the supplier shipped is counted on the allocation, not on a PO line. Not per
+    supplier either: an admin may change a drop-ship location's supplier while it has units to ship,
+    and the units stay on the first supplier's PO. A drop-ship location with no supplier gets no PO,
+    so its allocations are left out."""
+    on_pos = (sa.select(PurchaseOrderLine.order_line_id,
+                        sa.func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.cancelled).label("ordered"))
+              .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+              .where(PurchaseOrder.drop_ship, PurchaseOrder.state != PurchaseOrderState.CANCELLED,
+                     PurchaseOrderLine.order_line_id.is_not(None))
+              .group_by(PurchaseOrderLine.order_line_id).subquery())
+    at_suppliers = (sa.select(LineAllocation.order_line_id,
+                              sa.func.sum(LineAllocation.allocated).label("allocated"),
+                              sa.func.sum(LineAllocation.shipped).label("shipped"))
+                    .join(Location, Location.id == LineAllocation.location_id)
+                    .where(Location.kind == LocationKind.DROP_SHIP, Location.supplier_id.is_not(None))
+                    .group_by(LineAllocation.order_line_id).subquery())
+    ordered = sa.func.coalesce(on_pos.c.ordered, 0)
+    allocated, shipped = sa.func.coalesce(at_suppliers.c.allocated, 0), sa.func.coalesce(at_suppliers.c.shipped, 0)
+    rows = db.session.execute(
+        sa.select(OrderLine.id, OrderLine.order_id, OrderLine.sku, ordered, allocated, shipped)
+        .outerjoin(on_pos, on_pos.c.order_line_id == OrderLine.id)
+        .outerjoin(at_suppliers, at_suppliers.c.order_line_id == OrderLine.id)
+        .where(sa.or_(on_pos.c.order_line_id.is_not(None), at_suppliers.c.order_line_id.is_not(None)),
+               ordered != allocated)
+        .order_by(OrderLine.id).limit(20))
+    return [Violation("drop-ship PO open = supplier's unshipped allocations",
+                      f"order {Order.number_of(order_id)} line {line_id} ({sku})",
+                      int(allocated) - int(shipped), int(ordered) - int(shipped))
+            for line_id, order_id, sku, ordered, allocated, shipped in rows]
 
 
 def _check_invoiced_money() -> list[Violation]:

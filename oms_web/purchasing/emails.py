@@ -5,19 +5,17 @@ A failed attempt is recorded on the email's row (the PO page shows it) and the j
 queue's back-off; after the last attempt the row says failed. A sent email is never sent again."""
 from __future__ import annotations
 
-import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
 
-from ..database import write_transaction
 from ..documents.purchase_orders import purchase_order_pdf
 from ..domain.drop_ship import supplier_links
 from ..extensions import db
-from ..mail import send
-from ..models import Job, Order, PurchaseOrderEmail, utcnow
-from ..tasks import MAX_ATTEMPTS, Outcome, Progress
+from ..mail import send_recorded
+from ..models import Job, Order, PurchaseOrderEmail
+from ..tasks import Outcome, Progress
 
 
 def message_for(email: PurchaseOrderEmail) -> EmailMessage:
@@ -38,26 +36,4 @@ def message_for(email: PurchaseOrderEmail) -> EmailMessage:
 
 def send_po_email(job: Job, progress: Progress) -> Outcome:
     """The queue's job: send one purchase order email, unless it was sent before."""
-    email_id = job.params["email_id"]
-    email = db.session.get(PurchaseOrderEmail, email_id)
-    if email is None or email.status == "sent":
-        return Outcome()
-    try:
-        send(message_for(email))
-    except (OSError, smtplib.SMTPException) as error:
-        reason = f"{type(error).__name__}: {error}"[:300]
-        db.session.rollback()
-        with write_transaction():
-            email = db.session.get(PurchaseOrderEmail, email_id)
-            email.attempts += 1
-            email.last_error = reason
-            if job.attempts >= MAX_ATTEMPTS:
-                email.status = "failed"
-        raise RuntimeError(reason) from None
-    db.session.rollback()
-
-    def effects() -> None:
-        email = db.session.get(PurchaseOrderEmail, email_id)
-        email.status, email.sent_at, email.attempts = "sent", utcnow(), email.attempts + 1
-
-    return Outcome(effects=effects)
+    return send_recorded(job, PurchaseOrderEmail, message_for)
