@@ -161,6 +161,28 @@ def test_the_invariant_finds_a_po_line_that_disagrees_with_what_the_supplier_has
     assert [(v.where, v.expected, v.found) for v in check_invariants()] == [(where, 2, 4)]
 
 
+def test_a_drop_ship_location_keeps_its_supplier_while_units_wait_for_it_to_ship(shop, acme):
+    from oms_web.domain.errors import InvalidInput
+    from oms_web.domain.locations import LocationDetails, update_location
+
+    shop.product("D")
+    location = buy.drop_shipped("D", acme)
+    other = buy.supplier("Other Supplies")
+    order = shop.web_order(("D", 2))
+    details = LocationDetails(name=location.name, priority=location.priority, supplier_id=other.id)
+    with pytest.raises(InvalidInput, match="2 unit\\(s\\) at .* still for its present supplier") as refused:
+        update_location(shop.admin, location.id, details)
+    assert refused.value.field == "supplier"
+    db.session.rollback()
+    assert db.session.get(type(location), location.id).supplier_id == acme.id
+
+    void_order(shop.admin, order.id, "Customer changed their mind")  # nothing waits now: the change is made
+    update_location(shop.admin, location.id, details)
+    db.session.rollback()
+    assert db.session.get(type(location), location.id).supplier_id == other.id
+    assert check_invariants() == []
+
+
 def test_an_order_without_drop_ship_lines_touches_no_po(shop, acme):
     shop.product("A", in_hand=5)
     order = shop.web_order(("A", 3))

@@ -147,10 +147,14 @@ def update_location(actor: User, location_id: int, details: LocationDetails) -> 
     stays. Deactivating is refused while it holds anything (see the module) or when it is the last active
     warehouse or 3PL. Raises NotAllowed below admin, NotFound, InvalidInput naming the field."""
     require_role(actor, Role.ADMIN, "manage locations")
-    if details.active is False and db.session.scalar(sa.select(Location.active).where(Location.id == location_id)):
-        # Deactivating: every stock movement into a location holds its product's lock, so with every
-        # product locked (first, as the lock order says) nothing arrives there between the check below
-        # and the commit, and whatever comes after finds it inactive (stock.receive refuses it).
+    now = db.session.execute(sa.select(Location.active, Location.supplier_id)
+                             .where(Location.id == location_id)).first()
+    if now is not None and ((details.active is False and now.active)
+                            or (now.supplier_id is not None and details.supplier_id != now.supplier_id)):
+        # Deactivating, or handing a drop-ship location to another supplier: every stock movement and
+        # allocation at a location holds its product's lock, so with every product locked (first, as the
+        # lock order says) nothing arrives there between the checks below and the commit, and whatever
+        # comes after finds it inactive (stock.receive refuses it) or sends its lines to the new supplier.
         lock_every_product()
     location = lock_location(location_id)
     if location is None:
@@ -171,6 +175,13 @@ def update_location(actor: User, location_id: int, details: LocationDetails) -> 
             raise InvalidInput(f"{_purchase_orders_text(coming)} still to deliver to {location.name}: receive, "
                                "close or cancel them (or send a draft elsewhere) before deactivating it",
                                field="active")
+    if location.supplier_id is not None and values.get("supplier_id") != location.supplier_id:
+        waiting = held_at(location.id).allocated
+        if waiting:
+            # Those units are on the present supplier's drop-ship POs, which the supplier's link confirms.
+            raise InvalidInput(f"{waiting:,} unit(s) at {location.name} are still for its present supplier to "
+                               "ship: let them ship, or cut them from their orders, before changing the supplier",
+                               field="supplier")
     for name, value in values.items():
         setattr(location, name, value)
     return location
