@@ -12,7 +12,9 @@ from pypdf import PdfReader
 from oms_web import tasks
 from oms_web.domain import drop_ship, events, purchasing
 from oms_web.domain.drop_ship import LinkRefused
+from oms_web.domain.errors import InvalidInput
 from oms_web.domain.invariants import check_invariants
+from oms_web.domain.locations import LocationDetails, update_location
 from oms_web.domain.order_actions import LineChange, edit_order, void_order
 from oms_web.documents.purchase_orders import purchase_order_pdf
 from oms_web.extensions import db
@@ -124,13 +126,19 @@ def test_a_cut_then_a_rise_orders_only_the_missing_units_again(shop, acme):
     assert check_invariants() == []
 
 
-def test_cutting_only_units_the_supplier_shipped_is_refused_and_a_shipped_unit_stays_ordered(shop, acme):
-    shop.product("D")
+def _shipped_in_part(shop, acme, ordered: int, shipped: int) -> tuple[Order, OrderLine]:
+    """A drop-ship order of `ordered` D, of which the supplier confirmed `shipped` through its link."""
     location = buy.drop_shipped("D", acme)
-    order = shop.web_order(("D", 3))
+    order = shop.web_order(("D", ordered))
     line = shop.line(order.id, "D")
     claim = drop_ship.read_link(drop_ship.link_token(order.id, location.id), order.id, location.id)
-    drop_ship.confirm_by_link(claim, 0, [drop_ship.ConfirmRow(line.id, 2, "UPS", "1Z1")])
+    drop_ship.confirm_by_link(claim, 0, [drop_ship.ConfirmRow(line.id, shipped, "UPS", "1Z1")])
+    return order, line
+
+
+def test_cutting_only_units_the_supplier_shipped_is_refused_and_a_shipped_unit_stays_ordered(shop, acme):
+    shop.product("D")
+    order, line = _shipped_in_part(shop, acme, ordered=3, shipped=2)
     edit_order(shop.staff, order.id, [LineChange(quantity=2, line_id=line.id)])  # the unshipped unit goes
     (po_line,) = _drop_ship_po().lines
     assert (po_line.quantity, po_line.cancelled) == (3, 1)
@@ -139,11 +147,7 @@ def test_cutting_only_units_the_supplier_shipped_is_refused_and_a_shipped_unit_s
 
 def test_the_invariant_finds_a_po_line_that_disagrees_with_what_the_supplier_has_left_to_ship(shop, acme):
     shop.product("D")
-    location = buy.drop_shipped("D", acme)
-    order = shop.web_order(("D", 3))
-    line = shop.line(order.id, "D")
-    claim = drop_ship.read_link(drop_ship.link_token(order.id, location.id), order.id, location.id)
-    drop_ship.confirm_by_link(claim, 0, [drop_ship.ConfirmRow(line.id, 1, "UPS", "1Z1")])
+    order, line = _shipped_in_part(shop, acme, ordered=3, shipped=1)
     assert check_invariants() == []
     (po_line,) = _drop_ship_po().lines
     where = f"order {order.number} line {line.id} (D)"
@@ -162,9 +166,6 @@ def test_the_invariant_finds_a_po_line_that_disagrees_with_what_the_supplier_has
 
 
 def test_a_drop_ship_location_keeps_its_supplier_while_units_wait_for_it_to_ship(shop, acme):
-    from oms_web.domain.errors import InvalidInput
-    from oms_web.domain.locations import LocationDetails, update_location
-
     shop.product("D")
     location = buy.drop_shipped("D", acme)
     other = buy.supplier("Other Supplies")

@@ -226,10 +226,8 @@ def check_drop_ship_pos() -> list[Violation]:
     from the PO and the link offers the allocations, so the two must never tell it different things.
 
     Per order line, not per PO line: a line raised after its PO was sent gets a second PO line (the
-    day's PO), and what the supplier shipped is counted on the allocation, not on a PO line. Not per
-    supplier either: an admin may change a drop-ship location's supplier while it has units to ship,
-    and the units stay on the first supplier's PO. A drop-ship location with no supplier gets no PO,
-    so its allocations are left out."""
+    day's PO), and what the supplier shipped is counted on the allocation, not on a PO line. A drop-ship
+    location with no supplier gets no PO, so its allocations are left out."""
     on_pos = (sa.select(PurchaseOrderLine.order_line_id,
                         sa.func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.cancelled).label("ordered"))
               .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)

@@ -1,8 +1,9 @@
 """Row locks for the services, always taken in one order so that two actions never deadlock.
 
 The order is: sales channels by id (a batch of channel orders), then products by id, then orders by
-id, then other documents (returns, transfers, a supplier then its purchase orders), then the counters
-(invoice number, segment counts). Every lock statement of the services is here.
+id, then a location's row (one being deactivated, or a purchase order's destination, share-locked while
+it is checked), then other documents (returns, transfers, a supplier then its purchase orders), then the
+counters (invoice number, segment counts). Every lock statement of the services is here.
 Every action that changes a line of product P holds P's lock, so once a service holds the product
 locks, the numbers of every line of those products (including which ones are backordered) stay put,
 and it can work out which other orders it will touch before it locks any order.
